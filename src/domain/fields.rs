@@ -1,0 +1,165 @@
+//! Validated field newtypes: emails and the enums Freshdesk takes as integers. Each accepts a name
+//! or a number, case-insensitively (`"high"`, `"High"`, `"3"` are all priority 3).
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why one field of one row was refused. `column` names the input column as the user wrote it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FieldError {
+    pub column: String,
+    pub reason: String,
+}
+
+impl FieldError {
+    pub fn new(column: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self { column: column.into(), reason: reason.into() }
+    }
+}
+
+impl fmt::Display for FieldError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.column, self.reason)
+    }
+}
+
+/// An email address as given (trimmed). Freshdesk matches emails case-insensitively, so the
+/// idempotency key uses [`Email::key`], the lower-cased form.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+impl Email {
+    /// Accepts `local@domain.tld` with no spaces, at most 255 characters (Freshdesk's limit).
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        if s.is_empty() {
+            return Err("is empty".into());
+        }
+        if s.len() > 255 {
+            return Err("is longer than 255 characters".into());
+        }
+        let valid = match s.split_once('@') {
+            Some((local, domain)) => {
+                !local.is_empty()
+                    && !domain.is_empty()
+                    && !domain.contains('@')
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
+                    && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
+            }
+            None => false,
+        };
+        if valid { Ok(Self(s.to_string())) } else { Err(format!("'{s}' is not a valid email address")) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// The lower-cased email: the natural key of an agent.
+    pub fn key(&self) -> String {
+        self.0.to_lowercase()
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Parses an enum given by name (case-insensitive) or by its number.
+fn by_name_or_number(raw: &str, names: &[(&str, u8)]) -> Result<u8, String> {
+    let s = raw.trim();
+    if let Ok(n) = s.parse::<u8>() {
+        if names.iter().any(|(_, v)| *v == n) {
+            return Ok(n);
+        }
+    }
+    names.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|(_, v)| *v).ok_or_else(|| {
+        let allowed: Vec<String> = names.iter().map(|(n, v)| format!("{n} ({v})")).collect();
+        format!("'{s}' is not one of {}", allowed.join(", "))
+    })
+}
+
+macro_rules! int_enum {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name { $($variant = $value),+ }
+
+        impl $name {
+            const NAMES: &'static [(&'static str, u8)] = &[$((stringify!($variant), $value)),+];
+
+            pub fn parse(raw: &str) -> Result<Self, String> {
+                let n = by_name_or_number(raw, Self::NAMES)?;
+                Ok(match n { $($value => Self::$variant,)+ _ => unreachable!("checked against NAMES") })
+            }
+
+            /// The integer Freshdesk expects.
+            pub fn number(self) -> u8 {
+                self as u8
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_u8(self.number())
+            }
+        }
+
+        impl<'de> Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let n = u8::deserialize(d)?;
+                Self::parse(&n.to_string()).map_err(serde::de::Error::custom)
+            }
+        }
+    };
+}
+
+int_enum!(
+    /// Ticket priority: Low 1, Medium 2, High 3, Urgent 4.
+    Priority { Low = 1, Medium = 2, High = 3, Urgent = 4 }
+);
+int_enum!(
+    /// Ticket status: Open 2, Pending 3, Resolved 4, Closed 5.
+    Status { Open = 2, Pending = 3, Resolved = 4, Closed = 5 }
+);
+int_enum!(
+    /// Agent ticket scope: Global 1, Group 2, Restricted 3.
+    TicketScope { Global = 1, Group = 2, Restricted = 3 }
+);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn enums_accept_names_and_numbers_case_insensitively() {
+        assert_eq!(Priority::parse("high"), Ok(Priority::High));
+        assert_eq!(Priority::parse(" URGENT "), Ok(Priority::Urgent));
+        assert_eq!(Priority::parse("1"), Ok(Priority::Low));
+        assert_eq!(Status::parse("closed").map(Status::number), Ok(5));
+        assert_eq!(TicketScope::parse("3"), Ok(TicketScope::Restricted));
+    }
+
+    #[test]
+    fn enums_reject_unknown_values_with_the_allowed_list() {
+        let err = Priority::parse("5").unwrap_err();
+        assert!(err.contains("Low (1)") && err.contains("Urgent (4)"), "{err}");
+        assert!(Status::parse("1").is_err());
+        assert!(TicketScope::parse("everyone").is_err());
+    }
+
+    #[test]
+    fn emails_are_checked_and_keyed_lower_case() {
+        let e = Email::parse(" Jane.Doe@Example.com ").unwrap();
+        assert_eq!(e.as_str(), "Jane.Doe@Example.com");
+        assert_eq!(e.key(), "jane.doe@example.com");
+        for bad in ["", "jane", "jane@", "@example.com", "a b@example.com", "a@b", "a@@b.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad} accepted");
+        }
+    }
+}

@@ -1,0 +1,4 @@
+//! The engine: scheduler, pacer, workers, retries, reconciliation.
+
+pub mod breaker;
+pub mod pacer;

@@ -1,0 +1,1 @@
+//! Pacing: spends the account quota without exceeding it (stub).

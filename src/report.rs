@@ -1,0 +1,1 @@
+//! The per-file report.
