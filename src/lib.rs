@@ -16,4 +16,5 @@ pub mod domain;
 pub mod engine;
 pub mod freshdesk;
 pub mod intake;
+pub mod journal;
 pub mod report;

@@ -1,0 +1,193 @@
+//! The `files` table: one row per file taken in, with its lifecycle state.
+
+use super::{Error, Journal, Result, now_ms};
+use crate::domain::Action;
+use rusqlite::{Connection, OptionalExtension, Row, params};
+use serde::Serialize;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FileState {
+    /// Being read into the journal; nothing from it runs yet.
+    Queued,
+    Processing,
+    /// Waiting for `fdsync approve` (too many deletes).
+    Held,
+    Done,
+    /// Unreadable as a whole; nothing from it was sent.
+    Failed,
+    /// Identical (same sha256) to a file already taken; costs no calls.
+    Duplicate,
+}
+
+impl FileState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Queued => "queued",
+            FileState::Processing => "processing",
+            FileState::Held => "held",
+            FileState::Done => "done",
+            FileState::Failed => "failed",
+            FileState::Duplicate => "duplicate",
+        }
+    }
+
+    fn parse(s: &str) -> Result<Self> {
+        Ok(match s {
+            "queued" => FileState::Queued,
+            "processing" => FileState::Processing,
+            "held" => FileState::Held,
+            "done" => FileState::Done,
+            "failed" => FileState::Failed,
+            "duplicate" => FileState::Duplicate,
+            other => return Err(Error::Data(format!("unknown file state '{other}'"))),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewFile {
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+    pub inbox: Option<String>,
+    pub default_action: Option<Action>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct FileRecord {
+    pub id: i64,
+    pub name: String,
+    pub path: String,
+    pub sha256: String,
+    pub inbox: Option<String>,
+    pub default_action: Option<String>,
+    pub state: FileState,
+    pub rows_total: i64,
+    pub error: Option<String>,
+    pub duplicate_of: Option<i64>,
+    pub report_path: Option<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+const COLUMNS: &str = "id, name, path, sha256, inbox, default_action, state, rows_total, error, duplicate_of, \
+                       report_path, created_at, updated_at";
+
+fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
+    let state: String = r.get(6)?;
+    Ok((
+        FileRecord {
+            id: r.get(0)?,
+            name: r.get(1)?,
+            path: r.get(2)?,
+            sha256: r.get(3)?,
+            inbox: r.get(4)?,
+            default_action: r.get(5)?,
+            state: FileState::Queued,
+            rows_total: r.get(7)?,
+            error: r.get(8)?,
+            duplicate_of: r.get(9)?,
+            report_path: r.get(10)?,
+            created_at: r.get(11)?,
+            updated_at: r.get(12)?,
+        },
+        state,
+    ))
+}
+
+fn finish(pair: (FileRecord, String)) -> Result<FileRecord> {
+    let (mut rec, state) = pair;
+    rec.state = FileState::parse(&state)?;
+    Ok(rec)
+}
+
+pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<FileRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM files WHERE id = ?1");
+    conn.query_row(&sql, [id], from_row).optional()?.map(finish).transpose()
+}
+
+impl Journal {
+    /// The file that first brought this content in (not a duplicate record), if any.
+    pub async fn find_file_by_sha(&self, sha256: &str) -> Result<Option<FileRecord>> {
+        let sha = sha256.to_string();
+        self.call(move |c| {
+            let sql = format!(
+                "SELECT {COLUMNS} FROM files WHERE sha256 = ?1 AND state NOT IN ('duplicate') ORDER BY id LIMIT 1"
+            );
+            c.query_row(&sql, [sha], from_row).optional()?.map(finish).transpose()
+        })
+        .await
+    }
+
+    pub async fn insert_file(&self, f: NewFile, state: FileState, duplicate_of: Option<i64>) -> Result<i64> {
+        self.call(move |c| {
+            let now = now_ms();
+            c.execute(
+                "INSERT INTO files (name, path, sha256, inbox, default_action, state, duplicate_of, created_at, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                params![
+                    f.name,
+                    f.path,
+                    f.sha256,
+                    f.inbox,
+                    f.default_action.map(|a| a.as_str()),
+                    state.as_str(),
+                    duplicate_of,
+                    now
+                ],
+            )?;
+            Ok(c.last_insert_rowid())
+        })
+        .await
+    }
+
+    pub async fn set_file_state(&self, id: i64, state: FileState, error: Option<String>) -> Result<()> {
+        self.call(move |c| {
+            c.execute(
+                "UPDATE files SET state = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
+                params![id, state.as_str(), error, now_ms()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_file_path(&self, id: i64, path: String) -> Result<()> {
+        self.call(move |c| {
+            c.execute("UPDATE files SET path = ?2, updated_at = ?3 WHERE id = ?1", params![id, path, now_ms()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn set_report_path(&self, id: i64, path: String) -> Result<()> {
+        self.call(move |c| {
+            c.execute("UPDATE files SET report_path = ?2, updated_at = ?3 WHERE id = ?1", params![id, path, now_ms()])?;
+            Ok(())
+        })
+        .await
+    }
+
+    pub async fn file(&self, id: i64) -> Result<Option<FileRecord>> {
+        self.call(move |c| get(c, id)).await
+    }
+
+    /// Files, newest first; `states` empty means all.
+    pub async fn files(&self, states: Vec<FileState>) -> Result<Vec<FileRecord>> {
+        self.call(move |c| {
+            let sql = format!("SELECT {COLUMNS} FROM files ORDER BY id DESC");
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([], from_row)?;
+            let mut out = Vec::new();
+            for r in rows {
+                let rec = finish(r?)?;
+                if states.is_empty() || states.contains(&rec.state) {
+                    out.push(rec);
+                }
+            }
+            Ok(out)
+        })
+        .await
+    }
+}

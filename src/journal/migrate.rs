@@ -1,0 +1,58 @@
+//! Numbered schema migrations, applied in order while `PRAGMA user_version` is behind.
+
+use rusqlite::Connection;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: files and ops.
+    r#"
+    CREATE TABLE files (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT    NOT NULL,
+        path            TEXT    NOT NULL,
+        sha256          TEXT    NOT NULL,
+        inbox           TEXT,
+        default_action  TEXT,
+        state           TEXT    NOT NULL,
+        rows_total      INTEGER NOT NULL DEFAULT 0,
+        error           TEXT,
+        duplicate_of    INTEGER REFERENCES files(id),
+        report_path     TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX files_sha ON files(sha256);
+    CREATE INDEX files_state ON files(state);
+    CREATE TABLE ops (
+        id              INTEGER PRIMARY KEY,
+        file_id         INTEGER NOT NULL REFERENCES files(id),
+        row             INTEGER NOT NULL,
+        action          TEXT    NOT NULL,
+        key             TEXT    NOT NULL,
+        payload         TEXT,
+        state           TEXT    NOT NULL,
+        outcome         TEXT,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        freshdesk_id    INTEGER,
+        http_status     INTEGER,
+        error_code      TEXT,
+        message         TEXT,
+        sent_at         INTEGER,
+        snapshot        TEXT,
+        updated_at      INTEGER NOT NULL,
+        UNIQUE (file_id, row)
+    );
+    CREATE INDEX ops_ready ON ops(state, next_attempt_at, id);
+    CREATE INDEX ops_key ON ops(key, id);
+    CREATE INDEX ops_file ON ops(file_id, state);
+    "#,
+];
+
+pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {
+    let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
+        let version = i + 1;
+        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {version}; COMMIT;"))?;
+    }
+    Ok(())
+}

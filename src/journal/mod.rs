@@ -1,0 +1,154 @@
+//! The journal: fdsync's durable memory and audit trail, in SQLite. The only code that speaks
+//! SQL. One dedicated writer thread owns the connection; callers send it closures and await the
+//! answer. Closures queued together run in one transaction (group commit), each inside its own
+//! savepoint, and nobody hears back before the commit is durable (`synchronous=FULL`).
+
+mod files;
+mod migrate;
+mod ops;
+
+pub use files::{FileRecord, FileState, NewFile};
+pub use ops::{NewOp, OpRecord, OpResult, OpState, ReportLine, RowCounts};
+
+use rusqlite::Connection;
+use std::path::Path;
+use std::sync::mpsc as std_mpsc;
+use thiserror::Error;
+use tokio::sync::oneshot;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("journal database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("journal data error: {0}")]
+    Data(String),
+    #[error("the journal writer has stopped")]
+    Closed,
+    #[error("cannot create journal directory {path}: {source}")]
+    Dir { path: String, source: std::io::Error },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// A unit of work for the writer: runs against the connection, says whether it succeeded, and
+/// hands back the reply to send once the transaction's fate is known.
+type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
+type Reply = Box<dyn FnOnce(bool) + Send>;
+
+/// A cheap handle to the journal; clone it freely.
+#[derive(Clone)]
+pub struct Journal {
+    tx: std_mpsc::Sender<Job>,
+}
+
+/// Most closures one transaction takes; bounds the latency of the first caller in a batch.
+const MAX_GROUP: usize = 512;
+
+impl Journal {
+    /// Opens (creating if needed) `dir/journal.db`, applies migrations, and starts the writer.
+    pub fn open(dir: &Path) -> Result<Self> {
+        std::fs::create_dir_all(dir)
+            .map_err(|source| Error::Dir { path: dir.display().to_string(), source })?;
+        let conn = Connection::open(dir.join("journal.db"))?;
+        let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(Error::Data(format!("journal_mode is {mode}, not wal")));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+        conn.pragma_update(None, "foreign_keys", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        migrate::apply(&conn)?;
+        let (tx, rx) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("fdsync-journal".into())
+            .spawn(move || writer(conn, rx))
+            .map_err(|e| Error::Data(format!("cannot start journal writer: {e}")))?;
+        Ok(Self { tx })
+    }
+
+    /// Runs `f` on the writer thread inside a transaction; returns once it is committed.
+    pub async fn call<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let (reply_tx, reply_rx) = oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            let reply: Reply = Box::new(move |committed: bool| {
+                let answer = match result {
+                    Ok(_) if !committed => Err(Error::Data("the journal transaction was rolled back".into())),
+                    other => other,
+                };
+                let _ = reply_tx.send(answer);
+            });
+            (ok, reply)
+        });
+        self.tx.send(job).map_err(|_| Error::Closed)?;
+        reply_rx.await.map_err(|_| Error::Closed)?
+    }
+}
+
+fn writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
+    while let Ok(first) = rx.recv() {
+        let mut batch = vec![first];
+        while batch.len() < MAX_GROUP {
+            match rx.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (committed, replies) = run_batch(&conn, batch);
+        for reply in replies {
+            reply(committed);
+        }
+    }
+}
+
+/// One transaction for the batch; each job in a savepoint so a failing job undoes only itself.
+fn run_batch(conn: &Connection, batch: Vec<Job>) -> (bool, Vec<Reply>) {
+    let mut replies = Vec::with_capacity(batch.len());
+    let began = conn.execute_batch("BEGIN IMMEDIATE");
+    if let Err(e) = &began {
+        tracing::error!(error = %e, "Journal could not begin a transaction.");
+    }
+    for job in batch {
+        if began.is_err() {
+            // Still run nothing, but answer everyone.
+            replies.push(Box::new(|_| {}) as Reply);
+            continue;
+        }
+        let savepoint = conn.execute_batch("SAVEPOINT job").is_ok();
+        let (ok, reply) = job(conn);
+        replies.push(reply);
+        if savepoint {
+            let end = if ok { "RELEASE job" } else { "ROLLBACK TO job; RELEASE job" };
+            if let Err(e) = conn.execute_batch(end) {
+                tracing::error!(error = %e, "Journal savepoint failed.");
+            }
+        }
+    }
+    if began.is_err() {
+        return (false, replies);
+    }
+    match conn.execute_batch("COMMIT") {
+        Ok(()) => (true, replies),
+        Err(e) => {
+            tracing::error!(error = %e, "Journal commit failed.");
+            let _ = conn.execute_batch("ROLLBACK");
+            (false, replies)
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch: the journal's clock.
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;

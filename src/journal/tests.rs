@@ -1,0 +1,121 @@
+use super::*;
+use crate::domain::{Action, AgentRef, Email, Op, Outcome};
+
+fn get_op(email: &str) -> Op {
+    Op::GetAgent { email: Email::parse(email).unwrap() }
+}
+
+fn new_op(row: u64, op: Op) -> NewOp {
+    NewOp { row, action: op.action().as_str().into(), key: op.key("sha", row), op: Some(op), invalid: None }
+}
+
+async fn journal_with_file(dir: &std::path::Path) -> (Journal, i64) {
+    let j = Journal::open(dir).unwrap();
+    let f = NewFile {
+        name: "a.csv".into(),
+        path: "/x/a.csv".into(),
+        sha256: "sha".into(),
+        inbox: None,
+        default_action: Some(Action::GetAgent),
+    };
+    let id = j.insert_file(f, FileState::Processing, None).await.unwrap();
+    (j, id)
+}
+
+#[tokio::test]
+async fn ops_sharing_a_key_become_ready_one_at_a_time_in_file_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let rows = vec![
+        new_op(1, get_op("a@example.com")),
+        new_op(2, get_op("A@example.com")),
+        new_op(3, get_op("b@example.com")),
+    ];
+    j.insert_ops(file, rows).await.unwrap();
+    let ready = j.ready_ops(now_ms(), 10).await.unwrap();
+    assert_eq!(ready.iter().map(|o| o.row).collect::<Vec<_>>(), vec![1, 3]);
+    let first = ready[0].id;
+    let result = OpResult {
+        outcome: Outcome::Found,
+        freshdesk_id: Some(7),
+        http_status: Some(200),
+        error_code: None,
+        message: String::new(),
+    };
+    j.finish_op(first, result).await.unwrap();
+    let ready = j.ready_ops(now_ms(), 10).await.unwrap();
+    assert_eq!(ready.iter().map(|o| o.row).collect::<Vec<_>>(), vec![2, 3]);
+    let counts = j.row_counts(file).await.unwrap();
+    assert_eq!((counts.total, counts.done, counts.pending), (3, 1, 2));
+}
+
+#[tokio::test]
+async fn a_sending_mark_survives_reopening_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let op_id = {
+        let (j, file) = journal_with_file(dir.path()).await;
+        let del = Op::DeleteAgent { agent: AgentRef::Id(42) };
+        j.insert_ops(file, vec![new_op(1, del)]).await.unwrap();
+        let op = j.ready_ops(now_ms(), 10).await.unwrap().remove(0);
+        j.begin_attempt(op.id, true).await.unwrap();
+        op.id
+    };
+    let j = Journal::open(dir.path()).unwrap();
+    let sending = j.sending_ops().await.unwrap();
+    assert_eq!(sending.len(), 1);
+    assert_eq!(sending[0].id, op_id);
+    assert_eq!(sending[0].attempts, 1);
+    assert!(sending[0].sent_at.is_some());
+    assert!(j.ready_ops(now_ms(), 10).await.unwrap().is_empty(), "an uncertain op must not be resent");
+}
+
+#[tokio::test]
+async fn a_retry_later_is_not_ready_before_its_time_and_a_refund_keeps_attempts() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    j.insert_ops(file, vec![new_op(1, get_op("a@example.com"))]).await.unwrap();
+    let op = j.ready_ops(now_ms(), 10).await.unwrap().remove(0);
+    j.begin_attempt(op.id, false).await.unwrap();
+    j.retry_op(op.id, now_ms() + 60_000, true, Some(429), "rate limited".into()).await.unwrap();
+    assert!(j.ready_ops(now_ms(), 10).await.unwrap().is_empty());
+    let later = j.ready_ops(now_ms() + 61_000, 10).await.unwrap();
+    assert_eq!(later[0].attempts, 0);
+}
+
+#[tokio::test]
+async fn invalid_rows_are_journaled_failed_and_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let bad = NewOp {
+        row: 1,
+        action: "create_ticket".into(),
+        key: "sha:1".into(),
+        op: None,
+        invalid: Some("priority: 'x' is not one of Low (1)".into()),
+    };
+    j.insert_ops(file, vec![bad, new_op(2, get_op("a@example.com"))]).await.unwrap();
+    let counts = j.row_counts(file).await.unwrap();
+    assert_eq!((counts.failed, counts.pending), (1, 1));
+    let lines = j.report_lines(file).await.unwrap();
+    assert_eq!(lines[0].outcome, Some(Outcome::Failed));
+    assert!(lines[0].message.as_deref().unwrap().contains("priority"));
+    assert_eq!(j.requeue_failed(Some(file)).await.unwrap(), 0, "validation failures cannot be retried");
+}
+
+#[tokio::test]
+async fn a_failing_job_rolls_back_alone_inside_a_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let bad = j.call(|c| {
+        c.execute("INSERT INTO ops (file_id, row, action, key, state, updated_at) VALUES (999, 1, 'x', 'k', 'pending', 0)", [])?;
+        Ok(())
+    });
+    let good = j.insert_ops(file, vec![new_op(1, get_op("a@example.com"))]);
+    let (bad, good) = tokio::join!(bad, good);
+    assert!(bad.is_err(), "foreign key must refuse an op of an unknown file");
+    good.unwrap();
+    assert_eq!(j.row_counts(file).await.unwrap().total, 1);
+    let f = j.file(file).await.unwrap().unwrap();
+    assert_eq!(f.rows_total, 1);
+    assert!(j.find_file_by_sha("sha").await.unwrap().is_some());
+}
