@@ -11,10 +11,13 @@
 //! - [`cli`]: the subcommands.
 #![forbid(unsafe_code)]
 
+pub mod cli;
 pub mod config;
 pub mod domain;
 pub mod engine;
+pub mod files;
 pub mod freshdesk;
 pub mod intake;
 pub mod journal;
 pub mod report;
+pub mod telemetry;

@@ -141,17 +141,17 @@ impl Journal {
         self.call(move |c| {
             let now = now_ms();
             let mut stmt = c.prepare_cached(
-                "INSERT INTO ops (file_id, row, action, key, payload, state, outcome, message, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+                "INSERT INTO ops (file_id, row, action, key, payload, state, outcome, error_code, message, updated_at)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for r in &rows {
                 let payload = match &r.op {
                     Some(op) => Some(serde_json::to_string(op).map_err(|e| Error::Data(e.to_string()))?),
                     None => None,
                 };
-                let (state, outcome) = match r.invalid {
-                    Some(_) => (OpState::Failed, Some(Outcome::Failed.as_str())),
-                    None => (OpState::Pending, None),
+                let (state, outcome, code) = match r.invalid {
+                    Some(_) => (OpState::Failed, Some(Outcome::Failed.as_str()), Some("invalid_row")),
+                    None => (OpState::Pending, None, None),
                 };
                 stmt.execute(params![
                     file_id,
@@ -161,6 +161,7 @@ impl Journal {
                     payload,
                     state.as_str(),
                     outcome,
+                    code,
                     r.invalid,
                     now
                 ])?;
@@ -193,7 +194,8 @@ impl Journal {
                  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
                    AND o.file_id IN (SELECT id FROM files WHERE state = 'processing')
                    AND NOT EXISTS (SELECT 1 FROM ops p WHERE p.key = o.key AND p.id < o.id
-                                   AND p.state IN ('pending', 'sending'))
+                                   AND p.state IN ('pending', 'sending')
+                                   AND p.file_id IN (SELECT id FROM files WHERE state = 'processing'))
                  ORDER BY o.id LIMIT ?2"
             );
             query_ops(c, &sql, params![now, limit as i64])
@@ -229,6 +231,20 @@ impl Journal {
                     params![op_id, now],
                 )?;
             }
+            Ok(now)
+        })
+        .await
+    }
+
+    /// Marks an op `sending` (durably) right before its mutating call, when an earlier lookup of
+    /// the same attempt already counted the attempt.
+    pub async fn mark_sending(&self, op_id: i64) -> Result<i64> {
+        self.call(move |c| {
+            let now = now_ms();
+            c.execute(
+                "UPDATE ops SET state = 'sending', sent_at = ?2, updated_at = ?2 WHERE id = ?1",
+                params![op_id, now],
+            )?;
             Ok(now)
         })
         .await

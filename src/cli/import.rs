@@ -1,0 +1,125 @@
+//! `fdsync import FILE... [--action A] [--dry-run]`: take files into the journal, run their ops to
+//! completion, write one report per file. Resumable: after a crash, a kill or Ctrl-C, the same
+//! command carries on where the journal says it stopped, and never sends a row twice.
+
+use super::Exit;
+use crate::config::Settings;
+use crate::domain::Action;
+use crate::engine::pacer::{Pacer, PacerConfig};
+use crate::engine::{Engine, EngineConfig, RunEnd, RunUntil};
+use crate::files::{self, Taken};
+use crate::freshdesk::Client;
+use crate::journal::{FileState, Journal};
+use anyhow::Context;
+use std::path::{Path, PathBuf};
+use tokio_util::sync::CancellationToken;
+
+#[derive(Debug, clap::Args)]
+pub struct ImportArgs {
+    /// CSV (with a header row), JSON (an array of objects) or NDJSON files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Action for rows without an `action` column: create_ticket, create_agent, get_agent, delete_agent.
+    #[arg(long, value_parser = parse_action)]
+    pub action: Option<Action>,
+    /// Check every row and write a report of what would happen; send nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+fn parse_action(s: &str) -> Result<Action, String> {
+    s.parse()
+}
+
+pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit> {
+    let settings = super::load_settings(config, "warn")?;
+    if args.dry_run {
+        return dry_run(&settings, &args);
+    }
+    let journal = Journal::open(&settings.state_dir)?;
+    let shutdown = super::signals::shutdown_token();
+    let mut exit = Exit::Success;
+    let mut targets = Vec::new();
+    for path in &args.files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+        let taken = files::take(&journal, path, &name, args.action, None, &settings.safety)
+            .await
+            .with_context(|| format!("taking {}", path.display()))?;
+        match taken {
+            Taken::New { file_id, state: FileState::Held, deletes, .. } | Taken::Resume { file_id, state: FileState::Held } => {
+                let n = if deletes > 0 { format!("{deletes} deletes") } else { "its deletes".into() };
+                println!(
+                    "{name} (file {file_id}): held: {n} exceed safety.max_deletes_per_file = {}; \
+                     check it, then run `fdsync approve {file_id}` and import again",
+                    settings.safety.max_deletes_per_file
+                );
+                exit = Exit::RowsFailed;
+            }
+            Taken::New { file_id, .. } | Taken::Resume { file_id, .. } => targets.push(file_id),
+            Taken::Duplicate { of, .. } => {
+                let report = journal.file(of).await?.and_then(|f| f.report_path).unwrap_or_default();
+                println!("{name}: identical to file {of}, already imported; nothing sent (report: {report})");
+            }
+            Taken::Rejected { file_id, error } => {
+                println!("{name} (file {file_id}): rejected, nothing sent: {error}");
+                exit = Exit::RowsFailed;
+            }
+        }
+    }
+    if targets.is_empty() {
+        return Ok(exit);
+    }
+    let client = Client::new(&settings).context("setting up the Freshdesk client")?;
+    let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
+    let engine = Engine::new(journal.clone(), client, pacer, EngineConfig::from_settings(&settings, true));
+    let progress = super::progress::spawn(journal.clone(), targets.clone(), engine.pacer().clone());
+    let end = engine.run(RunUntil::Files(targets.clone()), shutdown).await?;
+    progress.finish().await;
+    match end {
+        RunEnd::Finished => {
+            for id in targets {
+                let summary = files::finish(&journal, &settings.state_dir, id).await?;
+                println!("{summary}");
+                if summary.failed > 0 {
+                    exit = Exit::RowsFailed;
+                }
+            }
+            Ok(exit)
+        }
+        RunEnd::Interrupted => {
+            eprintln!("interrupted: rows not yet sent stay queued; run the same command again to resume");
+            Ok(Exit::Interrupted)
+        }
+        RunEnd::AuthFailed(why) | RunEnd::Unreachable(why) => {
+            eprintln!("{why}\nnothing is lost: fix the problem and run the same command again to resume");
+            Ok(Exit::Unavailable)
+        }
+    }
+}
+
+fn dry_run(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
+    let mut exit = Exit::Success;
+    let dir = settings.state_dir.join("reports");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    for path in &args.files {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+        match files::dry_run(path, args.action) {
+            Ok(rows) => {
+                let failed = rows.iter().filter(|r| !r.outcome.is_success()).count();
+                let report = dir.join(format!("dry-run-{}", files::report_name(0, &name)));
+                let total = rows.len();
+                crate::report::write_report_file(&report, rows)
+                    .with_context(|| format!("writing {}", report.display()))?;
+                println!("{name}: dry run: {total} rows, {failed} invalid; report: {}", report.display());
+                if failed > 0 {
+                    exit = Exit::RowsFailed;
+                }
+            }
+            Err(e) => {
+                println!("{name}: would be rejected: {e}");
+                exit = Exit::RowsFailed;
+            }
+        }
+    }
+    Ok(exit)
+}

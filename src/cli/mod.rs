@@ -1,0 +1,100 @@
+//! The command line: argument definitions and dispatch to one module per subcommand. Commands
+//! return an [`Exit`]; `main` turns it into the process exit code.
+
+mod demo;
+mod import;
+mod ops;
+mod progress;
+mod signals;
+mod status;
+
+use crate::config::{self, Settings};
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Exit codes (DESIGN.md, "Command line").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Exit {
+    /// Every row reached a successful outcome.
+    Success = 0,
+    /// Some rows failed, a file was rejected, or a file is held.
+    RowsFailed = 1,
+    /// Usage or config error.
+    Usage = 2,
+    /// Freshdesk refused the credentials or could not be reached; run again to resume.
+    Unavailable = 3,
+    /// Interrupted (SIGINT/SIGTERM) during a one-shot import; run again to resume.
+    Interrupted = 130,
+}
+
+#[derive(Debug, Parser)]
+#[command(name = "fdsync", version, about = "Moves bulk changes into Freshdesk safely.")]
+pub struct Cli {
+    /// Config file (else $FDSYNC_CONFIG, ./fdsync.toml, /etc/fdsync/fdsync.toml).
+    #[arg(long, global = true, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Import files once (resumable: run the same command again after any interruption).
+    Import(import::ImportArgs),
+    /// Show files, rows and the quota as the journal knows them.
+    Status(status::StatusArgs),
+    /// Put failed rows (not validation failures) back in the queue; `fdsync import` or `run` sends them.
+    Retry(ops::RetryArgs),
+    /// Let a held file (too many deletes) run.
+    Approve(ops::ApproveArgs),
+    /// Print (or write again) a file's report.
+    Report(ops::ReportArgs),
+    /// Run the Freshdesk simulator.
+    Sim(fdsync_sim::cli::SimArgs),
+    /// Run the whole job against a built-in simulator and example data; no account needed.
+    Demo(demo::DemoArgs),
+    /// Print the example configuration, every key documented.
+    ExampleConfig,
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> Exit {
+    let result = match cli.command {
+        Command::Import(args) => import::run(cli.config.as_deref(), args).await,
+        Command::Status(args) => status::run(cli.config.as_deref(), args).await,
+        Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
+        Command::Approve(args) => ops::approve(cli.config.as_deref(), args).await,
+        Command::Report(args) => ops::report(cli.config.as_deref(), args).await,
+        Command::Sim(args) => {
+            crate::telemetry::init("info", false);
+            match fdsync_sim::cli::run(args).await {
+                Ok(()) => Ok(Exit::Success),
+                Err(e) => Err(anyhow::anyhow!(e)),
+            }
+        }
+        Command::Demo(args) => demo::run(args).await,
+        Command::ExampleConfig => {
+            print!("{}", config::EXAMPLE);
+            Ok(Exit::Success)
+        }
+    };
+    match result {
+        Ok(exit) => exit,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            exit_for(&e)
+        }
+    }
+}
+
+/// Config and usage problems are exit 2; anything else unexpected is 1.
+fn exit_for(e: &anyhow::Error) -> Exit {
+    if e.chain().any(|c| c.is::<config::Error>()) { Exit::Usage } else { Exit::RowsFailed }
+}
+
+/// Loads the settings, initialising logging from them.
+pub(crate) fn load_settings(path: Option<&std::path::Path>, default_level: &str) -> anyhow::Result<Settings> {
+    let settings = Settings::load(path)?;
+    crate::telemetry::init(default_level, settings.log_json);
+    Ok(settings)
+}

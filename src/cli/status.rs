@@ -1,0 +1,69 @@
+//! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal.
+
+use super::Exit;
+use crate::journal::{FileRecord, Journal, RowCounts};
+use serde::Serialize;
+use std::path::Path;
+
+#[derive(Debug, clap::Args)]
+pub struct StatusArgs {
+    /// Machine-readable output.
+    #[arg(long)]
+    pub json: bool,
+    /// Only the newest N files.
+    #[arg(long, default_value_t = 50)]
+    pub limit: usize,
+}
+
+#[derive(Serialize)]
+struct FileStatus {
+    #[serde(flatten)]
+    file: FileRecord,
+    rows: RowCounts,
+}
+
+#[derive(Serialize)]
+struct Status {
+    files: Vec<FileStatus>,
+    totals: RowCounts,
+    inboxes: Vec<String>,
+}
+
+pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
+    let settings = super::load_settings(config, "warn")?;
+    let journal = Journal::open(&settings.state_dir)?;
+    let mut files = Vec::new();
+    let mut totals = RowCounts::default();
+    for file in journal.files(vec![]).await?.into_iter().take(args.limit) {
+        let rows = journal.row_counts(file.id).await?;
+        totals.total += rows.total;
+        totals.pending += rows.pending;
+        totals.sending += rows.sending;
+        totals.done += rows.done;
+        totals.failed += rows.failed;
+        files.push(FileStatus { file, rows });
+    }
+    let inboxes = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
+    let status = Status { files, totals, inboxes };
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&status)?);
+        return Ok(Exit::Success);
+    }
+    println!("{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  name", "file", "state", "rows", "done", "failed", "pending", "sha256");
+    for f in &status.files {
+        println!(
+            "{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  {}",
+            f.file.id,
+            f.file.state.as_str(),
+            f.rows.total,
+            f.rows.done,
+            f.rows.failed,
+            f.rows.pending + f.rows.sending,
+            &f.file.sha256[..f.file.sha256.len().min(12)],
+            f.file.name
+        );
+    }
+    let t = &status.totals;
+    println!("total: {} rows, {} done, {} failed, {} pending", t.total, t.done, t.failed, t.pending + t.sending);
+    Ok(Exit::Success)
+}

@@ -1,0 +1,22 @@
+//! What the engine needs from Freshdesk, as a trait: production uses `freshdesk::Client`, unit
+//! tests of pure engine logic may use a fake. Every call returns a classified [`Reply`].
+
+use crate::domain::{NewAgent, NewTicket};
+use crate::freshdesk::Reply;
+use std::future::Future;
+use time::OffsetDateTime;
+
+pub trait Api: Send + Sync + 'static {
+    fn create_ticket(&self, t: &NewTicket, tag: &str) -> impl Future<Output = Reply> + Send;
+    fn create_agent(&self, a: &NewAgent) -> impl Future<Output = Reply> + Send;
+    fn find_agent_by_email(&self, email: &str) -> impl Future<Output = Reply> + Send;
+    fn get_agent(&self, id: u64) -> impl Future<Output = Reply> + Send;
+    fn delete_agent(&self, id: u64) -> impl Future<Output = Reply> + Send;
+    fn me(&self) -> impl Future<Output = Reply> + Send;
+    fn list_tickets_by_email(
+        &self,
+        email: &str,
+        updated_since: OffsetDateTime,
+        page: u32,
+    ) -> impl Future<Output = Reply> + Send;
+}

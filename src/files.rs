@@ -1,0 +1,259 @@
+//! A file's life in the journal: taken in (hashed, deduplicated, parsed row by row, journaled in
+//! batches, held when it deletes too much) and finished (report written, state `done`). Moving
+//! files between folders is the daemon's business; this module only reads them.
+
+use crate::config::Safety;
+use crate::domain::{Action, AgentRef, Op, Outcome};
+use crate::intake::{self, Record};
+use crate::journal::{self, FileState, Journal, NewFile, NewOp};
+use crate::report::{self, ReportRow};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Rows journaled per transaction while reading a file.
+const BATCH: usize = 2000;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("cannot read {path}: {source}")]
+    Io { path: PathBuf, source: std::io::Error },
+    #[error(transparent)]
+    Journal(#[from] journal::Error),
+}
+
+/// What taking a file in did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Taken {
+    /// Journaled; its ops can run (`Processing`) or wait for approval (`Held`).
+    New { file_id: i64, state: FileState, rows: u64, deletes: u64 },
+    /// The same content was taken before and is not finished: carry on with it.
+    Resume { file_id: i64, state: FileState },
+    /// The same content was already done: nothing to send.
+    Duplicate { file_id: i64, of: i64 },
+    /// The file cannot be read as a whole; nothing from it will be sent.
+    Rejected { file_id: i64, error: String },
+}
+
+impl Taken {
+    pub fn file_id(&self) -> i64 {
+        match self {
+            Taken::New { file_id, .. }
+            | Taken::Resume { file_id, .. }
+            | Taken::Duplicate { file_id, .. }
+            | Taken::Rejected { file_id, .. } => *file_id,
+        }
+    }
+}
+
+/// sha256 of a file's bytes, streamed.
+pub fn sha256_file(path: &Path) -> Result<String, Error> {
+    let io = |source| Error::Io { path: path.to_path_buf(), source };
+    let mut file = std::fs::File::open(path).map_err(io)?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 64 * 1024];
+    loop {
+        let n = file.read(&mut buf).map_err(io)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+    }
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}
+
+/// Takes a file into the journal (see [`Taken`]). `name` is the name the user gave it.
+pub async fn take(
+    journal: &Journal,
+    path: &Path,
+    name: &str,
+    default_action: Option<Action>,
+    inbox: Option<&str>,
+    safety: &Safety,
+) -> Result<Taken, Error> {
+    let sha = sha256_file(path)?;
+    let file_id = match journal.find_file_by_sha(&sha).await? {
+        Some(f) if matches!(f.state, FileState::Processing | FileState::Held) => {
+            return Ok(Taken::Resume { file_id: f.id, state: f.state });
+        }
+        Some(f) if f.state == FileState::Done => {
+            let new = NewFile { name: name.into(), path: path.display().to_string(), sha256: sha, inbox: inbox.map(Into::into), default_action };
+            let id = journal.insert_file(new, FileState::Duplicate, Some(f.id)).await?;
+            return Ok(Taken::Duplicate { file_id: id, of: f.id });
+        }
+        // Interrupted while being read: read it again from the start.
+        Some(f) if f.state == FileState::Queued => {
+            journal.discard_ops(f.id).await?;
+            f.id
+        }
+        _ => {
+            let new = NewFile { name: name.into(), path: path.display().to_string(), sha256: sha.clone(), inbox: inbox.map(Into::into), default_action };
+            journal.insert_file(new, FileState::Queued, None).await?
+        }
+    };
+    match read_into_journal(journal, file_id, path, &sha, default_action).await? {
+        Ok((rows, deletes)) => {
+            let state = if deletes > u64::from(safety.max_deletes_per_file) { FileState::Held } else { FileState::Processing };
+            journal.set_file_state(file_id, state, None).await?;
+            Ok(Taken::New { file_id, state, rows, deletes })
+        }
+        Err(error) => {
+            journal.discard_ops(file_id).await?;
+            journal.set_file_state(file_id, FileState::Failed, Some(error.clone())).await?;
+            Ok(Taken::Rejected { file_id, error })
+        }
+    }
+}
+
+/// Streams the file's records into the journal. The inner `Err` is a whole-file rejection.
+async fn read_into_journal(
+    journal: &Journal,
+    file_id: i64,
+    path: &Path,
+    sha: &str,
+    default_action: Option<Action>,
+) -> Result<Result<(u64, u64), String>, Error> {
+    let reader = match intake::open(path, default_action) {
+        Ok(r) => r,
+        Err(e) => return Ok(Err(e.to_string())),
+    };
+    let (mut rows, mut deletes) = (0u64, 0u64);
+    let mut batch = Vec::with_capacity(BATCH);
+    for record in reader {
+        let new = match record {
+            Ok(Record::Op { row, op }) => {
+                if matches!(op, Op::DeleteAgent { .. }) {
+                    deletes += 1;
+                }
+                NewOp { row, action: op.action().as_str().into(), key: op.key(sha, row), op: Some(op), invalid: None }
+            }
+            Ok(Record::Invalid { row, action, key_hint, errors }) => NewOp {
+                row,
+                action: action.map_or("unknown", Action::as_str).into(),
+                key: key_hint.unwrap_or_else(|| format!("{sha}:{row}")),
+                op: None,
+                invalid: Some(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
+            },
+            Err(e) => return Ok(Err(e.to_string())),
+        };
+        rows += 1;
+        batch.push(new);
+        if batch.len() >= BATCH {
+            journal.insert_ops(file_id, std::mem::take(&mut batch)).await?;
+        }
+    }
+    if !batch.is_empty() {
+        journal.insert_ops(file_id, batch).await?;
+    }
+    Ok(Ok((rows, deletes)))
+}
+
+/// Rows of a finished file by outcome, for the one-line summary.
+#[derive(Debug, Clone, Default)]
+pub struct Summary {
+    pub file_id: i64,
+    pub name: String,
+    pub by_outcome: BTreeMap<&'static str, u64>,
+    pub failed: u64,
+    pub report: PathBuf,
+}
+
+impl std::fmt::Display for Summary {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let total: u64 = self.by_outcome.values().sum();
+        let parts: Vec<String> = self.by_outcome.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        write!(f, "{} (file {}): {} rows: {}; report: {}", self.name, self.file_id, total, parts.join(", "), self.report.display())
+    }
+}
+
+/// Writes the report of a file whose ops are all final and marks it `done`.
+pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result<Summary, Error> {
+    let file = journal
+        .file(file_id)
+        .await?
+        .ok_or_else(|| journal::Error::Data(format!("no file {file_id} in the journal")))?;
+    let lines = journal.report_lines(file_id).await?;
+    let mut summary = Summary { file_id, name: file.name.clone(), ..Default::default() };
+    let rows: Vec<ReportRow> = lines
+        .into_iter()
+        .map(|l| {
+            let outcome = l.outcome.unwrap_or(Outcome::Skipped);
+            *summary.by_outcome.entry(outcome.as_str()).or_default() += 1;
+            if outcome == Outcome::Failed {
+                summary.failed += 1;
+            }
+            ReportRow {
+                row: l.row,
+                action: l.action,
+                key: l.key,
+                outcome,
+                freshdesk_id: l.freshdesk_id,
+                http_status: l.http_status,
+                error_code: l.error_code,
+                message: l.message.unwrap_or_default(),
+            }
+        })
+        .collect();
+    let reports = state_dir.join("reports");
+    let report_path = reports.join(report_name(file_id, &file.name));
+    let io = |source| Error::Io { path: report_path.clone(), source };
+    std::fs::create_dir_all(&reports).map_err(io)?;
+    report::write_report_file(&report_path, rows).map_err(io)?;
+    journal.set_report_path(file_id, report_path.display().to_string()).await?;
+    journal.set_file_state(file_id, FileState::Done, None).await?;
+    summary.report = report_path;
+    Ok(summary)
+}
+
+/// `<id>-<stem>.report.csv`, with anything but `[A-Za-z0-9._-]` replaced.
+pub fn report_name(file_id: i64, name: &str) -> String {
+    let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("file");
+    let clean: String =
+        stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    format!("{file_id}-{clean}.report.csv")
+}
+
+/// The report of a dry run: what each row would do, without the journal or any call.
+pub fn dry_run(path: &Path, default_action: Option<Action>) -> Result<Vec<ReportRow>, String> {
+    let sha = sha256_file(path).map_err(|e| e.to_string())?;
+    let reader = intake::open(path, default_action).map_err(|e| e.to_string())?;
+    let mut out = Vec::new();
+    for record in reader {
+        out.push(match record.map_err(|e| e.to_string())? {
+            Record::Op { row, op } => {
+                let outcome = match &op {
+                    Op::CreateTicket(_) | Op::CreateAgent(_) => Outcome::WouldCreate,
+                    Op::DeleteAgent { .. } => Outcome::WouldDelete,
+                    Op::GetAgent { .. } => Outcome::Skipped,
+                };
+                let freshdesk_id = match &op {
+                    Op::DeleteAgent { agent: AgentRef::Id(id) } => Some(*id),
+                    _ => None,
+                };
+                ReportRow {
+                    row,
+                    action: op.action().as_str().into(),
+                    key: op.key(&sha, row),
+                    outcome,
+                    freshdesk_id,
+                    http_status: None,
+                    error_code: None,
+                    message: "dry run".into(),
+                }
+            }
+            Record::Invalid { row, action, key_hint, errors } => ReportRow {
+                row,
+                action: action.map_or("unknown", Action::as_str).into(),
+                key: key_hint.unwrap_or_else(|| format!("{sha}:{row}")),
+                outcome: Outcome::Failed,
+                freshdesk_id: None,
+                http_status: None,
+                error_code: Some("invalid_row".into()),
+                message: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+            },
+        });
+    }
+    Ok(out)
+}
