@@ -33,6 +33,10 @@ impl<R: Read> CsvSource<R> {
             Err(e) => return Err(csv_error(e, 0)),
         }
         let columns = header_columns(&header)?;
+        if columns.iter().all(|c| c.meaning == Column::Unknown) {
+            let names: Vec<&str> = columns.iter().take(5).map(|c| c.name.as_str()).collect();
+            return Err(Error::NoKnownColumns { found: names.join(", ") });
+        }
         let ignored =
             columns.iter().filter(|c| c.meaning == Column::Unknown).map(|c| c.name.clone()).collect();
         Ok(Self { reader, columns, ignored, record: csv::StringRecord::new(), row: 0 })

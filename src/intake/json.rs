@@ -182,9 +182,9 @@ impl<R: Read> JsonSource<R> {
                 }
                 return Err(self.broken("unexpected end of input inside a record"));
             };
-            if !in_str && depth == 0 && !self.buf.is_empty() && matches!(b, b',' | b']' | b'}')
-                || !in_str && depth == 0 && b.is_ascii_whitespace()
-            {
+            // A scalar ends at whitespace or at the punctuation that follows it.
+            let at_top = !in_str && depth == 0 && !self.buf.is_empty();
+            if at_top && (b.is_ascii_whitespace() || matches!(b, b',' | b']' | b'}')) {
                 return Ok(());
             }
             self.input.next()?;

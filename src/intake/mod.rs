@@ -89,6 +89,9 @@ pub enum Error {
     NotUtf8 { row: u64, byte: u64 },
     #[error("the file has no header row (CSV needs one naming the columns)")]
     NoHeader,
+    /// The first row names no column fdsync knows: most likely the header row is missing.
+    #[error("the header row names no known column (found: {found}); is the header row missing?")]
+    NoKnownColumns { found: String },
     #[error("header column {column} has an empty name")]
     EmptyHeader { column: usize },
     #[error("header '{name}' is given twice (columns {first} and {second})")]

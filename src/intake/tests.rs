@@ -159,6 +159,7 @@ fn header_problems_are_file_errors() {
         Some(Error::DuplicateHeader { first: 1, second: 2, .. })
     ));
     assert!(matches!(err("cf_a,CF_A\n"), Some(Error::DuplicateHeader { .. })));
+    assert!(matches!(err("create_ticket,a@b.co\n"), Some(Error::NoKnownColumns { .. })));
 }
 
 #[test]
@@ -280,6 +281,29 @@ proptest! {
         if let Ok(reader) = parse_reader(&bytes[..], format, Some(Action::GetAgent)) {
             let n = reader.count();
             prop_assert!(n <= upper_bound(&bytes));
+        }
+    }
+
+    #[test]
+    fn random_bytes_after_a_valid_header_never_panic(
+        body in proptest::collection::vec(any::<u8>(), 0..400),
+    ) {
+        let mut bytes = b"action,email,subject,tags,cf_x,agent_id,priority\n".to_vec();
+        bytes.extend_from_slice(&body);
+        let reader = parse_reader(&bytes[..], Format::Csv, Some(Action::CreateTicket));
+        prop_assert!(reader.is_ok());
+        let mut n = 0;
+        for item in reader.unwrap() {
+            n += 1;
+            if let Ok(rec) = item {
+                prop_assert_eq!(rec.row(), n as u64);
+            }
+        }
+        prop_assert!(n <= upper_bound(&body));
+        let mut json = b"[{\"email\":".to_vec();
+        json.extend_from_slice(&body);
+        if let Ok(reader) = parse_reader(&json[..], Format::Json, None) {
+            prop_assert!(reader.count() <= upper_bound(&json));
         }
     }
 
