@@ -1,1 +1,208 @@
-//! The per-file report.
+//! The per-file report CSV: one line per input row, columns
+//! `row,action,key,outcome,freshdesk_id,http_status,error_code,message`.
+//!
+//! Formula neutralisation (OWASP "CSV injection"): a text cell that starts with `=`, `+`, `-`,
+//! `@`, a tab or a carriage return gets a leading `'`, so a spreadsheet shows it instead of running
+//! it. A cell that is entirely a plain number (`-5`, `+3.25`) is left alone: no spreadsheet runs it
+//! as a formula, and quoting it would change the value. Numeric columns never need it.
+//!
+//! Pure except for [`write_report_file`], which writes `<path>.tmp`, fsyncs it and renames it.
+
+use crate::domain::{Action, FieldError, Outcome};
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// The header line, in order.
+pub const COLUMNS: [&str; 8] =
+    ["row", "action", "key", "outcome", "freshdesk_id", "http_status", "error_code", "message"];
+
+/// Error code given to rows the intake refused before any request.
+pub const INVALID_INPUT: &str = "invalid_input";
+
+/// One line of the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReportRow {
+    pub row: u64,
+    pub action: String,
+    pub key: String,
+    pub outcome: Outcome,
+    pub freshdesk_id: Option<u64>,
+    pub http_status: Option<u16>,
+    pub error_code: Option<String>,
+    pub message: String,
+}
+
+impl ReportRow {
+    /// The line for a row the intake refused: `failed`, code `invalid_input`, and every field
+    /// error in the message, separated by `; `.
+    pub fn invalid(
+        row: u64,
+        action: Option<Action>,
+        key_hint: Option<String>,
+        errors: &[FieldError],
+    ) -> Self {
+        let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
+        Self {
+            row,
+            action: action.map(|a| a.as_str().to_string()).unwrap_or_default(),
+            key: key_hint.unwrap_or_default(),
+            outcome: Outcome::Failed,
+            freshdesk_id: None,
+            http_status: None,
+            error_code: Some(INVALID_INPUT.to_string()),
+            message,
+        }
+    }
+}
+
+/// Whether `s` is a plain decimal number: optional sign, digits, optional fraction.
+fn is_plain_number(s: &str) -> bool {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (int, frac) = body.split_once('.').unwrap_or((body, "0"));
+    !int.is_empty() && !frac.is_empty() && (int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
+}
+
+/// The cell as written to the report: prefixed with `'` when a spreadsheet would run it.
+pub fn neutralise(cell: &str) -> Cow<'_, str> {
+    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    if risky && !is_plain_number(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+}
+
+fn number<T: ToString>(n: Option<T>) -> String {
+    n.map(|n| n.to_string()).unwrap_or_default()
+}
+
+/// Writes the header and `rows` as CSV to `w`.
+pub fn write_report<W: Write>(w: W, rows: impl IntoIterator<Item = ReportRow>) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(COLUMNS)?;
+    for r in rows {
+        let error_code = r.error_code.as_deref().unwrap_or("");
+        out.write_record([
+            r.row.to_string().as_str(),
+            &neutralise(&r.action),
+            &neutralise(&r.key),
+            r.outcome.as_str(),
+            &number(r.freshdesk_id),
+            &number(r.http_status),
+            &neutralise(error_code),
+            &neutralise(&r.message),
+        ])?;
+    }
+    out.flush()
+}
+
+/// `<path>.tmp`: the name the report is written under before the rename.
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path.as_os_str().to_owned();
+    name.push(".tmp");
+    PathBuf::from(name)
+}
+
+/// Writes the report to `path` atomically: `<path>.tmp` first, fsynced, then renamed over `path`,
+/// then the directory fsynced, so a crash leaves either the old report or the whole new one.
+pub fn write_report_file(path: &Path, rows: impl IntoIterator<Item = ReportRow>) -> io::Result<()> {
+    let tmp = temp_path(path);
+    let result = (|| {
+        let mut file = BufWriter::new(File::create(&tmp)?);
+        write_report(&mut file, rows)?;
+        file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
+        std::fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result?;
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    File::open(dir)?.sync_all()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(key: &str, message: &str) -> ReportRow {
+        ReportRow {
+            row: 3,
+            action: "create_ticket".into(),
+            key: key.into(),
+            outcome: Outcome::Created,
+            freshdesk_id: Some(43026449322),
+            http_status: Some(201),
+            error_code: None,
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn each_formula_lead_character_is_neutralised() {
+        for lead in ["=", "+", "-", "@", "\t", "\r"] {
+            let cell = format!("{lead}HYPERLINK(\"http://x\")");
+            assert_eq!(neutralise(&cell), format!("'{cell}"), "lead {lead:?}");
+        }
+    }
+
+    #[test]
+    fn plain_text_and_plain_numbers_are_left_alone() {
+        for cell in ["jane@example.com", "", "created", "-5", "+3.25", "42", "a=b"] {
+            assert_eq!(neutralise(cell), cell);
+        }
+        for cell in ["-", "-1+1", "+.5", "-5.", "--5", "-1e3"] {
+            assert_eq!(neutralise(cell), format!("'{cell}"), "{cell}");
+        }
+    }
+
+    #[test]
+    fn the_report_has_the_exact_header_and_round_trips_through_the_csv_crate() {
+        let mut bad = row("=cmd|' /C calc'!A0", "line one,\n\"quoted\"");
+        bad.outcome = Outcome::Failed;
+        bad.freshdesk_id = None;
+        bad.http_status = Some(400);
+        bad.error_code = Some("invalid_value".into());
+        let mut buf = Vec::new();
+        write_report(&mut buf, [row("jane@example.com", "ok"), bad]).unwrap();
+        let text = String::from_utf8(buf.clone()).unwrap();
+        assert!(text.starts_with("row,action,key,outcome,freshdesk_id,http_status,error_code,message\n"));
+        let mut reader = csv::Reader::from_reader(&buf[..]);
+        let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(
+            &rows[0],
+            vec!["3", "create_ticket", "jane@example.com", "created", "43026449322", "201", "", "ok"]
+        );
+        assert_eq!(&rows[1][2], "'=cmd|' /C calc'!A0");
+        assert_eq!((&rows[1][3], &rows[1][4], &rows[1][5]), ("failed", "", "400"));
+        assert_eq!(&rows[1][6], "invalid_value");
+        assert_eq!(&rows[1][7], "line one,\n\"quoted\"");
+    }
+
+    #[test]
+    fn invalid_rows_list_every_field_error() {
+        let errors = [FieldError::new("Email", "is empty"), FieldError::new("subject", "is required")];
+        let r = ReportRow::invalid(7, Some(Action::CreateTicket), Some("x".into()), &errors);
+        assert_eq!((r.row, r.outcome, r.error_code.as_deref()), (7, Outcome::Failed, Some(INVALID_INPUT)));
+        assert_eq!(r.message, "Email: is empty; subject: is required");
+        assert_eq!(r.action, "create_ticket");
+    }
+
+    #[test]
+    fn the_report_file_is_written_whole_and_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tickets.csv.report.csv");
+        std::fs::write(&path, "old").unwrap();
+        write_report_file(&path, [row("k", "m")]).unwrap();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().count(), 2);
+        assert!(!temp_path(&path).exists());
+        assert_eq!(temp_path(&path).file_name().unwrap(), "tickets.csv.report.csv.tmp");
+    }
+
+    #[test]
+    fn a_failed_write_leaves_no_temp_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("missing-dir").join("r.csv");
+        assert!(write_report_file(&path, [row("k", "m")]).is_err());
+        assert!(!temp_path(&path).exists());
+    }
+}

@@ -1,0 +1,296 @@
+//! Turns one record's fields ([`RowFields`]) into an [`Op`], or into an `Invalid` record listing
+//! every problem with the column named as the user wrote it. Pure; knows nothing of CSV or JSON.
+
+use super::Record;
+use super::fields::{Cell, Field, Named, RowFields};
+use crate::domain::{
+    Action, AgentRef, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
+};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// Freshdesk's limit on subject, name and job title.
+const MAX_TEXT: usize = 255;
+/// Freshdesk's limit on one tag.
+const MAX_TAG: usize = 32;
+/// Freshdesk's limit on cc_emails (`MAX_EMAIL_COUNT 50 − 1`).
+const MAX_CC: usize = 49;
+
+/// Builds the record for row `row`. `extra` are errors the format reader already found (a CSV
+/// row with the wrong number of fields); any error makes the row `Invalid`.
+pub(crate) fn build(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldError>) -> Record {
+    let mut c = Checker { f, errors: extra };
+    for (column, reason) in &f.conflicts {
+        c.errors.push(FieldError::new(column.clone(), reason.clone()));
+    }
+    let action = match f.get(Field::Action) {
+        Some((col, cell)) => match text_of(cell).and_then(|s| s.parse::<Action>()) {
+            Ok(a) => Some(a),
+            Err(reason) => {
+                c.errors.push(FieldError::new(col, reason));
+                None
+            }
+        },
+        None => default,
+    };
+    let Some(action) = action else {
+        if f.get(Field::Action).is_none() {
+            c.errors.push(FieldError::new("action", "no action: add an `action` column or pass --action"));
+        }
+        return Record::Invalid { row, action: None, key_hint: key_hint(f, None), errors: c.errors };
+    };
+    let op = match action {
+        Action::CreateTicket => c.ticket().map(Op::CreateTicket),
+        Action::CreateAgent => c.agent().map(Op::CreateAgent),
+        Action::GetAgent => c.email().map(|email| Op::GetAgent { email }),
+        Action::DeleteAgent => c.agent_ref().map(|agent| Op::DeleteAgent { agent }),
+    };
+    match op {
+        Some(op) if c.errors.is_empty() => Record::Op { row, op },
+        _ => Record::Invalid {
+            row,
+            action: Some(action),
+            key_hint: key_hint(f, Some(action)),
+            errors: c.errors,
+        },
+    }
+}
+
+/// The raw key-ish value of an invalid row, so the report can name it.
+fn key_hint(f: &RowFields<'_>, action: Option<Action>) -> Option<String> {
+    let order: &[Field] = match action {
+        Some(Action::CreateTicket) => &[Field::ExternalId, Field::Email],
+        Some(Action::DeleteAgent) => &[Field::AgentId, Field::Email],
+        _ => &[Field::Email, Field::AgentId, Field::ExternalId],
+    };
+    order.iter().find_map(|field| f.get(*field)).map(|(_, cell)| match cell {
+        Cell::Text(s) => s.trim().to_string(),
+        Cell::Json(Value::String(s)) => s.trim().to_string(),
+        Cell::Json(v) => v.to_string(),
+    })
+}
+
+/// A cell as text: strings as they are, numbers and booleans spelled out; lists and objects refused.
+fn text_of(cell: Cell<'_>) -> Result<String, String> {
+    match cell {
+        Cell::Text(s) => Ok(s.to_string()),
+        Cell::Json(Value::String(s)) => Ok(s.clone()),
+        Cell::Json(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
+        Cell::Json(_) => Err("must be text, not a list or an object".into()),
+    }
+}
+
+/// A cell as a list of strings: text split on `;`, `|` and `,`, or a JSON array.
+fn list_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
+    let split = |s: &str| -> Vec<String> {
+        s.split([';', '|', ',']).map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect()
+    };
+    match cell {
+        Cell::Json(Value::Array(items)) => {
+            let mut out = Vec::with_capacity(items.len());
+            for item in items {
+                match item {
+                    Value::Null => {}
+                    Value::String(s) if s.trim().is_empty() => {}
+                    Value::String(s) => out.push(s.trim().to_string()),
+                    Value::Number(n) => out.push(n.to_string()),
+                    _ => return Err("must be a list of strings".into()),
+                }
+            }
+            Ok(out)
+        }
+        other => text_of(other).map(|s| split(&s)),
+    }
+}
+
+/// A positive integer id (Freshdesk ids exceed 2³²).
+fn id_of(raw: &str) -> Result<u64, String> {
+    match raw.trim().parse::<u64>() {
+        Ok(n) if n > 0 => Ok(n),
+        _ => Err(format!("'{}' is not a positive integer id", raw.trim())),
+    }
+}
+
+/// Accumulates every field error of one row while building its operation.
+struct Checker<'r, 'a> {
+    f: &'r RowFields<'a>,
+    errors: Vec<FieldError>,
+}
+
+impl Checker<'_, '_> {
+    fn fail(&mut self, column: &str, reason: impl Into<String>) {
+        self.errors.push(FieldError::new(column, reason));
+    }
+
+    /// Runs `parse` on a present field, recording its error under the column as written.
+    fn opt<T>(&mut self, field: Field, parse: impl FnOnce(Cell<'_>) -> Result<T, String>) -> Option<T> {
+        let (col, cell): Named<'_> = self.f.get(field)?;
+        parse(cell).map_err(|reason| self.fail(col, reason)).ok()
+    }
+
+    /// Like [`Checker::opt`], but a missing field is itself an error.
+    fn req<T>(&mut self, field: Field, parse: impl FnOnce(Cell<'_>) -> Result<T, String>) -> Option<T> {
+        if self.f.get(field).is_none() {
+            self.fail(field.canonical(), "is required");
+            return None;
+        }
+        self.opt(field, parse)
+    }
+
+    fn email(&mut self) -> Option<Email> {
+        self.req(Field::Email, |c| text_of(c).and_then(|s| Email::parse(&s)))
+    }
+
+    fn ticket(&mut self) -> Option<NewTicket> {
+        let email = self.email();
+        let subject = self.req(Field::Subject, bounded_text);
+        let description = self.req(Field::Description, text_of);
+        let priority = self.req(Field::Priority, |c| text_of(c).and_then(|s| Priority::parse(&s)));
+        let status = self.req(Field::Status, |c| text_of(c).and_then(|s| Status::parse(&s)));
+        // Optional fields are checked even when a required one failed: every problem is reported.
+        let name = self.opt(Field::Name, bounded_text);
+        let tags = self.opt(Field::Tags, tags_of).unwrap_or_default();
+        let ticket_type = self.opt(Field::Type, text_of).map(|s| s.trim().to_string());
+        let group_id = self.opt(Field::GroupId, |c| text_of(c).and_then(|s| id_of(&s)));
+        let responder_id = self.opt(Field::ResponderId, |c| text_of(c).and_then(|s| id_of(&s)));
+        let source = self.opt(Field::Source, |c| text_of(c).and_then(|s| source_of(&s)));
+        let cc_emails = self.opt(Field::CcEmails, cc_of).unwrap_or_default();
+        let custom_fields = self.custom_fields();
+        let external_id = self.opt(Field::ExternalId, text_of).map(|s| s.trim().to_string());
+        let ticket = NewTicket {
+            email: email?,
+            subject: subject?,
+            description: description?,
+            priority: priority?,
+            status: status?,
+            name,
+            tags,
+            ticket_type,
+            group_id,
+            responder_id,
+            source,
+            cc_emails,
+            custom_fields,
+            external_id,
+        };
+        Some(ticket)
+    }
+
+    fn custom_fields(&mut self) -> BTreeMap<String, Value> {
+        let mut out = BTreeMap::new();
+        if let Some((col, cell)) = self.f.get(Field::CustomFields) {
+            match cell {
+                Cell::Json(Value::Object(map)) => {
+                    out.extend(map.iter().map(|(k, v)| (k.clone(), v.clone())));
+                }
+                _ => self.fail(col, "must be an object of custom field values"),
+            }
+        }
+        for (col, name, cell) in &self.f.custom {
+            let value = match cell {
+                Cell::Text(s) => Value::String(s.to_string()),
+                Cell::Json(v) => (*v).clone(),
+            };
+            if out.insert(name.to_string(), value).is_some() {
+                self.fail(col, "is given twice");
+            }
+        }
+        out
+    }
+
+    fn agent(&mut self) -> Option<NewAgent> {
+        let email = self.email();
+        let scope = self.req(Field::TicketScope, |c| text_of(c).and_then(|s| TicketScope::parse(&s)));
+        let name = self.req(Field::Name, bounded_text);
+        Some(NewAgent {
+            job_title: self.opt(Field::JobTitle, bounded_text),
+            occasional: self.opt(Field::Occasional, bool_of),
+            role_ids: self.opt(Field::RoleIds, ids_of).unwrap_or_default(),
+            group_ids: self.opt(Field::GroupIds, ids_of).unwrap_or_default(),
+            language: self.opt(Field::Language, text_of).map(|s| s.trim().to_string()),
+            time_zone: self.opt(Field::TimeZone, text_of).map(|s| s.trim().to_string()),
+            email: email?,
+            ticket_scope: scope?,
+            name: name?,
+        })
+    }
+
+    fn agent_ref(&mut self) -> Option<AgentRef> {
+        if self.f.get(Field::AgentId).is_some() {
+            return self.opt(Field::AgentId, |c| text_of(c).and_then(|s| id_of(&s))).map(AgentRef::Id);
+        }
+        if self.f.get(Field::Email).is_none() {
+            self.fail("agent_id", "is required (or give email)");
+            return None;
+        }
+        self.email().map(AgentRef::Email)
+    }
+}
+
+/// Text of at most 255 characters, trimmed.
+fn bounded_text(cell: Cell<'_>) -> Result<String, String> {
+    let s = text_of(cell)?;
+    let s = s.trim();
+    if s.chars().count() > MAX_TEXT {
+        return Err(format!("is longer than {MAX_TEXT} characters"));
+    }
+    Ok(s.to_string())
+}
+
+fn tags_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
+    let tags = list_of(cell)?;
+    for tag in &tags {
+        if tag.chars().count() > MAX_TAG {
+            return Err(format!("tag '{tag}' is longer than {MAX_TAG} characters"));
+        }
+        if tag.contains(',') {
+            return Err(format!("tag '{tag}' contains a comma"));
+        }
+    }
+    Ok(tags)
+}
+
+fn cc_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
+    let list = list_of(cell)?;
+    if list.len() > MAX_CC {
+        return Err(format!("has {} addresses, at most {MAX_CC} are allowed", list.len()));
+    }
+    list.iter().map(|e| Email::parse(e).map(|e| e.as_str().to_string())).collect()
+}
+
+fn ids_of(cell: Cell<'_>) -> Result<Vec<u64>, String> {
+    list_of(cell)?.iter().map(|s| id_of(s)).collect()
+}
+
+fn bool_of(cell: Cell<'_>) -> Result<bool, String> {
+    let s = text_of(cell)?;
+    match s.trim().to_ascii_lowercase().as_str() {
+        "true" | "yes" | "y" | "1" => Ok(true),
+        "false" | "no" | "n" | "0" => Ok(false),
+        other => Err(format!("'{other}' is not true/false/yes/no/1/0")),
+    }
+}
+
+/// Ticket source by number or documented name (Email 1, Portal 2, Phone 3, Chat 7, Feedback
+/// widget 9, Outbound email 10); other numbers up to 255 pass through for Freshdesk to judge.
+fn source_of(raw: &str) -> Result<u8, String> {
+    const NAMES: &[(&str, u8)] = &[
+        ("email", 1),
+        ("portal", 2),
+        ("phone", 3),
+        ("chat", 7),
+        ("feedbackwidget", 9),
+        ("outboundemail", 10),
+    ];
+    let s = raw.trim();
+    if let Ok(n) = s.parse::<u8>() {
+        return if n > 0 { Ok(n) } else { Err("'0' is not a ticket source".into()) };
+    }
+    let norm: String =
+        s.chars().filter(|c| !matches!(c, '_' | '-' | ' ')).flat_map(char::to_lowercase).collect();
+    NAMES
+        .iter()
+        .find(|(n, _)| *n == norm)
+        .map(|(_, v)| *v)
+        .ok_or_else(|| format!("'{s}' is not a ticket source (email, portal, phone, chat, or a number)"))
+}
