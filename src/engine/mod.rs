@@ -1,4 +1,6 @@
 //! The engine: scheduler, pacer, workers, retries, reconciliation.
 
+pub mod arc;
 pub mod breaker;
 pub mod pacer;
+pub mod retry;
