@@ -6,6 +6,7 @@
 //! [`pacer`] (quota), [`breaker`] (pipeline pause), [`answers`] (reading bodies).
 
 pub mod answers;
+pub mod arc;
 pub mod breaker;
 pub mod pacer;
 pub mod ports;

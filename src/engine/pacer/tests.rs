@@ -1,0 +1,237 @@
+use super::budget::*;
+use super::*;
+use crate::freshdesk::answer::RateHeaders;
+
+fn cfg(total: u32, window: Duration, reserve: u8) -> PacerConfig {
+    PacerConfig {
+        requests_per_window: total,
+        window,
+        reserve_percent: reserve,
+        max_concurrency: 8,
+        class_caps: ClassCaps::default(),
+    }
+}
+
+fn reply(answer: Answer, total: Option<u32>, remaining: Option<u32>, used: Option<u32>) -> Reply {
+    Reply { answer, rate: RateHeaders { total, remaining, used }, elapsed: Duration::from_millis(100) }
+}
+
+fn ok(total: Option<u32>, remaining: Option<u32>) -> Reply {
+    reply(Answer::Success { status: 200, body: serde_json::Value::Null }, total, remaining, Some(1))
+}
+
+#[test]
+fn budget_keeps_the_reserve_and_never_rounds_to_zero() {
+    assert_eq!(budget_after_reserve(200, 10), 180);
+    assert_eq!(budget_after_reserve(700, 10), 630);
+    assert_eq!(budget_after_reserve(1, 50), 1);
+    assert_eq!(budget_after_reserve(0, 10), 0);
+    assert_eq!(budget_after_reserve(100, 100), 10, "the reserve is capped at 90 %");
+}
+
+#[test]
+fn burst_is_about_one_and_a_half_percent_and_at_least_one() {
+    assert_eq!(burst_for(180), 2);
+    assert_eq!(burst_for(630), 9);
+    assert_eq!(burst_for(10), 1);
+    assert_eq!(period_for(Duration::from_secs(60), 180), Duration::from_secs(60) / 180);
+}
+
+#[test]
+fn class_caps_follow_the_plan_table() {
+    let none = ClassCaps::default();
+    let caps = |t| {
+        let c = class_caps_for(t, &none);
+        (c.ticket_create, c.ticket_update, c.tickets_list, c.contacts_list)
+    };
+    assert_eq!(caps(200), (80, 80, 20, 20));
+    assert_eq!(caps(400), (160, 160, 100, 100));
+    assert_eq!(caps(700), (280, 280, 200, 200));
+    assert_eq!(caps(50), (20, 20, 5, 5), "below Growth: Growth's ratio");
+    assert_eq!(caps(1400), (560, 560, 400, 400), "above Enterprise: Enterprise's ratio");
+    // Half-way between Growth (10 %) and Pro (25 %): 17.5 % of 300.
+    assert_eq!(caps(300).2, 53);
+}
+
+#[test]
+fn configured_class_caps_win_over_the_derived_ones() {
+    let set = ClassCaps { ticket_create: 7, ticket_update: 0, tickets_list: 3, contacts_list: 0 };
+    let c = class_caps_for(400, &set);
+    assert_eq!((c.ticket_create, c.ticket_update, c.tickets_list, c.contacts_list), (7, 160, 3, 100));
+}
+
+// ---- the Remaining controller -----------------------------------------------------------
+
+/// Feeds `n` of our answers, one per `step`, while others spend `others_per_answer` between
+/// consecutive answers. Returns the time after the last one.
+fn feed(
+    c: &mut Controller,
+    t: Instant,
+    remaining: &mut u32,
+    n: u32,
+    step: Duration,
+    others_per_answer: u32,
+) -> Instant {
+    let mut now = t;
+    for _ in 0..n {
+        now += step;
+        *remaining = remaining.saturating_sub(1 + others_per_answer);
+        c.observe(now, 1, Some(*remaining), Some(200), 0);
+    }
+    now
+}
+
+#[test]
+fn controller_gives_the_full_budget_when_nobody_else_spends() {
+    let mut c = Controller::new(Duration::from_secs(10), 10);
+    let t0 = Instant::now();
+    let mut r = 200;
+    let now = feed(&mut c, t0, &mut r, 36, Duration::from_millis(55), 0);
+    assert_eq!(c.others_rate(), 0.0);
+    assert_eq!(c.advice(now, 180, 0), Advice { per_window: 180, hold_until: None });
+}
+
+#[test]
+fn controller_leaves_room_for_what_others_spend() {
+    let mut c = Controller::new(Duration::from_secs(10), 10);
+    let t0 = Instant::now();
+    let mut r = 200;
+    // Ours: one credit per 200 ms; others: one more credit per 200 ms = 5/s = 50 per window.
+    let now = feed(&mut c, t0, &mut r, 20, Duration::from_millis(200), 1);
+    assert!((c.others_rate() - 5.0).abs() < 0.6, "others {}", c.others_rate());
+    let advice = c.advice(now, 180, 0);
+    assert!((125..=135).contains(&advice.per_window), "{advice:?}");
+}
+
+#[test]
+fn controller_recovers_when_a_new_window_shows_others_stopped() {
+    let mut c = Controller::new(Duration::from_secs(10), 10);
+    let t0 = Instant::now();
+    let mut r = 200;
+    let now = feed(&mut c, t0, &mut r, 20, Duration::from_millis(200), 2);
+    assert!(c.advice(now, 180, 0).per_window < 100);
+    // A new window: Remaining jumps back up; others are quiet from now on.
+    let mut r = 200;
+    let now = feed(&mut c, now, &mut r, 15, Duration::from_millis(100), 0);
+    assert_eq!(c.others_rate(), 0.0);
+    assert_eq!(c.advice(now, 180, 0).per_window, 180);
+}
+
+#[test]
+fn controller_holds_until_the_window_ends_when_only_the_reserve_is_left() {
+    let w = Duration::from_secs(10);
+    let mut c = Controller::new(w, 10);
+    let t0 = Instant::now();
+    c.observe(t0, 1, Some(150), Some(200), 0);
+    // A new window starts at t1 (Remaining jumps); others then burn it down to the reserve.
+    let t1 = t0 + Duration::from_secs(3);
+    c.observe(t1, 1, Some(199), Some(200), 0);
+    let t2 = t1 + Duration::from_secs(2);
+    c.observe(t2, 1, Some(21), Some(200), 0);
+    let advice = c.advice(t2, 180, 0);
+    let until = advice.hold_until.expect("hold");
+    assert!(until >= t1 + w && until <= t1 + w + w / 10, "{:?}", until - t1);
+}
+
+#[test]
+fn controller_slows_down_after_a_429_and_recovers_over_windows() {
+    let mut c = Controller::new(Duration::from_secs(10), 10);
+    let t0 = Instant::now();
+    c.observe(t0, 1, Some(150), Some(200), 0);
+    c.on_rate_limited();
+    assert_eq!(c.advice(t0, 180, 0).per_window, 162);
+    c.observe(t0 + Duration::from_secs(11), 1, Some(199), Some(200), 0);
+    assert_eq!(c.advice(t0 + Duration::from_secs(11), 180, 0).per_window, 165);
+}
+
+// ---- the async pacer ----------------------------------------------------------------------
+
+#[tokio::test]
+async fn unknown_total_allows_one_request_until_the_first_answer_sizes_the_limiter() {
+    let pacer = Pacer::new(cfg(0, Duration::from_secs(60), 10));
+    let first = pacer.acquire(EndpointClass::Other).await;
+    assert_eq!(pacer.snapshot().concurrency_limit, 1);
+    let second = tokio::time::timeout(Duration::from_millis(30), pacer.acquire(EndpointClass::Other)).await;
+    assert!(second.is_err(), "a second request must wait for the first answer");
+    first.finish(&ok(Some(6000), Some(5999)));
+    let snap = pacer.snapshot();
+    assert_eq!(snap.server_total, Some(6000));
+    assert_eq!(snap.budget_per_window, Some(5400));
+    assert_eq!(snap.concurrency_limit, 2);
+    let a = pacer.acquire(EndpointClass::Other).await;
+    let b = pacer.acquire(EndpointClass::Other).await;
+    assert_eq!(pacer.snapshot().in_flight, 2);
+    drop((a, b));
+    assert_eq!(pacer.snapshot().in_flight, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_429_blocks_every_later_acquire_until_retry_after() {
+    let pacer = Pacer::new(cfg(100_000, Duration::from_secs(1), 10));
+    let permit = pacer.acquire(EndpointClass::TicketCreate).await;
+    let t0 = tokio::time::Instant::now();
+    permit.finish(&reply(Answer::RateLimited { retry_after: Duration::from_secs(7) }, None, None, None));
+    assert!(pacer.snapshot().paused_for_ms > 6_900);
+    let _next = pacer.acquire(EndpointClass::Other).await;
+    let waited = t0.elapsed();
+    assert!(waited >= Duration::from_secs(7) && waited < Duration::from_millis(7_200), "{waited:?}");
+    let snap = pacer.snapshot();
+    assert_eq!(snap.rate_limited, 1);
+    assert_eq!(snap.credits_used, 1, "the 429 counted against the quota");
+}
+
+#[tokio::test(start_paused = true)]
+async fn pause_for_blocks_acquire_and_a_shorter_pause_does_not_shorten_it() {
+    let pacer = Pacer::new(cfg(100_000, Duration::from_secs(1), 10));
+    let t0 = tokio::time::Instant::now();
+    pacer.pause_for(Duration::from_secs(5));
+    pacer.pause_for(Duration::from_secs(1));
+    let _p = pacer.acquire(EndpointClass::Other).await;
+    assert!(t0.elapsed() >= Duration::from_secs(5));
+}
+
+#[tokio::test]
+async fn credits_used_counts_the_used_header_and_requests_count_permits() {
+    let pacer = Pacer::new(cfg(100_000, Duration::from_secs(1), 10));
+    let p = pacer.acquire(EndpointClass::TicketsList).await;
+    let r = reply(
+        Answer::Success { status: 200, body: serde_json::Value::Null },
+        Some(100_000),
+        Some(99_990),
+        Some(3),
+    );
+    p.finish(&r);
+    let snap = pacer.snapshot();
+    assert_eq!((snap.requests, snap.credits_used, snap.remaining), (1, 3, Some(99_990)));
+}
+
+#[tokio::test]
+async fn the_global_limiter_paces_requests_at_the_budget() {
+    // 200 per 1 s with a 50 % reserve: 100/s, one every 10 ms; 30 requests take about 300 ms.
+    let pacer = Pacer::new(cfg(200, Duration::from_secs(1), 50));
+    let t0 = Instant::now();
+    for _ in 0..30 {
+        let p = pacer.acquire(EndpointClass::Other).await;
+        drop(p);
+    }
+    let took = t0.elapsed();
+    assert!(took >= Duration::from_millis(260) && took < Duration::from_millis(600), "{took:?}");
+}
+
+#[tokio::test]
+async fn a_capped_class_is_paced_by_its_own_limiter() {
+    // Total 200 per 1 s, no reserve: ticket list cap 20/s (one per 50 ms), global 200/s.
+    let pacer = Pacer::new(cfg(200, Duration::from_secs(1), 0));
+    let t0 = Instant::now();
+    for _ in 0..6 {
+        drop(pacer.acquire(EndpointClass::TicketsList).await);
+    }
+    let lists = t0.elapsed();
+    let t1 = Instant::now();
+    for _ in 0..6 {
+        drop(pacer.acquire(EndpointClass::Other).await);
+    }
+    let others = t1.elapsed();
+    assert!(lists >= Duration::from_millis(280), "{lists:?}");
+    assert!(others < Duration::from_millis(100), "{others:?}");
+}
