@@ -12,7 +12,6 @@ use crate::freshdesk::Client;
 use crate::journal::{FileState, Journal};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
-use tokio_util::sync::CancellationToken;
 
 #[derive(Debug, clap::Args)]
 pub struct ImportArgs {
@@ -46,8 +45,8 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit
             .await
             .with_context(|| format!("taking {}", path.display()))?;
         match taken {
-            Taken::New { file_id, state: FileState::Held, deletes, .. } | Taken::Resume { file_id, state: FileState::Held } => {
-                let n = if deletes > 0 { format!("{deletes} deletes") } else { "its deletes".into() };
+            Taken::New { file_id, state: FileState::Held, .. } | Taken::Resume { file_id, state: FileState::Held } => {
+                let n = "its deletes";
                 println!(
                     "{name} (file {file_id}): held: {n} exceed safety.max_deletes_per_file = {}; \
                      check it, then run `fdsync approve {file_id}` and import again",
