@@ -121,11 +121,12 @@ impl Client {
     /// Sends once; with OAuth, a 401 refreshes the token once and re-sends once.
     async fn send(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<Value>) -> Reply {
         let started = Instant::now();
-        let mut reply = self.attempt(&method, path, query, body.as_ref(), false).await;
-        if let (Credential::OAuth(_), Answer::Auth { status: 401, .. }) =
-            (&self.inner.credential, &reply.answer)
+        let (mut reply, generation) = self.attempt(&method, path, query, body.as_ref(), None).await;
+        // generation 0: no token was sent (the token request itself failed).
+        if let (Credential::OAuth(_), Answer::Auth { status: 401, .. }, 1..) =
+            (&self.inner.credential, &reply.answer, generation)
         {
-            reply = self.attempt(&method, path, query, body.as_ref(), true).await;
+            reply = self.attempt(&method, path, query, body.as_ref(), Some(generation)).await.0;
         }
         reply.elapsed = started.elapsed();
         tracing::debug!(
@@ -144,13 +145,26 @@ impl Client {
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
-        after_401: bool,
+        refused: Option<u64>,
+    ) -> (Reply, u64) {
+        let started = Instant::now();
+        let (name, value, generation) = match self.credential_header(refused).await {
+            Ok(h) => h,
+            Err(answer) => return (bare(answer, started), 0),
+        };
+        (self.exchange(method, path, query, body, name, value).await, generation)
+    }
+
+    async fn exchange(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        name: HeaderName,
+        value: HeaderValue,
     ) -> Reply {
         let started = Instant::now();
-        let (name, value) = match self.credential_header(after_401).await {
-            Ok(h) => h,
-            Err(answer) => return bare(answer, started),
-        };
         let url = match self.inner.base.join(path) {
             Ok(u) => u,
             Err(e) => {
@@ -184,10 +198,14 @@ impl Client {
         }
     }
 
-    async fn credential_header(&self, after_401: bool) -> Result<(HeaderName, HeaderValue), Answer> {
+    /// The header to send and the OAuth token generation it carries (0 for a static one).
+    async fn credential_header(
+        &self,
+        refused: Option<u64>,
+    ) -> Result<(HeaderName, HeaderValue, u64), Answer> {
         match &self.inner.credential {
-            Credential::Static(name, value) => Ok((name.clone(), value.clone())),
-            Credential::OAuth(source) => source.header(after_401).await,
+            Credential::Static(name, value) => Ok((name.clone(), value.clone(), 0)),
+            Credential::OAuth(source) => source.header(refused).await,
         }
     }
 }
