@@ -85,7 +85,7 @@ pub struct Reply {
     pub rate: RateHeaders,
     /// Time from sending the request to the end of the answer (or the failure).
     pub elapsed: Duration,
-    /// A `Link: <..>; rel="next"` header was present.
+    /// A `Link: <..>; rel="next"` header was present: there is another page.
     pub next_page: bool,
 }
 

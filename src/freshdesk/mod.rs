@@ -1,5 +1,32 @@
-//! The Freshdesk client: the only code that speaks HTTP to Freshdesk.
+//! The Freshdesk client: the only code that speaks HTTP to Freshdesk. [`Client`] sends one
+//! request per call and returns a classified [`Reply`]; [`classify()`] and [`quota`] are pure;
+//! [`tickets`] and [`agents`] hold each resource's bodies and DTOs; [`oauth`] runs token
+//! requests and `fdsync auth login`.
 
+pub mod agents;
 pub mod answer;
+pub mod auth;
+pub mod classify;
+mod client;
+pub mod oauth;
+pub mod quota;
+pub mod tickets;
 
+pub use agents::{Agent, existing_id};
 pub use answer::{Answer, ApiFieldError, EndpointClass, RateHeaders, Reply};
+pub use classify::classify;
+pub use client::Client;
+pub use tickets::Ticket;
+
+/// Why a client (or an OAuth login) could not be set up. Never contains a secret.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("{0}")]
+    Config(String),
+    #[error("cannot build the HTTP client: {0}")]
+    Build(String),
+    #[error("oauth: {0}")]
+    OAuth(String),
+    #[error("{context}: {source}")]
+    Io { context: String, source: std::io::Error },
+}

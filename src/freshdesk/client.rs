@@ -1,0 +1,261 @@
+//! [`Client`]: one `reqwest::Client` with the base URL, timeouts and credential; one method per
+//! Freshdesk call the engine makes. Every call returns a [`Reply`] (never an error): answers are
+//! classified by [`classify`], transport failures here (connect → Transient, otherwise Uncertain).
+
+use super::answer::{Answer, RateHeaders, Reply};
+use super::oauth::TokenSource;
+use super::{Error, agents, auth, classify, quota, tickets};
+use crate::config::Settings;
+use crate::domain::{NewAgent, NewTicket};
+use reqwest::header::{ACCEPT, HeaderName, HeaderValue, USER_AGENT};
+use reqwest::{Method, redirect};
+use serde_json::Value;
+use std::sync::Arc;
+use std::time::Instant;
+use url::Url;
+
+const AGENT: &str = concat!("fdsync/", env!("CARGO_PKG_VERSION"));
+
+/// The Freshdesk API client. Cheap to clone (one shared connection pool).
+#[derive(Clone)]
+pub struct Client {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    http: reqwest::Client,
+    base: Url,
+    credential: Credential,
+}
+
+enum Credential {
+    Static(HeaderName, HeaderValue),
+    OAuth(TokenSource),
+}
+
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client").field("base", &self.inner.base.as_str()).finish_non_exhaustive()
+    }
+}
+
+impl Client {
+    /// Builds the client from validated settings. Refuses plain HTTP except to loopback.
+    pub fn new(settings: &Settings) -> Result<Client, Error> {
+        let base = settings.freshdesk.base_url.clone();
+        if base.scheme() != "https" && !(base.scheme() == "http" && crate::config::is_loopback(&base)) {
+            return Err(Error::Config(format!("refusing to send credentials to {base}: https is required")));
+        }
+        let http = http_client(settings)?;
+        let credential = match auth::static_header(&settings.auth)? {
+            Some((name, value)) => Credential::Static(name, value),
+            None => Credential::OAuth(TokenSource::new(settings, http.clone())?),
+        };
+        Ok(Client { inner: Arc::new(Inner { http, base, credential }) })
+    }
+
+    /// The base URL requests go to (ends in `/`).
+    pub fn base_url(&self) -> &Url {
+        &self.inner.base
+    }
+
+    /// `POST api/v2/tickets` with `tag` added to the tags.
+    pub async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply {
+        self.send(Method::POST, "api/v2/tickets", &[], Some(tickets::create_body(t, tag))).await
+    }
+
+    /// `POST api/v2/agents`.
+    pub async fn create_agent(&self, a: &NewAgent) -> Reply {
+        self.send(Method::POST, "api/v2/agents", &[], Some(agents::create_body(a))).await
+    }
+
+    /// `GET api/v2/agents?email=` (200 `[]` when none).
+    pub async fn find_agent_by_email(&self, email: &str) -> Reply {
+        self.send(Method::GET, "api/v2/agents", &[("email", email.to_string())], None).await
+    }
+
+    /// `GET api/v2/agents/{id}`.
+    pub async fn get_agent(&self, id: u64) -> Reply {
+        self.send(Method::GET, &format!("api/v2/agents/{id}"), &[], None).await
+    }
+
+    /// `DELETE api/v2/agents/{id}`.
+    pub async fn delete_agent(&self, id: u64) -> Reply {
+        self.send(Method::DELETE, &format!("api/v2/agents/{id}"), &[], None).await
+    }
+
+    /// `GET api/v2/agents/me`: whose credential this is.
+    pub async fn me(&self) -> Reply {
+        self.send(Method::GET, "api/v2/agents/me", &[], None).await
+    }
+
+    /// `GET api/v2/tickets?email=&updated_since=&per_page=100&order_by=created_at&page=`.
+    pub async fn list_tickets_by_email(
+        &self,
+        email: &str,
+        updated_since: time::OffsetDateTime,
+        page: u32,
+    ) -> Reply {
+        let since = updated_since
+            .to_offset(time::UtcOffset::UTC)
+            .replace_nanosecond(0)
+            .unwrap_or(updated_since)
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        let query = [
+            ("email", email.to_string()),
+            ("updated_since", since),
+            ("per_page", "100".to_string()),
+            ("order_by", "created_at".to_string()),
+            ("page", page.to_string()),
+        ];
+        self.send(Method::GET, "api/v2/tickets", &query, None).await
+    }
+
+    /// `GET api/v2/agents?page=&per_page=`.
+    pub async fn list_agents(&self, page: u32, per_page: u32) -> Reply {
+        let query = [("page", page.to_string()), ("per_page", per_page.to_string())];
+        self.send(Method::GET, "api/v2/agents", &query, None).await
+    }
+
+    /// Sends once; with OAuth, a 401 refreshes the token once and re-sends once.
+    async fn send(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<Value>) -> Reply {
+        let started = Instant::now();
+        let (mut reply, generation) = self.attempt(&method, path, query, body.as_ref(), None).await;
+        // generation 0: no token was sent (the token request itself failed).
+        if let (Credential::OAuth(_), Answer::Auth { status: 401, .. }, 1..) =
+            (&self.inner.credential, &reply.answer, generation)
+        {
+            reply = self.attempt(&method, path, query, body.as_ref(), Some(generation)).await.0;
+        }
+        reply.elapsed = started.elapsed();
+        tracing::debug!(
+            method = %method,
+            path,
+            status = reply.answer.http_status(),
+            elapsed_ms = reply.elapsed.as_millis() as u64,
+            "freshdesk request"
+        );
+        reply
+    }
+
+    async fn attempt(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        refused: Option<u64>,
+    ) -> (Reply, u64) {
+        let started = Instant::now();
+        let (name, value, generation) = match self.credential_header(refused).await {
+            Ok(h) => h,
+            Err(answer) => return (bare(answer, started), 0),
+        };
+        (self.exchange(method, path, query, body, name, value).await, generation)
+    }
+
+    async fn exchange(
+        &self,
+        method: &Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<&Value>,
+        name: HeaderName,
+        value: HeaderValue,
+    ) -> Reply {
+        let started = Instant::now();
+        let url = match self.inner.base.join(path) {
+            Ok(u) => u,
+            Err(e) => {
+                let answer =
+                    Answer::Invalid { status: 0, code: None, message: e.to_string(), errors: vec![] };
+                return bare(answer, started);
+            }
+        };
+        let mut req = self.inner.http.request(method.clone(), url).header(name, value);
+        if !query.is_empty() {
+            req = req.query(query);
+        }
+        if let Some(b) = body {
+            req = req.json(b);
+        }
+        let resp = match req.send().await {
+            Ok(r) => r,
+            Err(e) => return bare(transport_answer(&e), started),
+        };
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = match resp.bytes().await {
+            Ok(b) => b,
+            Err(e) => return bare(transport_answer(&e), started),
+        };
+        Reply {
+            answer: classify::classify(status, &headers, &bytes),
+            rate: quota::rate_headers(&headers),
+            elapsed: started.elapsed(),
+            next_page: quota::has_next_page(&headers),
+        }
+    }
+
+    /// The header to send and the OAuth token generation it carries (0 for a static one).
+    async fn credential_header(
+        &self,
+        refused: Option<u64>,
+    ) -> Result<(HeaderName, HeaderValue, u64), Answer> {
+        match &self.inner.credential {
+            Credential::Static(name, value) => Ok((name.clone(), value.clone(), 0)),
+            Credential::OAuth(source) => source.header(refused).await,
+        }
+    }
+}
+
+fn http_client(settings: &Settings) -> Result<reqwest::Client, Error> {
+    let mut defaults = reqwest::header::HeaderMap::new();
+    defaults.insert(ACCEPT, HeaderValue::from_static("application/json"));
+    defaults.insert(USER_AGENT, HeaderValue::from_static(AGENT));
+    reqwest::Client::builder()
+        .default_headers(defaults)
+        .connect_timeout(settings.freshdesk.connect_timeout)
+        .timeout(settings.freshdesk.request_timeout)
+        // A redirect would carry the credential elsewhere; classify it instead.
+        .redirect(redirect::Policy::none())
+        .build()
+        .map_err(|e| Error::Build(e.without_url().to_string()))
+}
+
+fn bare(answer: Answer, started: Instant) -> Reply {
+    Reply { answer, rate: RateHeaders::default(), elapsed: started.elapsed(), next_page: false }
+}
+
+/// Connect failures sent nothing (Transient); anything later may have reached Freshdesk.
+pub(super) fn transport_answer(e: &reqwest::Error) -> Answer {
+    let reason = describe(e);
+    if e.is_connect() {
+        Answer::Transient { status: None, reason }
+    } else if e.is_builder() {
+        Answer::Invalid { status: 0, code: None, message: reason, errors: vec![] }
+    } else {
+        Answer::Uncertain { reason }
+    }
+}
+
+/// The error and its causes, without the URL (its query may hold an email).
+fn describe(e: &reqwest::Error) -> String {
+    let kind = if e.is_connect() {
+        "cannot connect"
+    } else if e.is_timeout() {
+        "timed out after the request was sent"
+    } else if e.is_body() || e.is_decode() {
+        "the answer was cut off"
+    } else {
+        "the connection failed after the request was sent"
+    };
+    let mut causes = Vec::new();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        causes.push(s.to_string());
+        source = s.source();
+    }
+    if causes.is_empty() { kind.to_string() } else { format!("{kind}: {}", causes.join(": ")) }
+}
