@@ -49,8 +49,6 @@ pub enum Command {
     Approve(ops::ApproveArgs),
     /// Print (or write again) a file's report.
     Report(ops::ReportArgs),
-    /// Run the Freshdesk simulator.
-    Sim(fdsync_sim::cli::SimArgs),
     /// Run the whole job against a built-in simulator and example data; no account needed.
     Demo(demo::DemoArgs),
     /// Print the example configuration, every key documented.
@@ -65,13 +63,6 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
         Command::Approve(args) => ops::approve(cli.config.as_deref(), args).await,
         Command::Report(args) => ops::report(cli.config.as_deref(), args).await,
-        Command::Sim(args) => {
-            crate::telemetry::init("info", false);
-            match fdsync_sim::cli::run(args).await {
-                Ok(()) => Ok(Exit::Success),
-                Err(e) => Err(anyhow::anyhow!(e)),
-            }
-        }
         Command::Demo(args) => demo::run(args).await,
         Command::ExampleConfig => {
             print!("{}", config::EXAMPLE);

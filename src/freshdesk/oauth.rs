@@ -196,14 +196,18 @@ async fn token_request(
     if let Some(scope) = &cfg.scope {
         params.push(("scope", scope.clone()));
     }
-    let mut form = url::form_urlencoded::Serializer::new(String::new());
-    form.extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
-    form.extend_pairs(cfg.options.iter());
+    // The serializer is not Send: finish it before any await.
+    let body = {
+        let mut form = url::form_urlencoded::Serializer::new(String::new());
+        form.extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
+        form.extend_pairs(cfg.options.iter());
+        form.finish()
+    };
     let mut req = http
         .post(cfg.token_url.clone())
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(form.finish());
+        .body(body);
     for (k, v) in &cfg.token_headers {
         req = req.header(k.as_str(), v.as_str());
     }
