@@ -1,0 +1,68 @@
+//! Crash safety with real processes: `kill -9` at random moments, SIGINT, then a rerun. The
+//! simulator must end up holding exactly one ticket per row.
+
+use crate::helpers::*;
+use fdsync_sim::SimConfig;
+use std::time::Duration;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_at_random_moments_then_a_rerun_leaves_exactly_one_ticket_per_row() {
+    let sim = SimConfig { latency_ms: Some((20, 80)), drop_rate: 0.05, seed: 11, ..SimConfig::default() };
+    let app = spawn_app_with(sim, "[limits]\nconcurrency = 4\n").await;
+    let rows = 60;
+    let file = app.file("nightly.csv", &tickets_csv(rows));
+    let seed = fastrand::u64(..);
+    let mut rng = fastrand::Rng::with_seed(seed);
+    let mut kills = 0;
+    for _ in 0..6 {
+        let mut child = app
+            .command(&["import", file.to_str().unwrap(), "--action", "create_ticket"])
+            .spawn()
+            .expect("spawn import");
+        let at = Duration::from_millis(rng.u64(150..1200));
+        tokio::select! {
+            status = child.wait() => {
+                // Finished before the kill: fine, the rerun below must then be a no-op.
+                status.expect("wait");
+                break;
+            }
+            _ = tokio::time::sleep(at) => {
+                child.start_kill().expect("kill -9");
+                child.wait().await.expect("reap");
+                kills += 1;
+            }
+        }
+    }
+    let out = app.import(&file, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 0, "seed {seed}: {}{}", stdout(&out), stderr(&out));
+    let counts = subject_counts(&app);
+    assert_eq!(counts.len(), rows, "seed {seed}: every row created once");
+    assert!(counts.values().all(|n| *n == 1), "seed {seed}: duplicates {counts:?}");
+    assert!(kills >= 5, "seed {seed}: only {kills} kills landed before the import finished");
+    let report = app.report("nightly");
+    assert_eq!(report.len(), rows);
+    assert!(report.iter().all(|r| r[3] == "created"), "seed {seed}: {report:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_stops_cleanly_and_the_same_command_resumes() {
+    let sim = SimConfig { latency_ms: Some((30, 60)), ..SimConfig::default() };
+    let app = spawn_app_with(sim, "[limits]\nconcurrency = 2\n").await;
+    let rows = 40;
+    let file = app.file("t.csv", &tickets_csv(rows));
+    let child = app.command(&["import", file.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    let pid = child.id().expect("pid");
+    assert!(wait_until(Duration::from_secs(20), || app.sim.state().tickets.len() >= 5).await);
+    let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();
+    assert!(status.success());
+    let out = child.wait_with_output().await.unwrap();
+    assert_eq!(code(&out), 130, "{}", stderr(&out));
+    assert!(stderr(&out).contains("resume"), "{}", stderr(&out));
+    let created = app.sim.state().tickets.len();
+    assert!(created < rows, "interrupted before the end ({created})");
+    let out = app.import(&file, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let counts = subject_counts(&app);
+    assert_eq!(counts.len(), rows);
+    assert!(counts.values().all(|n| *n == 1));
+}

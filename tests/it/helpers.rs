@@ -1,0 +1,146 @@
+//! `spawn_app()`: a simulator on a free loopback port, a temp state folder, and a config file
+//! pointing fdsync at them; helpers to write input files and run the real `fdsync` binary.
+
+use fdsync_sim::{SimConfig, SimHandle};
+use std::path::{Path, PathBuf};
+use std::process::Output;
+use std::time::{Duration, Instant};
+use tempfile::TempDir;
+use tokio::sync::oneshot;
+
+pub struct TestApp {
+    pub sim: SimHandle,
+    pub dir: TempDir,
+    pub config: PathBuf,
+    _stop: oneshot::Sender<()>,
+}
+
+/// Starts a simulator with `sim` and writes a config for it (plus `extra` TOML lines).
+pub async fn spawn_app_with(sim: SimConfig, extra: &str) -> TestApp {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let (stop, stopped) = oneshot::channel::<()>();
+    let sim = fdsync_sim::serve(listener, sim, async move {
+        let _ = stopped.await;
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let config = dir.path().join("fdsync.toml");
+    let app = TestApp { sim, dir, config, _stop: stop };
+    app.write_config(extra);
+    app
+}
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(SimConfig::default(), "").await
+}
+
+impl TestApp {
+    pub fn state_dir(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+
+    /// (Re)writes the config: the simulator, a short request timeout (so lost answers are
+    /// reconciled quickly), and `extra` lines appended (whole sections).
+    pub fn write_config(&self, extra: &str) {
+        let text = format!(
+            "[freshdesk]\nbase_url = \"{}\"\nrequest_timeout_secs = 2\nconnect_timeout_secs = 2\n\n\
+             [auth]\napi_key = \"{}\"\n\n[state]\ndir = \"{}\"\n\n{extra}\n",
+            self.sim.base_url(),
+            self.sim.api_key(),
+            self.state_dir().display()
+        );
+        std::fs::write(&self.config, text).expect("write config");
+        set_private(&self.config);
+    }
+
+    pub fn file(&self, name: &str, contents: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, contents).expect("write input");
+        path
+    }
+
+    pub fn command(&self, args: &[&str]) -> tokio::process::Command {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fdsync"));
+        cmd.arg("--config").arg(&self.config).args(args);
+        cmd.env_remove("FDSYNC_API_KEY").env_remove("FDSYNC_CONFIG").env("RUST_LOG", "warn");
+        cmd.kill_on_drop(true);
+        cmd
+    }
+
+    pub async fn fdsync(&self, args: &[&str]) -> Output {
+        self.command(args).output().await.expect("run fdsync")
+    }
+
+    pub async fn import(&self, path: &Path, extra: &[&str]) -> Output {
+        let mut args = vec!["import", path.to_str().expect("utf-8 path")];
+        args.extend_from_slice(extra);
+        self.fdsync(&args).await
+    }
+
+    /// The report CSV of the newest report whose name contains `stem`.
+    pub fn report(&self, stem: &str) -> Vec<Vec<String>> {
+        let dir = self.state_dir().join("reports");
+        let mut paths: Vec<_> = std::fs::read_dir(&dir)
+            .expect("reports dir")
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.contains(stem)))
+            .collect();
+        paths.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+        let path = paths.pop().unwrap_or_else(|| panic!("no report for {stem} in {}", dir.display()));
+        let mut reader = csv::Reader::from_path(&path).expect("report");
+        let header: Vec<String> = reader.headers().expect("header").iter().map(String::from).collect();
+        assert_eq!(header, ["row", "action", "key", "outcome", "freshdesk_id", "http_status", "error_code", "message"]);
+        reader.records().map(|r| r.expect("record").iter().map(String::from).collect()).collect()
+    }
+}
+
+#[cfg(unix)]
+fn set_private(path: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+pub fn code(o: &Output) -> i32 {
+    o.status.code().unwrap_or(-1)
+}
+
+/// Polls `cond` until it holds or `timeout` passes.
+pub async fn wait_until(timeout: Duration, mut cond: impl FnMut() -> bool) -> bool {
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        if cond() {
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    cond()
+}
+
+/// A tickets CSV of `n` good rows, requesters spread over a few emails.
+pub fn tickets_csv(n: usize) -> String {
+    let mut s = String::from("email,subject,description,priority,status,tags\n");
+    for i in 1..=n {
+        s.push_str(&format!(
+            "user{}@example.com,Disk full on db-{i:03},Disk usage 98% on /var,High,Open,monitoring\n",
+            i % 7
+        ));
+    }
+    s
+}
+
+/// Each ticket subject in the simulator, with how many tickets carry it.
+pub fn subject_counts(app: &TestApp) -> std::collections::BTreeMap<String, usize> {
+    let mut m = std::collections::BTreeMap::new();
+    for t in app.sim.state().tickets {
+        *m.entry(t.subject).or_insert(0) += 1;
+    }
+    m
+}
