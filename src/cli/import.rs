@@ -35,13 +35,22 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit
     if args.dry_run {
         return dry_run(&settings, &args);
     }
+    import_paths(&settings, &args.files, args.action, super::signals::shutdown_token()).await
+}
+
+/// Takes `paths` in and runs them to completion; prints one line per file. Shared with `demo`.
+pub(crate) async fn import_paths(
+    settings: &Settings,
+    paths: &[PathBuf],
+    action: Option<Action>,
+    shutdown: tokio_util::sync::CancellationToken,
+) -> anyhow::Result<Exit> {
     let journal = Journal::open(&settings.state_dir)?;
-    let shutdown = super::signals::shutdown_token();
     let mut exit = Exit::Success;
     let mut targets = Vec::new();
-    for path in &args.files {
+    for path in paths {
         let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
-        let taken = files::take(&journal, path, &name, args.action, None, &settings.safety)
+        let taken = files::take(&journal, path, &name, action, None, &settings.safety)
             .await
             .with_context(|| format!("taking {}", path.display()))?;
         match taken {
@@ -68,9 +77,9 @@ pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit
     if targets.is_empty() {
         return Ok(exit);
     }
-    let client = Client::new(&settings).context("setting up the Freshdesk client")?;
+    let client = Client::new(settings).context("setting up the Freshdesk client")?;
     let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
-    let engine = Engine::new(journal.clone(), client, pacer, EngineConfig::from_settings(&settings, true));
+    let engine = Engine::new(journal.clone(), client, pacer, EngineConfig::from_settings(settings, true));
     let progress = super::progress::spawn(journal.clone(), targets.clone(), engine.pacer().clone());
     let end = engine.run(RunUntil::Files(targets.clone()), shutdown).await?;
     progress.finish().await;
