@@ -39,6 +39,8 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
+    /// Watch the configured inboxes and import every file dropped there (the systemd service).
+    Run,
     /// Import files once (resumable: run the same command again after any interruption).
     Import(import::ImportArgs),
     /// Show files, rows and the quota as the journal knows them.
@@ -58,6 +60,10 @@ pub enum Command {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli) -> Exit {
     let result = match cli.command {
+        Command::Run => match load_settings(cli.config.as_deref(), "info") {
+            Ok(settings) => crate::daemon::run(settings, cli.config.clone()).await,
+            Err(e) => Err(e),
+        },
         Command::Import(args) => import::run(cli.config.as_deref(), args).await,
         Command::Status(args) => status::run(cli.config.as_deref(), args).await,
         Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
