@@ -42,7 +42,7 @@ const MIGRATIONS: &[&str] = &[
         updated_at      INTEGER NOT NULL,
         UNIQUE (file_id, row)
     );
-    CREATE INDEX ops_ready ON ops(state, next_attempt_at, id);
+    CREATE INDEX ops_ready ON ops(state, id);
     CREATE INDEX ops_key ON ops(key, id);
     CREATE INDEX ops_file ON ops(file_id, state);
     "#,
