@@ -194,7 +194,7 @@ impl Pacer {
     pub async fn acquire(self: &Arc<Self>, class: EndpointClass) -> Permit {
         self.wait_gate().await;
         let waited_for_slot = self.take_slot().await;
-        let permit = Permit { pacer: Arc::clone(self) };
+        let mut permit = Permit { pacer: Arc::clone(self), sent: Instant::now() };
         let started = Instant::now();
         let limiters = self.current_limiters();
         if let Some(lims) = limiters {
@@ -210,6 +210,7 @@ impl Pacer {
         st.arc.on_acquired(waited_for_slot, waited_for_rate);
         st.requests += 1;
         drop(st);
+        permit.sent = Instant::now();
         permit
     }
 
@@ -293,7 +294,7 @@ impl Pacer {
     }
 
     /// Feeds one answer back (called by [`Permit::finish`] while the slot is still held).
-    fn observe(&self, reply: &Reply) {
+    fn observe(&self, sent: Instant, reply: &Reply) {
         let now = Instant::now();
         let mut guard = self.lock();
         let in_flight = guard.in_flight.saturating_sub(1);
@@ -301,7 +302,7 @@ impl Pacer {
         let credits = if reached { reply.rate.used.unwrap_or(1) } else { 0 };
         guard.credits_used += u64::from(credits);
         let st = &mut *guard;
-        st.controller.observe(now, credits, reply.rate.remaining, reply.rate.total, in_flight);
+        st.controller.observe(now, sent, credits, reply.rate, in_flight);
         if reply.rate.total.is_some() {
             st.server_total = reply.rate.total;
         }
@@ -350,12 +351,14 @@ impl Pacer {
 /// An in-flight slot. Dropping it without [`Permit::finish`] frees the slot and reports nothing.
 pub struct Permit {
     pacer: Arc<Pacer>,
+    /// When it was granted (the request leaves right after).
+    sent: Instant,
 }
 
 impl Permit {
     /// Feeds the answer (headers, RTT, 429, timeout) to the pacer and frees the slot.
     pub fn finish(self, reply: &Reply) {
-        self.pacer.observe(reply);
+        self.pacer.observe(self.sent, reply);
     }
 }
 

@@ -5,6 +5,7 @@
 //! waits or builds a limiter.
 
 use super::ClassCaps;
+use crate::freshdesk::answer::RateHeaders as Headers;
 use std::time::{Duration, Instant};
 
 /// Credits per window left to us after the reserve: `total × (1 − reserve/100)`, at least 1
@@ -130,22 +131,20 @@ impl Controller {
         self.penalty = (self.penalty * 0.9).max(0.5);
     }
 
-    /// One answer: the credits it cost us (0 when it never reached the server), its
-    /// `Remaining`/`Total` headers, and how many of our requests are still in flight.
-    pub fn observe(
-        &mut self,
-        now: Instant,
-        credits: u32,
-        remaining: Option<u32>,
-        total: Option<u32>,
-        in_flight: usize,
-    ) {
+    /// One answer to a request sent at `sent`: the credits it cost us (0 when it never reached
+    /// the server), its `Remaining`/`Total` headers, and how many of our requests are still in
+    /// flight. The Remaining of a request sent before the current window was seen is ignored:
+    /// a late answer from the previous window would look like a sudden loss of quota.
+    pub fn observe(&mut self, now: Instant, sent: Instant, credits: u32, rate: Headers, in_flight: usize) {
         self.ours += u64::from(credits);
-        if total.is_some() && total != self.total {
-            self.total = total;
+        if rate.total.is_some() && rate.total != self.total {
+            self.total = rate.total;
             self.seg = None;
         }
-        let Some(r) = remaining else { return };
+        let Some(r) = rate.remaining else { return };
+        if self.seg.is_some_and(|seg| sent < seg.start) {
+            return;
+        }
         let jump = (in_flight as u32).saturating_add(2);
         match self.seg.as_mut() {
             None => self.seg = Some(self.segment(now, r, false)),

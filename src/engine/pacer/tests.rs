@@ -62,6 +62,10 @@ fn configured_class_caps_win_over_the_derived_ones() {
 
 // ---- the Remaining controller -----------------------------------------------------------
 
+fn hdr(remaining: u32) -> RateHeaders {
+    RateHeaders { total: Some(200), remaining: Some(remaining), used: Some(1) }
+}
+
 /// Feeds `n` of our answers, one per `step`, while others spend `others_per_answer` between
 /// consecutive answers. Returns the time after the last one.
 fn feed(
@@ -76,7 +80,7 @@ fn feed(
     for _ in 0..n {
         now += step;
         *remaining = remaining.saturating_sub(1 + others_per_answer);
-        c.observe(now, 1, Some(*remaining), Some(200), 0);
+        c.observe(now, now, 1, hdr(*remaining), 0);
     }
     now
 }
@@ -122,25 +126,40 @@ fn controller_holds_until_the_window_ends_when_only_the_reserve_is_left() {
     let w = Duration::from_secs(10);
     let mut c = Controller::new(w, 10);
     let t0 = Instant::now();
-    c.observe(t0, 1, Some(150), Some(200), 0);
+    c.observe(t0, t0, 1, hdr(150), 0);
     // A new window starts at t1 (Remaining jumps); others then burn it down to the reserve.
     let t1 = t0 + Duration::from_secs(3);
-    c.observe(t1, 1, Some(199), Some(200), 0);
+    c.observe(t1, t1, 1, hdr(199), 0);
     let t2 = t1 + Duration::from_secs(2);
-    c.observe(t2, 1, Some(21), Some(200), 0);
+    c.observe(t2, t2, 1, hdr(21), 0);
     let advice = c.advice(t2, 180, 0);
     let until = advice.hold_until.expect("hold");
     assert!(until >= t1 + w && until <= t1 + w + w / 10, "{:?}", until - t1);
 }
 
 #[test]
+fn a_late_answer_from_the_previous_window_does_not_trigger_a_hold() {
+    let w = Duration::from_secs(10);
+    let mut c = Controller::new(w, 10);
+    let t0 = Instant::now();
+    c.observe(t0, t0, 1, hdr(40), 3);
+    let t1 = t0 + Duration::from_secs(1);
+    c.observe(t1, t1 - Duration::from_millis(100), 1, hdr(198), 3);
+    // Sent before the new window showed, answered by the old one.
+    c.observe(t1 + Duration::from_millis(20), t1 - Duration::from_millis(150), 1, hdr(25), 2);
+    assert_eq!(c.remaining(), Some(198));
+    let advice = c.advice(t1 + Duration::from_millis(20), 180, 2);
+    assert!(advice.hold_until.is_none() && advice.per_window >= 175, "{advice:?}");
+}
+
+#[test]
 fn controller_slows_down_after_a_429_and_recovers_over_windows() {
     let mut c = Controller::new(Duration::from_secs(10), 10);
     let t0 = Instant::now();
-    c.observe(t0, 1, Some(150), Some(200), 0);
+    c.observe(t0, t0, 1, hdr(150), 0);
     c.on_rate_limited();
     assert_eq!(c.advice(t0, 180, 0).per_window, 162);
-    c.observe(t0 + Duration::from_secs(11), 1, Some(199), Some(200), 0);
+    c.observe(t0 + Duration::from_secs(11), t0 + Duration::from_secs(11), 1, hdr(199), 0);
     assert_eq!(c.advice(t0 + Duration::from_secs(11), 180, 0).per_window, 165);
 }
 
