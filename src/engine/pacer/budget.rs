@@ -150,6 +150,8 @@ impl Controller {
             None => self.seg = Some(self.segment(now, r, false)),
             Some(seg) if r > seg.r_min.saturating_add(jump) => {
                 self.penalty = (self.penalty + 0.02).min(1.0);
+                // Others' rate carries over, halved, until this window has shown its own.
+                self.others_rate /= 2.0;
                 self.seg = Some(self.segment(now, r, true));
             }
             Some(seg) => {
@@ -188,17 +190,21 @@ impl Controller {
             // Requests sent after the answer that showed r_min: about half of those in flight.
             let r_now = f64::from(seg.r_min) - in_flight as f64 / 2.0;
             let end = seg.start + self.window;
-            if seg.start_known && end > now {
+            if r_now < reserve + 1.0 {
+                // Only the reserve is left: wait for the next window (where it ends is unknown
+                // before we saw one start: probe again after a tenth of a window).
+                let until = if seg.start_known && end > now {
+                    end + self.window / 50
+                } else {
+                    now + self.window / 10
+                };
+                hold_until = Some(until);
+            } else if seg.start_known && end > now {
+                // Spread what is left above the reserve, minus others' projected spend, over
+                // the rest of the window.
                 let left = (end - now).as_secs_f64();
                 let avail = r_now - reserve - self.others_rate * left;
-                if avail < 1.0 {
-                    hold_until = Some(end + self.window / 50);
-                } else {
-                    rate = rate.min(avail / left * w);
-                }
-            } else if r_now < reserve + 1.0 {
-                // Where the window ends is unknown: probe again after a tenth of a window.
-                hold_until = Some(now + self.window / 10);
+                rate = rate.min(avail / left * w);
             }
         }
         let per_window = (rate.floor() as i64).clamp(i64::from(floor), i64::from(budget.max(1))) as u32;
