@@ -184,6 +184,27 @@ async fn unknown_total_allows_one_request_until_the_first_answer_sizes_the_limit
     assert_eq!(pacer.snapshot().in_flight, 0);
 }
 
+#[tokio::test]
+async fn a_plan_change_resizes_the_budget_and_a_configured_total_caps_it() {
+    // One-second windows keep the limiter waits to a few milliseconds.
+    let learned = Pacer::new(cfg(0, Duration::from_secs(1), 10));
+    learned.acquire(EndpointClass::Other).await.finish(&ok(Some(200), Some(199)));
+    assert_eq!(learned.snapshot().budget_per_window, Some(180));
+    learned.acquire(EndpointClass::Other).await.finish(&ok(Some(400), Some(398)));
+    let snap = learned.snapshot();
+    assert_eq!(
+        (snap.server_total, snap.budget_per_window, snap.pace_per_window),
+        (Some(400), Some(360), Some(360))
+    );
+
+    let capped = Pacer::new(cfg(100, Duration::from_secs(1), 10));
+    assert_eq!(capped.snapshot().budget_per_window, Some(90), "sized before any answer");
+    capped.acquire(EndpointClass::Other).await.finish(&ok(Some(700), Some(699)));
+    assert_eq!(capped.snapshot().budget_per_window, Some(90), "a larger server total is not used");
+    capped.acquire(EndpointClass::Other).await.finish(&ok(Some(60), Some(59)));
+    assert_eq!(capped.snapshot().budget_per_window, Some(54), "a smaller one is");
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_429_blocks_every_later_acquire_until_retry_after() {
     let pacer = Pacer::new(cfg(100_000, Duration::from_secs(1), 10));
