@@ -148,7 +148,9 @@ impl ArcController {
             (Some(c), Some(m)) => c <= m + sd,
             _ => false,
         };
-        let slot_bound = self.slot_waits > 0 && self.rate_waits * 2 < self.acquires;
+        // More slots help only if the limit was reached and the rate limiter is not what holds
+        // requests back: a window where 90 % of the grants waited on it is rate-bound.
+        let slot_bound = self.slot_waits > 0 && self.rate_waits * 10 < self.acquires * 9;
         if self.back_pressure || spike {
             let decreased = (self.limit as f64 * self.settings.decrease_ratio).floor() as usize;
             self.limit = decreased.max(1);
@@ -167,5 +169,129 @@ impl ArcController {
         self.acquires = 0;
         self.slot_waits = 0;
         self.rate_waits = 0;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MS: Duration = Duration::from_millis(1);
+
+    /// Closed-loop simulation: workers always have work; each request holds a slot while it waits
+    /// for the rate limiter (one grant every `1/rate` s) and then for its RTT. Returns the range
+    /// of the limit and the achieved throughput (requests per second) over the last half.
+    fn simulate_seeded(
+        seed: u64,
+        rate: f64,
+        rtt: impl Fn(&mut fastrand::Rng) -> Duration,
+        secs: u64,
+        max: usize,
+    ) -> (usize, usize, f64) {
+        let mut rng = fastrand::Rng::with_seed(seed);
+        let t0 = Instant::now();
+        let mut arc = ArcController::new(ArcSettings::new(max), t0);
+        let spacing = Duration::from_secs_f64(1.0 / rate);
+        let mut now = t0;
+        let mut next_grant = t0;
+        let mut in_flight: Vec<(Instant, Duration)> = Vec::new();
+        let mut done_late = 0u32;
+        let (mut lo, mut hi) = (usize::MAX, 0);
+        let end = t0 + Duration::from_secs(secs);
+        while now < end {
+            while in_flight.len() < arc.limit() {
+                let grant = next_grant.max(now);
+                next_grant = grant + spacing;
+                // Every acquire after the first fill found the limit reached (infinite demand).
+                arc.on_acquired(true, grant > now + 2 * MS);
+                let rtt = rtt(&mut rng);
+                in_flight.push((grant + rtt, rtt));
+            }
+            in_flight.sort_by_key(|(t, _)| *t);
+            let (done_at, rtt) = in_flight.remove(0);
+            now = done_at;
+            arc.on_response(now, rtt, Signal::Ok);
+            if now >= t0 + Duration::from_secs(secs / 2) {
+                done_late += 1;
+                lo = lo.min(arc.limit());
+                hi = hi.max(arc.limit());
+            }
+        }
+        (lo, hi, f64::from(done_late) / (secs / 2) as f64)
+    }
+
+    fn simulate(rate: f64, rtt: impl Fn(&mut fastrand::Rng) -> Duration, secs: u64, max: usize) -> usize {
+        simulate_seeded(7, rate, rtt, secs, max).1
+    }
+
+    #[test]
+    fn limit_starts_at_two_and_never_exceeds_max() {
+        let now = Instant::now();
+        assert_eq!(ArcController::new(ArcSettings::new(8), now).limit(), 2);
+        assert_eq!(ArcController::new(ArcSettings::new(1), now).limit(), 1);
+        let limit = simulate(1000.0, |_| 100 * MS, 30, 5);
+        assert_eq!(limit, 5, "rate never binds, so it grows to the max and stops there");
+    }
+
+    #[test]
+    fn converges_to_six_to_nine_in_flight_at_30_per_second_with_50_to_300_ms_latency() {
+        for seed in 0..8 {
+            let latency = |rng: &mut fastrand::Rng| Duration::from_millis(rng.u64(50..=300));
+            let (lo, hi, throughput) = simulate_seeded(seed, 30.0, latency, 120, 32);
+            assert!(lo >= 5 && hi <= 9, "seed {seed}: limit ranged {lo}..={hi}");
+            assert!(throughput > 29.4, "seed {seed}: {throughput} req/s of 30");
+        }
+    }
+
+    #[test]
+    fn does_not_grow_while_the_rate_limiter_is_the_bottleneck() {
+        let limit = simulate(5.0, |_| 100 * MS, 60, 32);
+        assert!(limit <= 3, "limit {limit}");
+    }
+
+    #[test]
+    fn back_pressure_cuts_the_limit_multiplicatively() {
+        let mut now = Instant::now();
+        let mut arc = ArcController::new(ArcSettings { initial: 20, ..ArcSettings::new(32) }, now);
+        for _ in 0..3 {
+            now += Duration::from_millis(150);
+            arc.on_response(now, 100 * MS, Signal::BackPressure);
+        }
+        // 20 → 18 → 16 → 14: one cut per RTT window, not one per answer.
+        assert_eq!(arc.limit(), 14);
+        for _ in 0..40 {
+            now += Duration::from_millis(150);
+            arc.on_response(now, 100 * MS, Signal::BackPressure);
+        }
+        assert_eq!(arc.limit(), 1, "never below one");
+    }
+
+    #[test]
+    fn an_rtt_spike_cuts_the_limit_and_a_steady_rtt_does_not() {
+        let mut now = Instant::now();
+        let mut arc = ArcController::new(ArcSettings { initial: 10, ..ArcSettings::new(32) }, now);
+        for i in 0..50 {
+            now += 120 * MS;
+            arc.on_response(now, Duration::from_millis(100 + (i % 3) * 5), Signal::Ok);
+        }
+        assert_eq!(arc.limit(), 10, "no slot waits: no increase; steady RTT: no decrease");
+        now += 120 * MS;
+        arc.on_response(now, Duration::from_millis(900), Signal::Ok);
+        assert_eq!(arc.limit(), 9);
+    }
+
+    #[test]
+    fn additive_increase_is_one_per_rtt_window() {
+        let mut now = Instant::now();
+        let mut arc = ArcController::new(ArcSettings::new(32), now);
+        for _ in 0..10 {
+            arc.on_acquired(true, false);
+            arc.on_acquired(true, false);
+            now += 110 * MS;
+            arc.on_response(now, 100 * MS, Signal::Ok);
+            arc.on_response(now, 100 * MS, Signal::Ok);
+        }
+        // The first window only sets the mean: nine increases.
+        assert_eq!(arc.limit(), 11);
     }
 }

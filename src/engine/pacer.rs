@@ -65,6 +65,8 @@ pub struct PacerSnapshot {
     pub server_total: Option<u32>,
     /// Credits per window we allow ourselves (after the reserve, before others' spend).
     pub budget_per_window: Option<u32>,
+    /// The global limiter's current rate: the budget less others' spend and 429 slow-downs.
+    pub pace_per_window: Option<u32>,
     pub window_secs: f64,
     /// The lowest `X-RateLimit-Remaining` seen in the current window.
     pub remaining: Option<u32>,
@@ -85,6 +87,8 @@ struct Limiters {
     total: u32,
     /// The global limiter's rate, credits per window.
     per_window: u32,
+    /// When the global limiter was built: rate changes are applied at most every `window / 20`.
+    built: Instant,
     global: Arc<Limiter>,
     /// TicketCreate, TicketUpdate, TicketsList, ContactsList.
     classes: [Arc<Limiter>; 4],
@@ -97,6 +101,7 @@ impl Limiters {
         Self {
             total,
             per_window,
+            built: Instant::now(),
             global: limiter(cfg.window, per_window),
             classes: [
                 class(caps.ticket_create),
@@ -112,6 +117,7 @@ impl Limiters {
         Self {
             total: self.total,
             per_window,
+            built: Instant::now(),
             global: limiter(window, per_window),
             classes: self.classes.clone(),
         }
@@ -194,7 +200,7 @@ impl Pacer {
     pub async fn acquire(self: &Arc<Self>, class: EndpointClass) -> Permit {
         self.wait_gate().await;
         let waited_for_slot = self.take_slot().await;
-        let permit = Permit { pacer: Arc::clone(self) };
+        let mut permit = Permit { pacer: Arc::clone(self), sent: Instant::now() };
         let started = Instant::now();
         let limiters = self.current_limiters();
         if let Some(lims) = limiters {
@@ -210,6 +216,7 @@ impl Pacer {
         st.arc.on_acquired(waited_for_slot, waited_for_rate);
         st.requests += 1;
         drop(st);
+        permit.sent = Instant::now();
         permit
     }
 
@@ -229,6 +236,7 @@ impl Pacer {
         PacerSnapshot {
             server_total: st.server_total,
             budget_per_window: lims.as_ref().map(|l| budget_after_reserve(l.total, self.cfg.reserve_percent)),
+            pace_per_window: lims.as_ref().map(|l| l.per_window),
             window_secs: self.cfg.window.as_secs_f64(),
             remaining: st.controller.remaining(),
             in_flight: st.in_flight,
@@ -293,7 +301,7 @@ impl Pacer {
     }
 
     /// Feeds one answer back (called by [`Permit::finish`] while the slot is still held).
-    fn observe(&self, reply: &Reply) {
+    fn observe(&self, sent: Instant, reply: &Reply) {
         let now = Instant::now();
         let mut guard = self.lock();
         let in_flight = guard.in_flight.saturating_sub(1);
@@ -301,7 +309,7 @@ impl Pacer {
         let credits = if reached { reply.rate.used.unwrap_or(1) } else { 0 };
         guard.credits_used += u64::from(credits);
         let st = &mut *guard;
-        st.controller.observe(now, credits, reply.rate.remaining, reply.rate.total, in_flight);
+        st.controller.observe(now, sent, credits, reply.rate, in_flight);
         if reply.rate.total.is_some() {
             st.server_total = reply.rate.total;
         }
@@ -331,13 +339,15 @@ impl Pacer {
         self.resize(total, advice.per_window);
     }
 
-    /// Swaps in new limiters when the total changed or the advised rate moved by more than 5 %.
+    /// Swaps in new limiters when the total changed, or a new global one when the advised rate
+    /// moved by more than 5 % (at most every `window / 20`: each swap restarts the schedule).
     fn resize(&self, total: u32, per_window: u32) {
         let mut slot = self.limiters.write().unwrap_or_else(|e| e.into_inner());
         let next = match slot.as_ref() {
             Some(cur) if cur.total == total => {
                 let diff = cur.per_window.abs_diff(per_window);
-                (diff > 0 && diff * 20 > cur.per_window).then(|| cur.with_global(self.cfg.window, per_window))
+                let due = cur.built.elapsed() >= self.cfg.window / 20;
+                (due && diff * 20 > cur.per_window).then(|| cur.with_global(self.cfg.window, per_window))
             }
             _ => Some(Limiters::new(&self.cfg, total, per_window)),
         };
@@ -350,12 +360,14 @@ impl Pacer {
 /// An in-flight slot. Dropping it without [`Permit::finish`] frees the slot and reports nothing.
 pub struct Permit {
     pacer: Arc<Pacer>,
+    /// When it was granted (the request leaves right after).
+    sent: Instant,
 }
 
 impl Permit {
     /// Feeds the answer (headers, RTT, 429, timeout) to the pacer and frees the slot.
     pub fn finish(self, reply: &Reply) {
-        self.pacer.observe(reply);
+        self.pacer.observe(self.sent, reply);
     }
 }
 

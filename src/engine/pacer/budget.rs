@@ -5,6 +5,7 @@
 //! waits or builds a limiter.
 
 use super::ClassCaps;
+use crate::freshdesk::answer::RateHeaders as Headers;
 use std::time::{Duration, Instant};
 
 /// Credits per window left to us after the reserve: `total × (1 − reserve/100)`, at least 1
@@ -130,27 +131,27 @@ impl Controller {
         self.penalty = (self.penalty * 0.9).max(0.5);
     }
 
-    /// One answer: the credits it cost us (0 when it never reached the server), its
-    /// `Remaining`/`Total` headers, and how many of our requests are still in flight.
-    pub fn observe(
-        &mut self,
-        now: Instant,
-        credits: u32,
-        remaining: Option<u32>,
-        total: Option<u32>,
-        in_flight: usize,
-    ) {
+    /// One answer to a request sent at `sent`: the credits it cost us (0 when it never reached
+    /// the server), its `Remaining`/`Total` headers, and how many of our requests are still in
+    /// flight. The Remaining of a request sent before the current window was seen is ignored:
+    /// a late answer from the previous window would look like a sudden loss of quota.
+    pub fn observe(&mut self, now: Instant, sent: Instant, credits: u32, rate: Headers, in_flight: usize) {
         self.ours += u64::from(credits);
-        if total.is_some() && total != self.total {
-            self.total = total;
+        if rate.total.is_some() && rate.total != self.total {
+            self.total = rate.total;
             self.seg = None;
         }
-        let Some(r) = remaining else { return };
+        let Some(r) = rate.remaining else { return };
+        if self.seg.is_some_and(|seg| sent < seg.start) {
+            return;
+        }
         let jump = (in_flight as u32).saturating_add(2);
         match self.seg.as_mut() {
             None => self.seg = Some(self.segment(now, r, false)),
             Some(seg) if r > seg.r_min.saturating_add(jump) => {
                 self.penalty = (self.penalty + 0.02).min(1.0);
+                // Others' rate carries over, halved, until this window has shown its own.
+                self.others_rate /= 2.0;
                 self.seg = Some(self.segment(now, r, true));
             }
             Some(seg) => {
@@ -189,17 +190,21 @@ impl Controller {
             // Requests sent after the answer that showed r_min: about half of those in flight.
             let r_now = f64::from(seg.r_min) - in_flight as f64 / 2.0;
             let end = seg.start + self.window;
-            if seg.start_known && end > now {
+            if r_now < reserve + 1.0 {
+                // Only the reserve is left: wait for the next window (where it ends is unknown
+                // before we saw one start: probe again after a tenth of a window).
+                let until = if seg.start_known && end > now {
+                    end + self.window / 50
+                } else {
+                    now + self.window / 10
+                };
+                hold_until = Some(until);
+            } else if seg.start_known && end > now {
+                // Spread what is left above the reserve, minus others' projected spend, over
+                // the rest of the window.
                 let left = (end - now).as_secs_f64();
                 let avail = r_now - reserve - self.others_rate * left;
-                if avail < 1.0 {
-                    hold_until = Some(end + self.window / 50);
-                } else {
-                    rate = rate.min(avail / left * w);
-                }
-            } else if r_now < reserve + 1.0 {
-                // Where the window ends is unknown: probe again after a tenth of a window.
-                hold_until = Some(now + self.window / 10);
+                rate = rate.min(avail / left * w);
             }
         }
         let per_window = (rate.floor() as i64).clamp(i64::from(floor), i64::from(budget.max(1))) as u32;

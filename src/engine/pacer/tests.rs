@@ -62,6 +62,10 @@ fn configured_class_caps_win_over_the_derived_ones() {
 
 // ---- the Remaining controller -----------------------------------------------------------
 
+fn hdr(remaining: u32) -> RateHeaders {
+    RateHeaders { total: Some(200), remaining: Some(remaining), used: Some(1) }
+}
+
 /// Feeds `n` of our answers, one per `step`, while others spend `others_per_answer` between
 /// consecutive answers. Returns the time after the last one.
 fn feed(
@@ -76,7 +80,7 @@ fn feed(
     for _ in 0..n {
         now += step;
         *remaining = remaining.saturating_sub(1 + others_per_answer);
-        c.observe(now, 1, Some(*remaining), Some(200), 0);
+        c.observe(now, now, 1, hdr(*remaining), 0);
     }
     now
 }
@@ -122,25 +126,40 @@ fn controller_holds_until_the_window_ends_when_only_the_reserve_is_left() {
     let w = Duration::from_secs(10);
     let mut c = Controller::new(w, 10);
     let t0 = Instant::now();
-    c.observe(t0, 1, Some(150), Some(200), 0);
+    c.observe(t0, t0, 1, hdr(150), 0);
     // A new window starts at t1 (Remaining jumps); others then burn it down to the reserve.
     let t1 = t0 + Duration::from_secs(3);
-    c.observe(t1, 1, Some(199), Some(200), 0);
+    c.observe(t1, t1, 1, hdr(199), 0);
     let t2 = t1 + Duration::from_secs(2);
-    c.observe(t2, 1, Some(21), Some(200), 0);
+    c.observe(t2, t2, 1, hdr(20), 0);
     let advice = c.advice(t2, 180, 0);
     let until = advice.hold_until.expect("hold");
     assert!(until >= t1 + w && until <= t1 + w + w / 10, "{:?}", until - t1);
 }
 
 #[test]
+fn a_late_answer_from_the_previous_window_does_not_trigger_a_hold() {
+    let w = Duration::from_secs(10);
+    let mut c = Controller::new(w, 10);
+    let t0 = Instant::now();
+    c.observe(t0, t0, 1, hdr(40), 3);
+    let t1 = t0 + Duration::from_secs(1);
+    c.observe(t1, t1 - Duration::from_millis(100), 1, hdr(198), 3);
+    // Sent before the new window showed, answered by the old one.
+    c.observe(t1 + Duration::from_millis(20), t1 - Duration::from_millis(150), 1, hdr(25), 2);
+    assert_eq!(c.remaining(), Some(198));
+    let advice = c.advice(t1 + Duration::from_millis(20), 180, 2);
+    assert!(advice.hold_until.is_none() && advice.per_window >= 175, "{advice:?}");
+}
+
+#[test]
 fn controller_slows_down_after_a_429_and_recovers_over_windows() {
     let mut c = Controller::new(Duration::from_secs(10), 10);
     let t0 = Instant::now();
-    c.observe(t0, 1, Some(150), Some(200), 0);
+    c.observe(t0, t0, 1, hdr(150), 0);
     c.on_rate_limited();
     assert_eq!(c.advice(t0, 180, 0).per_window, 162);
-    c.observe(t0 + Duration::from_secs(11), 1, Some(199), Some(200), 0);
+    c.observe(t0 + Duration::from_secs(11), t0 + Duration::from_secs(11), 1, hdr(199), 0);
     assert_eq!(c.advice(t0 + Duration::from_secs(11), 180, 0).per_window, 165);
 }
 
@@ -163,6 +182,27 @@ async fn unknown_total_allows_one_request_until_the_first_answer_sizes_the_limit
     assert_eq!(pacer.snapshot().in_flight, 2);
     drop((a, b));
     assert_eq!(pacer.snapshot().in_flight, 0);
+}
+
+#[tokio::test]
+async fn a_plan_change_resizes_the_budget_and_a_configured_total_caps_it() {
+    // One-second windows keep the limiter waits to a few milliseconds.
+    let learned = Pacer::new(cfg(0, Duration::from_secs(1), 10));
+    learned.acquire(EndpointClass::Other).await.finish(&ok(Some(200), Some(199)));
+    assert_eq!(learned.snapshot().budget_per_window, Some(180));
+    learned.acquire(EndpointClass::Other).await.finish(&ok(Some(400), Some(398)));
+    let snap = learned.snapshot();
+    assert_eq!(
+        (snap.server_total, snap.budget_per_window, snap.pace_per_window),
+        (Some(400), Some(360), Some(360))
+    );
+
+    let capped = Pacer::new(cfg(100, Duration::from_secs(1), 10));
+    assert_eq!(capped.snapshot().budget_per_window, Some(90), "sized before any answer");
+    capped.acquire(EndpointClass::Other).await.finish(&ok(Some(700), Some(699)));
+    assert_eq!(capped.snapshot().budget_per_window, Some(90), "a larger server total is not used");
+    capped.acquire(EndpointClass::Other).await.finish(&ok(Some(60), Some(59)));
+    assert_eq!(capped.snapshot().budget_per_window, Some(54), "a smaller one is");
 }
 
 #[tokio::test(start_paused = true)]
@@ -234,4 +274,121 @@ async fn a_capped_class_is_paced_by_its_own_limiter() {
     let others = t1.elapsed();
     assert!(lists >= Duration::from_millis(280), "{lists:?}");
     assert!(others < Duration::from_millis(100), "{others:?}");
+}
+
+// ---- closed-loop simulation of the controller against a fixed-window server ----------------
+
+/// A Freshdesk-like fixed window: it starts with the first request after the last one expired.
+struct Server {
+    total: u32,
+    window: Duration,
+    start: Option<Instant>,
+    count: u32,
+    /// (our credits, others' credits, remaining) of each finished window.
+    closed: Vec<(u32, u32, u32)>,
+    ours: u32,
+    others: u32,
+}
+
+impl Server {
+    /// Counts one request at `t`; returns Remaining, or None for a 429.
+    fn hit(&mut self, t: Instant, ours: bool) -> Option<u32> {
+        if self.start.is_none_or(|s| t >= s + self.window) {
+            if self.start.is_some() {
+                self.closed.push((self.ours, self.others, self.total.saturating_sub(self.count)));
+            }
+            (self.start, self.count, self.ours, self.others) = (Some(t), 0, 0, 0);
+        }
+        self.count += 1;
+        if ours {
+            self.ours += 1
+        } else {
+            self.others += 1
+        }
+        (self.count <= self.total).then(|| self.total - self.count)
+    }
+}
+
+/// Runs `secs` of traffic: we pace by the controller's advice (RTT 150 ms), others send at
+/// `others_per_sec(t)`. Returns the server's closed windows and our 429 count.
+fn run(secs: u64, others_per_sec: impl Fn(Duration) -> f64) -> (Vec<(u32, u32, u32)>, u32) {
+    let (w, total, reserve) = (Duration::from_secs(10), 200, 10);
+    let budget = budget_after_reserve(total, reserve);
+    let rtt = Duration::from_millis(150);
+    let t0 = Instant::now() + Duration::from_millis(3_700); // not aligned with anything
+    let mut server = Server { total, window: w, start: None, count: 0, closed: vec![], ours: 0, others: 0 };
+    let mut c = Controller::new(w, reserve);
+    let (mut next_ours, mut next_others) = (t0, t0);
+    let mut pending: Vec<(Instant, Instant, Option<u32>)> = vec![]; // (arrives, sent, remaining)
+    let mut advice = Advice { per_window: budget, hold_until: None };
+    let mut limited = 0;
+    let end = t0 + Duration::from_secs(secs);
+    loop {
+        let first_answer = pending.iter().map(|p| p.0).min();
+        let now = [Some(next_ours), Some(next_others), first_answer].into_iter().flatten().min().unwrap();
+        if now >= end {
+            return (server.closed, limited);
+        }
+        if first_answer == Some(now) {
+            let i = pending.iter().position(|p| p.0 == now).unwrap();
+            let (_, sent, remaining) = pending.swap_remove(i);
+            let headers = RateHeaders { total: Some(total), remaining, used: remaining.map(|_| 1) };
+            c.observe(now, sent, 1, headers, pending.len());
+            if remaining.is_none() {
+                limited += 1;
+                c.on_rate_limited();
+            }
+            advice = c.advice(now, budget, pending.len());
+        } else if next_ours == now {
+            if advice.hold_until.is_some_and(|h| h > now) {
+                next_ours = advice.hold_until.unwrap();
+                continue;
+            }
+            let remaining = server.hit(now + rtt / 2, true);
+            pending.push((now + rtt, now, remaining));
+            next_ours = now + w / advice.per_window.max(1);
+        } else {
+            let rate = others_per_sec(now - t0);
+            if rate > 0.0 {
+                server.hit(now, false);
+            }
+            next_others = now + Duration::from_secs_f64(if rate > 0.0 { 1.0 / rate } else { 0.1 });
+        }
+    }
+}
+
+#[test]
+fn simulated_run_uses_the_budget_and_keeps_the_reserve_when_alone() {
+    let (windows, limited) = run(120, |_| 0.0);
+    assert_eq!(limited, 0);
+    for &(ours, _, left) in &windows[1..] {
+        assert!((172..=182).contains(&ours), "{windows:?}");
+        assert!(left >= 18, "{windows:?}");
+    }
+}
+
+#[test]
+fn simulated_run_yields_to_others_and_recovers_when_they_stop() {
+    // Others spend 5/s (50 per window) for the first 60 s, then stop.
+    let (windows, limited) = run(150, |t| if t < Duration::from_secs(60) { 5.0 } else { 0.0 });
+    assert_eq!(limited, 0, "{windows:?}");
+    for &(ours, others, left) in &windows[1..] {
+        assert!(left >= 17, "the reserve survives: {windows:?}");
+        assert!(ours + others >= 170, "the budget is used: {windows:?}");
+    }
+    let late = &windows[windows.len() - 4..];
+    assert!(late.iter().all(|&(ours, _, _)| ours >= 172), "recovered: {windows:?}");
+}
+
+#[test]
+fn simulated_run_survives_a_burst_by_others() {
+    // Others burn 120 credits at 60/s in the middle of the run: far beyond the reserve, so the
+    // window runs dry, but we back off at once and come back when it is over.
+    let burst = |t: Duration| if (40..42).contains(&t.as_secs()) { 60.0 } else { 0.0 };
+    let (windows, limited) = run(120, burst);
+    assert_eq!(limited, 0, "{windows:?}");
+    let hit: Vec<usize> = (0..windows.len()).filter(|&i| windows[i].1 > 0).collect();
+    assert!(!hit.is_empty() && hit.iter().all(|&i| windows[i].0 < 170), "{windows:?}");
+    let after = hit.last().unwrap() + 1;
+    assert!(windows[after..].iter().all(|w| w.0 >= 172 && w.2 >= 18), "{windows:?}");
 }
