@@ -15,6 +15,7 @@ mod reconcile;
 mod worker;
 
 use crate::journal::{self, Journal, now_ms};
+use breaker::{Breaker, BreakerConfig, BreakerState, Kind, Reason};
 use pacer::Pacer;
 use ports::Api;
 use std::collections::{HashMap, HashSet};
@@ -77,17 +78,30 @@ pub(crate) struct Me {
 }
 
 /// What the pipeline has learnt about Freshdesk's health in this run.
-#[derive(Debug, Default)]
 pub(crate) struct Health {
+    pub breaker: Breaker,
+    /// Any HTTP answer at all in this run (else Freshdesk was never reached).
     pub answered: bool,
-    pub consecutive_transient: u32,
-    pub auth_failure: Option<String>,
-    pub paused_until: Option<tokio::time::Instant>,
+    /// Times the breaker opened on transient failures since the last success.
     pub opens: u32,
+    /// The last refusal of the credentials, for the operator.
+    pub auth_message: Option<String>,
 }
 
-/// Consecutive transient failures that pause the pipeline.
-const TRANSIENT_RUN: u32 = 5;
+impl Health {
+    fn new(stop_on_breaker: bool) -> Self {
+        let cfg = if stop_on_breaker {
+            // One-shot import: short pauses, and an auth failure ends the run (exit 3).
+            BreakerConfig { base_backoff: Duration::from_secs(1), auth_probe_interval: None, ..BreakerConfig::default() }
+        } else {
+            BreakerConfig::default()
+        };
+        Self { breaker: Breaker::new(cfg), answered: false, opens: 0, auth_message: None }
+    }
+}
+
+/// Transient trips without a success in between after which a one-shot import gives up.
+const MAX_OPENS: u32 = 3;
 
 pub(crate) struct Inner<A> {
     pub journal: Journal,
@@ -118,13 +132,14 @@ enum Task {
 
 impl<A: Api> Engine<A> {
     pub fn new(journal: Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig) -> Self {
+        let cfg_stop = cfg.stop_on_breaker;
         let inner = Inner {
             journal,
             api,
             pacer,
             cfg,
             me: tokio::sync::OnceCell::new(),
-            health: Mutex::new(Health::default()),
+            health: Mutex::new(Health::new(cfg_stop)),
             uncertain: Mutex::new(HashMap::new()),
         };
         Self { inner: Arc::new(inner) }
@@ -152,14 +167,8 @@ impl<A: Api> Engine<A> {
             if let Some(end) = inner.breaker_end() {
                 break end;
             }
-            if inner.paused() {
-                tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_millis(100)) => {}
-                    _ = shutdown.cancelled() => {}
-                }
-                continue;
-            }
-            let started = self.dispatch(&mut tasks, &mut busy).await?;
+            let cap = inner.breaker_room().unwrap_or(inner.cfg.max_tasks).min(inner.cfg.max_tasks);
+            let started = if tasks.len() < cap { self.dispatch(&mut tasks, &mut busy, cap).await? } else { 0 };
             if let RunUntil::Files(ids) = &until {
                 if tasks.is_empty() && started == 0 && inner.files_final(ids).await? {
                     break RunEnd::Finished;
@@ -200,6 +209,7 @@ impl<A: Api> Engine<A> {
         &self,
         tasks: &mut JoinSet<(Task, journal::Result<()>)>,
         busy: &mut HashSet<i64>,
+        cap: usize,
     ) -> journal::Result<usize> {
         let inner = &self.inner;
         let mut started = 0;
@@ -209,7 +219,7 @@ impl<A: Api> Engine<A> {
             map.iter().filter(|(id, at)| **at <= now && !busy.contains(id)).map(|(id, _)| *id).collect()
         };
         for id in due {
-            if tasks.len() >= inner.cfg.max_tasks {
+            if tasks.len() >= cap {
                 return Ok(started);
             }
             busy.insert(id);
@@ -217,7 +227,7 @@ impl<A: Api> Engine<A> {
             tasks.spawn(async move { (Task::Reconcile(id), me.reconcile(id).await) });
             started += 1;
         }
-        let room = inner.cfg.max_tasks.saturating_sub(tasks.len());
+        let room = cap.saturating_sub(tasks.len());
         if room == 0 {
             return Ok(started);
         }
@@ -249,60 +259,75 @@ impl<A: Api> Inner<A> {
         Ok(true)
     }
 
-    /// Whether the pipeline is paused by the breaker (a run of transient failures).
-    fn paused(&self) -> bool {
+    /// How many new tasks the breaker allows now: none while open, one probe when half-open.
+    fn breaker_room(&self) -> Option<usize> {
         let health = self.health.lock().expect("health lock");
-        matches!(health.paused_until, Some(t) if t > tokio::time::Instant::now())
+        match health.breaker.state(std::time::Instant::now()) {
+            BreakerState::Closed => None,
+            BreakerState::HalfOpen => Some(1),
+            BreakerState::Open { .. } => Some(0),
+        }
     }
 
     /// For a one-shot run: the reason to stop, if the breaker says so.
     fn breaker_end(&self) -> Option<RunEnd> {
+        if !self.cfg.stop_on_breaker {
+            return None;
+        }
         let health = self.health.lock().expect("health lock");
-        if let Some(msg) = &health.auth_failure {
-            return Some(RunEnd::AuthFailed(msg.clone()));
+        match health.breaker.state(std::time::Instant::now()) {
+            BreakerState::Open { reason: Reason::Auth, .. } => Some(RunEnd::AuthFailed(
+                health.auth_message.clone().unwrap_or_else(|| "Freshdesk refused the credentials".into()),
+            )),
+            BreakerState::Open { reason: Reason::Transient, .. } if !health.answered || health.opens >= MAX_OPENS => {
+                Some(RunEnd::Unreachable(if health.answered {
+                    "Freshdesk keeps failing (5xx, timeouts or dropped connections); giving up for now".into()
+                } else {
+                    "Freshdesk could not be reached: every request failed without an answer".into()
+                }))
+            }
+            _ => None,
         }
-        if self.cfg.stop_on_breaker && health.opens > 0 && (!health.answered || health.opens >= 3) {
-            return Some(RunEnd::Unreachable(format!(
-                "{} consecutive requests failed without an answer",
-                health.consecutive_transient.max(TRANSIENT_RUN)
-            )));
-        }
-        None
     }
 
     /// Feeds one answer's class to the breaker.
     pub(crate) fn observe(&self, answer: &crate::freshdesk::Answer) {
         use crate::freshdesk::Answer;
+        let now = std::time::Instant::now();
         let mut h = self.health.lock().expect("health lock");
-        match answer {
-            Answer::Transient { status: None, .. } | Answer::Uncertain { .. } => {
-                h.consecutive_transient += 1;
-            }
+        let kind = match answer {
+            Answer::Transient { status: None, .. } | Answer::Uncertain { .. } => Kind::Transient,
             Answer::Transient { status: Some(_), .. } => {
                 h.answered = true;
-                h.consecutive_transient += 1;
+                Kind::Transient
             }
             Answer::Auth { status, code, message } => {
                 h.answered = true;
-                h.auth_failure = Some(format!("Freshdesk refused the credentials: HTTP {status} {code}: {message}"));
+                h.auth_message = Some(format!("Freshdesk refused the credentials: HTTP {status} {code}: {message}"));
+                Kind::Auth
             }
             _ => {
                 h.answered = true;
-                h.consecutive_transient = 0;
-                h.opens = 0;
+                Kind::Success
             }
-        }
-        if h.consecutive_transient >= TRANSIENT_RUN {
-            h.opens += 1;
-            h.consecutive_transient = 0;
-            let pause = Duration::from_secs(1 << h.opens.min(8));
-            h.paused_until = Some(tokio::time::Instant::now() + pause);
-            tracing::warn!(pause_secs = pause.as_secs(), "Freshdesk keeps failing; pausing the pipeline.");
+        };
+        let was_open = matches!(h.breaker.state(now), BreakerState::Open { .. });
+        h.breaker.record(kind, now);
+        match h.breaker.state(now) {
+            BreakerState::Open { reason, until } if !was_open => {
+                if reason == Reason::Transient {
+                    h.opens += 1;
+                }
+                let secs = until.map(|u| u.saturating_duration_since(now).as_secs());
+                tracing::warn!(reason = ?reason, pause_secs = ?secs, "Freshdesk keeps failing; pausing the pipeline.");
+            }
+            BreakerState::Closed if kind == Kind::Success => h.opens = 0,
+            _ => {}
         }
     }
 
     /// Learns who the credentials belong to (never deleted), and fails fast on bad credentials.
-    async fn identify(&self) -> Option<RunEnd> {
+    pub(crate) async fn identify(&self) -> Option<RunEnd> {
         if self.me.initialized() {
             return None;
         }

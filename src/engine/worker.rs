@@ -195,6 +195,15 @@ impl<A: Api> Inner<A> {
         let Some(agent) = agent else {
             return Ok(done(Outcome::AlreadyDeleted, None, &reply, "no such agent"));
         };
+        if self.me.get().is_none() {
+            // Whose key this is must be known before anything is deleted.
+            self.identify().await;
+            if self.me.get().is_none() {
+                let reason = "cannot tell whose API key this is yet; the delete waits".to_string();
+                let reply = Reply { answer: Answer::Transient { status: None, reason }, ..reply };
+                return Ok(Next::Retry { refund: true, reply });
+            }
+        }
         let Some(id) = id_of(&agent) else {
             return Ok(refused("unexpected_answer", "the agent record has no id".into()));
         };
