@@ -30,7 +30,7 @@ struct Inner {
 
 enum Credential {
     Static(HeaderName, HeaderValue),
-    OAuth(TokenSource),
+    OAuth(Box<TokenSource>),
 }
 
 impl std::fmt::Debug for Client {
@@ -49,7 +49,7 @@ impl Client {
         let http = http_client(settings)?;
         let credential = match auth::static_header(&settings.auth)? {
             Some((name, value)) => Credential::Static(name, value),
-            None => Credential::OAuth(TokenSource::new(settings, http.clone())?),
+            None => Credential::OAuth(Box::new(TokenSource::new(settings, http.clone())?)),
         };
         Ok(Client { inner: Arc::new(Inner { http, base, credential }) })
     }
