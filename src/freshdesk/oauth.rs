@@ -306,3 +306,54 @@ fn store(path: &Path, cfg: &OAuth2Settings, token: &Token) -> Result<(), Error> 
     f.write_all(&json).and_then(|()| f.sync_all()).map_err(io("cannot write"))?;
     std::fs::rename(&tmp, path).map_err(io("cannot replace"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::auth::AuthMethod;
+
+    fn cfg() -> OAuth2Settings {
+        let text = "[freshdesk]\nbase_url = \"http://127.0.0.1:9\"\n[auth]\nmethod = \"oauth2\"\n[auth.oauth2]\nclient_id = \"c\"\nclient_secret = \"s\"\ntoken_url = \"http://127.0.0.1:9/t\"\n";
+        match Settings::from_toml(text).unwrap().auth.method {
+            AuthMethod::OAuth2(o) => *o,
+            _ => unreachable!(),
+        }
+    }
+
+    fn response(expires_in: Option<u64>) -> TokenResponse {
+        TokenResponse { access: SecretString::from("a"), refresh: None, expires_in }
+    }
+
+    #[test]
+    fn tokens_are_refreshed_a_minute_early_or_at_ninety_percent_of_a_short_life() {
+        let now = unix_now();
+        let at = |ttl| response(Some(ttl)).into_token(None, 1).refresh_at.unwrap();
+        assert!((now + 3540..=now + 3541).contains(&at(3600)));
+        assert!((now + 90..=now + 91).contains(&at(100)));
+        assert!(at(0) <= now + 1);
+        assert_eq!(response(None).into_token(None, 1).refresh_at, None);
+    }
+
+    #[test]
+    fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+        let t = response(Some(60)).into_token(Some(SecretString::from("old")), 2);
+        assert_eq!(t.refresh.unwrap().expose_secret(), "old");
+        assert_eq!(t.generation, 2);
+    }
+
+    #[test]
+    fn the_cache_file_is_private_and_only_read_back_for_the_same_client() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(TOKEN_FILE);
+        let token = response(Some(600)).into_token(Some(SecretString::from("r")), 1);
+        store(&path, &cfg(), &token).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let back = load(&path, &cfg()).unwrap();
+        assert_eq!(back.access.expose_secret(), "a");
+        assert_eq!(back.refresh.unwrap().expose_secret(), "r");
+        let mut other = cfg();
+        other.client_id = "someone-else".into();
+        assert!(load(&path, &other).is_none());
+    }
+}
