@@ -11,6 +11,7 @@
 //! - [`cli`]: the subcommands.
 #![forbid(unsafe_code)]
 
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod daemon;

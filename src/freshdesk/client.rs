@@ -30,7 +30,7 @@ struct Inner {
 
 enum Credential {
     Static(HeaderName, HeaderValue),
-    OAuth(TokenSource),
+    OAuth(Box<TokenSource>),
 }
 
 impl std::fmt::Debug for Client {
@@ -49,7 +49,7 @@ impl Client {
         let http = http_client(settings)?;
         let credential = match auth::static_header(&settings.auth)? {
             Some((name, value)) => Credential::Static(name, value),
-            None => Credential::OAuth(TokenSource::new(settings, http.clone())?),
+            None => Credential::OAuth(Box::new(TokenSource::new(settings, http.clone())?)),
         };
         Ok(Client { inner: Arc::new(Inner { http, base, credential }) })
     }
@@ -258,4 +258,28 @@ fn describe(e: &reqwest::Error) -> String {
         source = s.source();
     }
     if causes.is_empty() { kind.to_string() } else { format!("{kind}: {}", causes.join(": ")) }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings() -> Settings {
+        Settings::from_toml("[freshdesk]\nbase_url = \"http://127.0.0.1:9\"\n[auth]\napi_key = \"k\"\n")
+            .unwrap()
+    }
+
+    #[test]
+    fn plain_http_to_a_remote_host_is_refused_even_if_config_let_it_through() {
+        let mut s = settings();
+        s.freshdesk.base_url = Url::parse("http://acme.freshdesk.com/").unwrap();
+        let err = Client::new(&s).unwrap_err().to_string();
+        assert!(err.contains("https"), "{err}");
+        assert!(Client::new(&settings()).is_ok());
+    }
+
+    #[test]
+    fn the_user_agent_names_fdsync_and_its_version() {
+        assert_eq!(AGENT, format!("fdsync/{}", env!("CARGO_PKG_VERSION")));
+    }
 }

@@ -3,27 +3,25 @@
 //! a 401, and [`login`], the authorization-code step of `fdsync auth login` (state + PKCE S256).
 
 mod callback;
+mod login;
+
+pub use login::{LOGIN_TIMEOUT, login, login_within};
 
 use super::answer::Answer;
 use super::{Error, auth};
 use crate::config::Settings;
 use crate::config::auth::{AuthMethod, AuthSettings, GrantType, OAuth2Settings, TokenType};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use reqwest::header::{ACCEPT, CONTENT_TYPE, HeaderName, HeaderValue};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use sha2::{Digest, Sha256};
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
 /// The token cache file inside the state directory.
 pub const TOKEN_FILE: &str = "oauth-token.json";
-/// How long `login` waits for the browser to come back.
-pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 const RELOGIN: &str = "run `fdsync auth login` to authorise fdsync again";
 
 /// A token held in memory.
@@ -313,101 +311,53 @@ fn store(path: &Path, cfg: &OAuth2Settings, token: &Token) -> Result<(), Error> 
     std::fs::rename(&tmp, path).map_err(io("cannot replace"))
 }
 
-/// `fdsync auth login`: the authorization-code step. Prints the authorize URL to `out`, waits
-/// (up to [`LOGIN_TIMEOUT`]) for the browser's redirect to a loopback listener, checks `state`,
-/// exchanges the code with the PKCE verifier and stores the tokens (mode 0600).
-pub async fn login(settings: &Settings, out: &mut dyn std::io::Write) -> Result<(), Error> {
-    login_within(settings, out, LOGIN_TIMEOUT).await
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::auth::AuthMethod;
 
-/// [`login`] with the wait given.
-pub async fn login_within(
-    settings: &Settings,
-    out: &mut dyn std::io::Write,
-    wait: Duration,
-) -> Result<(), Error> {
-    let AuthMethod::OAuth2(cfg) = &settings.auth.method else {
-        return Err(Error::Config("auth login needs auth.method = \"oauth2\"".into()));
-    };
-    let authorize = cfg
-        .authorize_url
-        .clone()
-        .ok_or_else(|| Error::Config("auth login needs auth.oauth2.authorize_url".into()))?;
-    let listener =
-        tokio::net::TcpListener::bind(("127.0.0.1", cfg.redirect_port)).await.map_err(|source| {
-            Error::Io { context: "cannot listen on 127.0.0.1 for the redirect".into(), source }
-        })?;
-    let port =
-        listener.local_addr().map_err(|source| Error::Io { context: "listener".into(), source })?.port();
-    let redirect_uri = format!("http://127.0.0.1:{port}/callback");
-    let state = random_string(32)?;
-    let verifier = random_string(64)?;
-    let challenge = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
-    let mut url = authorize;
-    {
-        let mut q = url.query_pairs_mut();
-        q.append_pair("response_type", "code")
-            .append_pair("client_id", &cfg.client_id)
-            .append_pair("redirect_uri", &redirect_uri)
-            .append_pair("state", &state)
-            .append_pair("code_challenge", &challenge)
-            .append_pair("code_challenge_method", "S256");
-        if let Some(scope) = &cfg.scope {
-            q.append_pair("scope", scope);
+    fn cfg() -> OAuth2Settings {
+        let text = "[freshdesk]\nbase_url = \"http://127.0.0.1:9\"\n[auth]\nmethod = \"oauth2\"\n[auth.oauth2]\nclient_id = \"c\"\nclient_secret = \"s\"\ntoken_url = \"http://127.0.0.1:9/t\"\n";
+        match Settings::from_toml(text).unwrap().auth.method {
+            AuthMethod::OAuth2(o) => *o,
+            _ => unreachable!(),
         }
-        q.extend_pairs(cfg.options.iter());
     }
-    let say = |out: &mut dyn std::io::Write, text: String| {
-        writeln!(out, "{text}")
-            .and_then(|()| out.flush())
-            .map_err(|source| Error::Io { context: "output".into(), source })
-    };
-    say(out, format!("Open this URL in a browser and allow access:\n{url}"))?;
-    say(out, format!("Waiting up to {} s for the redirect to {redirect_uri} ...", wait.as_secs()))?;
-    let code = tokio::time::timeout(wait, callback::wait_for_code(&listener, &state))
-        .await
-        .map_err(|_| Error::OAuth(format!("no redirect arrived within {} s", wait.as_secs())))??;
-    let http = reqwest::Client::builder()
-        .connect_timeout(settings.freshdesk.connect_timeout)
-        .timeout(settings.freshdesk.request_timeout)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .map_err(|e| Error::Build(e.without_url().to_string()))?;
-    let params = vec![
-        ("grant_type", "authorization_code".to_string()),
-        ("code", code),
-        ("redirect_uri", redirect_uri),
-        ("code_verifier", verifier),
-    ];
-    let resp = token_request(&http, cfg, params).await.map_err(|e| match e.into_answer() {
-        Answer::Auth { message, .. } | Answer::Transient { reason: message, .. } => Error::OAuth(message),
-        other => Error::OAuth(format!("{other:?}")),
-    })?;
-    let token = resp.into_token(None, 1);
-    let path = settings.state_dir.join(TOKEN_FILE);
-    store(&path, cfg, &token)?;
-    let (_, token_type) = names(cfg);
-    let expiry = token.refresh_at.map_or("no expiry given".to_string(), |at| {
-        format!("refreshed from {} s from now", at.saturating_sub(unix_now()))
-    });
-    let refresh = if token.refresh.is_some() { "with a refresh token" } else { "without a refresh token" };
-    say(
-        out,
-        format!(
-            "Authorised ({token_type} token, {refresh}, {expiry}); stored in {} (mode 0600).",
-            path.display()
-        ),
-    )
-}
 
-/// `len` characters from the PKCE unreserved set, drawn from the kernel's random source
-/// (state and verifier must not be guessable).
-fn random_string(len: usize) -> Result<String, Error> {
-    use std::io::Read as _;
-    const CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~";
-    let mut bytes = vec![0u8; len];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut bytes))
-        .map_err(|source| Error::Io { context: "cannot read /dev/urandom".into(), source })?;
-    Ok(bytes.iter().map(|b| CHARS[usize::from(*b) % CHARS.len()] as char).collect())
+    fn response(expires_in: Option<u64>) -> TokenResponse {
+        TokenResponse { access: SecretString::from("a"), refresh: None, expires_in }
+    }
+
+    #[test]
+    fn tokens_are_refreshed_a_minute_early_or_at_ninety_percent_of_a_short_life() {
+        let now = unix_now();
+        let at = |ttl| response(Some(ttl)).into_token(None, 1).refresh_at.unwrap();
+        assert!((now + 3540..=now + 3541).contains(&at(3600)));
+        assert!((now + 90..=now + 91).contains(&at(100)));
+        assert!(at(0) <= now + 1);
+        assert_eq!(response(None).into_token(None, 1).refresh_at, None);
+    }
+
+    #[test]
+    fn a_refresh_without_a_new_refresh_token_keeps_the_old_one() {
+        let t = response(Some(60)).into_token(Some(SecretString::from("old")), 2);
+        assert_eq!(t.refresh.unwrap().expose_secret(), "old");
+        assert_eq!(t.generation, 2);
+    }
+
+    #[test]
+    fn the_cache_file_is_private_and_only_read_back_for_the_same_client() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sub").join(TOKEN_FILE);
+        let token = response(Some(600)).into_token(Some(SecretString::from("r")), 1);
+        store(&path, &cfg(), &token).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let back = load(&path, &cfg()).unwrap();
+        assert_eq!(back.access.expose_secret(), "a");
+        assert_eq!(back.refresh.unwrap().expose_secret(), "r");
+        let mut other = cfg();
+        other.client_id = "someone-else".into();
+        assert!(load(&path, &other).is_none());
+    }
 }
