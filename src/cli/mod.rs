@@ -1,6 +1,7 @@
 //! The command line: argument definitions and dispatch to one module per subcommand. Commands
 //! return an [`Exit`]; `main` turns it into the process exit code.
 
+mod connect;
 mod demo;
 mod import;
 mod ops;
@@ -51,6 +52,11 @@ pub enum Command {
     Approve(ops::ApproveArgs),
     /// Print (or write again) a file's report.
     Report(ops::ReportArgs),
+    /// Check the config, the credentials, the quota and the folders; one line per finding.
+    Check,
+    /// OAuth 2.0 (for gateways in front of Freshdesk).
+    #[command(subcommand)]
+    Auth(connect::AuthCommand),
     /// Run the whole job against a built-in simulator and example data; no account needed.
     Demo(demo::DemoArgs),
     /// Print the example configuration, every key documented.
@@ -69,6 +75,8 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
         Command::Approve(args) => ops::approve(cli.config.as_deref(), args).await,
         Command::Report(args) => ops::report(cli.config.as_deref(), args).await,
+        Command::Check => connect::check(cli.config.as_deref()).await,
+        Command::Auth(cmd) => connect::auth(cli.config.as_deref(), cmd).await,
         Command::Demo(args) => demo::run(args).await,
         Command::ExampleConfig => {
             print!("{}", config::EXAMPLE);
