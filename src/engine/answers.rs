@@ -1,21 +1,6 @@
-//! Reading what Freshdesk answered: ids out of bodies, and a one-line account of a refusal for
-//! the report (`error_code`, `message`). Pure.
+//! A one-line account of a refusal for the report (`error_code`, `message`). Pure.
 
 use crate::freshdesk::{Answer, ApiFieldError};
-use serde_json::Value;
-
-/// `body.id` of a created or shown record.
-pub fn id_of(body: &Value) -> Option<u64> {
-    body.get("id").and_then(Value::as_u64)
-}
-
-/// The id of the record a 409 names (`additional_info.agent_id` or `.user_id`).
-pub fn existing_id(errors: &[ApiFieldError]) -> Option<u64> {
-    errors.iter().find_map(|e| {
-        let info = e.additional_info.as_ref()?;
-        info.get("agent_id").or_else(|| info.get("user_id")).and_then(Value::as_u64)
-    })
-}
 
 /// `(error_code, message)` for a refusal, with every field error spelled out.
 pub fn describe(answer: &Answer) -> (Option<String>, String) {
@@ -63,7 +48,7 @@ fn field_errors(errors: &[ApiFieldError]) -> String {
 mod tests {
     use super::*;
 
-    fn err(field: &str, code: &str, info: Option<Value>) -> ApiFieldError {
+    fn err(field: &str, code: &str, info: Option<serde_json::Value>) -> ApiFieldError {
         ApiFieldError {
             field: field.into(),
             nested_field: None,
@@ -71,15 +56,6 @@ mod tests {
             message: "It should be a unique value".into(),
             code: code.into(),
         }
-    }
-
-    #[test]
-    fn a_conflict_names_the_existing_agent_or_contact() {
-        let agent = err("email", "duplicate_value", Some(serde_json::json!({"agent_id": 43026449322u64})));
-        assert_eq!(existing_id(&[agent]), Some(43026449322));
-        let contact = err("email", "duplicate_value", Some(serde_json::json!({"user_id": 7})));
-        assert_eq!(existing_id(&[contact]), Some(7));
-        assert_eq!(existing_id(&[err("email", "duplicate_value", None)]), None);
     }
 
     #[test]

@@ -339,7 +339,7 @@ impl<A: Api> Inner<A> {
             match &reply.answer {
                 crate::freshdesk::Answer::Success { body, .. } => {
                     let me = Me {
-                        id: answers::id_of(body),
+                        id: crate::freshdesk::agents::parse_agent(body).map(|a| a.id),
                         email: body
                             .pointer("/contact/email")
                             .and_then(|v| v.as_str())

@@ -4,11 +4,13 @@
 //! done (with what fdsync achieved); certainly absent → back to `pending`; unknown → look again
 //! later. Only called once the original request can no longer be in flight.
 
-use super::answers::{describe, id_of};
+use super::answers::describe;
 use super::ports::Api;
 use super::worker::first_agent;
 use super::Inner;
 use crate::domain::{Op, Outcome, idempotency_tag};
+use crate::freshdesk::agents::parse_agent;
+use crate::freshdesk::tickets::parse_tickets;
 use crate::freshdesk::{Answer, EndpointClass, Reply};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use serde_json::Value;
@@ -115,8 +117,8 @@ impl<A: Api> Inner<A> {
         match &reply.answer {
             Answer::Success { body, .. } => match first_agent(body) {
                 // Created before our request could have landed: it existed already.
-                Some(agent) if created_before(agent, sent_at) => Found::Applied(Outcome::Exists, id_of(agent)),
-                Some(agent) => Found::Applied(Outcome::Created, id_of(agent)),
+                Some(agent) if created_before(agent, sent_at) => Found::Applied(Outcome::Exists, parse_agent(agent).map(|a| a.id)),
+                Some(agent) => Found::Applied(Outcome::Created, parse_agent(agent).map(|a| a.id)),
                 None => Found::Absent,
             },
             _ => Found::Unknown(reply),
@@ -139,10 +141,7 @@ impl<A: Api> Inner<A> {
 
 /// The id of the ticket in a list answer that carries `tag` (case-insensitive).
 fn ticket_with_tag(body: &Value, tag: &str) -> Option<u64> {
-    body.as_array()?.iter().find_map(|t| {
-        let tags = t.get("tags")?.as_array()?;
-        tags.iter().filter_map(Value::as_str).any(|x| x.eq_ignore_ascii_case(tag)).then(|| id_of(t)).flatten()
-    })
+    parse_tickets(body).into_iter().find(|t| t.has_tag(tag)).map(|t| t.id)
 }
 
 /// Whether an agent record's `created_at` is clearly before `sent_at` (ms), allowing for skew.

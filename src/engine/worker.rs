@@ -2,10 +2,12 @@
 //! call Freshdesk, classify, record. Anything but a final answer goes back to `pending` with a
 //! retry time, or (no answer to a mutating call) stays `sending` for reconciliation.
 
-use super::answers::{describe, existing_id, id_of};
+use super::answers::describe;
 use super::ports::Api;
 use super::{Inner, pacer::Permit};
 use crate::domain::{AgentRef, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
+use crate::freshdesk::agents::{existing_id, parse_agent};
+use crate::freshdesk::tickets::parse_ticket;
 use crate::freshdesk::{Answer, EndpointClass, Reply};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use serde_json::Value;
@@ -142,7 +144,7 @@ impl<A: Api> Inner<A> {
         let (reply, sent_at) =
             self.call(op, EndpointClass::TicketCreate, true, || self.api.create_ticket(t, &tag)).await?;
         Ok(match &reply.answer {
-            Answer::Success { body, .. } => done(Outcome::Created, id_of(body), &reply, ""),
+            Answer::Success { body, .. } => done(Outcome::Created, parse_ticket(body).map(|t| t.id), &reply, ""),
             _ => self.otherwise(reply, sent_at, true),
         })
     }
@@ -150,7 +152,7 @@ impl<A: Api> Inner<A> {
     async fn create_agent(&self, op: &OpRecord, a: &NewAgent) -> journal::Result<Next> {
         let (reply, sent_at) = self.call(op, EndpointClass::Other, true, || self.api.create_agent(a)).await?;
         Ok(match &reply.answer {
-            Answer::Success { body, .. } => done(Outcome::Created, id_of(body), &reply, ""),
+            Answer::Success { body, .. } => done(Outcome::Created, agent_id(body), &reply, ""),
             Answer::Conflict { errors } => match existing_id(errors) {
                 Some(id) if is_agent_conflict(errors) => done(Outcome::Exists, Some(id), &reply, "agent already exists"),
                 _ => failed(&reply),
@@ -164,7 +166,7 @@ impl<A: Api> Inner<A> {
             self.call(op, EndpointClass::Other, false, || self.api.find_agent_by_email(email)).await?;
         Ok(match &reply.answer {
             Answer::Success { body, .. } => match first_agent(body) {
-                Some(agent) => done(Outcome::Found, id_of(agent), &reply, ""),
+                Some(agent) => done(Outcome::Found, agent_id(agent), &reply, ""),
                 None => done(Outcome::NotFound, None, &reply, "no agent with this email"),
             },
             _ => self.otherwise(reply, sent_at, false),
@@ -204,7 +206,7 @@ impl<A: Api> Inner<A> {
                 return Ok(Next::Retry { refund: true, reply });
             }
         }
-        let Some(id) = id_of(&agent) else {
+        let Some(id) = agent_id(&agent) else {
             return Ok(refused("unexpected_answer", "the agent record has no id".into()));
         };
         if let Some(why) = self.protected(id, &agent) {
@@ -248,4 +250,9 @@ pub(crate) fn first_agent(body: &Value) -> Option<&Value> {
 /// A 409 on agent create means "exists" only when it names an agent, not a mere contact.
 fn is_agent_conflict(errors: &[crate::freshdesk::ApiFieldError]) -> bool {
     errors.iter().any(|e| e.additional_info.as_ref().and_then(|i| i.get("agent_id")).is_some())
+}
+
+/// The id of an agent body.
+fn agent_id(body: &Value) -> Option<u64> {
+    parse_agent(body).map(|a| a.id)
 }
