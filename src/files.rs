@@ -257,3 +257,63 @@ pub fn dry_run(path: &Path, default_action: Option<Action>) -> Result<Vec<Report
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Safety;
+
+    fn safety(max: u32) -> Safety {
+        Safety { max_deletes_per_file: max, protected_emails: vec![] }
+    }
+
+    #[tokio::test]
+    async fn a_file_is_journaled_then_resumed_then_recognised_as_a_duplicate() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("state")).unwrap();
+        let csv = dir.path().join("t.csv");
+        std::fs::write(&csv, "email,subject,description,priority,status\na@example.com,s,d,low,open\nbad,s,d,low,open\n")
+            .unwrap();
+        let taken = take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+        let Taken::New { file_id, state, rows, deletes } = taken else { panic!("{taken:?}") };
+        assert_eq!((state, rows, deletes), (FileState::Processing, 2, 0));
+        let again = take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+        assert_eq!(again, Taken::Resume { file_id, state: FileState::Processing });
+        let summary = finish(&journal, &dir.path().join("state"), file_id).await.unwrap();
+        assert_eq!(summary.failed, 1, "the invalid row is failed");
+        assert!(summary.report.exists());
+        let dup = take(&journal, &csv, "copy.csv", None, None, &safety(25)).await.unwrap();
+        assert!(matches!(dup, Taken::Duplicate { of, .. } if of == file_id), "{dup:?}");
+    }
+
+    #[tokio::test]
+    async fn an_unreadable_file_is_rejected_with_no_rows_left_in_the_journal() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("state")).unwrap();
+        let json = dir.path().join("t.json");
+        std::fs::write(&json, r#"[{"email":"a@example.com","subject":"s","description":"d","priority":1,"status":2},{"#)
+            .unwrap();
+        let taken = take(&journal, &json, "t.json", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+        let Taken::Rejected { file_id, error } = taken else { panic!("{taken:?}") };
+        assert!(!error.is_empty());
+        assert_eq!(journal.row_counts(file_id).await.unwrap().total, 0);
+        assert_eq!(journal.file(file_id).await.unwrap().unwrap().state, FileState::Failed);
+    }
+
+    #[tokio::test]
+    async fn more_deletes_than_allowed_hold_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(&dir.path().join("state")).unwrap();
+        let csv = dir.path().join("off.csv");
+        std::fs::write(&csv, "email\na@example.com\nb@example.com\nc@example.com\n").unwrap();
+        let taken = take(&journal, &csv, "off.csv", Some(Action::DeleteAgent), None, &safety(2)).await.unwrap();
+        assert!(matches!(taken, Taken::New { state: FileState::Held, deletes: 3, .. }), "{taken:?}");
+        assert!(journal.ready_ops(crate::journal::now_ms(), 10).await.unwrap().is_empty(), "held rows do not run");
+    }
+
+    #[test]
+    fn report_names_are_safe_file_names() {
+        assert_eq!(report_name(7, "HR export (final).csv"), "7-HR_export__final_.report.csv");
+        assert_eq!(report_name(8, "../../etc/passwd"), "8-passwd.report.csv");
+    }
+}
