@@ -3,6 +3,7 @@
 //! the engine records each answer's kind, asks `allow` before sending, and pauses the pacer while
 //! the breaker is open. It never sleeps and never retries anything itself.
 
+use crate::freshdesk::answer::Answer;
 use std::time::{Duration, Instant};
 
 /// Tuning of the breaker.
@@ -38,6 +39,22 @@ pub enum Kind {
     Transient,
     /// Credentials refused or the account unusable.
     Auth,
+}
+
+impl Kind {
+    /// What an answer means to the breaker; `None` for a 429 (the pacer handles those).
+    pub fn of(answer: &Answer) -> Option<Kind> {
+        match answer {
+            Answer::RateLimited { .. } => None,
+            Answer::Transient { .. } | Answer::Uncertain { .. } => Some(Kind::Transient),
+            Answer::Auth { .. } => Some(Kind::Auth),
+            Answer::Success { .. }
+            | Answer::Forbidden { .. }
+            | Answer::NotFound
+            | Answer::Conflict { .. }
+            | Answer::Invalid { .. } => Some(Kind::Success),
+        }
+    }
 }
 
 /// Why the breaker opened.
@@ -229,6 +246,17 @@ mod tests {
         assert!(b.allow(t + 121 * S));
         b.record(Kind::Success, t + 122 * S);
         assert_eq!(b.state(t + 122 * S), BreakerState::Closed);
+    }
+
+    #[test]
+    fn answers_map_to_kinds_and_a_429_is_left_to_the_pacer() {
+        let transient = Answer::Transient { status: Some(503), reason: "x".into() };
+        let auth = Answer::Auth { status: 401, code: "invalid_credentials".into(), message: String::new() };
+        assert_eq!(Kind::of(&transient), Some(Kind::Transient));
+        assert_eq!(Kind::of(&Answer::Uncertain { reason: "timeout".into() }), Some(Kind::Transient));
+        assert_eq!(Kind::of(&auth), Some(Kind::Auth));
+        assert_eq!(Kind::of(&Answer::NotFound), Some(Kind::Success));
+        assert_eq!(Kind::of(&Answer::RateLimited { retry_after: S }), None);
     }
 
     #[test]

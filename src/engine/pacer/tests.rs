@@ -392,3 +392,48 @@ fn simulated_run_survives_a_burst_by_others() {
     let after = hit.last().unwrap() + 1;
     assert!(windows[after..].iter().all(|w| w.0 >= 172 && w.2 >= 18), "{windows:?}");
 }
+
+// ---- end to end: concurrent workers against an in-process fixed-window server ---------------
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn eight_workers_learn_the_total_and_stay_inside_the_quota() {
+    // 60 per 250 ms with a 10 % reserve: 54 per window, 216/s. The run lasts 0.8 s.
+    let window = Duration::from_millis(250);
+    let pacer = Pacer::new(PacerConfig { max_concurrency: 8, ..cfg(0, window, 10) });
+    let server = Arc::new(Mutex::new(Server {
+        total: 60,
+        window,
+        start: None,
+        count: 0,
+        closed: vec![],
+        ours: 0,
+        others: 0,
+    }));
+    let end = Instant::now() + Duration::from_millis(800);
+    let mut workers = vec![];
+    for i in 0..8u64 {
+        let (pacer, server) = (Arc::clone(&pacer), Arc::clone(&server));
+        workers.push(tokio::spawn(async move {
+            while Instant::now() < end {
+                let permit = pacer.acquire(EndpointClass::Other).await;
+                tokio::time::sleep(Duration::from_millis(5 + i * 2)).await;
+                let remaining = server.lock().unwrap().hit(Instant::now(), true);
+                let answer = match remaining {
+                    Some(_) => Answer::Success { status: 200, body: serde_json::Value::Null },
+                    None => Answer::RateLimited { retry_after: Duration::from_millis(100) },
+                };
+                permit.finish(&reply(answer, remaining.map(|_| 60), remaining, remaining.map(|_| 1)));
+            }
+        }));
+    }
+    for w in workers {
+        w.await.unwrap();
+    }
+    let snap = pacer.snapshot();
+    let windows = server.lock().unwrap().closed.clone();
+    assert_eq!(snap.rate_limited, 0, "{windows:?}");
+    assert_eq!(snap.server_total, Some(60));
+    assert!(windows.iter().all(|w| w.0 <= 56), "{windows:?}");
+    // Loose: timing on a loaded machine. The pure simulations above pin the figures.
+    assert!(windows[1..].iter().all(|w| w.0 >= 30), "{windows:?} {snap:?}");
+}
