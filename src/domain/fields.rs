@@ -73,10 +73,10 @@ impl fmt::Display for Email {
 /// Parses an enum given by name (case-insensitive) or by its number.
 fn by_name_or_number(raw: &str, names: &[(&str, u8)]) -> Result<u8, String> {
     let s = raw.trim();
-    if let Ok(n) = s.parse::<u8>() {
-        if names.iter().any(|(_, v)| *v == n) {
-            return Ok(n);
-        }
+    if let Ok(n) = s.parse::<u8>()
+        && names.iter().any(|(_, v)| *v == n)
+    {
+        return Ok(n);
     }
     names.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|(_, v)| *v).ok_or_else(|| {
         let allowed: Vec<String> = names.iter().map(|(n, v)| format!("{n} ({v})")).collect();
