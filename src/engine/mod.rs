@@ -8,6 +8,7 @@
 pub mod answers;
 pub mod arc;
 pub mod breaker;
+mod directory;
 pub mod pacer;
 pub mod ports;
 pub mod retry;
@@ -112,6 +113,8 @@ pub(crate) struct Inner<A> {
     pub health: Mutex<Health>,
     /// Uncertain ops and when to look them up (ms since epoch).
     pub uncertain: Mutex<HashMap<i64, i64>>,
+    /// The agent directory (see `directory`); an async lock so one listing serves all workers.
+    pub directory: tokio::sync::Mutex<directory::DirState>,
 }
 
 /// A handle to run the pipeline. Cheap to clone.
@@ -141,6 +144,7 @@ impl<A: Api> Engine<A> {
             me: tokio::sync::OnceCell::new(),
             health: Mutex::new(Health::new(cfg_stop)),
             uncertain: Mutex::new(HashMap::new()),
+            directory: tokio::sync::Mutex::new(directory::DirState::default()),
         };
         Self { inner: Arc::new(inner) }
     }

@@ -13,6 +13,7 @@ pub trait Api: Send + Sync + 'static {
     fn get_agent(&self, id: u64) -> impl Future<Output = Reply> + Send;
     fn delete_agent(&self, id: u64) -> impl Future<Output = Reply> + Send;
     fn me(&self) -> impl Future<Output = Reply> + Send;
+    fn list_agents(&self, page: u32, per_page: u32) -> impl Future<Output = Reply> + Send;
     fn list_tickets_by_email(
         &self,
         email: &str,
@@ -40,6 +41,9 @@ impl Api for crate::freshdesk::Client {
     }
     async fn me(&self) -> Reply {
         crate::freshdesk::Client::me(self).await
+    }
+    async fn list_agents(&self, page: u32, per_page: u32) -> Reply {
+        crate::freshdesk::Client::list_agents(self, page, per_page).await
     }
     async fn list_tickets_by_email(&self, email: &str, updated_since: OffsetDateTime, page: u32) -> Reply {
         crate::freshdesk::Client::list_tickets_by_email(self, email, updated_since, page).await

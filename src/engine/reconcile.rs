@@ -72,7 +72,7 @@ impl<A: Api> Inner<A> {
         }
     }
 
-    async fn lookup(&self, class: EndpointClass, f: impl std::future::Future<Output = Reply>) -> Reply {
+    pub(crate) async fn lookup(&self, class: EndpointClass, f: impl std::future::Future<Output = Reply>) -> Reply {
         let permit = self.pacer.acquire(class).await;
         let reply = f.await;
         permit.finish(&reply);

@@ -12,6 +12,23 @@ use crate::freshdesk::{Answer, EndpointClass, Reply};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use serde_json::Value;
 
+/// Where the target of an agent row was found.
+enum Lookup {
+    Found { agent: Value, cached: bool, status: Option<u16> },
+    Missing { status: Option<u16> },
+    Failed(Next),
+}
+
+/// A stand-in answer for a retry fdsync decides on itself.
+fn no_answer(reason: &str) -> Reply {
+    Reply {
+        answer: Answer::Transient { status: None, reason: reason.into() },
+        rate: Default::default(),
+        elapsed: Default::default(),
+        next_page: false,
+    }
+}
+
 /// What a worker concluded about one answer.
 pub(crate) enum Next {
     Final(OpResult),
@@ -20,11 +37,11 @@ pub(crate) enum Next {
     Uncertain { sent_at: i64 },
 }
 
-fn done(outcome: Outcome, id: Option<u64>, reply: &Reply, message: impl Into<String>) -> Next {
+fn done(outcome: Outcome, id: Option<u64>, http_status: Option<u16>, message: impl Into<String>) -> Next {
     Next::Final(OpResult {
         outcome,
         freshdesk_id: id,
-        http_status: reply.answer.http_status(),
+        http_status,
         error_code: None,
         message: message.into(),
     })
@@ -57,7 +74,7 @@ impl<A: Api> Inner<A> {
         let next = match &op.op {
             Op::CreateTicket(t) => self.create_ticket(&op, t).await?,
             Op::CreateAgent(a) => self.create_agent(&op, a).await?,
-            Op::GetAgent { email } => self.get_agent(&op, email.as_str()).await?,
+            Op::GetAgent { email } => self.get_agent(&op, email).await?,
             Op::DeleteAgent { agent } => self.delete_agent(&op, agent).await?,
         };
         self.settle(&op, next).await
@@ -144,7 +161,7 @@ impl<A: Api> Inner<A> {
         let (reply, sent_at) =
             self.call(op, EndpointClass::TicketCreate, true, || self.api.create_ticket(t, &tag)).await?;
         Ok(match &reply.answer {
-            Answer::Success { body, .. } => done(Outcome::Created, parse_ticket(body).map(|t| t.id), &reply, ""),
+            Answer::Success { body, .. } => done(Outcome::Created, parse_ticket(body).map(|t| t.id), reply.answer.http_status(), ""),
             _ => self.otherwise(reply, sent_at, true),
         })
     }
@@ -152,24 +169,50 @@ impl<A: Api> Inner<A> {
     async fn create_agent(&self, op: &OpRecord, a: &NewAgent) -> journal::Result<Next> {
         let (reply, sent_at) = self.call(op, EndpointClass::Other, true, || self.api.create_agent(a)).await?;
         Ok(match &reply.answer {
-            Answer::Success { body, .. } => done(Outcome::Created, agent_id(body), &reply, ""),
+            Answer::Success { body, .. } => done(Outcome::Created, agent_id(body), reply.answer.http_status(), ""),
             Answer::Conflict { errors } => match existing_id(errors) {
-                Some(id) if is_agent_conflict(errors) => done(Outcome::Exists, Some(id), &reply, "agent already exists"),
+                Some(id) if is_agent_conflict(errors) => {
+                    done(Outcome::Exists, Some(id), reply.answer.http_status(), "agent already exists")
+                }
                 _ => failed(&reply),
             },
             _ => self.otherwise(reply, sent_at, true),
         })
     }
 
-    async fn get_agent(&self, op: &OpRecord, email: &str) -> journal::Result<Next> {
-        let (reply, sent_at) =
-            self.call(op, EndpointClass::Other, false, || self.api.find_agent_by_email(email)).await?;
-        Ok(match &reply.answer {
-            Answer::Success { body, .. } => match first_agent(body) {
-                Some(agent) => done(Outcome::Found, agent_id(agent), &reply, ""),
-                None => done(Outcome::NotFound, None, &reply, "no agent with this email"),
+    /// Finds the agent a row names: from the directory when it lists it, else by one call.
+    async fn find_agent(&self, op: &OpRecord, target: &AgentRef, use_directory: bool) -> journal::Result<Lookup> {
+        if let (true, AgentRef::Email(e)) = (use_directory, target) {
+            if let Some(agent) = self.directory_lookup(&e.key()).await {
+                self.journal.begin_attempt(op.id, false).await?;
+                return Ok(Lookup::Found { agent, cached: true, status: None });
+            }
+        }
+        let (reply, sent_at) = match target {
+            AgentRef::Email(e) => {
+                self.call(op, EndpointClass::Other, false, || self.api.find_agent_by_email(e.as_str())).await?
+            }
+            AgentRef::Id(id) => self.call(op, EndpointClass::Other, false, || self.api.get_agent(*id)).await?,
+        };
+        let status = reply.answer.http_status();
+        Ok(match (&reply.answer, target) {
+            (Answer::Success { body, .. }, AgentRef::Email(_)) => match first_agent(body) {
+                Some(agent) => Lookup::Found { agent: agent.clone(), cached: false, status },
+                None => Lookup::Missing { status },
             },
-            _ => self.otherwise(reply, sent_at, false),
+            (Answer::Success { body, .. }, AgentRef::Id(_)) => {
+                Lookup::Found { agent: body.clone(), cached: false, status }
+            }
+            (Answer::NotFound, AgentRef::Id(_)) => Lookup::Missing { status },
+            _ => Lookup::Failed(self.otherwise(reply, sent_at, false)),
+        })
+    }
+
+    async fn get_agent(&self, op: &OpRecord, email: &crate::domain::Email) -> journal::Result<Next> {
+        Ok(match self.find_agent(op, &AgentRef::Email(email.clone()), true).await? {
+            Lookup::Found { agent, status, .. } => done(Outcome::Found, agent_id(&agent), status, ""),
+            Lookup::Missing { status } => done(Outcome::NotFound, None, status, "no agent with this email"),
+            Lookup::Failed(next) => next,
         })
     }
 
@@ -180,30 +223,16 @@ impl<A: Api> Inner<A> {
             }
         }
         // 1. Find the agent and keep its record (the pre-delete snapshot).
-        let (reply, sent_at) = match target {
-            AgentRef::Email(e) => {
-                self.call(op, EndpointClass::Other, false, || self.api.find_agent_by_email(e.as_str())).await?
-            }
-            AgentRef::Id(id) => self.call(op, EndpointClass::Other, false, || self.api.get_agent(*id)).await?,
-        };
-        let agent = match &reply.answer {
-            Answer::Success { body, .. } => match target {
-                AgentRef::Email(_) => first_agent(body).cloned(),
-                AgentRef::Id(_) => Some(body.clone()),
-            },
-            Answer::NotFound if matches!(target, AgentRef::Id(_)) => None,
-            _ => return Ok(self.otherwise(reply, sent_at, false)),
-        };
-        let Some(agent) = agent else {
-            return Ok(done(Outcome::AlreadyDeleted, None, &reply, "no such agent"));
+        let (agent, cached) = match self.find_agent(op, target, true).await? {
+            Lookup::Found { agent, cached, .. } => (agent, cached),
+            Lookup::Missing { status } => return Ok(done(Outcome::AlreadyDeleted, None, status, "no such agent")),
+            Lookup::Failed(next) => return Ok(next),
         };
         if self.me.get().is_none() {
             // Whose key this is must be known before anything is deleted.
             self.identify().await;
             if self.me.get().is_none() {
-                let reason = "cannot tell whose API key this is yet; the delete waits".to_string();
-                let reply = Reply { answer: Answer::Transient { status: None, reason }, ..reply };
-                return Ok(Next::Retry { refund: true, reply });
+                return Ok(Next::Retry { refund: true, reply: no_answer("cannot tell whose API key this is yet") });
             }
         }
         let Some(id) = agent_id(&agent) else {
@@ -219,16 +248,25 @@ impl<A: Api> Inner<A> {
         let reply = self.api.delete_agent(id).await;
         permit.finish(&reply);
         self.observe(&reply.answer);
+        let email_key = email_of(&agent);
+        if cached {
+            self.directory_forget(&email_key).await;
+        }
+        let status = reply.answer.http_status();
         Ok(match &reply.answer {
-            Answer::Success { .. } => done(Outcome::Deleted, Some(id), &reply, ""),
-            Answer::NotFound => done(Outcome::AlreadyDeleted, Some(id), &reply, "already deleted"),
+            Answer::Success { .. } => done(Outcome::Deleted, Some(id), status, ""),
+            // The listing was stale: look the email up afresh before concluding anything.
+            Answer::NotFound if cached => {
+                Next::Retry { refund: true, reply: no_answer("the listed agent id is gone; looking the email up again") }
+            }
+            Answer::NotFound => done(Outcome::AlreadyDeleted, Some(id), status, "already deleted"),
             _ => self.otherwise(reply, sent_at, true),
         })
     }
 
     /// Why this agent must not be deleted, if it must not.
     fn protected(&self, id: u64, agent: &Value) -> Option<String> {
-        let email = agent.pointer("/contact/email").and_then(Value::as_str).map(str::to_lowercase);
+        let email = Some(email_of(agent)).filter(|e| !e.is_empty());
         if let Some(e) = &email {
             if self.cfg.protected_emails.iter().any(|p| p == e) {
                 return Some(format!("{e} is in safety.protected_emails"));
@@ -255,4 +293,9 @@ fn is_agent_conflict(errors: &[crate::freshdesk::ApiFieldError]) -> bool {
 /// The id of an agent body.
 fn agent_id(body: &Value) -> Option<u64> {
     parse_agent(body).map(|a| a.id)
+}
+
+/// The lower-cased email of an agent body.
+fn email_of(agent: &Value) -> String {
+    agent.pointer("/contact/email").and_then(Value::as_str).unwrap_or_default().to_lowercase()
 }

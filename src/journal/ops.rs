@@ -301,6 +301,20 @@ impl Journal {
         .await
     }
 
+    /// Pending `get_agent` / `delete_agent` rows that name an email (the agent directory's test
+    /// of whether listing all agents is cheaper than a lookup per row).
+    pub async fn pending_email_agent_ops(&self) -> Result<u64> {
+        self.call(|c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM ops WHERE state = 'pending' AND action IN ('get_agent', 'delete_agent')
+                   AND key NOT LIKE 'agent:%' AND file_id IN (SELECT id FROM files WHERE state = 'processing')",
+                [],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+        .await
+    }
+
     pub async fn row_counts(&self, file_id: i64) -> Result<RowCounts> {
         self.call(move |c| counts(c, file_id)).await
     }
