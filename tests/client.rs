@@ -217,6 +217,28 @@ async fn server_faults_are_transient_and_dropped_answers_are_uncertain_but_appli
 }
 
 #[tokio::test]
+async fn a_connection_reset_after_sending_is_uncertain_because_the_client_cannot_tell() {
+    let env = start(SimConfig { reset_rate: 1.0, ..SimConfig::default() }).await;
+    let reply = env.admin().create_agent(&agent("r@example.com")).await;
+    assert!(matches!(reply.answer, Answer::Uncertain { .. }), "{:?}", reply.answer);
+}
+
+#[tokio::test]
+async fn a_refused_oauth_client_is_an_auth_answer_without_the_secret() {
+    let env = start(SimConfig::default()).await;
+    let auth = env.oauth("client_credentials", "").replace("sim-secret", "wrong-secret-value");
+    match env.client(&auth).me().await.answer {
+        Answer::Auth { code, message, .. } => {
+            assert_eq!(code, "invalid_client");
+            assert!(!message.contains("wrong-secret-value"), "{message}");
+        }
+        other => panic!("{other:?}"),
+    }
+    // The failed token request is not repeated for the same call.
+    assert_eq!(env.token_grants().len(), 1);
+}
+
+#[tokio::test]
 async fn a_refused_connection_is_transient_and_no_error_shows_the_key() {
     let env = start(SimConfig::default()).await;
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -326,10 +348,12 @@ async fn a_401_refreshes_the_token_once_and_retries_the_request() {
         serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
     stored["access_token"] = "at-revoked".into();
     std::fs::write(&file, stored.to_string()).unwrap();
-    let reply = env.client(&auth).me().await;
-    assert!(reply.answer.is_success(), "{:?}", reply.answer);
+    // Two requests see the 401 at once; the token is refreshed once.
+    let client = env.client(&auth);
+    let (a, b) = tokio::join!(client.me(), client.me());
+    assert!(a.answer.is_success() && b.answer.is_success(), "{a:?} {b:?}");
     assert_eq!(env.token_grants(), vec!["password", "refresh_token"]);
-    assert_eq!(env.sim.counters().route_status("GET /api/v2/agents/me", 401), 1);
+    assert_eq!(env.sim.counters().route_status("GET /api/v2/agents/me", 401), 2);
 }
 
 /// Runs `login` while a "browser" follows the printed URL.
@@ -453,4 +477,11 @@ async fn check_is_red_for_bad_credentials_and_warns_about_missing_agent_rights()
         pattern: None,
     });
     assert_eq!(check(&settings).await.exit_code(), 2);
+
+    // A base URL that is not an API v2 root answers 404: a config problem.
+    let mut settings = env.settings("api_key = \"sim-api-key\"");
+    settings.freshdesk.base_url = settings.freshdesk.base_url.join("support/").unwrap();
+    let report = check(&settings).await;
+    assert_eq!(report.exit_code(), 2, "{report}");
+    assert!(report.to_string().contains("404"));
 }
