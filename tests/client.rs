@@ -485,3 +485,41 @@ async fn check_is_red_for_bad_credentials_and_warns_about_missing_agent_rights()
     assert_eq!(report.exit_code(), 2, "{report}");
     assert!(report.to_string().contains("404"));
 }
+
+/// A log sink shared with the test.
+#[derive(Clone, Default)]
+struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test]
+async fn debug_logs_name_method_path_and_status_but_never_a_key_token_or_email() {
+    let users = vec![BasicUser { email: "svc@example.com".into(), password: "hunter2pw".into() }];
+    let env = start(SimConfig { basic_users: users, ..SimConfig::default() }).await;
+    let sink = Captured::default();
+    let writer = sink.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::DEBUG)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    let _guard = tracing::subscriber::set_default(subscriber);
+    env.admin().find_agent_by_email("private@example.com").await;
+    env.client("api_key = \"wrong\"").me().await;
+    let oauth = env.oauth("password", "username = \"svc@example.com\"\npassword = \"hunter2pw\"");
+    env.client(&oauth).me().await;
+    let text = String::from_utf8(sink.0.lock().unwrap().clone()).unwrap();
+    assert!(text.contains("freshdesk request") && text.contains("path=\"api/v2/agents\""), "{text}");
+    assert!(text.contains("status=401") && text.contains("elapsed_ms="), "{text}");
+    for secret in ["sim-api-key", "private@example.com", "hunter2pw", "sim-secret", "Bearer", "at-"] {
+        assert!(!text.contains(secret), "{secret} logged:\n{text}");
+    }
+}
