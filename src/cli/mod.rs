@@ -52,6 +52,8 @@ pub enum Command {
     Approve(ops::ApproveArgs),
     /// Print (or write again) a file's report.
     Report(ops::ReportArgs),
+    /// Run the Freshdesk simulator (tests, demos, rehearsals); prints its URL and API key.
+    Sim(fdsync_sim::cli::SimArgs),
     /// Check the config, the credentials, the quota and the folders; one line per finding.
     Check,
     /// OAuth 2.0 (for gateways in front of Freshdesk).
@@ -75,6 +77,10 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
         Command::Approve(args) => ops::approve(cli.config.as_deref(), args).await,
         Command::Report(args) => ops::report(cli.config.as_deref(), args).await,
+        Command::Sim(args) => {
+            crate::telemetry::init("info", false);
+            fdsync_sim::cli::run(args).await.map(|()| Exit::Success).map_err(|e| anyhow::anyhow!(e))
+        }
         Command::Check => connect::check(cli.config.as_deref()).await,
         Command::Auth(cmd) => connect::auth(cli.config.as_deref(), cmd).await,
         Command::Demo(args) => demo::run(args).await,
