@@ -255,7 +255,16 @@ fn cc_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
     if list.len() > MAX_CC {
         return Err(format!("has {} addresses, at most {MAX_CC} are allowed", list.len()));
     }
-    list.iter().map(|e| Email::parse(e).map(|e| e.as_str().to_string())).collect()
+    list.iter().map(|e| cc_address(e)).collect()
+}
+
+/// One cc address: `a@b.co`, or `Name <a@b.co>` (Freshdesk accepts both; the inner address is checked).
+fn cc_address(raw: &str) -> Result<String, String> {
+    let inner = match (raw.find('<'), raw.strip_suffix('>')) {
+        (Some(open), Some(body)) => body.get(open + 1..).unwrap_or(""),
+        _ => raw,
+    };
+    Email::parse(inner).map(|_| raw.trim().to_string())
 }
 
 fn ids_of(cell: Cell<'_>) -> Result<Vec<u64>, String> {
