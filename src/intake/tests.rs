@@ -260,6 +260,13 @@ fn json_aliases_given_twice_conflict() {
 }
 
 #[test]
+fn readers_and_errors_can_move_to_another_thread() {
+    fn send<T: Send>() {}
+    send::<Reader<std::fs::File>>();
+    send::<Error>();
+}
+
+#[test]
 fn open_detects_the_format_of_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("drop");
@@ -308,6 +315,15 @@ fn records_stream_from_an_endless_input_in_every_format() {
             parse_reader(input, format, None).unwrap().take(1000).map(|r| r.unwrap().row()).collect();
         assert_eq!(rows.len(), 1000, "{format:?}");
         assert_eq!(rows[999], 1000);
+    }
+}
+
+#[test]
+fn a_record_that_never_ends_is_refused_at_the_size_limit() {
+    for (format, head) in [(Format::Json, "[{\"subject\":\""), (Format::Ndjson, "{\"subject\":\"")] {
+        let input = Endless { head: head.into(), row: b"xxxxxxxx".to_vec(), pos: 0 };
+        let first = parse_reader(input, format, None).unwrap().next();
+        assert!(matches!(first, Some(Err(Error::RecordTooLarge { row: 1, .. }))), "{format:?}: {first:?}");
     }
 }
 
