@@ -57,6 +57,19 @@ fn run_once(path: &Path) -> Duration {
     elapsed
 }
 
+/// The floor: the csv crate alone reading every record, no mapping or validation.
+fn csv_only(path: &Path) -> Duration {
+    let start = Instant::now();
+    let mut reader = csv::Reader::from_path(path).expect("open");
+    let mut record = csv::StringRecord::new();
+    let mut n = 0u64;
+    while reader.read_record(&mut record).expect("read") {
+        n += 1;
+    }
+    assert_eq!(n, ROWS);
+    start.elapsed()
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; any other filter argument is ignored.
     let dir = tempfile::tempdir().expect("temp dir");
@@ -80,6 +93,8 @@ fn main() {
         ROWS as f64 / median.as_secs_f64(),
         bytes as f64 / 1e6 / median.as_secs_f64()
     );
+    let floor = csv_only(&path);
+    println!("csv crate alone (floor): {:.2?}  {:.0} rows/s", floor, ROWS as f64 / floor.as_secs_f64());
     let peak = peak_rss_kb().unwrap_or(0);
     println!(
         "peak RSS (VmHWM): {:.1} MB (before parsing: {:.1} MB)",

@@ -9,6 +9,23 @@
 //! **not** counted: empty NDJSON lines, CSV rows whose every cell is blank. Blank cells and JSON
 //! `null` mean "absent". Unknown columns are ignored and listed by [`Reader::ignored_columns`].
 //!
+//! Decisions, in one place:
+//! - Header names and JSON keys share one alias table (`fields.rs`): case-insensitive, trimmed,
+//!   `_`/`-`/spaces ignored (`ticketScope` = `ticket_scope`); `requester_email` = `email`;
+//!   `agentID`/`id` = `agent_id`; `cf_*` columns become `custom_fields` (CSV values stay strings;
+//!   JSON values keep their type; a JSON `custom_fields` object is merged in).
+//! - A CSV header naming no known column at all is refused ([`Error::NoKnownColumns`]): the file
+//!   most likely has no header. Two columns meaning the same field are [`Error::DuplicateHeader`].
+//! - Required per action: create_ticket email, subject, description, priority, status (no
+//!   defaults); create_agent email, ticket_scope, name; get_agent email; delete_agent agent_id
+//!   (a positive integer; wins when both are given) or email. Fields of other actions are ignored.
+//! - Lists (`tags`, `cc_emails`, `role_ids`, `group_ids`) are JSON arrays or text split on `;`,
+//!   `|` and `,`, trimmed, blanks dropped. `occasional` takes true/false/yes/no/y/n/1/0.
+//! - A CSV row with the wrong number of fields is an invalid row. A JSON array that is not valid
+//!   JSON is a file error (its structure is lost); an NDJSON line that is not valid JSON is an
+//!   invalid row (the next line is still fine). A JSON element that is not an object is an
+//!   invalid row.
+//!
 //! This module parses and validates; it does no network, journal or file-moving work.
 
 mod csv;
@@ -54,8 +71,10 @@ impl Format {
     }
 }
 
-/// One input record.
+/// One input record. Records are handled one at a time, so the size gap between the variants
+/// costs nothing, while boxing the op would cost an allocation per row.
 #[derive(Debug, Clone, PartialEq)]
+#[allow(clippy::large_enum_variant)]
 pub enum Record {
     Op {
         row: u64,

@@ -7,6 +7,7 @@ use crate::domain::{
     Action, AgentRef, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
 };
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 
 /// Freshdesk's limit on subject, name and job title.
@@ -71,13 +72,19 @@ fn key_hint(f: &RowFields<'_>, action: Option<Action>) -> Option<String> {
 }
 
 /// A cell as text: strings as they are, numbers and booleans spelled out; lists and objects refused.
-fn text_of(cell: Cell<'_>) -> Result<String, String> {
+/// Borrows when it can: this runs for every cell of every row.
+fn text_of(cell: Cell<'_>) -> Result<Cow<'_, str>, String> {
     match cell {
-        Cell::Text(s) => Ok(s.to_string()),
-        Cell::Json(Value::String(s)) => Ok(s.clone()),
-        Cell::Json(v @ (Value::Number(_) | Value::Bool(_))) => Ok(v.to_string()),
+        Cell::Text(s) => Ok(Cow::Borrowed(s)),
+        Cell::Json(Value::String(s)) => Ok(Cow::Borrowed(s)),
+        Cell::Json(v @ (Value::Number(_) | Value::Bool(_))) => Ok(Cow::Owned(v.to_string())),
         Cell::Json(_) => Err("must be text, not a list or an object".into()),
     }
+}
+
+/// Text, trimmed, owned.
+fn trimmed(cell: Cell<'_>) -> Result<String, String> {
+    text_of(cell).map(|s| s.trim().to_string())
 }
 
 /// A cell as a list of strings: text split on `;`, `|` and `,`, or a JSON array.
@@ -144,19 +151,19 @@ impl Checker<'_, '_> {
     fn ticket(&mut self) -> Option<NewTicket> {
         let email = self.email();
         let subject = self.req(Field::Subject, bounded_text);
-        let description = self.req(Field::Description, text_of);
+        let description = self.req(Field::Description, |c| text_of(c).map(Cow::into_owned));
         let priority = self.req(Field::Priority, |c| text_of(c).and_then(|s| Priority::parse(&s)));
         let status = self.req(Field::Status, |c| text_of(c).and_then(|s| Status::parse(&s)));
         // Optional fields are checked even when a required one failed: every problem is reported.
         let name = self.opt(Field::Name, bounded_text);
         let tags = self.opt(Field::Tags, tags_of).unwrap_or_default();
-        let ticket_type = self.opt(Field::Type, text_of).map(|s| s.trim().to_string());
+        let ticket_type = self.opt(Field::Type, trimmed);
         let group_id = self.opt(Field::GroupId, |c| text_of(c).and_then(|s| id_of(&s)));
         let responder_id = self.opt(Field::ResponderId, |c| text_of(c).and_then(|s| id_of(&s)));
         let source = self.opt(Field::Source, |c| text_of(c).and_then(|s| source_of(&s)));
         let cc_emails = self.opt(Field::CcEmails, cc_of).unwrap_or_default();
         let custom_fields = self.custom_fields();
-        let external_id = self.opt(Field::ExternalId, text_of).map(|s| s.trim().to_string());
+        let external_id = self.opt(Field::ExternalId, trimmed);
         let ticket = NewTicket {
             email: email?,
             subject: subject?,
@@ -207,8 +214,8 @@ impl Checker<'_, '_> {
             occasional: self.opt(Field::Occasional, bool_of),
             role_ids: self.opt(Field::RoleIds, ids_of).unwrap_or_default(),
             group_ids: self.opt(Field::GroupIds, ids_of).unwrap_or_default(),
-            language: self.opt(Field::Language, text_of).map(|s| s.trim().to_string()),
-            time_zone: self.opt(Field::TimeZone, text_of).map(|s| s.trim().to_string()),
+            language: self.opt(Field::Language, trimmed),
+            time_zone: self.opt(Field::TimeZone, trimmed),
             email: email?,
             ticket_scope: scope?,
             name: name?,
@@ -255,7 +262,16 @@ fn cc_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
     if list.len() > MAX_CC {
         return Err(format!("has {} addresses, at most {MAX_CC} are allowed", list.len()));
     }
-    list.iter().map(|e| Email::parse(e).map(|e| e.as_str().to_string())).collect()
+    list.iter().map(|e| cc_address(e)).collect()
+}
+
+/// One cc address: `a@b.co`, or `Name <a@b.co>` (Freshdesk accepts both; the inner address is checked).
+fn cc_address(raw: &str) -> Result<String, String> {
+    let inner = match (raw.find('<'), raw.strip_suffix('>')) {
+        (Some(open), Some(body)) => body.get(open + 1..).unwrap_or(""),
+        _ => raw,
+    };
+    Email::parse(inner).map(|_| raw.trim().to_string())
 }
 
 fn ids_of(cell: Cell<'_>) -> Result<Vec<u64>, String> {

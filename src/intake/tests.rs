@@ -30,7 +30,7 @@ fn op_of(rec: &Record) -> &Op {
 }
 
 const TICKETS: &str = "\u{feff}Action,Email,Subject,Description,Priority,Status,tags,cc_emails,cf_host,group_id,notes\n\
-createTicket,jane@example.com,Disk full,/var at 98%,high,open,ops; disk|urgent,a@b.co;c@d.co,db-07,43026449322,hi\n";
+createTicket,jane@example.com,Disk full,/var at 98%,high,open,ops; disk|urgent,a@b.co;Ops <c@d.co>,db-07,43026449322,hi\n";
 
 #[test]
 fn a_csv_ticket_row_becomes_a_create_ticket_op() {
@@ -41,7 +41,7 @@ fn a_csv_ticket_row_becomes_a_create_ticket_op() {
     assert_eq!(t.email.as_str(), "jane@example.com");
     assert_eq!((t.priority, t.status), (Priority::High, Status::Open));
     assert_eq!(t.tags, ["ops", "disk", "urgent"]);
-    assert_eq!(t.cc_emails, ["a@b.co", "c@d.co"]);
+    assert_eq!(t.cc_emails, ["a@b.co", "Ops <c@d.co>"]);
     assert_eq!(t.custom_fields.get("cf_host"), Some(&serde_json::json!("db-07")));
     assert_eq!(t.group_id, Some(43026449322));
 }
@@ -146,6 +146,8 @@ fn limits_on_subject_tags_and_cc_emails_are_enforced() {
     );
     let errs = errors_of(&csv(&input)[0]);
     assert!(errs.iter().any(|e| e.starts_with("subject: is longer than 255")), "{errs:?}");
+    let bad_cc = "action,email,subject,description,priority,status,cc_emails\ncreate_ticket,a@b.co,s,d,1,2,Ops <nope>\n";
+    assert!(errors_of(&csv(bad_cc)[0])[0].starts_with("cc_emails:"));
     assert!(errs.iter().any(|e| e.contains("at most 49")), "{errs:?}");
 }
 
@@ -258,12 +260,71 @@ fn json_aliases_given_twice_conflict() {
 }
 
 #[test]
+fn readers_and_errors_can_move_to_another_thread() {
+    fn send<T: Send>() {}
+    send::<Reader<std::fs::File>>();
+    send::<Error>();
+}
+
+#[test]
 fn open_detects_the_format_of_a_file() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("drop");
     std::fs::write(&path, "[{\"action\":\"get_agent\",\"email\":\"a@b.co\"}]").unwrap();
     let recs: Vec<_> = open(&path, None).unwrap().collect();
     assert!(matches!(recs[..], [Ok(Record::Op { row: 1, .. })]));
+}
+
+/// An endless input: `head` once, then `row` forever. A parser that buffered the whole input
+/// would never return from this.
+struct Endless {
+    head: Vec<u8>,
+    row: Vec<u8>,
+    pos: usize,
+}
+
+impl Read for Endless {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            let src = if self.pos < self.head.len() {
+                &self.head[self.pos..]
+            } else {
+                let at = (self.pos - self.head.len()) % self.row.len();
+                &self.row[at..]
+            };
+            let take = src.len().min(buf.len() - n);
+            buf[n..n + take].copy_from_slice(&src[..take]);
+            n += take;
+            self.pos += take;
+        }
+        Ok(n)
+    }
+}
+
+#[test]
+fn records_stream_from_an_endless_input_in_every_format() {
+    let cases: [(Format, &str, &str); 3] = [
+        (Format::Csv, "action,email\n", "get_agent,a@b.co\n"),
+        (Format::Json, "[", "{\"action\":\"get_agent\",\"email\":\"a@b.co\"},\n"),
+        (Format::Ndjson, "", "{\"action\":\"get_agent\",\"email\":\"a@b.co\"}\n"),
+    ];
+    for (format, head, row) in cases {
+        let input = Endless { head: head.into(), row: row.into(), pos: 0 };
+        let rows: Vec<u64> =
+            parse_reader(input, format, None).unwrap().take(1000).map(|r| r.unwrap().row()).collect();
+        assert_eq!(rows.len(), 1000, "{format:?}");
+        assert_eq!(rows[999], 1000);
+    }
+}
+
+#[test]
+fn a_record_that_never_ends_is_refused_at_the_size_limit() {
+    for (format, head) in [(Format::Json, "[{\"subject\":\""), (Format::Ndjson, "{\"subject\":\"")] {
+        let input = Endless { head: head.into(), row: b"xxxxxxxx".to_vec(), pos: 0 };
+        let first = parse_reader(input, format, None).unwrap().next();
+        assert!(matches!(first, Some(Err(Error::RecordTooLarge { row: 1, .. }))), "{format:?}: {first:?}");
+    }
 }
 
 /// Counts "rows" generously: every newline or comma could start a record.
