@@ -1,6 +1,7 @@
 //! Import throughput, printed as a table (run with `cargo bench --bench import`):
 //! 1. rows/s parsed and journaled, and peak RSS, for a generated 1 M-row tickets CSV;
 //! 2. ops/s against a zero-latency, unlimited simulator (fdsync must never be the bottleneck).
+//!
 //! `FDSYNC_BENCH_ROWS` and `FDSYNC_BENCH_OPS` shrink the runs; `FDSYNC_BENCH_RUNS` repeats them
 //! (medians are printed).
 
@@ -63,9 +64,10 @@ async fn journal_rate(rows: usize) -> f64 {
     let s = settings(&dir.path().join("state"), "http://127.0.0.1:9", "k");
     let journal = Journal::open(&s.state_dir).unwrap();
     let t = Instant::now();
-    let taken = files::take(&journal, &csv, "big.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
-        .await
-        .unwrap();
+    let taken =
+        files::take(&journal, &csv, "big.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
+            .await
+            .unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert!(matches!(taken, Taken::New { rows: r, .. } if r as usize == rows), "{taken:?}");
     rows as f64 / secs
@@ -80,9 +82,10 @@ async fn ops_rate(ops: usize) -> f64 {
     write_csv(&csv, ops);
     let s = settings(&dir.path().join("state"), &sim.base_url(), &sim.api_key());
     let journal = Journal::open(&s.state_dir).unwrap();
-    let taken = files::take(&journal, &csv, "ops.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
-        .await
-        .unwrap();
+    let taken =
+        files::take(&journal, &csv, "ops.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
+            .await
+            .unwrap();
     let client = Client::new(&s).unwrap();
     let pacer = Pacer::new(PacerConfig::from_limits(&s.limits));
     let engine = Engine::new(journal, client, pacer, EngineConfig::from_settings(&s, true));
@@ -106,5 +109,8 @@ fn main() {
     println!("|---|---|---|---|");
     println!("| parse + journal, {rows} rows | {runs} | {:.0} rows/s | >= 100000 rows/s |", median(journal));
     println!("| peak RSS after parse + journal | - | {rss:.1} MB | <= 100 MB |");
-    println!("| ops against an unlimited zero-latency simulator, {ops} creates | {runs} | {:.0} ops/s | >= 2000 ops/s |", median(engine));
+    println!(
+        "| ops against an unlimited zero-latency simulator, {ops} creates | {runs} | {:.0} ops/s | >= 2000 ops/s |",
+        median(engine)
+    );
 }

@@ -79,7 +79,13 @@ pub async fn take(
             return Ok(Taken::Resume { file_id: f.id, state: f.state });
         }
         Some(f) if f.state == FileState::Done => {
-            let new = NewFile { name: name.into(), path: path.display().to_string(), sha256: sha, inbox: inbox.map(Into::into), default_action };
+            let new = NewFile {
+                name: name.into(),
+                path: path.display().to_string(),
+                sha256: sha,
+                inbox: inbox.map(Into::into),
+                default_action,
+            };
             let id = journal.insert_file(new, FileState::Duplicate, Some(f.id)).await?;
             return Ok(Taken::Duplicate { file_id: id, of: f.id });
         }
@@ -89,13 +95,23 @@ pub async fn take(
             f.id
         }
         _ => {
-            let new = NewFile { name: name.into(), path: path.display().to_string(), sha256: sha.clone(), inbox: inbox.map(Into::into), default_action };
+            let new = NewFile {
+                name: name.into(),
+                path: path.display().to_string(),
+                sha256: sha.clone(),
+                inbox: inbox.map(Into::into),
+                default_action,
+            };
             journal.insert_file(new, FileState::Queued, None).await?
         }
     };
     match read_into_journal(journal, file_id, path, &sha, default_action).await? {
         Ok((rows, deletes)) => {
-            let state = if deletes > u64::from(safety.max_deletes_per_file) { FileState::Held } else { FileState::Processing };
+            let state = if deletes > u64::from(safety.max_deletes_per_file) {
+                FileState::Held
+            } else {
+                FileState::Processing
+            };
             journal.set_file_state(file_id, state, None).await?;
             Ok(Taken::New { file_id, state, rows, deletes })
         }
@@ -127,7 +143,13 @@ async fn read_into_journal(
                 if matches!(op, Op::DeleteAgent { .. }) {
                     deletes += 1;
                 }
-                NewOp { row, action: op.action().as_str().into(), key: op.key(sha, row), op: Some(op), invalid: None }
+                NewOp {
+                    row,
+                    action: op.action().as_str().into(),
+                    key: op.key(sha, row),
+                    op: Some(op),
+                    invalid: None,
+                }
             }
             Ok(Record::Invalid { row, action, key_hint, errors }) => NewOp {
                 row,
@@ -164,7 +186,15 @@ impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let total: u64 = self.by_outcome.values().sum();
         let parts: Vec<String> = self.by_outcome.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        write!(f, "{} (file {}): {} rows: {}; report: {}", self.name, self.file_id, total, parts.join(", "), self.report.display())
+        write!(
+            f,
+            "{} (file {}): {} rows: {}; report: {}",
+            self.name,
+            self.file_id,
+            total,
+            parts.join(", "),
+            self.report.display()
+        )
     }
 }
 
@@ -210,8 +240,10 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
 /// `<id>-<stem>.report.csv`, with anything but `[A-Za-z0-9._-]` replaced.
 pub fn report_name(file_id: i64, name: &str) -> String {
     let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("file");
-    let clean: String =
-        stem.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' }).collect();
+    let clean: String = stem
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect();
     format!("{file_id}-{clean}.report.csv")
 }
 
@@ -272,12 +304,17 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("state")).unwrap();
         let csv = dir.path().join("t.csv");
-        std::fs::write(&csv, "email,subject,description,priority,status\na@example.com,s,d,low,open\nbad,s,d,low,open\n")
-            .unwrap();
-        let taken = take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+        std::fs::write(
+            &csv,
+            "email,subject,description,priority,status\na@example.com,s,d,low,open\nbad,s,d,low,open\n",
+        )
+        .unwrap();
+        let taken =
+            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
         let Taken::New { file_id, state, rows, deletes } = taken else { panic!("{taken:?}") };
         assert_eq!((state, rows, deletes), (FileState::Processing, 2, 0));
-        let again = take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+        let again =
+            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
         assert_eq!(again, Taken::Resume { file_id, state: FileState::Processing });
         let summary = finish(&journal, &dir.path().join("state"), file_id).await.unwrap();
         assert_eq!(summary.failed, 1, "the invalid row is failed");
@@ -291,9 +328,13 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("state")).unwrap();
         let json = dir.path().join("t.json");
-        std::fs::write(&json, r#"[{"email":"a@example.com","subject":"s","description":"d","priority":1,"status":2},{"#)
-            .unwrap();
-        let taken = take(&journal, &json, "t.json", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+        std::fs::write(
+            &json,
+            r#"[{"email":"a@example.com","subject":"s","description":"d","priority":1,"status":2},{"#,
+        )
+        .unwrap();
+        let taken =
+            take(&journal, &json, "t.json", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
         let Taken::Rejected { file_id, error } = taken else { panic!("{taken:?}") };
         assert!(!error.is_empty());
         assert_eq!(journal.row_counts(file_id).await.unwrap().total, 0);
@@ -306,9 +347,13 @@ mod tests {
         let journal = Journal::open(&dir.path().join("state")).unwrap();
         let csv = dir.path().join("off.csv");
         std::fs::write(&csv, "email\na@example.com\nb@example.com\nc@example.com\n").unwrap();
-        let taken = take(&journal, &csv, "off.csv", Some(Action::DeleteAgent), None, &safety(2)).await.unwrap();
+        let taken =
+            take(&journal, &csv, "off.csv", Some(Action::DeleteAgent), None, &safety(2)).await.unwrap();
         assert!(matches!(taken, Taken::New { state: FileState::Held, deletes: 3, .. }), "{taken:?}");
-        assert!(journal.ready_ops(crate::journal::now_ms(), 10).await.unwrap().is_empty(), "held rows do not run");
+        assert!(
+            journal.ready_ops(crate::journal::now_ms(), 10).await.unwrap().is_empty(),
+            "held rows do not run"
+        );
     }
 
     #[test]

@@ -37,12 +37,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     })
     .await;
     let state_dir = args.state_dir.unwrap_or_else(|| {
-        let stamp = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0);
         std::env::temp_dir().join(format!("fdsync-demo-{stamp}-{}", std::process::id()))
     });
     let inbox = state_dir.join("examples");
     std::fs::create_dir_all(&inbox).with_context(|| format!("creating {}", inbox.display()))?;
-    println!("fdsync demo: simulator at {} (Pro plan, 20-120 ms latency); state in {}", sim.base_url(), state_dir.display());
+    println!(
+        "fdsync demo: simulator at {} (Pro plan, 20-120 ms latency); state in {}",
+        sim.base_url(),
+        state_dir.display()
+    );
     let config = format!(
         "[freshdesk]\nbase_url = \"{}\"\n[auth]\napi_key = \"{}\"\n[state]\ndir = \"{}\"\n[limits]\nconcurrency = 8\n",
         sim.base_url(),

@@ -54,7 +54,8 @@ pub(crate) async fn import_paths(
             .await
             .with_context(|| format!("taking {}", path.display()))?;
         match taken {
-            Taken::New { file_id, state: FileState::Held, .. } | Taken::Resume { file_id, state: FileState::Held } => {
+            Taken::New { file_id, state: FileState::Held, .. }
+            | Taken::Resume { file_id, state: FileState::Held } => {
                 let n = "its deletes";
                 println!(
                     "{name} (file {file_id}): held: {n} exceed safety.max_deletes_per_file = {}; \

@@ -28,7 +28,9 @@ pub async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Result<Exi
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
     let n = journal.requeue_failed(args.file).await?;
-    println!("{n} failed rows queued again (validation failures excepted); `fdsync run` or `fdsync import` sends them");
+    println!(
+        "{n} failed rows queued again (validation failures excepted); `fdsync run` or `fdsync import` sends them"
+    );
     Ok(Exit::Success)
 }
 

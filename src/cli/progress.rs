@@ -26,12 +26,15 @@ pub fn spawn(journal: Journal, files: Vec<i64>, pacer: Arc<Pacer>) -> Progress {
     let (stop, mut stopped) = oneshot::channel();
     let task = tokio::spawn(async move {
         let tty = std::io::stderr().is_terminal();
-        let multi = MultiProgress::with_draw_target(if tty { ProgressDrawTarget::stderr() } else { ProgressDrawTarget::hidden() });
-        let style = ProgressStyle::with_template(
-            "{prefix:>12} [{bar:30}] {pos}/{len} {msg} {per_sec} eta {eta}",
-        )
-        .unwrap_or_else(|_| ProgressStyle::default_bar())
-        .progress_chars("=> ");
+        let multi = MultiProgress::with_draw_target(if tty {
+            ProgressDrawTarget::stderr()
+        } else {
+            ProgressDrawTarget::hidden()
+        });
+        let style =
+            ProgressStyle::with_template("{prefix:>12} [{bar:30}] {pos}/{len} {msg} {per_sec} eta {eta}")
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> ");
         let bars: Vec<ProgressBar> = files
             .iter()
             .map(|id| {
@@ -49,7 +52,12 @@ pub fn spawn(journal: Journal, files: Vec<i64>, pacer: Arc<Pacer>) -> Progress {
                     bar.set_length(c.total);
                     bar.set_position(c.done + c.failed);
                     bar.set_message(format!("failed {} pending {}", c.failed, c.pending + c.sending));
-                    lines.push(format!("file {id}: {}/{} done, {} failed", c.done + c.failed, c.total, c.failed));
+                    lines.push(format!(
+                        "file {id}: {}/{} done, {} failed",
+                        c.done + c.failed,
+                        c.total,
+                        c.failed
+                    ));
                 }
             }
             if !tty && last_log.elapsed() >= Duration::from_secs(5) {

@@ -49,7 +49,10 @@ pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(Exit::Success);
     }
-    println!("{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  name", "file", "state", "rows", "done", "failed", "pending", "sha256");
+    println!(
+        "{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  name",
+        "file", "state", "rows", "done", "failed", "pending", "sha256"
+    );
     for f in &status.files {
         println!(
             "{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  {}",
@@ -64,6 +67,12 @@ pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit
         );
     }
     let t = &status.totals;
-    println!("total: {} rows, {} done, {} failed, {} pending", t.total, t.done, t.failed, t.pending + t.sending);
+    println!(
+        "total: {} rows, {} done, {} failed, {} pending",
+        t.total,
+        t.done,
+        t.failed,
+        t.pending + t.sending
+    );
     Ok(Exit::Success)
 }

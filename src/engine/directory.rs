@@ -81,7 +81,10 @@ impl<A: Api> Inner<A> {
                 return DirState::Loaded { by_email, until: Instant::now() + TTL };
             }
         }
-        tracing::info!(rows, "Agent listing longer than the rows it would save; looking agents up one by one.");
+        tracing::info!(
+            rows,
+            "Agent listing longer than the rows it would save; looking agents up one by one."
+        );
         DirState::Unused { until: now + RECHECK }
     }
 }

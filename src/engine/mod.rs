@@ -11,8 +11,8 @@ pub mod breaker;
 mod directory;
 pub mod pacer;
 pub mod ports;
-pub mod retry;
 mod reconcile;
+pub mod retry;
 mod worker;
 
 use crate::journal::{self, Journal, now_ms};
@@ -93,7 +93,11 @@ impl Health {
     fn new(stop_on_breaker: bool) -> Self {
         let cfg = if stop_on_breaker {
             // One-shot import: short pauses, and an auth failure ends the run (exit 3).
-            BreakerConfig { base_backoff: Duration::from_secs(1), auth_probe_interval: None, ..BreakerConfig::default() }
+            BreakerConfig {
+                base_backoff: Duration::from_secs(1),
+                auth_probe_interval: None,
+                ..BreakerConfig::default()
+            }
         } else {
             BreakerConfig::default()
         };
@@ -172,11 +176,14 @@ impl<A: Api> Engine<A> {
                 break end;
             }
             let cap = inner.breaker_room().unwrap_or(inner.cfg.max_tasks).min(inner.cfg.max_tasks);
-            let started = if tasks.len() < cap { self.dispatch(&mut tasks, &mut busy, cap).await? } else { 0 };
-            if let RunUntil::Files(ids) = &until {
-                if tasks.is_empty() && started == 0 && inner.files_final(ids).await? {
-                    break RunEnd::Finished;
-                }
+            let started =
+                if tasks.len() < cap { self.dispatch(&mut tasks, &mut busy, cap).await? } else { 0 };
+            if let RunUntil::Files(ids) = &until
+                && tasks.is_empty()
+                && started == 0
+                && inner.files_final(ids).await?
+            {
+                break RunEnd::Finished;
             }
             let idle = Duration::from_millis(if started == 0 { 100 } else { 20 });
             tokio::select! {
@@ -283,7 +290,9 @@ impl<A: Api> Inner<A> {
             BreakerState::Open { reason: Reason::Auth, .. } => Some(RunEnd::AuthFailed(
                 health.auth_message.clone().unwrap_or_else(|| "Freshdesk refused the credentials".into()),
             )),
-            BreakerState::Open { reason: Reason::Transient, .. } if !health.answered || health.opens >= MAX_OPENS => {
+            BreakerState::Open { reason: Reason::Transient, .. }
+                if !health.answered || health.opens >= MAX_OPENS =>
+            {
                 Some(RunEnd::Unreachable(if health.answered {
                     "Freshdesk keeps failing (5xx, timeouts or dropped connections); giving up for now".into()
                 } else {
@@ -307,7 +316,8 @@ impl<A: Api> Inner<A> {
             }
             Answer::Auth { status, code, message } => {
                 h.answered = true;
-                h.auth_message = Some(format!("Freshdesk refused the credentials: HTTP {status} {code}: {message}"));
+                h.auth_message =
+                    Some(format!("Freshdesk refused the credentials: HTTP {status} {code}: {message}"));
                 Kind::Auth
             }
             _ => {
@@ -344,16 +354,15 @@ impl<A: Api> Inner<A> {
                 crate::freshdesk::Answer::Success { body, .. } => {
                     let me = Me {
                         id: crate::freshdesk::agents::parse_agent(body).map(|a| a.id),
-                        email: body
-                            .pointer("/contact/email")
-                            .and_then(|v| v.as_str())
-                            .map(str::to_lowercase),
+                        email: body.pointer("/contact/email").and_then(|v| v.as_str()).map(str::to_lowercase),
                     };
                     let _ = self.me.set(me);
                     return None;
                 }
                 crate::freshdesk::Answer::Auth { .. } => return self.breaker_end(),
-                crate::freshdesk::Answer::RateLimited { retry_after } => tokio::time::sleep(*retry_after).await,
+                crate::freshdesk::Answer::RateLimited { retry_after } => {
+                    tokio::time::sleep(*retry_after).await
+                }
                 crate::freshdesk::Answer::Transient { .. } | crate::freshdesk::Answer::Uncertain { .. } => {
                     if attempt == 2 && self.cfg.stop_on_breaker {
                         let (_, why) = answers::describe(&reply.answer);

@@ -4,10 +4,10 @@
 //! done (with what fdsync achieved); certainly absent → back to `pending`; unknown → look again
 //! later. Only called once the original request can no longer be in flight.
 
+use super::Inner;
 use super::answers::describe;
 use super::ports::Api;
 use super::worker::first_agent;
-use super::Inner;
 use crate::domain::{Op, Outcome, idempotency_tag};
 use crate::freshdesk::agents::parse_agent;
 use crate::freshdesk::tickets::parse_tickets;
@@ -50,13 +50,20 @@ impl<A: Api> Inner<A> {
                 tracing::info!(op_id, row = op.row, outcome = %outcome, "Uncertain op reconciled: it had been applied.");
                 self.uncertain.lock().expect("uncertain lock").remove(&op_id);
                 let message = "recovered after a lost answer".to_string();
-                let result = OpResult { outcome, freshdesk_id: id, http_status: None, error_code: None, message };
+                let result =
+                    OpResult { outcome, freshdesk_id: id, http_status: None, error_code: None, message };
                 self.journal.finish_op(op_id, result).await
             }
             Found::Absent => {
-                tracing::info!(op_id, row = op.row, "Uncertain op reconciled: not applied; it will be sent again.");
+                tracing::info!(
+                    op_id,
+                    row = op.row,
+                    "Uncertain op reconciled: not applied; it will be sent again."
+                );
                 self.uncertain.lock().expect("uncertain lock").remove(&op_id);
-                self.journal.retry_op(op_id, now_ms(), false, None, "no answer; not applied, re-sending".into()).await
+                self.journal
+                    .retry_op(op_id, now_ms(), false, None, "no answer; not applied, re-sending".into())
+                    .await
             }
             Found::Unknown(reply) => {
                 let (_, why) = describe(&reply.answer);
@@ -72,7 +79,11 @@ impl<A: Api> Inner<A> {
         }
     }
 
-    pub(crate) async fn lookup(&self, class: EndpointClass, f: impl std::future::Future<Output = Reply>) -> Reply {
+    pub(crate) async fn lookup(
+        &self,
+        class: EndpointClass,
+        f: impl std::future::Future<Output = Reply>,
+    ) -> Reply {
         let permit = self.pacer.acquire(class).await;
         let reply = f.await;
         permit.finish(&reply);
@@ -85,8 +96,9 @@ impl<A: Api> Inner<A> {
         let since = OffsetDateTime::from_unix_timestamp(sent_at / 1000 - CLOCK_SKEW_SECS)
             .unwrap_or(OffsetDateTime::UNIX_EPOCH);
         for page in 1..=MAX_PAGES {
-            let reply =
-                self.lookup(EndpointClass::TicketsList, self.api.list_tickets_by_email(email, since, page)).await;
+            let reply = self
+                .lookup(EndpointClass::TicketsList, self.api.list_tickets_by_email(email, since, page))
+                .await;
             match &reply.answer {
                 Answer::Success { body, .. } => {
                     if let Some(id) = ticket_with_tag(body, &tag) {
@@ -105,7 +117,10 @@ impl<A: Api> Inner<A> {
         }
         // A requester with thousands of recent tickets: treat as unknown rather than risk a duplicate.
         Found::Unknown(Reply {
-            answer: Answer::Transient { status: None, reason: "tag not found within the searched pages".into() },
+            answer: Answer::Transient {
+                status: None,
+                reason: "tag not found within the searched pages".into(),
+            },
             rate: Default::default(),
             elapsed: Default::default(),
             next_page: false,
@@ -117,7 +132,9 @@ impl<A: Api> Inner<A> {
         match &reply.answer {
             Answer::Success { body, .. } => match first_agent(body) {
                 // Created before our request could have landed: it existed already.
-                Some(agent) if created_before(agent, sent_at) => Found::Applied(Outcome::Exists, parse_agent(agent).map(|a| a.id)),
+                Some(agent) if created_before(agent, sent_at) => {
+                    Found::Applied(Outcome::Exists, parse_agent(agent).map(|a| a.id))
+                }
                 Some(agent) => Found::Applied(Outcome::Created, parse_agent(agent).map(|a| a.id)),
                 None => Found::Absent,
             },
@@ -136,7 +153,6 @@ impl<A: Api> Inner<A> {
             _ => Found::Unknown(reply),
         }
     }
-
 }
 
 /// The id of the ticket in a list answer that carries `tag` (case-insensitive).
@@ -172,10 +188,11 @@ mod tests {
     #[test]
     fn an_agent_created_well_before_the_send_existed_already() {
         let agent = serde_json::json!({"id": 1, "created_at": "2025-03-03T10:20:00Z"});
-        let sent = OffsetDateTime::parse("2025-03-03T10:30:00Z", &time::format_description::well_known::Rfc3339)
-            .unwrap()
-            .unix_timestamp()
-            * 1000;
+        let sent =
+            OffsetDateTime::parse("2025-03-03T10:30:00Z", &time::format_description::well_known::Rfc3339)
+                .unwrap()
+                .unix_timestamp()
+                * 1000;
         assert!(created_before(&agent, sent));
         assert!(!created_before(&agent, sent - 10 * 60 * 1000));
     }

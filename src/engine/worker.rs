@@ -32,9 +32,14 @@ fn no_answer(reason: &str) -> Reply {
 /// What a worker concluded about one answer.
 pub(crate) enum Next {
     Final(OpResult),
-    Retry { refund: bool, reply: Reply },
+    Retry {
+        refund: bool,
+        reply: Reply,
+    },
     /// A mutating request got no answer: reconcile before anything is re-sent.
-    Uncertain { sent_at: i64 },
+    Uncertain {
+        sent_at: i64,
+    },
 }
 
 fn done(outcome: Outcome, id: Option<u64>, http_status: Option<u16>, message: impl Into<String>) -> Next {
@@ -89,7 +94,10 @@ impl<A: Api> Inner<A> {
             }
             Next::Uncertain { sent_at } => {
                 tracing::info!(op_id = op.id, row = op.row, "No answer to a change; it will be looked up.");
-                self.uncertain.lock().expect("uncertain lock").insert(op.id, self.reconcile_due(Some(sent_at)));
+                self.uncertain
+                    .lock()
+                    .expect("uncertain lock")
+                    .insert(op.id, self.reconcile_due(Some(sent_at)));
                 Ok(())
             }
             Next::Retry { refund, reply } => self.retry(op, refund, &reply).await,
@@ -119,7 +127,13 @@ impl<A: Api> Inner<A> {
     }
 
     /// Waits for quota, counts the attempt (marking a mutating op `sending`), and makes the call.
-    pub(crate) async fn call<F, Fut>(&self, op: &OpRecord, class: EndpointClass, mutating: bool, f: F) -> journal::Result<(Reply, i64)>
+    pub(crate) async fn call<F, Fut>(
+        &self,
+        op: &OpRecord,
+        class: EndpointClass,
+        mutating: bool,
+        f: F,
+    ) -> journal::Result<(Reply, i64)>
     where
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Reply>,
@@ -146,22 +160,24 @@ impl<A: Api> Inner<A> {
     }
 
     async fn create_ticket(&self, op: &OpRecord, t: &NewTicket) -> journal::Result<Next> {
-        if op.key.starts_with("ext:") {
-            if let Some((file, row, id)) = self.journal.created_with_key(op.key.clone(), op.id).await? {
-                return Ok(Next::Final(OpResult {
-                    outcome: Outcome::Exists,
-                    freshdesk_id: Some(id),
-                    http_status: None,
-                    error_code: None,
-                    message: format!("external_id already created as ticket {id} (file {file}, row {row})"),
-                }));
-            }
+        if op.key.starts_with("ext:")
+            && let Some((file, row, id)) = self.journal.created_with_key(op.key.clone(), op.id).await?
+        {
+            return Ok(Next::Final(OpResult {
+                outcome: Outcome::Exists,
+                freshdesk_id: Some(id),
+                http_status: None,
+                error_code: None,
+                message: format!("external_id already created as ticket {id} (file {file}, row {row})"),
+            }));
         }
         let tag = idempotency_tag(&op.key);
         let (reply, sent_at) =
             self.call(op, EndpointClass::TicketCreate, true, || self.api.create_ticket(t, &tag)).await?;
         Ok(match &reply.answer {
-            Answer::Success { body, .. } => done(Outcome::Created, parse_ticket(body).map(|t| t.id), reply.answer.http_status(), ""),
+            Answer::Success { body, .. } => {
+                done(Outcome::Created, parse_ticket(body).map(|t| t.id), reply.answer.http_status(), "")
+            }
             _ => self.otherwise(reply, sent_at, true),
         })
     }
@@ -169,7 +185,9 @@ impl<A: Api> Inner<A> {
     async fn create_agent(&self, op: &OpRecord, a: &NewAgent) -> journal::Result<Next> {
         let (reply, sent_at) = self.call(op, EndpointClass::Other, true, || self.api.create_agent(a)).await?;
         Ok(match &reply.answer {
-            Answer::Success { body, .. } => done(Outcome::Created, agent_id(body), reply.answer.http_status(), ""),
+            Answer::Success { body, .. } => {
+                done(Outcome::Created, agent_id(body), reply.answer.http_status(), "")
+            }
             Answer::Conflict { errors } => match existing_id(errors) {
                 Some(id) if is_agent_conflict(errors) => {
                     done(Outcome::Exists, Some(id), reply.answer.http_status(), "agent already exists")
@@ -181,18 +199,26 @@ impl<A: Api> Inner<A> {
     }
 
     /// Finds the agent a row names: from the directory when it lists it, else by one call.
-    async fn find_agent(&self, op: &OpRecord, target: &AgentRef, use_directory: bool) -> journal::Result<Lookup> {
-        if let (true, AgentRef::Email(e)) = (use_directory, target) {
-            if let Some(agent) = self.directory_lookup(&e.key()).await {
-                self.journal.begin_attempt(op.id, false).await?;
-                return Ok(Lookup::Found { agent, cached: true, status: None });
-            }
+    async fn find_agent(
+        &self,
+        op: &OpRecord,
+        target: &AgentRef,
+        use_directory: bool,
+    ) -> journal::Result<Lookup> {
+        if let (true, AgentRef::Email(e)) = (use_directory, target)
+            && let Some(agent) = self.directory_lookup(&e.key()).await
+        {
+            self.journal.begin_attempt(op.id, false).await?;
+            return Ok(Lookup::Found { agent, cached: true, status: None });
         }
         let (reply, sent_at) = match target {
             AgentRef::Email(e) => {
-                self.call(op, EndpointClass::Other, false, || self.api.find_agent_by_email(e.as_str())).await?
+                self.call(op, EndpointClass::Other, false, || self.api.find_agent_by_email(e.as_str()))
+                    .await?
             }
-            AgentRef::Id(id) => self.call(op, EndpointClass::Other, false, || self.api.get_agent(*id)).await?,
+            AgentRef::Id(id) => {
+                self.call(op, EndpointClass::Other, false, || self.api.get_agent(*id)).await?
+            }
         };
         let status = reply.answer.http_status();
         Ok(match (&reply.answer, target) {
@@ -217,22 +243,27 @@ impl<A: Api> Inner<A> {
     }
 
     async fn delete_agent(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Next> {
-        if let AgentRef::Email(e) = target {
-            if self.cfg.protected_emails.contains(&e.key()) {
-                return Ok(refused("protected", format!("{} is in safety.protected_emails", e.key())));
-            }
+        if let AgentRef::Email(e) = target
+            && self.cfg.protected_emails.contains(&e.key())
+        {
+            return Ok(refused("protected", format!("{} is in safety.protected_emails", e.key())));
         }
         // 1. Find the agent and keep its record (the pre-delete snapshot).
         let (agent, cached) = match self.find_agent(op, target, true).await? {
             Lookup::Found { agent, cached, .. } => (agent, cached),
-            Lookup::Missing { status } => return Ok(done(Outcome::AlreadyDeleted, None, status, "no such agent")),
+            Lookup::Missing { status } => {
+                return Ok(done(Outcome::AlreadyDeleted, None, status, "no such agent"));
+            }
             Lookup::Failed(next) => return Ok(next),
         };
         if self.me.get().is_none() {
             // Whose key this is must be known before anything is deleted.
             self.identify().await;
             if self.me.get().is_none() {
-                return Ok(Next::Retry { refund: true, reply: no_answer("cannot tell whose API key this is yet") });
+                return Ok(Next::Retry {
+                    refund: true,
+                    reply: no_answer("cannot tell whose API key this is yet"),
+                });
             }
         }
         let Some(id) = agent_id(&agent) else {
@@ -256,9 +287,10 @@ impl<A: Api> Inner<A> {
         Ok(match &reply.answer {
             Answer::Success { .. } => done(Outcome::Deleted, Some(id), status, ""),
             // The listing was stale: look the email up afresh before concluding anything.
-            Answer::NotFound if cached => {
-                Next::Retry { refund: true, reply: no_answer("the listed agent id is gone; looking the email up again") }
-            }
+            Answer::NotFound if cached => Next::Retry {
+                refund: true,
+                reply: no_answer("the listed agent id is gone; looking the email up again"),
+            },
             Answer::NotFound => done(Outcome::AlreadyDeleted, Some(id), status, "already deleted"),
             _ => self.otherwise(reply, sent_at, true),
         })
@@ -267,10 +299,10 @@ impl<A: Api> Inner<A> {
     /// Why this agent must not be deleted, if it must not.
     fn protected(&self, id: u64, agent: &Value) -> Option<String> {
         let email = Some(email_of(agent)).filter(|e| !e.is_empty());
-        if let Some(e) = &email {
-            if self.cfg.protected_emails.iter().any(|p| p == e) {
-                return Some(format!("{e} is in safety.protected_emails"));
-            }
+        if let Some(e) = &email
+            && self.cfg.protected_emails.iter().any(|p| p == e)
+        {
+            return Some(format!("{e} is in safety.protected_emails"));
         }
         let me = self.me.get().cloned().unwrap_or_default();
         if me.id == Some(id) || (me.email.is_some() && me.email == email) {

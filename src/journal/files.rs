@@ -155,7 +155,10 @@ impl Journal {
 
     pub async fn set_file_path(&self, id: i64, path: String) -> Result<()> {
         self.call(move |c| {
-            c.execute("UPDATE files SET path = ?2, updated_at = ?3 WHERE id = ?1", params![id, path, now_ms()])?;
+            c.execute(
+                "UPDATE files SET path = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, path, now_ms()],
+            )?;
             Ok(())
         })
         .await
@@ -163,7 +166,10 @@ impl Journal {
 
     pub async fn set_report_path(&self, id: i64, path: String) -> Result<()> {
         self.call(move |c| {
-            c.execute("UPDATE files SET report_path = ?2, updated_at = ?3 WHERE id = ?1", params![id, path, now_ms()])?;
+            c.execute(
+                "UPDATE files SET report_path = ?2, updated_at = ?3 WHERE id = ?1",
+                params![id, path, now_ms()],
+            )?;
             Ok(())
         })
         .await

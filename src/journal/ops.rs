@@ -104,8 +104,19 @@ pub struct ReportLine {
 
 const COLUMNS: &str = "id, file_id, row, action, key, payload, state, attempts, freshdesk_id, sent_at";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(i64, i64, i64, String, String, Option<String>, String, i64, Option<i64>, Option<i64>)> {
-    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?, r.get(6)?, r.get(7)?, r.get(8)?, r.get(9)?))
+fn from_row(r: &Row<'_>) -> rusqlite::Result<RawOp> {
+    Ok((
+        r.get(0)?,
+        r.get(1)?,
+        r.get(2)?,
+        r.get(3)?,
+        r.get(4)?,
+        r.get(5)?,
+        r.get(6)?,
+        r.get(7)?,
+        r.get(8)?,
+        r.get(9)?,
+    ))
 }
 
 type RawOp = (i64, i64, i64, String, String, Option<String>, String, i64, Option<i64>, Option<i64>);
@@ -288,7 +299,14 @@ impl Journal {
     }
 
     /// Back to `pending`, to run again at `at` (ms). `refund` gives the attempt back (429s).
-    pub async fn retry_op(&self, op_id: i64, at: i64, refund: bool, http_status: Option<u16>, message: String) -> Result<()> {
+    pub async fn retry_op(
+        &self,
+        op_id: i64,
+        at: i64,
+        refund: bool,
+        http_status: Option<u16>,
+        message: String,
+    ) -> Result<()> {
         self.call(move |c| {
             c.execute(
                 "UPDATE ops SET state = 'pending', next_attempt_at = ?2,
@@ -322,15 +340,14 @@ impl Journal {
     /// A finished op elsewhere with this key that created something (cross-file `external_id`).
     pub async fn created_with_key(&self, key: String, except_op: i64) -> Result<Option<(i64, u64, u64)>> {
         self.call(move |c| {
-            Ok(c
-                .query_row(
-                    "SELECT file_id, row, freshdesk_id FROM ops
+            Ok(c.query_row(
+                "SELECT file_id, row, freshdesk_id FROM ops
                      WHERE key = ?1 AND id <> ?2 AND state = 'done' AND freshdesk_id IS NOT NULL
                        AND outcome IN ('created', 'exists') ORDER BY id LIMIT 1",
-                    params![key, except_op],
-                    |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
-                )
-                .optional()?)
+                params![key, except_op],
+                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
+            )
+            .optional()?)
         })
         .await
     }

@@ -7,9 +7,9 @@ use std::time::Duration;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_then_a_rerun_leaves_exactly_one_ticket_per_row() {
-    let sim = SimConfig { latency_ms: Some((20, 80)), drop_rate: 0.05, seed: 11, ..SimConfig::default() };
-    let app = spawn_app_with(sim, "[limits]\nconcurrency = 4\n").await;
-    let rows = 60;
+    let sim = SimConfig { latency_ms: Some((100, 300)), drop_rate: 0.05, seed: 11, ..fast_sim() };
+    let app = spawn_app_with(sim, "[limits]\nconcurrency = 2\n").await;
+    let rows = 80;
     let file = app.file("nightly.csv", &tickets_csv(rows));
     let seed = fastrand::u64(..);
     let mut rng = fastrand::Rng::with_seed(seed);
@@ -46,11 +46,16 @@ async fn kill_9_at_random_moments_then_a_rerun_leaves_exactly_one_ticket_per_row
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigint_stops_cleanly_and_the_same_command_resumes() {
-    let sim = SimConfig { latency_ms: Some((30, 60)), ..SimConfig::default() };
-    let app = spawn_app_with(sim, "[limits]\nconcurrency = 2\n").await;
+    let sim = SimConfig { latency_ms: Some((100, 200)), ..fast_sim() };
+    let app = spawn_app_with(sim, "[limits]\nconcurrency = 1\n").await;
     let rows = 40;
     let file = app.file("t.csv", &tickets_csv(rows));
-    let child = app.command(&["import", file.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    let child = app
+        .command(&["import", file.to_str().unwrap(), "--action", "create_ticket"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
     let pid = child.id().expect("pid");
     assert!(wait_until(Duration::from_secs(20), || app.sim.state().tickets.len() >= 5).await);
     let status = std::process::Command::new("kill").args(["-INT", &pid.to_string()]).status().unwrap();

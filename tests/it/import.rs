@@ -56,7 +56,7 @@ async fn the_same_file_dropped_twice_costs_no_calls_the_second_time() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_agent_action_reports_its_own_outcome() {
-    let sim = SimConfig { agents: 3, ..SimConfig::default() };
+    let sim = SimConfig { agents: 3, ..fast_sim() };
     let app = spawn_app_with(sim, "[safety]\nprotected_emails = [\"agent0003@example.com\"]\n").await;
     let file = app.file(
         "agents.csv",
@@ -77,7 +77,17 @@ async fn every_agent_action_reports_its_own_outcome() {
     let got: Vec<&str> = report.iter().map(|r| r[3].as_str()).collect();
     assert_eq!(
         got,
-        ["created", "exists", "found", "not_found", "deleted", "already_deleted", "already_deleted", "failed", "failed"]
+        [
+            "created",
+            "exists",
+            "found",
+            "not_found",
+            "deleted",
+            "already_deleted",
+            "already_deleted",
+            "failed",
+            "failed"
+        ]
     );
     assert!(report[7][7].contains("protected"), "{:?}", report[7]);
     assert!(report[8][7].contains("owns the API key"), "{:?}", report[8]);
@@ -91,7 +101,7 @@ async fn every_agent_action_reports_its_own_outcome() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_file_with_too_many_deletes_is_held_until_approved() {
-    let sim = SimConfig { agents: 4, ..SimConfig::default() };
+    let sim = SimConfig { agents: 4, ..fast_sim() };
     let app = spawn_app_with(sim, "[safety]\nmax_deletes_per_file = 2\n").await;
     let file = app.file(
         "offboarding.csv",
@@ -110,7 +120,7 @@ async fn a_file_with_too_many_deletes_is_held_until_approved() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_storm_delays_the_import_without_failing_a_row() {
-    let sim = SimConfig { rate: Some(12), window: Duration::from_secs(2), ..SimConfig::default() };
+    let sim = SimConfig { rate: Some(60), window: Duration::from_secs(2), ..fast_sim() };
     let app = spawn_app_with(sim, "[limits]\nwindow_secs = 2\nreserve_percent = 0\n").await;
     app.sim.update(|c| c.storm_until = Some(std::time::Instant::now() + Duration::from_millis(1500)));
     let file = app.file("t.csv", &tickets_csv(20));
@@ -122,7 +132,7 @@ async fn a_429_storm_delays_the_import_without_failing_a_row() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn server_errors_and_lost_answers_never_duplicate_or_lose_a_ticket() {
-    let sim = SimConfig { fail_rate: 0.15, drop_rate: 0.15, reset_rate: 0.05, seed: 7, ..SimConfig::default() };
+    let sim = SimConfig { fail_rate: 0.15, drop_rate: 0.15, reset_rate: 0.05, seed: 7, ..fast_sim() };
     let app = spawn_app_with(sim, "[limits]\nmax_attempts = 20\n").await;
     let file = app.file("t.csv", &tickets_csv(40));
     let out = app.import(&file, &["--action", "create_ticket"]).await;
@@ -138,7 +148,7 @@ async fn server_errors_and_lost_answers_never_duplicate_or_lose_a_ticket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_to_agent_creates_and_deletes_are_reconciled() {
-    let sim = SimConfig { agents: 10, drop_rate: 0.5, seed: 3, ..SimConfig::default() };
+    let sim = SimConfig { agents: 10, drop_rate: 0.5, seed: 3, ..fast_sim() };
     let app = spawn_app_with(sim, "[limits]\nmax_attempts = 20\n").await;
     let mut csv = String::from("action,email,name,ticket_scope\n");
     for i in 1..=8 {
@@ -233,7 +243,7 @@ async fn a_missing_or_wrong_config_is_a_usage_error_naming_the_key() {
         .await
         .unwrap();
     assert_eq!(code(&out), 2, "{}", stderr(&out));
-    let app = spawn_app_with(SimConfig::default(), "[limits]\nconcurency = 4\n").await;
+    let app = spawn_app_with(fast_sim(), "[limits]\nconcurency = 4\n").await;
     let out = app.fdsync(&["status"]).await;
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("concurency"), "{}", stderr(&out));

@@ -13,7 +13,12 @@ fn cfg(total: u32, window: Duration, reserve: u8) -> PacerConfig {
 }
 
 fn reply(answer: Answer, total: Option<u32>, remaining: Option<u32>, used: Option<u32>) -> Reply {
-    Reply { answer, rate: RateHeaders { total, remaining, used }, elapsed: Duration::from_millis(100), next_page: false }
+    Reply {
+        answer,
+        rate: RateHeaders { total, remaining, used },
+        elapsed: Duration::from_millis(100),
+        next_page: false,
+    }
 }
 
 fn ok(total: Option<u32>, remaining: Option<u32>) -> Reply {
