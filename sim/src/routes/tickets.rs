@@ -175,7 +175,11 @@ fn parse_list(store: &Store, params: &[(String, String)], e: &mut Vec<FieldError
         }
     }
     let updated_since = param(params, "updated_since").and_then(|raw| {
-        let parsed = OffsetDateTime::parse(raw, &Rfc3339).ok();
+        let parsed = OffsetDateTime::parse(raw, &Rfc3339).ok().or_else(|| {
+            let date =
+                time::Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+            Some(date.midnight().assume_utc())
+        });
         if parsed.is_none() {
             let msg = "It should be in the 'combined date and time ISO8601' format";
             e.push(FieldError::new("updated_since", "invalid_value", msg));
@@ -331,4 +335,58 @@ fn apply_update(t: &mut Ticket, i: TicketInput) {
     let now = OffsetDateTime::now_utc();
     t.updated = now;
     t.updated_at = timestamp(now);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket_created(days_ago: i64) -> Ticket {
+        let created = OffsetDateTime::now_utc() - time::Duration::days(days_ago);
+        Ticket {
+            id: 1,
+            subject: String::new(),
+            description: String::new(),
+            status: 2,
+            priority: 1,
+            source: 2,
+            requester_id: 7,
+            responder_id: None,
+            group_id: None,
+            company_id: None,
+            product_id: None,
+            email_config_id: None,
+            kind: None,
+            tags: Vec::new(),
+            cc_emails: Vec::new(),
+            custom_fields: serde_json::Map::new(),
+            deleted: false,
+            created_at: timestamp(created),
+            updated_at: timestamp(created),
+            created,
+            updated: created,
+            stored_at: Instant::now(),
+        }
+    }
+
+    fn query(requester: Option<u64>) -> ListQuery {
+        ListQuery {
+            filter: None,
+            requester,
+            company_id: None,
+            updated_since: None,
+            description: false,
+            order_by: "created_at".into(),
+            ascending: false,
+        }
+    }
+
+    #[test]
+    fn the_unfiltered_list_hides_tickets_older_than_a_month_but_a_filter_shows_them() {
+        let window = Some(OffsetDateTime::now_utc() - time::Duration::days(31));
+        let old = ticket_created(40);
+        assert!(!matches(&old, &query(None), window));
+        assert!(matches(&old, &query(Some(7)), None));
+        assert!(matches(&ticket_created(2), &query(None), window));
+    }
 }
