@@ -44,7 +44,7 @@ async fn client_task(base: String, key: String, task: usize, until: Instant) -> 
     let mut i = 0usize;
     while Instant::now() < until {
         let start = Instant::now();
-        let ok = if i % 2 == 0 {
+        let ok = if i.is_multiple_of(2) {
             let body = json!({
                 "email": format!("bench{task}@example.com"), "subject": "bench", "description": "<p>bench</p>",
                 "status": 2, "priority": 1, "tags": [format!("fds-{task}-{i}")],
