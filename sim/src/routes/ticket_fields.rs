@@ -278,6 +278,10 @@ pub(crate) fn parse(
         let msg = "Attachments are accepted only as multipart/form-data";
         e.push(FieldError::new("attachments", "datatype_mismatch", msg));
     }
+    if obj.contains_key("unique_external_id") {
+        let msg = "The Unique Contact Identifier feature is required to support unique_external_id attribute in the request";
+        e.push(FieldError::new("unique_external_id", "inaccessible_field", msg));
+    }
     if e.is_empty() { Ok(t) } else { Err(e) }
 }
 

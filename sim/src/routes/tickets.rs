@@ -119,6 +119,7 @@ struct ListQuery {
     company_id: Option<u64>,
     updated_since: Option<OffsetDateTime>,
     description: bool,
+    requester_object: bool,
     order_by: String,
     ascending: bool,
 }
@@ -142,10 +143,11 @@ fn parse_list(store: &Store, params: &[(String, String)], e: &mut Vec<FieldError
     let filter = one_of(params, "filter", &["new_and_my_open", "watching", "spam", "deleted"], e);
     let order_by = one_of(params, "order_by", &["created_at", "due_by", "updated_at", "status"], e);
     let order_type = one_of(params, "order_type", &["asc", "desc"], e);
-    let mut description = false;
+    let (mut description, mut requester_object) = (false, false);
     for inc in param(params, "include").unwrap_or("").split(',').filter(|s| !s.is_empty()) {
         match inc {
-            "requester" | "stats" | "company" => {}
+            "requester" => requester_object = true,
+            "stats" | "company" => {}
             "description" => description = true,
             _ => {
                 e.push(FieldError::one_of("include", "invalid_value", "requester,stats,company,description"))
@@ -192,6 +194,7 @@ fn parse_list(store: &Store, params: &[(String, String)], e: &mut Vec<FieldError
         company_id,
         updated_since,
         description,
+        requester_object,
         order_by: order_by.unwrap_or_else(|| "created_at".into()),
         ascending: order_type.as_deref() == Some("asc"),
     }
@@ -249,7 +252,17 @@ pub(crate) async fn list(
     }
     let (page, more) = page_of(items, paging);
     let view = TicketView::Item { description: q.description };
-    let body: Vec<Value> = page.into_iter().map(|t| ticket_json(t, view)).collect();
+    let render = |t: &Ticket| {
+        let mut item = ticket_json(t, view);
+        let user = store.users.get(&t.requester_id).filter(|_| q.requester_object);
+        if let (Some(u), Some(obj)) = (user, item.as_object_mut()) {
+            let requester =
+                json!({"id": u.id, "name": u.name, "email": u.email, "mobile": u.mobile, "phone": u.phone});
+            obj.insert("requester".into(), requester);
+        }
+        item
+    };
+    let body: Vec<Value> = page.into_iter().map(render).collect();
     drop(store);
     let link = more.then(|| link_next(&app, "/api/v2/tickets", &params, paging.page + 1));
     Ok(super::json_page(json!(body), link))
@@ -376,6 +389,7 @@ mod tests {
             company_id: None,
             updated_since: None,
             description: false,
+            requester_object: false,
             order_by: "created_at".into(),
             ascending: false,
         }
