@@ -14,6 +14,13 @@
 //! Freshdesk takes API keys only; these exist for gateways in front of it and for testing
 //! fdsync's OAuth and custom-header support. `/_sim/*` is the inspection API.
 //!
+//! **Model limits** (where the simulator is simpler than Freshdesk): statuses are the four
+//! defaults (2–5), ticket types the five defaults, custom fields are free text; attachments and
+//! `multipart/form-data` are not supported (415); `include=stats|company` are accepted and
+//! charged but add nothing; search knows tag, status, priority, type, group_id, agent_id,
+//! created_at, updated_at and the configured custom fields; there is one account and one
+//! admin (the `api_key` owner) plus one non-admin agent (`agent_api_key`).
+//!
 //! # Layout
 //! - [`config`]: `SimConfig`, plans and limits, live patches.
 //! - `router`: the route table and the /api/v2 pipeline (quota, faults, header checks).
