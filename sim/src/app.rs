@@ -90,8 +90,32 @@ pub(crate) struct App {
     pub counters: Mutex<Counters>,
     pub rng: Mutex<fastrand::Rng>,
     pub oauth: Mutex<OAuthStore>,
+    /// The last /api/v2 request, kept raw (cheap to clone) and rendered on snapshot.
+    pub last_request: Mutex<Option<RawRequest>>,
     /// `http://127.0.0.1:PORT`, for `Location` and `Link` headers.
     pub base_url: String,
+}
+
+/// A request as received, before rendering into a [`RecordedRequest`].
+pub(crate) struct RawRequest {
+    pub method: axum::http::Method,
+    pub uri: axum::http::Uri,
+    pub headers: HeaderMap,
+}
+
+impl RawRequest {
+    fn render(&self, auth_header: &str) -> RecordedRequest {
+        let headers = header_pairs(&self.headers);
+        let auth = headers.iter().find(|(n, _)| n == "authorization" || n == auth_header).cloned();
+        RecordedRequest {
+            method: self.method.to_string(),
+            path: self.uri.path().to_string(),
+            query: self.uri.query().map(str::to_string),
+            headers,
+            auth_header: auth,
+            form: Vec::new(),
+        }
+    }
 }
 
 /// Locks a mutex, recovering the data if a panicking thread poisoned it.
@@ -108,6 +132,7 @@ impl App {
             quota: Mutex::new(Quota::default()),
             counters: Mutex::new(Counters::default()),
             oauth: Mutex::new(OAuthStore::default()),
+            last_request: Mutex::new(None),
             base_url,
         }
     }
@@ -116,9 +141,14 @@ impl App {
         self.config.read().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// Changes the config; a changed seed restarts the fault dice.
     pub fn update_config(&self, f: impl FnOnce(&mut SimConfig)) {
         let mut guard = self.config.write().unwrap_or_else(|e| e.into_inner());
+        let seed = guard.seed;
         f(&mut guard);
+        if guard.seed != seed {
+            *lock(&self.rng) = fastrand::Rng::with_seed(guard.seed);
+        }
     }
 
     pub fn counters(&self) -> MutexGuard<'_, Counters> {
@@ -127,10 +157,14 @@ impl App {
 
     /// A copy of the counters with the current window's usage filled in.
     pub fn counters_snapshot(&self) -> Counters {
-        let window = self.config().window;
+        let (window, auth_header) = {
+            let c = self.config();
+            (c.window, c.auth_header.to_ascii_lowercase())
+        };
         let used = lock(&self.quota).used(window, std::time::Instant::now());
         let mut snapshot = self.counters().clone();
         snapshot.quota_used = used;
+        snapshot.last_request = lock(&self.last_request).as_ref().map(|r| r.render(&auth_header));
         snapshot
     }
 
@@ -140,6 +174,7 @@ impl App {
         *lock(&self.store) = Store::new(&config);
         *lock(&self.quota) = Quota::default();
         *lock(&self.counters) = Counters::default();
+        *lock(&self.last_request) = None;
         *lock(&self.oauth) = OAuthStore::default();
         *lock(&self.rng) = fastrand::Rng::with_seed(config.seed);
     }

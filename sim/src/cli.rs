@@ -118,6 +118,26 @@ pub async fn run(args: SimArgs) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Wrapper {
+        #[command(flatten)]
+        args: SimArgs,
+    }
+
+    #[test]
+    fn flags_become_a_config() {
+        let argv =
+            ["sim", "--plan", "growth", "--window-secs", "2", "--latency-ms", "5..10", "--drop-rate", "0.1"];
+        let config = Wrapper::parse_from(argv).args.to_config();
+        assert_eq!(config.plan, Plan::Growth);
+        assert_eq!(config.window, Duration::from_secs(2));
+        assert_eq!(config.latency_ms, Some((5, 10)));
+        assert_eq!(config.drop_rate, 0.1);
+        assert!(Wrapper::try_parse_from(["sim", "--window-secs", "0"]).is_err());
+        assert!(Wrapper::try_parse_from(["sim", "--plan", "free"]).is_err());
+    }
 
     #[test]
     fn ranges_and_probabilities_parse_strictly() {

@@ -287,7 +287,7 @@ impl ConfigPatch {
             c.reset_rate = probability(v);
         }
         if let Some(v) = self.storm_secs {
-            c.storm_until = Some(Instant::now() + secs(v));
+            c.storm_until = Instant::now().checked_add(secs(v));
         }
         if let Some(v) = self.seats {
             c.seats = v;

@@ -14,6 +14,13 @@
 //! Freshdesk takes API keys only; these exist for gateways in front of it and for testing
 //! fdsync's OAuth and custom-header support. `/_sim/*` is the inspection API.
 //!
+//! **Model limits** (where the simulator is simpler than Freshdesk): statuses are the four
+//! defaults (2–5), ticket types the five defaults, custom fields are free text; attachments and
+//! `multipart/form-data` are not supported (415); `include=stats|company` are accepted and
+//! charged but add nothing; search knows tag, status, priority, type, group_id, agent_id,
+//! created_at, updated_at and the configured custom fields; there is one account and one
+//! admin (the `api_key` owner) plus one non-admin agent (`agent_api_key`).
+//!
 //! # Layout
 //! - [`config`]: `SimConfig`, plans and limits, live patches.
 //! - `router`: the route table and the /api/v2 pipeline (quota, faults, header checks).
@@ -22,6 +29,17 @@
 //! - `quota`, `faults`, `auth`, `error`: the limiter, the dice, credentials, error shapes.
 //! - `routes`: one module per resource, plus `oauth` and `inspect`.
 //! - [`cli`]: `fdsync sim`.
+//!
+//! # Inspection API (no auth, no quota, no faults)
+//! - `GET /_sim/state`: tickets, agents and contacts ([`SimState`]).
+//! - `GET /_sim/counters`: [`Counters`] (answers by route and status, 429s, drops, resets, 5xx,
+//!   creations, the last request's headers, token requests, the window's usage).
+//! - `POST /_sim/reset`: clears data, counters, quota and tokens; keeps the config.
+//! - `GET /_sim/config`, `PATCH /_sim/config`: partial JSON update with any of `plan`, `rate`,
+//!   `window_secs`, `competitor`, `latency_ms` (`[a, b]`), `fail_rate`, `drop_rate`,
+//!   `reset_rate`, `storm_secs`, `seats`, `custom_fields`, `search_lag_secs`, `token_ttl_secs`,
+//!   `auth_header`, `max_body_bytes`.
+//! - `POST /_sim/revoke`: revokes every refresh token (`?access=true`: access tokens too).
 #![forbid(unsafe_code)]
 
 mod app;
@@ -134,7 +152,9 @@ async fn competitor(app: Arc<App>, mut stop: watch::Receiver<bool>) {
         let tick = if per_window == 0 {
             Duration::from_millis(50)
         } else {
-            (window / u32::try_from(per_window).unwrap_or(u32::MAX)).clamp(Duration::from_millis(5), window)
+            // Short ticks so live changes apply quickly; `owed` carries the fractions.
+            let even = window / u32::try_from(per_window).unwrap_or(u32::MAX);
+            even.max(Duration::from_millis(5)).min(Duration::from_millis(250))
         };
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}

@@ -65,7 +65,8 @@ impl Quota {
     /// Whole seconds left in the window, rounded up, at least 1.
     pub fn seconds_left(&self, window: Duration, now: Instant) -> u64 {
         let Some(start) = self.start else { return 1 };
-        let left = (start + window).saturating_duration_since(now);
+        let Some(end) = start.checked_add(window) else { return u64::MAX / 2 };
+        let left = end.saturating_duration_since(now);
         let secs = left.as_secs() + u64::from(left.subsec_nanos() > 0);
         secs.max(1)
     }

@@ -13,7 +13,7 @@ use axum::middleware::{Next, from_fn_with_state};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post, put};
 
-use crate::app::{App, RecordedRequest, header_pairs, lock};
+use crate::app::{App, RawRequest, lock};
 use crate::error::ApiError;
 use crate::faults::{self, Fault};
 use crate::quota::{Class, Verdict};
@@ -74,20 +74,10 @@ fn class_and_cost(method: &Method, route: &str, query: Option<&str>) -> (Class, 
 }
 
 fn record(app: &App, req: &Request) {
-    let headers = header_pairs(req.headers());
-    let alt = app.config().auth_header.clone();
-    let auth = headers.iter().find(|(n, _)| *n == "authorization" || *n == alt).cloned();
-    let recorded = RecordedRequest {
-        method: req.method().to_string(),
-        path: req.uri().path().to_string(),
-        query: req.uri().query().map(str::to_string),
-        headers,
-        auth_header: auth,
-        form: Vec::new(),
-    };
-    let mut counters = app.counters();
-    counters.api_requests += 1;
-    counters.last_request = Some(recorded);
+    let raw =
+        RawRequest { method: req.method().clone(), uri: req.uri().clone(), headers: req.headers().clone() };
+    *lock(&app.last_request) = Some(raw);
+    app.counters().api_requests += 1;
 }
 
 /// 406 / 415 from the request interceptor (facts file §7).

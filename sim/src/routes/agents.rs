@@ -98,43 +98,24 @@ fn small_choice(
     n
 }
 
-/// Validates a create body into a new agent (without uniqueness and seat checks).
-fn parse_new_agent(obj: &Map<String, Value>) -> Result<NewAgent, Vec<FieldError>> {
-    let unknown = unknown_keys(obj.keys(), CREATE_FIELDS);
-    if !unknown.is_empty() {
-        return Err(unknown);
-    }
-    let mut e = Vec::new();
-    let email = match obj.get("email") {
+const EMAIL_FORMAT: &str = "It should be in the 'valid email address' format";
+
+fn agent_email(obj: &Map<String, Value>, e: &mut Vec<FieldError>) -> Option<String> {
+    match obj.get("email") {
         None => {
-            e.push(FieldError::new(
-                "email",
-                "missing_field",
-                "It should be in the 'valid email address' format",
-            ));
+            e.push(FieldError::new("email", "missing_field", EMAIL_FORMAT));
             None
         }
         Some(Value::String(s)) if is_email(s.trim()) => Some(s.trim().to_string()),
         Some(_) => {
-            e.push(FieldError::new(
-                "email",
-                "invalid_value",
-                "It should be in the 'valid email address' format",
-            ));
+            e.push(FieldError::new("email", "invalid_value", EMAIL_FORMAT));
             None
         }
-    };
-    let scope = match obj.get("ticket_scope") {
-        None => {
-            e.push(FieldError::one_of("ticket_scope", "missing_field", "1,2,3"));
-            None
-        }
-        Some(_) => small_choice(obj, "ticket_scope", &[1, 2, 3], &mut e),
-    };
-    let name = short_string(obj, "name", true, &mut e);
-    let phone = short_string(obj, "phone", false, &mut e);
-    let mobile = short_string(obj, "mobile", false, &mut e);
-    let job_title = short_string(obj, "job_title", false, &mut e);
+    }
+}
+
+/// `occasional` (default true: a day-pass agent) and `signature`.
+fn agent_flags(obj: &Map<String, Value>, e: &mut Vec<FieldError>) -> (bool, Option<String>) {
     let occasional = match obj.get("occasional") {
         None => true,
         Some(Value::Bool(b)) => *b,
@@ -151,6 +132,29 @@ fn parse_new_agent(obj: &Map<String, Value>) -> Result<NewAgent, Vec<FieldError>
             None
         }
     };
+    (occasional, signature)
+}
+
+/// Validates a create body into a new agent (without uniqueness and seat checks).
+fn parse_new_agent(obj: &Map<String, Value>) -> Result<NewAgent, Vec<FieldError>> {
+    let unknown = unknown_keys(obj.keys(), CREATE_FIELDS);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    let mut e = Vec::new();
+    let email = agent_email(obj, &mut e);
+    let scope = match obj.get("ticket_scope") {
+        None => {
+            e.push(FieldError::one_of("ticket_scope", "missing_field", "1,2,3"));
+            None
+        }
+        Some(_) => small_choice(obj, "ticket_scope", &[1, 2, 3], &mut e),
+    };
+    let name = short_string(obj, "name", true, &mut e);
+    let phone = short_string(obj, "phone", false, &mut e);
+    let mobile = short_string(obj, "mobile", false, &mut e);
+    let job_title = short_string(obj, "job_title", false, &mut e);
+    let (occasional, signature) = agent_flags(obj, &mut e);
     let group_ids = id_list(obj, "group_ids", &mut e);
     let role_ids = id_list(obj, "role_ids", &mut e);
     let agent_type = small_choice(obj, "agent_type", &[1, 2, 3], &mut e).unwrap_or(1);
@@ -280,7 +284,12 @@ pub(crate) async fn list(
     }
     let (body, more) = {
         let store = lock(&app.store);
-        let mut agents: Vec<&User> = store.users.values().filter(|u| keep(u)).collect();
+        // An e-mail filter is answered from the e-mail index (the hot path of fdsync's lookups).
+        let candidates: Vec<&User> = match param(&params, "email") {
+            Some(m) => store.user_by_email(m).into_iter().collect(),
+            None => store.users.values().collect(),
+        };
+        let mut agents: Vec<&User> = candidates.into_iter().filter(|u| keep(u)).collect();
         match order_by {
             "name" => agents.sort_by_key(|u| (u.name.to_lowercase(), u.id)),
             _ => agents.sort_by_key(|u| u.id),

@@ -217,22 +217,13 @@ fn custom_fields(
     (errors.len() == before).then(|| map.clone())
 }
 
-/// Parses and checks a ticket body. `create` makes the four main fields and a requester required.
-pub(crate) fn parse(
-    obj: &Map<String, Value>,
-    create: bool,
-    known_custom: &[String],
-) -> Result<TicketInput, Vec<FieldError>> {
-    let unknown = unknown_keys(obj.keys(), if create { CREATE_FIELDS } else { UPDATE_FIELDS });
-    if !unknown.is_empty() {
-        return Err(unknown);
-    }
-    let mut e = Vec::new();
-    let mut t = TicketInput {
-        requester_id: positive_int(obj, "requester_id", &mut e),
-        email: string(obj, "email", 255, &mut e),
-        phone: string(obj, "phone", 255, &mut e),
-        name: string(obj, "name", 255, &mut e),
+/// The requester fields, and the "at least one requester" rule on create.
+fn requester(obj: &Map<String, Value>, create: bool, e: &mut Vec<FieldError>) -> TicketInput {
+    let t = TicketInput {
+        requester_id: positive_int(obj, "requester_id", e),
+        email: string(obj, "email", 255, e),
+        phone: string(obj, "phone", 255, e),
+        name: string(obj, "name", 255, e),
         ..TicketInput::default()
     };
     if t.email.as_deref().is_some_and(|m| !is_email(m)) {
@@ -247,6 +238,21 @@ pub(crate) fn parse(
     if create && t.phone.is_some() && t.email.is_none() && t.requester_id.is_none() && t.name.is_none() {
         e.push(FieldError::new("name", "missing_field", "It should be a/an String"));
     }
+    t
+}
+
+/// Parses and checks a ticket body. `create` makes the four main fields and a requester required.
+pub(crate) fn parse(
+    obj: &Map<String, Value>,
+    create: bool,
+    known_custom: &[String],
+) -> Result<TicketInput, Vec<FieldError>> {
+    let unknown = unknown_keys(obj.keys(), if create { CREATE_FIELDS } else { UPDATE_FIELDS });
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    let mut e = Vec::new();
+    let mut t = requester(obj, create, &mut e);
     t.subject = string(obj, "subject", 255, &mut e);
     t.description = string(obj, "description", usize::MAX, &mut e);
     for key in ["subject", "description"] {
@@ -277,6 +283,10 @@ pub(crate) fn parse(
     if obj.get("attachments").is_some_and(|a| a.as_array().is_none_or(|v| !v.is_empty())) {
         let msg = "Attachments are accepted only as multipart/form-data";
         e.push(FieldError::new("attachments", "datatype_mismatch", msg));
+    }
+    if obj.contains_key("unique_external_id") {
+        let msg = "The Unique Contact Identifier feature is required to support unique_external_id attribute in the request";
+        e.push(FieldError::new("unique_external_id", "inaccessible_field", msg));
     }
     if e.is_empty() { Ok(t) } else { Err(e) }
 }

@@ -119,6 +119,7 @@ struct ListQuery {
     company_id: Option<u64>,
     updated_since: Option<OffsetDateTime>,
     description: bool,
+    requester_object: bool,
     order_by: String,
     ascending: bool,
 }
@@ -142,10 +143,11 @@ fn parse_list(store: &Store, params: &[(String, String)], e: &mut Vec<FieldError
     let filter = one_of(params, "filter", &["new_and_my_open", "watching", "spam", "deleted"], e);
     let order_by = one_of(params, "order_by", &["created_at", "due_by", "updated_at", "status"], e);
     let order_type = one_of(params, "order_type", &["asc", "desc"], e);
-    let mut description = false;
+    let (mut description, mut requester_object) = (false, false);
     for inc in param(params, "include").unwrap_or("").split(',').filter(|s| !s.is_empty()) {
         match inc {
-            "requester" | "stats" | "company" => {}
+            "requester" => requester_object = true,
+            "stats" | "company" => {}
             "description" => description = true,
             _ => {
                 e.push(FieldError::one_of("include", "invalid_value", "requester,stats,company,description"))
@@ -175,7 +177,11 @@ fn parse_list(store: &Store, params: &[(String, String)], e: &mut Vec<FieldError
         }
     }
     let updated_since = param(params, "updated_since").and_then(|raw| {
-        let parsed = OffsetDateTime::parse(raw, &Rfc3339).ok();
+        let parsed = OffsetDateTime::parse(raw, &Rfc3339).ok().or_else(|| {
+            let date =
+                time::Date::parse(raw, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+            Some(date.midnight().assume_utc())
+        });
         if parsed.is_none() {
             let msg = "It should be in the 'combined date and time ISO8601' format";
             e.push(FieldError::new("updated_since", "invalid_value", msg));
@@ -188,6 +194,7 @@ fn parse_list(store: &Store, params: &[(String, String)], e: &mut Vec<FieldError
         company_id,
         updated_since,
         description,
+        requester_object,
         order_by: order_by.unwrap_or_else(|| "created_at".into()),
         ascending: order_type.as_deref() == Some("asc"),
     }
@@ -245,7 +252,17 @@ pub(crate) async fn list(
     }
     let (page, more) = page_of(items, paging);
     let view = TicketView::Item { description: q.description };
-    let body: Vec<Value> = page.into_iter().map(|t| ticket_json(t, view)).collect();
+    let render = |t: &Ticket| {
+        let mut item = ticket_json(t, view);
+        let user = store.users.get(&t.requester_id).filter(|_| q.requester_object);
+        if let (Some(u), Some(obj)) = (user, item.as_object_mut()) {
+            let requester =
+                json!({"id": u.id, "name": u.name, "email": u.email, "mobile": u.mobile, "phone": u.phone});
+            obj.insert("requester".into(), requester);
+        }
+        item
+    };
+    let body: Vec<Value> = page.into_iter().map(render).collect();
     drop(store);
     let link = more.then(|| link_next(&app, "/api/v2/tickets", &params, paging.page + 1));
     Ok(super::json_page(json!(body), link))
@@ -331,4 +348,59 @@ fn apply_update(t: &mut Ticket, i: TicketInput) {
     let now = OffsetDateTime::now_utc();
     t.updated = now;
     t.updated_at = timestamp(now);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ticket_created(days_ago: i64) -> Ticket {
+        let created = OffsetDateTime::now_utc() - time::Duration::days(days_ago);
+        Ticket {
+            id: 1,
+            subject: String::new(),
+            description: String::new(),
+            status: 2,
+            priority: 1,
+            source: 2,
+            requester_id: 7,
+            responder_id: None,
+            group_id: None,
+            company_id: None,
+            product_id: None,
+            email_config_id: None,
+            kind: None,
+            tags: Vec::new(),
+            cc_emails: Vec::new(),
+            custom_fields: serde_json::Map::new(),
+            deleted: false,
+            created_at: timestamp(created),
+            updated_at: timestamp(created),
+            created,
+            updated: created,
+            stored_at: Instant::now(),
+        }
+    }
+
+    fn query(requester: Option<u64>) -> ListQuery {
+        ListQuery {
+            filter: None,
+            requester,
+            company_id: None,
+            updated_since: None,
+            description: false,
+            requester_object: false,
+            order_by: "created_at".into(),
+            ascending: false,
+        }
+    }
+
+    #[test]
+    fn the_unfiltered_list_hides_tickets_older_than_a_month_but_a_filter_shows_them() {
+        let window = Some(OffsetDateTime::now_utc() - time::Duration::days(31));
+        let old = ticket_created(40);
+        assert!(!matches(&old, &query(None), window));
+        assert!(matches(&old, &query(Some(7)), None));
+        assert!(matches(&ticket_created(2), &query(None), window));
+    }
 }

@@ -121,3 +121,18 @@ async fn make_agent_turns_a_contact_into_an_agent_with_the_same_id() {
     assert_eq!(body["id"], id);
     assert_eq!(sim.send(sim.get(&format!("/api/v2/agents/{id}"))).await.0, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn the_contacts_list_filters_by_email_and_has_its_own_sub_limit() {
+    let sim = spawn_sim(SimConfig { plan: fdsync_sim::Plan::Growth, ..SimConfig::default() }).await;
+    sim.create_ticket(ticket("c1@example.com", "c")).await;
+    let (status, _, body) = sim.send(sim.get("/api/v2/contacts?email=C1%40example.com")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    assert_eq!(body[0]["email"], "c1@example.com");
+    for _ in 1..20 {
+        assert_eq!(sim.send(sim.get("/api/v2/contacts")).await.0, StatusCode::OK);
+    }
+    assert_eq!(sim.send(sim.get("/api/v2/contacts")).await.0, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(sim.send(sim.get("/api/v2/agents/me")).await.0, StatusCode::OK);
+}

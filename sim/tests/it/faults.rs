@@ -84,3 +84,16 @@ async fn the_same_seed_drops_the_same_requests() {
     assert_eq!(outcomes[0], outcomes[1]);
     assert!(outcomes[0].contains(&true) && outcomes[0].contains(&false));
 }
+
+#[tokio::test]
+async fn a_retried_agent_create_after_a_drop_gets_409_with_the_agent_id() {
+    let sim = spawn_sim(SimConfig { drop_rate: 1.0, ..SimConfig::default() }).await;
+    let body = serde_json::json!({"email": "lost@example.com", "ticket_scope": 1, "name": "Lost Answer"});
+    assert!(sim.post("/api/v2/agents", &body).send().await.is_err());
+    sim.handle.update(|c| c.drop_rate = 0.0);
+    let (status, _, got) = sim.send(sim.post("/api/v2/agents", &body)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let state = sim.handle.state();
+    let agent = state.agents.iter().find(|a| a.email.as_deref() == Some("lost@example.com")).unwrap();
+    assert_eq!(got["errors"][0]["additional_info"]["agent_id"], agent.id);
+}

@@ -105,3 +105,17 @@ async fn stop_finishes_and_the_port_closes() {
     assert!(fresh.get(&url).send().await.is_err());
     drop(client);
 }
+
+#[tokio::test]
+async fn the_config_view_hides_secrets_and_bad_patches_get_400() {
+    let sim = spawn_default().await;
+    let view: serde_json::Value =
+        sim.client.get(sim.url("/_sim/config")).send().await.unwrap().json().await.unwrap();
+    assert_eq!(view["plan"], "pro");
+    assert_eq!(view["limits"]["ticket_create"], 160);
+    assert!(!view.to_string().contains("sim-api-key"));
+    let bad = sim.client.patch(sim.url("/_sim/config")).json(&serde_json::json!({"nonsense": 1}));
+    assert_eq!(sim.send(bad).await.0, StatusCode::BAD_REQUEST);
+    let garbage = sim.client.patch(sim.url("/_sim/config")).body("\u{0}\u{1}");
+    assert_eq!(sim.send(garbage).await.0, StatusCode::BAD_REQUEST);
+}

@@ -147,6 +147,10 @@ async fn the_list_filters_by_email_and_pages_with_a_next_link() {
         sim.send(sim.get("/api/v2/tickets?email=list%40example.com&per_page=2&page=2")).await;
     assert_eq!(page2.as_array().unwrap().len(), 1);
     assert!(!headers.contains_key("link"), "no Link on the last page");
+    let (_, _, with) =
+        sim.send(sim.get("/api/v2/tickets?email=other%40example.com&include=requester,description")).await;
+    assert_eq!(with[0]["requester"]["email"], "other@example.com");
+    assert_eq!(with[0]["description"], "<div>Disk usage 98% on /var</div>");
     let (_, _, all) = sim.send(sim.get("/api/v2/tickets?order_type=asc")).await;
     let ids: Vec<u64> = all.as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()).collect();
     assert_eq!(ids, [1, 2, 3, 4]);
