@@ -179,22 +179,34 @@ pub struct Summary {
     pub name: String,
     pub by_outcome: BTreeMap<&'static str, u64>,
     pub failed: u64,
+    /// The first few failed rows, as `row N: reason`.
+    pub failures: Vec<String>,
     pub report: PathBuf,
 }
+
+/// Failed rows named in a summary; the report has them all.
+const FAILURES_SHOWN: usize = 5;
 
 impl std::fmt::Display for Summary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let total: u64 = self.by_outcome.values().sum();
         let parts: Vec<String> = self.by_outcome.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let report = self.report.display();
         write!(
             f,
-            "{} (file {}): {} rows: {}; report: {}",
+            "{} (file {}): {total} rows: {}; report: {report}",
             self.name,
             self.file_id,
-            total,
-            parts.join(", "),
-            self.report.display()
-        )
+            parts.join(", ")
+        )?;
+        for line in &self.failures {
+            write!(f, "\n  {line}")?;
+        }
+        let more = self.failed as usize - self.failures.len().min(self.failed as usize);
+        if more > 0 {
+            write!(f, "\n  ... and {more} more failed rows in the report")?;
+        }
+        Ok(())
     }
 }
 
@@ -213,6 +225,10 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
             *summary.by_outcome.entry(outcome.as_str()).or_default() += 1;
             if outcome == Outcome::Failed {
                 summary.failed += 1;
+                if summary.failures.len() < FAILURES_SHOWN {
+                    let why = l.message.as_deref().unwrap_or("failed");
+                    summary.failures.push(format!("row {}: {why}", l.row));
+                }
             }
             ReportRow {
                 row: l.row,

@@ -1,5 +1,5 @@
 //! `fdsync demo`: the whole job in seconds with no account. Starts the simulator in-process on a
-//! free loopback port (Pro plan quota, realistic latency, some agents already on the account),
+//! free loopback port (Enterprise plan quota, realistic latency, some agents already on the account),
 //! writes the example files from `examples/data/` into a fresh state folder, imports them, and
 //! prints each file's summary and where the reports are.
 
@@ -30,7 +30,12 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     crate::telemetry::init("warn", false);
     let started = Instant::now();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the simulator")?;
-    let sim_config = SimConfig { latency_ms: Some((20, 120)), agents: 12, ..SimConfig::default() };
+    let sim_config = SimConfig {
+        plan: fdsync_sim::Plan::Enterprise,
+        latency_ms: Some((20, 120)),
+        agents: 12,
+        ..SimConfig::default()
+    };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let sim = fdsync_sim::serve(listener, sim_config, async move {
         let _ = stopped.await;
@@ -46,7 +51,7 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     let inbox = state_dir.join("examples");
     std::fs::create_dir_all(&inbox).with_context(|| format!("creating {}", inbox.display()))?;
     println!(
-        "fdsync demo: simulator at {} (Pro plan, 20-120 ms latency); state in {}",
+        "fdsync demo: simulator at {} (Enterprise plan quota, 20-120 ms latency); state in {}",
         sim.base_url(),
         state_dir.display()
     );
