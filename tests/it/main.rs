@@ -3,3 +3,4 @@
 mod crash;
 mod helpers;
 mod import;
+mod secrets;
