@@ -248,3 +248,27 @@ async fn a_missing_or_wrong_config_is_a_usage_error_naming_the_key() {
     assert_eq!(code(&out), 2);
     assert!(stderr(&out).contains("concurency"), "{}", stderr(&out));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_external_id_seen_in_an_earlier_file_is_reported_exists_without_a_call() {
+    let app = spawn_app().await;
+    let first = app.file(
+        "legacy-1.json",
+        r#"[{"external_id":"LEG-1","email":"a@example.com","subject":"Legacy one","description":"d","priority":1,"status":2}]"#,
+    );
+    assert_eq!(code(&app.import(&first, &["--action", "create_ticket"]).await), 0);
+    let posts = app.sim.counters().tickets_created;
+    let second = app.file(
+        "legacy-2.csv",
+        "external_id,email,subject,description,priority,status\n\
+         LEG-1,a@example.com,Legacy one (re-exported),d,low,open\n\
+         LEG-2,b@example.com,Legacy two,d,low,open\n",
+    );
+    let out = app.import(&second, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("legacy-2");
+    assert_eq!(report[0][3], "exists", "{report:?}");
+    assert_eq!(report[1][3], "created");
+    assert_eq!(app.sim.counters().tickets_created, posts + 1, "LEG-1 is not sent again");
+    assert_eq!(app.sim.state().tickets.len(), 2);
+}
