@@ -152,6 +152,9 @@ impl<A: Api> Inner<A> {
             Answer::RateLimited { .. } => Next::Retry { refund: true, reply },
             // Not the row's fault: retried when the credentials work again, no attempt spent.
             Answer::Auth { .. } => Next::Retry { refund: true, reply },
+            // A gateway error (bad gateway, gateway timeout) says nothing about whether the
+            // application behind it committed the change: treat it as no answer.
+            Answer::Transient { status: Some(502 | 504), .. } if mutating => Next::Uncertain { sent_at },
             Answer::Transient { .. } => Next::Retry { refund: false, reply },
             Answer::Uncertain { .. } if mutating => Next::Uncertain { sent_at },
             Answer::Uncertain { .. } => Next::Retry { refund: false, reply },
