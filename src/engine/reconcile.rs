@@ -54,6 +54,17 @@ impl<A: Api> Inner<A> {
                     OpResult { outcome, freshdesk_id: id, http_status: None, error_code: None, message };
                 self.journal.finish_op(op_id, result).await
             }
+            Found::Absent if op.attempts >= self.cfg.max_attempts => {
+                self.uncertain.lock().expect("uncertain lock").remove(&op_id);
+                let result = OpResult {
+                    outcome: Outcome::Failed,
+                    freshdesk_id: None,
+                    http_status: None,
+                    error_code: Some("no_answer".into()),
+                    message: format!("gave up after {} attempts: no answer, and not applied", op.attempts),
+                };
+                self.journal.finish_op(op_id, result).await
+            }
             Found::Absent => {
                 tracing::info!(
                     op_id,
