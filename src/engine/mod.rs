@@ -16,11 +16,11 @@ mod reconcile;
 pub mod retry;
 mod worker;
 
-use crate::journal::{self, Journal, now_ms};
+use crate::journal::{self, Journal, OpRecord, now_ms};
 use health::Health;
 use pacer::Pacer;
 use ports::Api;
-use std::collections::{HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use tokio::task::JoinSet;
@@ -103,6 +103,9 @@ impl<A> Clone for Engine<A> {
     }
 }
 
+/// Ready ops fetched from the journal at once.
+const PREFETCH: usize = 256;
+
 enum Task {
     Op(i64),
     Reconcile(i64),
@@ -139,6 +142,8 @@ impl<A: Api> Engine<A> {
         inner.queue_uncertain().await?;
         let mut tasks: JoinSet<(Task, journal::Result<()>)> = JoinSet::new();
         let mut busy: HashSet<i64> = HashSet::new();
+        // Ready ops fetched but not started yet: the journal is asked again only when it is empty.
+        let mut queue: VecDeque<OpRecord> = VecDeque::new();
         let end = loop {
             if shutdown.is_cancelled() {
                 break RunEnd::Interrupted;
@@ -148,7 +153,7 @@ impl<A: Api> Engine<A> {
             }
             let cap = inner.breaker_room().unwrap_or(inner.cfg.max_tasks).min(inner.cfg.max_tasks);
             let started =
-                if tasks.len() < cap { self.dispatch(&mut tasks, &mut busy, cap).await? } else { 0 };
+                if tasks.len() < cap { self.dispatch(&mut tasks, &mut busy, &mut queue, cap).await? } else { 0 };
             if let RunUntil::Files(ids) = &until
                 && tasks.is_empty()
                 && started == 0
@@ -191,6 +196,7 @@ impl<A: Api> Engine<A> {
         &self,
         tasks: &mut JoinSet<(Task, journal::Result<()>)>,
         busy: &mut HashSet<i64>,
+        queue: &mut VecDeque<OpRecord>,
         cap: usize,
     ) -> journal::Result<usize> {
         let inner = &self.inner;
@@ -213,9 +219,13 @@ impl<A: Api> Engine<A> {
         if room == 0 {
             return Ok(started);
         }
-        let ready = inner.journal.ready_ops(now, room + busy.len()).await?;
-        let fresh: Vec<_> = ready.into_iter().filter(|op| !busy.contains(&op.id)).take(room).collect();
-        for op in fresh {
+        if queue.is_empty() {
+            // Ops waiting for quota are still `pending`: fetch past them, keep the rest for later.
+            let ready = inner.journal.ready_ops(now, PREFETCH.max(room) + busy.len()).await?;
+            queue.extend(ready.into_iter().filter(|op| !busy.contains(&op.id)));
+        }
+        let take = room.min(queue.len());
+        for op in queue.drain(..take) {
             busy.insert(op.id);
             let me = self.inner.clone();
             tasks.spawn(async move {
