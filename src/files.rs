@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Rows journaled per transaction while reading a file.
-const BATCH: usize = 2000;
+const BATCH: usize = 5000;
 
 #[derive(Debug, Error)]
 pub enum Error {
@@ -124,6 +124,7 @@ pub async fn take(
 }
 
 /// Streams the file's records into the journal. The inner `Err` is a whole-file rejection.
+/// Parsing runs on a blocking thread, one batch ahead of the journal's inserts.
 async fn read_into_journal(
     journal: &Journal,
     file_id: i64,
@@ -131,11 +132,38 @@ async fn read_into_journal(
     sha: &str,
     default_action: Option<Action>,
 ) -> Result<Result<(u64, u64), String>, Error> {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<NewOp>, String>>(2);
+    let (path, sha) = (path.to_path_buf(), sha.to_string());
+    let parser = tokio::task::spawn_blocking(move || parse_batches(&path, &sha, default_action, &tx));
+    let mut rows = 0u64;
+    while let Some(batch) = rx.recv().await {
+        match batch {
+            Ok(batch) => {
+                rows += batch.len() as u64;
+                journal.insert_ops(file_id, batch).await?;
+            }
+            Err(e) => return Ok(Err(e)),
+        }
+    }
+    let deletes = parser.await.map_err(|e| journal::Error::Data(format!("the file reader failed: {e}")))?;
+    Ok(Ok((rows, deletes)))
+}
+
+/// Reads records into batches of journal rows; returns how many rows delete an agent.
+fn parse_batches(
+    path: &Path,
+    sha: &str,
+    default_action: Option<Action>,
+    tx: &tokio::sync::mpsc::Sender<Result<Vec<NewOp>, String>>,
+) -> u64 {
     let reader = match intake::open(path, default_action) {
         Ok(r) => r,
-        Err(e) => return Ok(Err(e.to_string())),
+        Err(e) => {
+            let _ = tx.blocking_send(Err(e.to_string()));
+            return 0;
+        }
     };
-    let (mut rows, mut deletes) = (0u64, 0u64);
+    let mut deletes = 0u64;
     let mut batch = Vec::with_capacity(BATCH);
     for record in reader {
         let new = match record {
@@ -143,33 +171,31 @@ async fn read_into_journal(
                 if matches!(op, Op::DeleteAgent { .. }) {
                     deletes += 1;
                 }
-                NewOp {
-                    row,
-                    action: op.action().as_str().into(),
-                    key: op.key(sha, row),
-                    op: Some(op),
-                    invalid: None,
-                }
+                NewOp::valid(row, &op, op.key(sha, row))
             }
             Ok(Record::Invalid { row, action, key_hint, errors }) => NewOp {
                 row,
                 action: action.map_or("unknown", Action::as_str).into(),
                 key: key_hint.unwrap_or_else(|| format!("{sha}:{row}")),
-                op: None,
+                payload: None,
                 invalid: Some(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
             },
-            Err(e) => return Ok(Err(e.to_string())),
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e.to_string()));
+                return deletes;
+            }
         };
-        rows += 1;
         batch.push(new);
-        if batch.len() >= BATCH {
-            journal.insert_ops(file_id, std::mem::take(&mut batch)).await?;
+        if batch.len() >= BATCH
+            && tx.blocking_send(Ok(std::mem::replace(&mut batch, Vec::with_capacity(BATCH)))).is_err()
+        {
+            return deletes;
         }
     }
     if !batch.is_empty() {
-        journal.insert_ops(file_id, batch).await?;
+        let _ = tx.blocking_send(Ok(batch));
     }
-    Ok(Ok((rows, deletes)))
+    deletes
 }
 
 /// Rows of a finished file by outcome, for the one-line summary.

@@ -152,8 +152,11 @@ impl<A: Api> Engine<A> {
                 break end;
             }
             let cap = inner.breaker_room().unwrap_or(inner.cfg.max_tasks).min(inner.cfg.max_tasks);
-            let started =
-                if tasks.len() < cap { self.dispatch(&mut tasks, &mut busy, &mut queue, cap).await? } else { 0 };
+            let started = if tasks.len() < cap {
+                self.dispatch(&mut tasks, &mut busy, &mut queue, cap).await?
+            } else {
+                0
+            };
             if let RunUntil::Files(ids) = &until
                 && tasks.is_empty()
                 && started == 0

@@ -43,9 +43,18 @@ pub struct NewOp {
     pub row: u64,
     pub action: String,
     pub key: String,
-    pub op: Option<Op>,
+    /// The op as JSON (serialised by the reader, off the writer thread); `None` for invalid rows.
+    pub payload: Option<String>,
     /// For rows refused by validation: the reason (state becomes `failed`).
     pub invalid: Option<String>,
+}
+
+impl NewOp {
+    /// A valid row.
+    pub fn valid(row: u64, op: &Op, key: String) -> Self {
+        let payload = serde_json::to_string(op).ok();
+        Self { row, action: op.action().as_str().into(), key, payload, invalid: None }
+    }
 }
 
 /// An op as the engine sees it.
@@ -156,10 +165,6 @@ impl Journal {
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
             )?;
             for r in &rows {
-                let payload = match &r.op {
-                    Some(op) => Some(serde_json::to_string(op).map_err(|e| Error::Data(e.to_string()))?),
-                    None => None,
-                };
                 let (state, outcome, code) = match r.invalid {
                     Some(_) => (OpState::Failed, Some(Outcome::Failed.as_str()), Some("invalid_row")),
                     None => (OpState::Pending, None, None),
@@ -169,7 +174,7 @@ impl Journal {
                     r.row as i64,
                     r.action,
                     r.key,
-                    payload,
+                    r.payload,
                     state.as_str(),
                     outcome,
                     code,

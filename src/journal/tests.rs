@@ -6,7 +6,7 @@ fn get_op(email: &str) -> Op {
 }
 
 fn new_op(row: u64, op: Op) -> NewOp {
-    NewOp { row, action: op.action().as_str().into(), key: op.key("sha", row), op: Some(op), invalid: None }
+    NewOp::valid(row, &op, op.key("sha", row))
 }
 
 async fn journal_with_file(dir: &std::path::Path) -> (Journal, i64) {
@@ -90,7 +90,7 @@ async fn invalid_rows_are_journaled_failed_and_reported() {
         row: 1,
         action: "create_ticket".into(),
         key: "sha:1".into(),
-        op: None,
+        payload: None,
         invalid: Some("priority: 'x' is not one of Low (1)".into()),
     };
     j.insert_ops(file, vec![bad, new_op(2, get_op("a@example.com"))]).await.unwrap();
