@@ -82,13 +82,17 @@ pub async fn run(settings: Settings, config_path: Option<PathBuf>) -> anyhow::Re
         watchers: watch::Watchers::new(wake_tx),
         shared: shared.clone(),
     };
-    let spool = tokio::spawn(spool.run(wake_rx, control_rx, stop_intake.clone()));
+    let (watching_tx, watching_rx) = tokio::sync::oneshot::channel();
+    let spool = tokio::spawn(spool.run(wake_rx, control_rx, stop_intake.clone(), watching_tx));
     let mut inbox_dirs: Vec<PathBuf> = settings.inboxes.iter().map(|i| i.dir.clone()).collect();
     let (inboxes_tx, inboxes_rx) = tokio::sync::watch::channel(inbox_dirs.clone());
     let reporter = StatusWriter { journal, pacer, metrics: metrics.clone(), shared: shared.clone(), dirs, started_at };
     let status = tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone()));
     let metrics_server = metrics_listener.map(|l| tokio::spawn(crate::metrics::serve(l, metrics, stop_rest.clone())));
 
+    // Ready once the inboxes are watched: a file renamed in from now on is seen at once. (If the
+    // spool failed instead, the main loop below reports why.)
+    let _ = watching_rx.await;
     systemd::ready();
     tracing::info!(inboxes = settings.inboxes.len(), state_dir = %settings.state_dir.display(), "fdsync run is ready.");
     let reload_from = config_path.or_else(|| settings.source.clone());

@@ -68,15 +68,18 @@ pub struct Spool {
 }
 
 impl Spool {
-    /// Runs until `stop`: recovers `processing/` after a crash, then takes files and moves them
-    /// along. A file being read when `stop` fires is finished reading first.
+    /// Runs until `stop`: starts the watchers (then says so on `watching`), recovers
+    /// `processing/` after a crash, then takes files and moves them along. A file being read
+    /// when `stop` fires is finished reading first.
     pub async fn run(
         mut self,
         mut wakes: UnboundedReceiver<Wake>,
         mut control: tokio::sync::mpsc::UnboundedReceiver<Control>,
         stop: CancellationToken,
+        watching: tokio::sync::oneshot::Sender<()>,
     ) -> journal::Result<()> {
         self.ensure_inboxes();
+        let _ = watching.send(());
         self.recover().await?;
         let mut next_scan = tokio::time::Instant::now();
         let mut lifecycle = tokio::time::interval(LIFECYCLE);

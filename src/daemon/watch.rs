@@ -59,6 +59,7 @@ impl Watchers {
     }
 
     /// Whether `dir` has a live watcher.
+    #[cfg(test)]
     pub fn is_watching(&self, dir: &Path) -> bool {
         self.by_dir.contains_key(dir)
     }
