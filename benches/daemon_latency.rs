@@ -27,10 +27,11 @@ impl Bench {
     async fn new() -> Bench {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-        let sim = fdsync_sim::serve(listener, SimConfig { rate: Some(6000), ..SimConfig::default() }, async move {
-            let _ = stopped.await;
-        })
-        .await;
+        let sim =
+            fdsync_sim::serve(listener, SimConfig { rate: Some(6000), ..SimConfig::default() }, async move {
+                let _ = stopped.await;
+            })
+            .await;
         Bench { sim, dir: tempfile::tempdir().expect("tempdir"), _stop: stop }
     }
 
@@ -63,7 +64,7 @@ fn start(config: &Path, notify: &Path) -> (Child, Duration) {
     let sock = UnixDatagram::bind(notify).expect("bind notify socket");
     sock.set_read_timeout(Some(Duration::from_secs(10))).expect("timeout");
     let t0 = Instant::now();
-    let child = Command::new(env!("CARGO_BIN_EXE_fdsync"))
+    let mut child = Command::new(env!("CARGO_BIN_EXE_fdsync"))
         .arg("--config")
         .arg(config)
         .arg("run")
@@ -73,7 +74,14 @@ fn start(config: &Path, notify: &Path) -> (Child, Duration) {
         .expect("spawn");
     let mut buf = [0u8; 4096];
     loop {
-        let n = sock.recv(&mut buf).expect("a notification before the timeout");
+        let n = match sock.recv(&mut buf) {
+            Ok(n) => n,
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("no READY=1 within 10 s: {e}");
+            }
+        };
         if String::from_utf8_lossy(&buf[..n]).lines().any(|l| l == "READY=1") {
             return (child, t0.elapsed());
         }
@@ -157,7 +165,14 @@ fn main() {
     }
     println!("fdsync run latency, {RUNS} runs each (ms)\n");
     println!("| {:<38} | {:>9} | {:>8} | {:>8} | {:<8} |", "measure", "median", "min", "max", "goal");
-    println!("|{}|{}|{}|{}|{}|", "-".repeat(40), "-".repeat(11), "-".repeat(10), "-".repeat(10), "-".repeat(10));
+    println!(
+        "|{}|{}|{}|{}|{}|",
+        "-".repeat(40),
+        "-".repeat(11),
+        "-".repeat(10),
+        "-".repeat(10),
+        "-".repeat(10)
+    );
     row("start to READY=1", "≤ 200", ready);
     row("drop (rename in) to first POST", "≤ 500", renamed);
     row("drop (write, settle 1 s) to first POST", "≤ 1500", written);

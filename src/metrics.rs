@@ -73,9 +73,17 @@ impl Metrics {
         registry.register("rows", "Finished rows by outcome", m.rows.clone());
         registry.register("rows_state", "Rows by journal state", m.rows_by_state.clone());
         registry.register("files", "Files by state", m.files.clone());
-        registry.register("quota_total", "X-RateLimit-Total as last seen (0: unknown)", m.quota_total.clone());
+        registry.register(
+            "quota_total",
+            "X-RateLimit-Total as last seen (0: unknown)",
+            m.quota_total.clone(),
+        );
         registry.register("quota_budget", "Requests per window fdsync allows itself", m.quota_budget.clone());
-        registry.register("quota_remaining", "Lowest X-RateLimit-Remaining this window", m.quota_remaining.clone());
+        registry.register(
+            "quota_remaining",
+            "Lowest X-RateLimit-Remaining this window",
+            m.quota_remaining.clone(),
+        );
         registry.register("in_flight", "Requests in flight", m.in_flight.clone());
         registry.register("journal_lag_seconds", "Age of the oldest unfinished row", m.lag_seconds.clone());
         Arc::new(Metrics { registry, ..m })
@@ -92,7 +100,8 @@ impl Metrics {
 
     /// Refreshes the gauges from a journal and pacer snapshot.
     pub fn update(&self, stats: &JournalStats, pacer: &PacerSnapshot, now_ms: i64) {
-        let get = |m: &std::collections::BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0) as i64;
+        let get =
+            |m: &std::collections::BTreeMap<String, u64>, k: &str| m.get(k).copied().unwrap_or(0) as i64;
         for s in FILE_STATES {
             self.files.get_or_create(&label("state", s)).set(get(&stats.files_by_state, s));
         }

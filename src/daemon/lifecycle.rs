@@ -92,7 +92,13 @@ impl Spool {
     }
 
     /// Moves a file into `dir` as `<id>-<name>` and records where it is now.
-    async fn move_and_record(&self, file_id: i64, path: &Path, dir: &Path, name: &str) -> journal::Result<()> {
+    async fn move_and_record(
+        &self,
+        file_id: i64,
+        path: &Path,
+        dir: &Path,
+        name: &str,
+    ) -> journal::Result<()> {
         match inbox::move_into(path, dir, &format!("{file_id}-{name}")) {
             Ok(dest) => self.journal.set_file_path(file_id, dest.display().to_string()).await,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
@@ -167,14 +173,7 @@ impl Spool {
         self.shared.clear(&format!("report:{}", f.id));
         let current = self.journal.file(f.id).await?.map_or(path, |r| PathBuf::from(r.path));
         self.move_and_record(f.id, &current, &self.dirs.done.clone(), &f.name).await?;
-        tracing::info!(
-            file_id = f.id,
-            file = %f.name,
-            failed = summary.failed,
-            report = %summary.report.display(),
-            summary = %summary,
-            "File done."
-        );
+        tracing::info!(file_id = f.id, failed = summary.failed, summary = %summary, "File done.");
         Ok(())
     }
 
@@ -190,7 +189,9 @@ impl Spool {
         let known: HashMap<String, FileRecord> =
             self.journal.files(vec![]).await?.into_iter().map(|f| (f.path.clone(), f)).collect();
         for path in paths {
-            let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(String::from) else { continue };
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(String::from) else {
+                continue;
+            };
             if file_name.starts_with('.') {
                 // A copy interrupted mid-way (EXDEV claim): the original is still in its inbox.
                 let _ = std::fs::remove_file(&path);
@@ -214,7 +215,12 @@ impl Spool {
     }
 
     /// Takes a file found in `processing/` again, with the inbox it came from.
-    async fn readmit(&mut self, path: &Path, file_name: &str, rec: Option<&FileRecord>) -> journal::Result<()> {
+    async fn readmit(
+        &mut self,
+        path: &Path,
+        file_name: &str,
+        rec: Option<&FileRecord>,
+    ) -> journal::Result<()> {
         let (tag, name) = inbox::parse_claimed(file_name).unwrap_or(("", file_name));
         let from = self.inboxes.iter().find(|i| inbox::inbox_tag(&i.cfg.dir) == tag);
         let action = match rec.and_then(|r| r.default_action.as_deref()) {

@@ -137,7 +137,8 @@ impl Spool {
 
     /// Applies a reloaded inbox list: new inboxes are watched, removed ones forgotten.
     fn reconfigure(&mut self, new: Vec<Inbox>) {
-        let mut old: HashMap<PathBuf, InboxState> = self.inboxes.drain(..).map(|i| (i.cfg.dir.clone(), i)).collect();
+        let mut old: HashMap<PathBuf, InboxState> =
+            self.inboxes.drain(..).map(|i| (i.cfg.dir.clone(), i)).collect();
         for cfg in new {
             let same = old.get(&cfg.dir).is_some_and(|o| {
                 o.cfg.action == cfg.action && o.cfg.settle == cfg.settle && o.cfg.pattern == cfg.pattern
@@ -165,7 +166,8 @@ impl Spool {
                 Ok(r) => r,
                 Err(e) => {
                     let dir = self.inboxes[i].cfg.dir.display().to_string();
-                    if self.shared.raise(&format!("inbox:{dir}"), &format!("inbox {dir} cannot be read: {e}")) {
+                    if self.shared.raise(&format!("inbox:{dir}"), &format!("inbox {dir} cannot be read: {e}"))
+                    {
                         tracing::error!(inbox = %dir, error = %e, "Inbox cannot be read.");
                     }
                     continue;
@@ -195,7 +197,11 @@ impl Spool {
                 return Ok(());
             }
             Err(e) => {
-                let msg = format!("{} cannot be moved into {}: {e}", path.display(), self.dirs.processing.display());
+                let msg = format!(
+                    "{} cannot be moved into {}: {e}",
+                    path.display(),
+                    self.dirs.processing.display()
+                );
                 if self.shared.raise(&key, &msg) {
                     tracing::error!(file = %path.display(), error = %e, "File cannot be moved into processing; will retry.");
                 }

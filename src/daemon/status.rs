@@ -150,7 +150,9 @@ impl DaemonStatus {
             (Some(rem), Some(budget)) => {
                 s.push_str(&format!("; quota {rem} left, budget {budget}/{}s", self.quota.window_secs))
             }
-            (None, Some(budget)) => s.push_str(&format!("; quota budget {budget}/{}s", self.quota.window_secs)),
+            (None, Some(budget)) => {
+                s.push_str(&format!("; quota budget {budget}/{}s", self.quota.window_secs))
+            }
             _ => s.push_str("; quota not learnt yet"),
         }
         if !held.is_empty() {
@@ -198,7 +200,12 @@ mod tests {
             started_at: 0,
             updated_at: crate::journal::now_ms(),
             inboxes: vec![PathBuf::from("/in")],
-            quota: QuotaView { remaining: Some(100), budget_per_window: Some(360), window_secs: 60.0, ..Default::default() },
+            quota: QuotaView {
+                remaining: Some(100),
+                budget_per_window: Some(360),
+                window_secs: 60.0,
+                ..Default::default()
+            },
             files_in_progress: in_progress,
             rows_pending: 12,
             problems: vec!["Freshdesk refused the credentials".into()],
@@ -208,7 +215,15 @@ mod tests {
     }
 
     fn file(id: i64, state: &str) -> FileProgress {
-        FileProgress { id, name: format!("f{id}.csv"), state: state.into(), total: 3, pending: 3, done: 0, failed: 0 }
+        FileProgress {
+            id,
+            name: format!("f{id}.csv"),
+            state: state.into(),
+            total: 3,
+            pending: 3,
+            done: 0,
+            failed: 0,
+        }
     }
 
     #[test]

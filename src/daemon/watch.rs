@@ -23,7 +23,9 @@ pub fn renamed_in(event: &Event) -> Vec<PathBuf> {
     match event.kind {
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths.clone(),
         // Both ends seen (same cookie): `paths` is [from, to].
-        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => event.paths.get(1).cloned().into_iter().collect(),
+        EventKind::Modify(ModifyKind::Name(RenameMode::Both)) => {
+            event.paths.get(1).cloned().into_iter().collect()
+        }
         _ => Vec::new(),
     }
 }

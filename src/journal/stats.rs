@@ -107,10 +107,22 @@ mod tests {
         let dir = tempfile::tempdir().expect("tempdir");
         let j = Journal::open(dir.path()).expect("open");
         assert_eq!(j.stats().await.expect("stats"), JournalStats::default());
-        let new = NewFile { name: "a.csv".into(), path: "/p/a.csv".into(), sha256: "s".into(), inbox: None, default_action: None };
+        let new = NewFile {
+            name: "a.csv".into(),
+            path: "/p/a.csv".into(),
+            sha256: "s".into(),
+            inbox: None,
+            default_action: None,
+        };
         let id = j.insert_file(new, FileState::Queued, None).await.expect("file");
         let rows = vec![
-            NewOp { row: 1, action: "get_agent".into(), key: "k1".into(), op: None, invalid: Some("bad".into()) },
+            NewOp {
+                row: 1,
+                action: "get_agent".into(),
+                key: "k1".into(),
+                op: None,
+                invalid: Some("bad".into()),
+            },
             NewOp { row: 2, action: "get_agent".into(), key: "k2".into(), op: None, invalid: None },
         ];
         j.insert_ops(id, rows).await.expect("ops");
@@ -122,7 +134,15 @@ mod tests {
         assert!(s.oldest_unfinished_ms.is_some());
         assert_eq!(
             s.in_progress,
-            [FileProgress { id, name: "a.csv".into(), state: "processing".into(), total: 2, pending: 1, done: 0, failed: 1 }]
+            [FileProgress {
+                id,
+                name: "a.csv".into(),
+                state: "processing".into(),
+                total: 2,
+                pending: 1,
+                done: 0,
+                failed: 1
+            }]
         );
     }
 }

@@ -21,14 +21,19 @@ impl Daemon {
         let n = std::fs::read_dir(app.dir.path()).map(|d| d.count()).unwrap_or(0);
         let log = app.dir.path().join(format!("daemon-{n}.log"));
         let mut cmd = app.command(&["run"]);
-        cmd.env("RUST_LOG", std::env::var("DAEMON_LOG").unwrap_or_else(|_| "info".into())).stderr(std::fs::File::create(&log).expect("log file"));
+        cmd.env("RUST_LOG", std::env::var("DAEMON_LOG").unwrap_or_else(|_| "info".into()))
+            .stderr(std::fs::File::create(&log).expect("log file"));
         Daemon { child: cmd.spawn().expect("spawn fdsync run"), log }
     }
 
     /// Starts the daemon and waits for it to say it is ready (inboxes watched).
     async fn ready(app: &TestApp) -> Daemon {
         let d = Daemon::start(app);
-        assert!(wait_until(WAIT, || d.log().contains("fdsync run is ready")).await, "not ready:\n{}", d.log());
+        assert!(
+            wait_until(WAIT, || d.log().contains("fdsync run is ready")).await,
+            "not ready:\n{}",
+            d.log()
+        );
         d
     }
 
@@ -125,7 +130,11 @@ async fn a_file_written_slowly_in_chunks_is_never_taken_half_written() {
         }
         f.flush().expect("flush");
         tokio::time::sleep(Duration::from_millis(300)).await;
-        assert!(names(&dir).contains(&"slow.csv".to_string()), "taken while still being written\n{}", d.log());
+        assert!(
+            names(&dir).contains(&"slow.csv".to_string()),
+            "taken while still being written\n{}",
+            d.log()
+        );
     }
     drop(f);
     assert!(wait_until(WAIT, || in_state(&app, "done").len() == 1).await, "{}", d.log());
@@ -146,7 +155,8 @@ async fn temporary_and_hidden_names_are_left_alone_and_an_unreadable_file_goes_t
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "real.csv", &tickets_csv(3));
     drop_file(&app, &dir, "broken.json", "{ not json");
-    let settled = wait_until(WAIT, || in_state(&app, "done").len() == 1 && in_state(&app, "failed").len() == 2).await;
+    let settled =
+        wait_until(WAIT, || in_state(&app, "done").len() == 1 && in_state(&app, "failed").len() == 2).await;
     assert!(settled, "done {:?} failed {:?}\n{}", in_state(&app, "done"), in_state(&app, "failed"), d.log());
     assert_eq!(tickets(&app), 3);
     let mut left = names(&dir);
@@ -165,7 +175,11 @@ async fn temporary_and_hidden_names_are_left_alone_and_an_unreadable_file_goes_t
 async fn two_inboxes_run_at_once() {
     let app = spawn_app_with(SimConfig { agents: 4, ..SimConfig::default() }, "").await;
     let (t, o) = (inbox(&app, "tickets"), inbox(&app, "offboarding"));
-    app.write_config(&format!("{}{}", inbox_toml(&t, "create_ticket", 0.0), inbox_toml(&o, "delete_agent", 0.0)));
+    app.write_config(&format!(
+        "{}{}",
+        inbox_toml(&t, "create_ticket", 0.0),
+        inbox_toml(&o, "delete_agent", 0.0)
+    ));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &t, "t.csv", &tickets_csv(8));
     drop_file(&app, &o, "leavers.csv", &agents_csv(&["agent0001@example.com", "agent0002@example.com"]));
@@ -235,7 +249,10 @@ async fn a_duplicate_file_goes_to_done_with_zero_calls() {
 async fn a_held_file_waits_until_fdsync_approve_and_then_runs() {
     let app = spawn_app_with(SimConfig { agents: 3, ..SimConfig::default() }, "").await;
     let dir = inbox(&app, "offboarding");
-    app.write_config(&format!("{}[safety]\nmax_deletes_per_file = 1\n", inbox_toml(&dir, "delete_agent", 0.0)));
+    app.write_config(&format!(
+        "{}[safety]\nmax_deletes_per_file = 1\n",
+        inbox_toml(&dir, "delete_agent", 0.0)
+    ));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "leavers.csv", &agents_csv(&["agent0001@example.com", "agent0002@example.com"]));
     assert!(wait_until(WAIT, || in_state(&app, "held").len() == 1).await, "{}", d.log());
@@ -263,7 +280,10 @@ async fn the_metrics_endpoint_serves_counts_and_health() {
     let app = spawn_app().await;
     let dir = inbox(&app, "tickets");
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    app.write_config(&format!("{}[metrics]\nlisten = \"127.0.0.1:{port}\"\n", inbox_toml(&dir, "create_ticket", 0.0)));
+    app.write_config(&format!(
+        "{}[metrics]\nlisten = \"127.0.0.1:{port}\"\n",
+        inbox_toml(&dir, "create_ticket", 0.0)
+    ));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "m.csv", &tickets_csv(3));
     assert!(wait_until(WAIT, || in_state(&app, "done").len() == 1).await, "{}", d.log());
@@ -275,8 +295,11 @@ async fn the_metrics_endpoint_serves_counts_and_health() {
     let deadline = std::time::Instant::now() + WAIT;
     let mut text = String::new();
     while std::time::Instant::now() < deadline {
-        text = client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("body");
-        if text.contains("fdsync_rows{outcome=\"created\"} 3") && text.contains("fdsync_files{state=\"done\"} 1") {
+        text =
+            client.get(format!("{base}/metrics")).send().await.expect("metrics").text().await.expect("body");
+        if text.contains("fdsync_rows{outcome=\"created\"} 3")
+            && text.contains("fdsync_files{state=\"done\"} 1")
+        {
             break;
         }
         tokio::time::sleep(Duration::from_millis(100)).await;
@@ -307,7 +330,11 @@ async fn sighup_applies_a_new_inbox_and_an_invalid_config_is_refused() {
     std::fs::write(&app.config, "[freshdesk\n").expect("break config");
     d.signal("HUP");
     assert!(wait_until(WAIT, || d.log().contains("keeping the old one")).await, "{}", d.log());
-    app.write_config(&format!("{}{}", inbox_toml(&a, "create_ticket", 0.0), inbox_toml(&b, "create_ticket", 0.0)));
+    app.write_config(&format!(
+        "{}{}",
+        inbox_toml(&a, "create_ticket", 0.0),
+        inbox_toml(&b, "create_ticket", 0.0)
+    ));
     d.signal("HUP");
     assert!(wait_until(WAIT, || in_state(&app, "done").len() == 2).await, "{}", d.log());
     assert_eq!(tickets(&app), 3);
