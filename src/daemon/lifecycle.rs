@@ -6,7 +6,7 @@ use super::inbox;
 use super::spool::Spool;
 use crate::domain::Action;
 use crate::files::{self, Taken};
-use crate::journal::{self, FileRecord, FileState};
+use crate::journal::{self, ActiveFile, FileRecord, FileState};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -138,16 +138,17 @@ impl Spool {
 
     /// Finishes files whose rows are all final and brings approved files back from `held/`.
     pub(super) async fn lifecycle(&mut self) -> journal::Result<()> {
-        for f in self.journal.files(vec![FileState::Processing, FileState::Held]).await? {
-            match f.state {
-                FileState::Held => self.announce_held(f.id, &f.name),
-                _ => self.advance(f).await?,
+        for f in self.journal.active_files().await? {
+            if f.held {
+                self.announce_held(f.id, &f.name);
+            } else {
+                self.advance(f).await?;
             }
         }
         Ok(())
     }
 
-    async fn advance(&mut self, f: FileRecord) -> journal::Result<()> {
+    async fn advance(&mut self, f: ActiveFile) -> journal::Result<()> {
         let path = PathBuf::from(&f.path);
         let in_held = path.starts_with(&self.dirs.held);
         if self.shared.clear(&format!("held:{}", f.id)) || in_held {

@@ -10,7 +10,7 @@ mod stats;
 
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState, ReportLine, RowCounts};
-pub use stats::{FileProgress, JournalStats};
+pub use stats::{ActiveFile, FileProgress, JournalStats};
 
 use rusqlite::Connection;
 use std::path::Path;

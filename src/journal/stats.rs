@@ -19,6 +19,15 @@ pub struct FileProgress {
     pub failed: u64,
 }
 
+/// A file the daemon still has to move on: `processing` or `held`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActiveFile {
+    pub id: i64,
+    pub name: String,
+    pub path: String,
+    pub held: bool,
+}
+
 /// A snapshot of the journal's counts.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct JournalStats {
@@ -73,6 +82,25 @@ fn in_progress(c: &Connection) -> Result<Vec<FileProgress>> {
 }
 
 impl Journal {
+    /// Files in `processing` or `held`, oldest first (an indexed lookup, cheap to poll).
+    pub async fn active_files(&self) -> Result<Vec<ActiveFile>> {
+        self.call(|c| {
+            let mut stmt = c.prepare_cached(
+                "SELECT id, name, path, state FROM files WHERE state IN ('processing', 'held') ORDER BY id",
+            )?;
+            let rows = stmt.query_map([], |r| {
+                Ok(ActiveFile {
+                    id: r.get(0)?,
+                    name: r.get(1)?,
+                    path: r.get(2)?,
+                    held: r.get::<_, String>(3)? == "held",
+                })
+            })?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
     /// Counts for status and metrics; a few indexed aggregate queries.
     pub async fn stats(&self) -> Result<JournalStats> {
         self.call(|c| {
@@ -132,6 +160,8 @@ mod tests {
         assert_eq!(s.rows_pending(), 1);
         assert_eq!(s.rows_by_outcome.get("failed"), Some(&1));
         assert!(s.oldest_unfinished_ms.is_some());
+        let active = j.active_files().await.expect("active");
+        assert_eq!(active, [ActiveFile { id, name: "a.csv".into(), path: "/p/a.csv".into(), held: false }]);
         assert_eq!(
             s.in_progress,
             [FileProgress {

@@ -340,3 +340,24 @@ async fn sighup_applies_a_new_inbox_and_an_invalid_config_is_refused() {
     assert_eq!(tickets(&app), 3);
     assert_eq!(d.stop().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_credentials_are_reported_once_and_files_are_still_taken() {
+    let app = spawn_app().await;
+    let dir = inbox(&app, "tickets");
+    app.write_config(&inbox_toml(&dir, "create_ticket", 0.0));
+    let text = std::fs::read_to_string(&app.config).expect("config").replace(&app.sim.api_key(), "wrong-key");
+    std::fs::write(&app.config, text).expect("config");
+    let d = Daemon::ready(&app).await;
+    drop_file(&app, &dir, "t.csv", &tickets_csv(3));
+    let reported = wait_until(WAIT, || {
+        in_state(&app, "processing").len() == 1
+            && fdsync::daemon::read_status(&app.state_dir())
+                .is_some_and(|s| s.problems.iter().any(|p| p.contains("refused the credentials")))
+    })
+    .await;
+    assert!(reported, "{}", d.log());
+    assert_eq!(tickets(&app), 0);
+    assert_eq!(d.log().matches("nothing is sent until it accepts them").count(), 1, "{}", d.log());
+    assert_eq!(d.stop().await, 0, "the daemon kept serving");
+}
