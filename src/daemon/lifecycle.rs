@@ -34,11 +34,10 @@ impl Spool {
                 tracing::info!(file_id, file = %name, rows, deletes, "File taken.");
                 self.hold(file_id, path, name).await?;
             }
-            Taken::Resume { file_id, state: FileState::Held } => self.hold(file_id, path, name).await?,
             Taken::New { file_id, rows, .. } => {
                 tracing::info!(file_id, file = %name, rows, "File taken; its rows are queued.");
             }
-            Taken::Resume { file_id, .. } => self.resume(file_id, path, name).await?,
+            Taken::Resume { file_id, state } => self.resume(file_id, state, path, name).await?,
             Taken::Duplicate { file_id, of } => {
                 tracing::info!(file_id, duplicate_of = of, file = %name, "File identical to one already done; nothing sent.");
                 self.move_and_record(file_id, path, &self.dirs.done.clone(), name).await?;
@@ -53,8 +52,15 @@ impl Spool {
         Ok(())
     }
 
-    /// The same content is already in progress: keep one copy of it.
-    async fn resume(&mut self, file_id: i64, path: &Path, name: &str) -> journal::Result<()> {
+    /// The same content is already in progress (or held): keep one copy of it. The copy just
+    /// claimed replaces the journal's only if that one is gone.
+    async fn resume(
+        &mut self,
+        file_id: i64,
+        state: FileState,
+        path: &Path,
+        name: &str,
+    ) -> journal::Result<()> {
         let known = self.journal.file(file_id).await?.map(|f| PathBuf::from(f.path));
         match known {
             Some(p) if p != path && p.exists() => {
@@ -64,6 +70,7 @@ impl Spool {
                     tracing::warn!(file = %path.display(), error = %e, "Copy cannot be moved to done.");
                 }
             }
+            _ if state == FileState::Held => self.hold(file_id, path, name).await?,
             _ => self.journal.set_file_path(file_id, path.display().to_string()).await?,
         }
         Ok(())
