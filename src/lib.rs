@@ -21,5 +21,6 @@ pub mod files;
 pub mod freshdesk;
 pub mod intake;
 pub mod journal;
+pub mod metrics;
 pub mod report;
 pub mod telemetry;

@@ -1,9 +1,311 @@
-//! `fdsync run`: the folder-watching daemon (stub; built on the `daemon` branch).
+//! `fdsync run`: the folder-watching daemon.
+//!
+//! Parts, started in this order and stopped in reverse:
+//! - the engine ([`crate::engine`]): one long run over every `processing` file's rows, in arrival
+//!   order, so several inboxes and files share the quota fairly (first come, first served, row
+//!   by row); restarted after a pause when Freshdesk refuses the credentials;
+//! - the [`spool`]: watchers ([`watch`]) wake it, it rescans the inboxes ([`inbox`]), takes
+//!   settled files, and moves each file through `processing/`, `done/`, `failed/`, `held/`
+//!   ([`lifecycle`]);
+//! - the status writer ([`status`]): `status.json`, systemd `STATUS=`, metrics gauges;
+//! - the optional metrics listener ([`crate::metrics`]).
+//!
+//! The main task handles signals and the systemd watchdog ([`systemd`]). SIGTERM/SIGINT: stop
+//! taking files, let requests in flight finish (bounded by the request timeout), leave the rest
+//! pending, exit 0. SIGHUP: re-read the config and apply inbox changes (others need a restart).
+
+mod api;
+mod inbox;
+mod lifecycle;
+mod spool;
+mod status;
+mod systemd;
+mod watch;
+
+pub use status::{DaemonStatus, QuotaView, read_status};
 
 use crate::cli::Exit;
 use crate::config::Settings;
+use crate::engine::pacer::{Pacer, PacerConfig};
+use crate::engine::{Engine, EngineConfig, RunEnd, RunUntil};
+use crate::freshdesk::Client;
+use crate::journal::{self, Journal, now_ms};
+use crate::metrics::Metrics;
+use anyhow::Context;
+use spool::{Control, Dirs, Spool};
+use status::Shared;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::signal::unix::{SignalKind, signal};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
 
-pub async fn run(settings: Settings, config_path: Option<std::path::PathBuf>) -> anyhow::Result<Exit> {
-    let _ = (settings, config_path);
-    anyhow::bail!("fdsync run is not built yet")
+/// How long the engine waits before trying again after Freshdesk refused the credentials.
+const AUTH_RETRY: Duration = Duration::from_secs(60);
+/// How often `status.json`, `STATUS=` and the metrics gauges are refreshed.
+const STATUS_EVERY: Duration = Duration::from_secs(2);
+
+/// Runs the daemon until SIGTERM or SIGINT.
+pub async fn run(settings: Settings, config_path: Option<PathBuf>) -> anyhow::Result<Exit> {
+    // Installed first: SIGHUP's default action would kill us.
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let mut daemon = Running::start(&settings).await?;
+    // Ready once the inboxes are watched: a file renamed in from now on is seen at once. (If the
+    // spool failed instead, the main loop below reports why.)
+    if let Some(watching) = daemon.watching.take() {
+        let _ = watching.await;
+    }
+    systemd::ready();
+    tracing::info!(inboxes = settings.inboxes.len(), state_dir = %settings.state_dir.display(), "fdsync run is ready.");
+    let reload_from = config_path.or_else(|| settings.source.clone());
+    // Without a systemd watchdog the ping is a no-op; the timer just idles.
+    let mut watchdog =
+        tokio::time::interval(systemd::watchdog_interval().unwrap_or(Duration::from_secs(3600)));
+    let failure = loop {
+        tokio::select! {
+            _ = term.recv() => break None,
+            _ = int.recv() => break None,
+            _ = hup.recv() => daemon.reload(reload_from.as_deref()),
+            _ = watchdog.tick() => systemd::watchdog(),
+            ended = join_some(&mut daemon.engine) => break Some(task_failure("engine", ended)),
+            ended = join_some(&mut daemon.spool) => break Some(task_failure("spool", ended)),
+        }
+    };
+    systemd::stopping();
+    tracing::info!("Stopping: no new files are taken; requests in flight finish, the rest stays queued.");
+    daemon.stop().await;
+    match failure {
+        Some(why) => Err(anyhow::anyhow!(why)),
+        None => {
+            tracing::info!("fdsync run stopped.");
+            Ok(Exit::Success)
+        }
+    }
+}
+
+type Task = Option<JoinHandle<journal::Result<()>>>;
+
+/// The daemon's running parts, stopped in reverse order of start.
+struct Running {
+    engine: Task,
+    spool: Task,
+    status: JoinHandle<()>,
+    metrics_server: Option<JoinHandle<std::io::Result<()>>>,
+    /// Fires once the spool watches the inboxes.
+    watching: Option<tokio::sync::oneshot::Receiver<()>>,
+    stop_intake: CancellationToken,
+    stop_engine: CancellationToken,
+    stop_rest: CancellationToken,
+    control: tokio::sync::mpsc::UnboundedSender<Control>,
+    inboxes: tokio::sync::watch::Sender<Vec<PathBuf>>,
+    shared: Arc<Shared>,
+}
+
+impl Running {
+    /// Opens the journal and starts the engine, the spool, the status writer and the metrics.
+    async fn start(settings: &Settings) -> anyhow::Result<Running> {
+        let started_at = now_ms();
+        let dirs = Dirs::create(&settings.state_dir)
+            .with_context(|| format!("creating the state folders in {}", settings.state_dir.display()))?;
+        let journal = Journal::open(&settings.state_dir).context("opening the journal")?;
+        let (shared, metrics) = (Shared::new(), Metrics::new());
+        let metrics_listener = match settings.metrics_listen {
+            Some(addr) => Some(
+                tokio::net::TcpListener::bind(addr)
+                    .await
+                    .with_context(|| format!("binding metrics.listen {addr}"))?,
+            ),
+            None => None,
+        };
+        let client = Client::new(settings).context("setting up the Freshdesk client")?;
+        let api = api::Observed::new(client, metrics.clone(), shared.clone());
+        let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
+        let cfg = EngineConfig::from_settings(settings, false);
+        let (stop_intake, stop_engine, stop_rest) =
+            (CancellationToken::new(), CancellationToken::new(), CancellationToken::new());
+        let engine =
+            supervise_engine(journal.clone(), api, pacer.clone(), cfg, shared.clone(), stop_engine.clone());
+        let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
+        let (watching_tx, watching) = tokio::sync::oneshot::channel();
+        let spool = Spool {
+            journal: journal.clone(),
+            dirs: dirs.clone(),
+            safety: settings.safety.clone(),
+            inboxes: settings.inboxes.iter().cloned().map(inbox::InboxState::new).collect(),
+            watchers: watch::Watchers::new(wake_tx),
+            shared: shared.clone(),
+        };
+        let spool = spool.run(wake_rx, control_rx, stop_intake.clone(), watching_tx);
+        let (inboxes, inboxes_rx) =
+            tokio::sync::watch::channel(settings.inboxes.iter().map(|i| i.dir.clone()).collect());
+        let reporter = StatusWriter {
+            journal,
+            pacer,
+            metrics: metrics.clone(),
+            shared: shared.clone(),
+            dirs,
+            started_at,
+        };
+        Ok(Running {
+            engine: Some(tokio::spawn(engine)),
+            spool: Some(tokio::spawn(spool)),
+            status: tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone())),
+            metrics_server: metrics_listener
+                .map(|l| tokio::spawn(crate::metrics::serve(l, metrics, stop_rest.clone()))),
+            watching: Some(watching),
+            stop_intake,
+            stop_engine,
+            stop_rest,
+            control,
+            inboxes,
+            shared,
+        })
+    }
+
+    /// SIGHUP: re-reads the config; applies its inboxes, or keeps the old config if it is invalid.
+    fn reload(&self, path: Option<&std::path::Path>) {
+        systemd::reloading();
+        match Settings::load(path) {
+            Ok(new) => {
+                let _ = self.inboxes.send(new.inboxes.iter().map(|i| i.dir.clone()).collect());
+                let _ = self.control.send(Control::Inboxes(new.inboxes));
+                self.shared.clear("config");
+                tracing::info!(
+                    "Configuration reloaded: inbox changes apply now; other changes need a restart."
+                );
+            }
+            Err(e) => {
+                let msg = format!("the reloaded configuration is invalid, the old one stays in force: {e}");
+                self.shared.raise("config", &msg);
+                tracing::error!(error = %e, "The reloaded configuration is invalid; keeping the old one.");
+            }
+        }
+        systemd::reloaded();
+    }
+
+    /// Stops taking files, then lets the engine drain its requests in flight, then the rest.
+    async fn stop(mut self) {
+        self.stop_intake.cancel();
+        if let Some(s) = self.spool.take() {
+            log_end("spool", s.await);
+        }
+        self.stop_engine.cancel();
+        if let Some(e) = self.engine.take() {
+            log_end("engine", e.await);
+        }
+        self.stop_rest.cancel();
+        let _ = self.status.await;
+        if let Some(m) = self.metrics_server {
+            let _ = m.await;
+        }
+    }
+}
+
+/// Awaits a task held in an option (pending forever once taken).
+async fn join_some(task: &mut Task) -> Result<journal::Result<()>, tokio::task::JoinError> {
+    match task.as_mut() {
+        Some(t) => {
+            let r = t.await;
+            *task = None;
+            r
+        }
+        None => std::future::pending().await,
+    }
+}
+
+/// A task that ended on its own: the daemon cannot go on without it.
+fn task_failure(what: &str, ended: Result<journal::Result<()>, tokio::task::JoinError>) -> String {
+    match ended {
+        Ok(Ok(())) => format!("the {what} stopped unexpectedly"),
+        Ok(Err(e)) => format!("the {what} stopped: {e}"),
+        Err(e) => format!("the {what} failed: {e}"),
+    }
+}
+
+fn log_end(what: &str, ended: Result<journal::Result<()>, tokio::task::JoinError>) {
+    match ended {
+        Ok(Ok(())) => {}
+        Ok(Err(e)) => tracing::error!(task = what, error = %e, "Task ended with an error."),
+        Err(e) => tracing::error!(task = what, error = %e, "Task failed."),
+    }
+}
+
+/// Runs the engine until `stop`; after a credentials refusal, logs it once, waits, and runs a
+/// fresh engine (the old one remembers the refusal). Other trouble (5xx, timeouts) the engine
+/// rides out itself with its breaker: it pauses and keeps retrying.
+async fn supervise_engine(
+    journal: Journal,
+    api: api::Observed<Client>,
+    pacer: Arc<Pacer>,
+    cfg: EngineConfig,
+    shared: Arc<Shared>,
+    stop: CancellationToken,
+) -> journal::Result<()> {
+    loop {
+        let engine = Engine::new(journal.clone(), api.clone(), pacer.clone(), cfg.clone());
+        let why = match engine.run(RunUntil::Shutdown, stop.clone()).await? {
+            RunEnd::Finished | RunEnd::Interrupted => return Ok(()),
+            RunEnd::AuthFailed(why) | RunEnd::Unreachable(why) => why,
+        };
+        let msg =
+            format!("{why}; retrying every {} s (fix the credentials, then restart)", AUTH_RETRY.as_secs());
+        if shared.raise(api::AUTH_PROBLEM, &msg) {
+            tracing::error!(reason = %why, retry_secs = AUTH_RETRY.as_secs(), "Freshdesk refused the credentials; nothing is sent until it accepts them.");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(AUTH_RETRY) => {}
+            _ = stop.cancelled() => return Ok(()),
+        }
+    }
+}
+
+/// Refreshes `status.json`, systemd's `STATUS=` and the metrics gauges.
+struct StatusWriter {
+    journal: Journal,
+    pacer: Arc<Pacer>,
+    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
+    dirs: Dirs,
+    started_at: i64,
+}
+
+impl StatusWriter {
+    async fn run(self, inboxes: tokio::sync::watch::Receiver<Vec<PathBuf>>, stop: CancellationToken) {
+        let mut tick = tokio::time::interval(STATUS_EVERY);
+        let mut last: Option<DaemonStatus> = None;
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {}
+                _ = stop.cancelled() => break,
+            }
+            match self.journal.stats().await {
+                Ok(stats) => {
+                    let snap = self.pacer.snapshot();
+                    self.metrics.update(&stats, &snap, now_ms());
+                    let st = DaemonStatus::new(
+                        self.started_at,
+                        inboxes.borrow().clone(),
+                        &stats,
+                        &snap,
+                        &self.shared,
+                    );
+                    systemd::status(&st.line());
+                    if let Err(e) = status::write_status(&self.dirs.state, &st) {
+                        tracing::debug!(error = %e, "status.json cannot be written.");
+                    }
+                    last = Some(st);
+                }
+                Err(e) => tracing::warn!(error = %e, "Journal statistics unavailable."),
+            }
+        }
+        if let Some(mut st) = last {
+            st.running = false;
+            st.updated_at = now_ms();
+            let _ = status::write_status(&self.dirs.state, &st);
+        }
+    }
 }

@@ -6,9 +6,11 @@
 mod files;
 mod migrate;
 mod ops;
+mod stats;
 
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState, ReportLine, RowCounts};
+pub use stats::{ActiveFile, FileProgress, JournalStats};
 
 use rusqlite::Connection;
 use std::path::Path;

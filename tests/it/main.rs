@@ -1,6 +1,7 @@
 //! The integration tests: one binary, real processes, real HTTP against the simulator.
 
 mod crash;
+mod daemon;
 mod helpers;
 mod import;
 mod secrets;

@@ -1,0 +1,59 @@
+//! The Freshdesk API as the daemon's engine sees it: the real client, with every answer counted
+//! for the metrics, and a success clearing the "credentials refused" problem.
+
+use super::status::Shared;
+use crate::domain::{NewAgent, NewTicket};
+use crate::engine::ports::Api;
+use crate::freshdesk::{Answer, Reply};
+use crate::metrics::Metrics;
+use std::sync::Arc;
+use time::OffsetDateTime;
+
+/// The problem key of a credentials refusal.
+pub const AUTH_PROBLEM: &str = "auth";
+
+/// Wraps an [`Api`] to observe its answers.
+#[derive(Clone)]
+pub struct Observed<A> {
+    inner: A,
+    metrics: Arc<Metrics>,
+    shared: Arc<Shared>,
+}
+
+impl<A: Api> Observed<A> {
+    pub fn new(inner: A, metrics: Arc<Metrics>, shared: Arc<Shared>) -> Self {
+        Self { inner, metrics, shared }
+    }
+
+    fn seen(&self, reply: Reply) -> Reply {
+        self.metrics.observe_answer(&reply.answer);
+        if matches!(reply.answer, Answer::Success { .. }) && self.shared.clear(AUTH_PROBLEM) {
+            tracing::info!("Freshdesk accepts the credentials again.");
+        }
+        reply
+    }
+}
+
+impl<A: Api> Api for Observed<A> {
+    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply {
+        self.seen(self.inner.create_ticket(t, tag).await)
+    }
+    async fn create_agent(&self, a: &NewAgent) -> Reply {
+        self.seen(self.inner.create_agent(a).await)
+    }
+    async fn find_agent_by_email(&self, email: &str) -> Reply {
+        self.seen(self.inner.find_agent_by_email(email).await)
+    }
+    async fn get_agent(&self, id: u64) -> Reply {
+        self.seen(self.inner.get_agent(id).await)
+    }
+    async fn delete_agent(&self, id: u64) -> Reply {
+        self.seen(self.inner.delete_agent(id).await)
+    }
+    async fn me(&self) -> Reply {
+        self.seen(self.inner.me().await)
+    }
+    async fn list_tickets_by_email(&self, email: &str, updated_since: OffsetDateTime, page: u32) -> Reply {
+        self.seen(self.inner.list_tickets_by_email(email, updated_since, page).await)
+    }
+}

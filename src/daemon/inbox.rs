@@ -1,0 +1,225 @@
+//! One inbox folder: which of its files are ready, and claiming one.
+//!
+//! Ready means: a candidate name (not hidden, not a temp name), matching the inbox's pattern, a
+//! regular file, and either renamed into the folder (complete by the producer's contract) or
+//! unchanged in size and mtime for the settle time. Claiming is an atomic `rename` into
+//! `processing/`, which assumes the inbox and the state folder share a filesystem; when they do
+//! not (`EXDEV`), the file is copied under a hidden name, fsynced, renamed into place, and only
+//! then removed from the inbox, so a crash at any point leaves a whole file somewhere.
+
+use crate::config::Inbox;
+use crate::intake::settle::{Settle, is_candidate_name, matches_pattern};
+use sha2::{Digest, Sha256};
+use std::collections::HashSet;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+/// What the daemon knows of one configured inbox.
+#[derive(Debug)]
+pub struct InboxState {
+    pub cfg: Inbox,
+    settle: Settle,
+    renamed: HashSet<PathBuf>,
+}
+
+impl InboxState {
+    pub fn new(cfg: Inbox) -> Self {
+        let settle = Settle::new(cfg.settle);
+        Self { cfg, settle, renamed: HashSet::new() }
+    }
+
+    /// A watcher saw `path` renamed into this folder: it is ready without settling.
+    pub fn note_renamed(&mut self, path: &Path) {
+        if path.parent() == Some(self.cfg.dir.as_path()) {
+            self.renamed.insert(path.to_path_buf());
+        }
+    }
+
+    /// Whether `name` may be taken from this inbox.
+    pub fn accepts(&self, name: &str) -> bool {
+        is_candidate_name(name) && self.cfg.pattern.as_deref().is_none_or(|p| matches_pattern(name, p))
+    }
+
+    /// Lists the folder and returns the files ready to take, oldest name first.
+    pub fn scan(&mut self, now: Instant) -> io::Result<Vec<PathBuf>> {
+        let mut present = HashSet::new();
+        let mut ready = Vec::new();
+        for entry in std::fs::read_dir(&self.cfg.dir)? {
+            let Ok(entry) = entry else { continue };
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if !self.accepts(name) {
+                continue;
+            }
+            // Not followed: a symlink or a folder is never taken.
+            let Ok(meta) = entry.metadata() else { continue };
+            if !meta.is_file() {
+                continue;
+            }
+            let path = entry.path();
+            let settled = self.settle.observe(&path, meta.len(), meta.modified().ok(), now);
+            if settled || self.renamed.contains(&path) {
+                ready.push(path.clone());
+            }
+            present.insert(path);
+        }
+        self.settle.retain(|p| present.contains(p));
+        self.renamed.retain(|p| present.contains(p));
+        ready.sort();
+        Ok(ready)
+    }
+
+    /// Stops tracking `path` (taken, or given up on).
+    pub fn forget(&mut self, path: &Path) {
+        self.settle.forget(path);
+        self.renamed.remove(path);
+    }
+
+    /// Whether some file is still settling (worth looking again soon).
+    pub fn settling(&self) -> bool {
+        !self.settle.is_empty()
+    }
+}
+
+/// A short tag naming an inbox folder, kept in claimed file names so a file found in
+/// `processing/` after a crash can be traced back to its inbox (and its default action).
+pub fn inbox_tag(dir: &Path) -> String {
+    let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
+    digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
+}
+
+/// `<unique>x<tag>-<name>`: unique per process and instant, no `-` before the name.
+fn claimed_name(tag: &str, name: &str) -> String {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed) % 10_000;
+    format!("{}{n:04}x{tag}-{name}", crate::journal::now_ms())
+}
+
+/// Splits a claimed file name back into (inbox tag, original name).
+pub fn parse_claimed(file_name: &str) -> Option<(&str, &str)> {
+    let (prefix, name) = file_name.split_once('-')?;
+    let (_, tag) = prefix.split_once('x')?;
+    (!name.is_empty()).then_some((tag, name))
+}
+
+/// Moves `src` into `processing/` under a claimed name; returns the new path.
+pub fn claim(src: &Path, processing: &Path, tag: &str, name: &str) -> io::Result<PathBuf> {
+    let dest = processing.join(claimed_name(tag, name));
+    match std::fs::rename(src, &dest) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => copy_across(src, &dest)?,
+        Err(e) => return Err(e),
+    }
+    sync_dir(processing);
+    if let Some(parent) = src.parent() {
+        sync_dir(parent);
+    }
+    Ok(dest)
+}
+
+/// The EXDEV path: copy to a hidden name, fsync, rename into place, then remove the source.
+fn copy_across(src: &Path, dest: &Path) -> io::Result<()> {
+    let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    let tmp = dest.with_file_name(format!(".claim-{name}"));
+    let result = (|| {
+        std::fs::copy(src, &tmp)?;
+        std::fs::File::open(&tmp)?.sync_all()?;
+        std::fs::rename(&tmp, dest)
+    })();
+    if let Err(e) = result {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(e);
+    }
+    std::fs::remove_file(src)
+}
+
+/// Moves `src` to `dir/<stem>` (adding `.1`, `.2`, … if taken); returns the new path.
+pub fn move_into(src: &Path, dir: &Path, stem: &str) -> io::Result<PathBuf> {
+    let mut dest = dir.join(stem);
+    let mut n = 0;
+    while dest.exists() {
+        n += 1;
+        dest = dir.join(format!("{stem}.{n}"));
+    }
+    std::fs::rename(src, &dest)?;
+    sync_dir(dir);
+    Ok(dest)
+}
+
+/// Makes a rename in `dir` durable; best effort (some filesystems refuse to fsync a folder).
+fn sync_dir(dir: &Path) {
+    if let Ok(f) = std::fs::File::open(dir) {
+        let _ = f.sync_all();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    fn inbox(dir: &Path, settle_ms: u64, pattern: Option<&str>) -> InboxState {
+        InboxState::new(Inbox {
+            dir: dir.to_path_buf(),
+            action: None,
+            settle: Duration::from_millis(settle_ms),
+            pattern: pattern.map(String::from),
+        })
+    }
+
+    #[test]
+    fn a_file_is_ready_after_settling_and_temp_names_never_are() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        for name in ["a.csv", "b.csv.tmp", ".c.csv", "d.part", "e.csv~"] {
+            std::fs::write(dir.path().join(name), "x").expect("write");
+        }
+        std::fs::create_dir(dir.path().join("sub.csv")).expect("mkdir");
+        let mut s = inbox(dir.path(), 1000, None);
+        let t0 = Instant::now();
+        assert!(s.scan(t0).expect("scan").is_empty());
+        assert!(s.settling());
+        let ready = s.scan(t0 + Duration::from_millis(1000)).expect("scan");
+        assert_eq!(ready, [dir.path().join("a.csv")]);
+    }
+
+    #[test]
+    fn a_renamed_in_file_is_ready_at_once_and_the_pattern_filters_names() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::write(dir.path().join("a.csv"), "x").expect("write");
+        std::fs::write(dir.path().join("a.json"), "x").expect("write");
+        let mut s = inbox(dir.path(), 60_000, Some("*.csv"));
+        s.note_renamed(&dir.path().join("a.csv"));
+        s.note_renamed(&dir.path().join("a.json"));
+        assert_eq!(s.scan(Instant::now()).expect("scan"), [dir.path().join("a.csv")]);
+    }
+
+    #[test]
+    fn a_claimed_name_gives_back_its_inbox_tag_and_original_name() {
+        let tag = inbox_tag(Path::new("/var/spool/fdsync/tickets"));
+        assert_eq!(tag.len(), 8);
+        let claimed = claimed_name(&tag, "my-file x.csv");
+        assert_eq!(parse_claimed(&claimed), Some((tag.as_str(), "my-file x.csv")));
+        assert_eq!(parse_claimed("nodash.csv"), None);
+    }
+
+    #[test]
+    fn claiming_moves_the_file_and_a_second_move_gets_a_fresh_name() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let (inb, proc_, done) = (dir.path().join("in"), dir.path().join("p"), dir.path().join("d"));
+        for d in [&inb, &proc_, &done] {
+            std::fs::create_dir(d).expect("mkdir");
+        }
+        std::fs::write(inb.join("a.csv"), "x").expect("write");
+        let claimed = claim(&inb.join("a.csv"), &proc_, "t", "a.csv").expect("claim");
+        assert!(!inb.join("a.csv").exists());
+        assert_eq!(std::fs::read_to_string(&claimed).expect("read"), "x");
+        let first = move_into(&claimed, &done, "1-a.csv").expect("move");
+        std::fs::write(&claimed, "y").expect("write");
+        let second = move_into(&claimed, &done, "1-a.csv").expect("move");
+        assert_ne!(first, second);
+        assert!(copy_across(&second, &proc_.join("z.csv")).is_ok());
+        assert!(!second.exists() && proc_.join("z.csv").exists());
+    }
+}

@@ -1,0 +1,246 @@
+//! A taken file's moves between the state folders, as the journal decides them: admitting a
+//! claimed file (`files::take`), finishing files whose rows are all final, bringing approved
+//! files back from `held/`, and recovering `processing/` after a crash.
+
+use super::inbox;
+use super::spool::Spool;
+use crate::domain::Action;
+use crate::files::{self, Taken};
+use crate::journal::{self, ActiveFile, FileRecord, FileState};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+impl Spool {
+    /// Takes a claimed file (in `processing/`) into the journal and routes it.
+    pub(super) async fn admit(
+        &mut self,
+        path: &Path,
+        name: &str,
+        action: Option<Action>,
+        inbox: &str,
+    ) -> journal::Result<()> {
+        let taken = match files::take(&self.journal, path, name, action, Some(inbox), &self.safety).await {
+            Ok(t) => t,
+            Err(files::Error::Journal(e)) => return Err(e),
+            Err(files::Error::Io { source, .. }) => {
+                let why = format!("cannot be read: {source}");
+                tracing::error!(file = %name, error = %source, "File cannot be read; moved to failed.");
+                self.to_failed(None, path, name, &why);
+                return Ok(());
+            }
+        };
+        match taken {
+            Taken::New { file_id, state: FileState::Held, rows, deletes } => {
+                tracing::info!(file_id, file = %name, rows, deletes, "File taken.");
+                self.hold(file_id, path, name).await?;
+            }
+            Taken::New { file_id, rows, .. } => {
+                tracing::info!(file_id, file = %name, rows, "File taken; its rows are queued.");
+            }
+            Taken::Resume { file_id, state } => self.resume(file_id, state, path, name).await?,
+            Taken::Duplicate { file_id, of } => {
+                tracing::info!(file_id, duplicate_of = of, file = %name, "File identical to one already done; nothing sent.");
+                self.move_and_record(file_id, path, &self.dirs.done.clone(), name).await?;
+            }
+            Taken::Rejected { file_id, error } => {
+                tracing::warn!(file_id, file = %name, error = %error, "File rejected; nothing from it is sent.");
+                if let Some(dest) = self.to_failed(Some(file_id), path, name, &error) {
+                    self.journal.set_file_path(file_id, dest.display().to_string()).await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The same content is already in progress (or held): keep one copy of it. The copy just
+    /// claimed replaces the journal's only if that one is gone.
+    async fn resume(
+        &mut self,
+        file_id: i64,
+        state: FileState,
+        path: &Path,
+        name: &str,
+    ) -> journal::Result<()> {
+        let known = self.journal.file(file_id).await?.map(|f| PathBuf::from(f.path));
+        match known {
+            Some(p) if p != path && p.exists() => {
+                tracing::info!(file_id, file = %name, "File identical to one in progress; nothing more sent.");
+                let stem = format!("{file_id}-copy-{name}");
+                if let Err(e) = inbox::move_into(path, &self.dirs.done, &stem) {
+                    tracing::warn!(file = %path.display(), error = %e, "Copy cannot be moved to done.");
+                }
+            }
+            _ if state == FileState::Held => self.hold(file_id, path, name).await?,
+            _ => self.journal.set_file_path(file_id, path.display().to_string()).await?,
+        }
+        Ok(())
+    }
+
+    /// Too many deletes: park the file in `held/` and say, once, how to let it run.
+    async fn hold(&mut self, file_id: i64, path: &Path, name: &str) -> journal::Result<()> {
+        if !path.starts_with(&self.dirs.held) {
+            self.move_and_record(file_id, path, &self.dirs.held.clone(), name).await?;
+        }
+        self.announce_held(file_id, name);
+        Ok(())
+    }
+
+    fn announce_held(&self, file_id: i64, name: &str) {
+        let max = self.safety.max_deletes_per_file;
+        let msg = format!("file {file_id} held (more than {max} deletes): run `fdsync approve {file_id}`");
+        if self.shared.raise(&format!("held:{file_id}"), &msg) {
+            tracing::warn!(
+                file_id,
+                file = %name,
+                max_deletes_per_file = max,
+                "File held: it deletes more agents than safety.max_deletes_per_file allows; check it, then run `fdsync approve {file_id}`."
+            );
+        }
+    }
+
+    /// Moves a file into `dir` as `<id>-<name>` and records where it is now.
+    async fn move_and_record(
+        &self,
+        file_id: i64,
+        path: &Path,
+        dir: &Path,
+        name: &str,
+    ) -> journal::Result<()> {
+        match inbox::move_into(path, dir, &format!("{file_id}-{name}")) {
+            Ok(dest) => self.journal.set_file_path(file_id, dest.display().to_string()).await,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(e) => {
+                let msg = format!("file {file_id} cannot be moved to {}: {e}", dir.display());
+                if self.shared.raise(&format!("move:{file_id}"), &msg) {
+                    tracing::error!(file_id, error = %e, dir = %dir.display(), "File cannot be moved.");
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Moves an unusable file to `failed/` with `<name>.error.txt` beside it saying why.
+    fn to_failed(&self, file_id: Option<i64>, path: &Path, name: &str, why: &str) -> Option<PathBuf> {
+        let stem = match file_id {
+            Some(id) => format!("{id}-{name}"),
+            None => path.file_name().and_then(|n| n.to_str()).unwrap_or(name).to_string(),
+        };
+        let dest = match inbox::move_into(path, &self.dirs.failed, &stem) {
+            Ok(d) => d,
+            Err(e) => {
+                tracing::error!(file = %path.display(), error = %e, "File cannot be moved to failed.");
+                return None;
+            }
+        };
+        let note = dest.with_file_name(format!(
+            "{}.error.txt",
+            dest.file_name().and_then(|n| n.to_str()).unwrap_or(name)
+        ));
+        let text = format!("{name}: nothing from this file was sent.\n{why}\n");
+        if let Err(e) = std::fs::write(&note, text) {
+            tracing::error!(file = %note.display(), error = %e, "Error note cannot be written.");
+        }
+        Some(dest)
+    }
+
+    /// Finishes files whose rows are all final and brings approved files back from `held/`.
+    pub(super) async fn lifecycle(&mut self) -> journal::Result<()> {
+        for f in self.journal.active_files().await? {
+            if f.held {
+                self.announce_held(f.id, &f.name);
+            } else {
+                self.advance(f).await?;
+            }
+        }
+        Ok(())
+    }
+
+    async fn advance(&mut self, f: ActiveFile) -> journal::Result<()> {
+        let path = PathBuf::from(&f.path);
+        let in_held = path.starts_with(&self.dirs.held);
+        if self.shared.clear(&format!("held:{}", f.id)) || in_held {
+            tracing::info!(file_id = f.id, file = %f.name, "File approved; its rows run now.");
+        }
+        if in_held {
+            self.move_and_record(f.id, &path, &self.dirs.processing.clone(), &f.name).await?;
+        }
+        if !self.journal.row_counts(f.id).await?.is_final() {
+            return Ok(());
+        }
+        let summary = match files::finish(&self.journal, &self.dirs.state, f.id).await {
+            Ok(s) => s,
+            Err(files::Error::Journal(e)) => return Err(e),
+            Err(files::Error::Io { path, source }) => {
+                let msg = format!("report {} cannot be written: {source}", path.display());
+                if self.shared.raise(&format!("report:{}", f.id), &msg) {
+                    tracing::error!(file_id = f.id, error = %source, "Report cannot be written; will retry.");
+                }
+                return Ok(());
+            }
+        };
+        self.shared.clear(&format!("report:{}", f.id));
+        let current = self.journal.file(f.id).await?.map_or(path, |r| PathBuf::from(r.path));
+        self.move_and_record(f.id, &current, &self.dirs.done.clone(), &f.name).await?;
+        tracing::info!(file_id = f.id, failed = summary.failed, summary = %summary, "File done.");
+        Ok(())
+    }
+
+    /// After a crash: every file left in `processing/` is finished moving, or taken again (the
+    /// journal recognises its content, so no row is sent twice).
+    pub(super) async fn recover(&mut self) -> journal::Result<()> {
+        let Ok(entries) = std::fs::read_dir(&self.dirs.processing) else { return Ok(()) };
+        let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        paths.sort();
+        if paths.is_empty() {
+            return Ok(());
+        }
+        let known: HashMap<String, FileRecord> =
+            self.journal.files(vec![]).await?.into_iter().map(|f| (f.path.clone(), f)).collect();
+        for path in paths {
+            let Some(file_name) = path.file_name().and_then(|n| n.to_str()).map(String::from) else {
+                continue;
+            };
+            if file_name.starts_with('.') {
+                // A copy interrupted mid-way (EXDEV claim): the original is still in its inbox.
+                let _ = std::fs::remove_file(&path);
+                continue;
+            }
+            let rec = known.get(&path.display().to_string());
+            match rec.map(|r| r.state) {
+                Some(FileState::Processing) => {}
+                Some(FileState::Done | FileState::Duplicate) => {
+                    let r = rec.map(|r| (r.id, r.name.clone())).unwrap_or_default();
+                    self.move_and_record(r.0, &path, &self.dirs.done.clone(), &r.1).await?;
+                }
+                Some(FileState::Held) => {
+                    let r = rec.map(|r| (r.id, r.name.clone())).unwrap_or_default();
+                    self.hold(r.0, &path, &r.1).await?;
+                }
+                _ => self.readmit(&path, &file_name, rec).await?,
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes a file found in `processing/` again, with the inbox it came from.
+    async fn readmit(
+        &mut self,
+        path: &Path,
+        file_name: &str,
+        rec: Option<&FileRecord>,
+    ) -> journal::Result<()> {
+        let (tag, name) = inbox::parse_claimed(file_name).unwrap_or(("", file_name));
+        let from = self.inboxes.iter().find(|i| inbox::inbox_tag(&i.cfg.dir) == tag);
+        let action = match rec.and_then(|r| r.default_action.as_deref()) {
+            Some(a) => a.parse().ok(),
+            None => from.and_then(|i| i.cfg.action),
+        };
+        let dir = rec
+            .and_then(|r| r.inbox.clone())
+            .or_else(|| from.map(|i| i.cfg.dir.display().to_string()))
+            .unwrap_or_default();
+        tracing::info!(file = %name, "File left in processing by an earlier run; taking it again.");
+        let name = name.to_string();
+        self.admit(path, &name, action, &dir).await
+    }
+}

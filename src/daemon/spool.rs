@@ -1,0 +1,217 @@
+//! The spool: the one task that moves files. It takes ready files from the inboxes into
+//! `processing/` and the journal, and moves each file on as the journal says: `done/` when
+//! finished (report in `reports/`) or a duplicate, `failed/` (with `<name>.error.txt`) when
+//! unreadable, `held/` until `fdsync approve ID` (another process) flips it back to processing.
+//! One task owns every move, so no two moves of one file race.
+
+use super::inbox::{self, InboxState};
+use super::status::Shared;
+use super::watch::{Wake, Watchers};
+use crate::config::{Inbox, Safety};
+
+use crate::journal::{self, Journal};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc::UnboundedReceiver;
+use tokio_util::sync::CancellationToken;
+
+/// Full rescan period when nothing is settling; catches events the watcher missed.
+const RESCAN: Duration = Duration::from_secs(5);
+/// Rescan period while some file is settling.
+const SETTLING_RESCAN: Duration = Duration::from_millis(200);
+/// How often finished and approved files are looked for.
+const LIFECYCLE: Duration = Duration::from_millis(500);
+
+/// The folders of the state directory.
+#[derive(Debug, Clone)]
+pub struct Dirs {
+    pub state: PathBuf,
+    pub processing: PathBuf,
+    pub done: PathBuf,
+    pub failed: PathBuf,
+    pub held: PathBuf,
+}
+
+impl Dirs {
+    /// Creates (if needed) `processing/`, `done/`, `failed/`, `held/` and `reports/`.
+    pub fn create(state: &Path) -> std::io::Result<Self> {
+        let d = Dirs {
+            state: state.to_path_buf(),
+            processing: state.join("processing"),
+            done: state.join("done"),
+            failed: state.join("failed"),
+            held: state.join("held"),
+        };
+        for dir in [&d.processing, &d.done, &d.failed, &d.held, &state.join("reports")] {
+            std::fs::create_dir_all(dir)?;
+        }
+        Ok(d)
+    }
+}
+
+/// What the spool's owner can tell it while it runs.
+#[derive(Debug)]
+pub enum Control {
+    /// A reloaded configuration's inboxes.
+    Inboxes(Vec<Inbox>),
+}
+
+pub struct Spool {
+    pub(super) journal: Journal,
+    pub(super) dirs: Dirs,
+    pub(super) safety: Safety,
+    pub(super) inboxes: Vec<InboxState>,
+    pub(super) watchers: Watchers,
+    pub(super) shared: Arc<Shared>,
+}
+
+impl Spool {
+    /// Runs until `stop`: starts the watchers (then says so on `watching`), recovers
+    /// `processing/` after a crash, then takes files and moves them along. A file being read
+    /// when `stop` fires is finished reading first.
+    pub async fn run(
+        mut self,
+        mut wakes: UnboundedReceiver<Wake>,
+        mut control: tokio::sync::mpsc::UnboundedReceiver<Control>,
+        stop: CancellationToken,
+        watching: tokio::sync::oneshot::Sender<()>,
+    ) -> journal::Result<()> {
+        self.ensure_inboxes();
+        let _ = watching.send(());
+        self.recover().await?;
+        let mut next_scan = tokio::time::Instant::now();
+        let mut lifecycle = tokio::time::interval(LIFECYCLE);
+        lifecycle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = stop.cancelled() => return Ok(()),
+                Some(Control::Inboxes(new)) = control.recv() => self.reconfigure(new),
+                Some(wake) = wakes.recv() => {
+                    self.note(wake);
+                    while let Ok(more) = wakes.try_recv() {
+                        self.note(more);
+                    }
+                }
+                _ = tokio::time::sleep_until(next_scan) => {}
+                _ = lifecycle.tick() => {
+                    self.lifecycle().await?;
+                    continue;
+                }
+            }
+            self.scan_all(&stop).await?;
+            let settling = self.inboxes.iter().any(InboxState::settling);
+            next_scan = tokio::time::Instant::now() + if settling { SETTLING_RESCAN } else { RESCAN };
+        }
+    }
+
+    fn note(&mut self, wake: Wake) {
+        if let Some(ib) = self.inboxes.iter_mut().find(|i| i.cfg.dir == wake.inbox) {
+            for p in &wake.renamed_in {
+                ib.note_renamed(p);
+            }
+        }
+    }
+
+    /// Creates missing inbox folders and (re)starts their watchers; problems are raised once.
+    fn ensure_inboxes(&mut self) {
+        let dirs: Vec<PathBuf> = self.inboxes.iter().map(|i| i.cfg.dir.clone()).collect();
+        for dir in &dirs {
+            if let Err(e) = std::fs::create_dir_all(dir) {
+                let msg = format!("inbox {} cannot be created: {e}", dir.display());
+                if self.shared.raise(&format!("inbox:{}", dir.display()), &msg) {
+                    tracing::error!(inbox = %dir.display(), error = %e, "Inbox folder cannot be created.");
+                }
+            }
+        }
+        let failed = self.watchers.sync(&dirs);
+        for (dir, why) in failed {
+            let msg = format!("inbox {} is not watched ({why}); rescanned every 5 s", dir.display());
+            if self.shared.raise(&format!("watch:{}", dir.display()), &msg) {
+                tracing::warn!(inbox = %dir.display(), error = %why, "Inbox cannot be watched; relying on rescans.");
+            }
+        }
+    }
+
+    /// Applies a reloaded inbox list: new inboxes are watched, removed ones forgotten.
+    fn reconfigure(&mut self, new: Vec<Inbox>) {
+        let mut old: HashMap<PathBuf, InboxState> =
+            self.inboxes.drain(..).map(|i| (i.cfg.dir.clone(), i)).collect();
+        for cfg in new {
+            let same = old.get(&cfg.dir).is_some_and(|o| {
+                o.cfg.action == cfg.action && o.cfg.settle == cfg.settle && o.cfg.pattern == cfg.pattern
+            });
+            let state = match old.remove(&cfg.dir) {
+                Some(o) if same => o,
+                _ => InboxState::new(cfg),
+            };
+            self.inboxes.push(state);
+        }
+        for dir in old.keys() {
+            self.shared.clear(&format!("inbox:{}", dir.display()));
+            self.shared.clear(&format!("watch:{}", dir.display()));
+        }
+        self.ensure_inboxes();
+        let dirs: Vec<String> = self.inboxes.iter().map(|i| i.cfg.dir.display().to_string()).collect();
+        tracing::info!(inboxes = ?dirs, "Inboxes reconfigured.");
+    }
+
+    /// Scans every inbox and takes what is ready, stopping between files when asked.
+    async fn scan_all(&mut self, stop: &CancellationToken) -> journal::Result<()> {
+        let now = Instant::now();
+        for i in 0..self.inboxes.len() {
+            let ready = match self.inboxes[i].scan(now) {
+                Ok(r) => r,
+                Err(e) => {
+                    let dir = self.inboxes[i].cfg.dir.display().to_string();
+                    if self.shared.raise(&format!("inbox:{dir}"), &format!("inbox {dir} cannot be read: {e}"))
+                    {
+                        tracing::error!(inbox = %dir, error = %e, "Inbox cannot be read.");
+                    }
+                    continue;
+                }
+            };
+            self.shared.clear(&format!("inbox:{}", self.inboxes[i].cfg.dir.display()));
+            for path in ready {
+                if stop.is_cancelled() {
+                    return Ok(());
+                }
+                self.take_one(i, &path).await?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Claims one ready file into `processing/` and takes it into the journal.
+    async fn take_one(&mut self, i: usize, path: &Path) -> journal::Result<()> {
+        let ib = &mut self.inboxes[i];
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+        let tag = inbox::inbox_tag(&ib.cfg.dir);
+        let key = format!("claim:{}", path.display());
+        let claimed = match inbox::claim(path, &self.dirs.processing, &tag, &name) {
+            Ok(p) => p,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                ib.forget(path);
+                return Ok(());
+            }
+            Err(e) => {
+                let msg = format!(
+                    "{} cannot be moved into {}: {e}",
+                    path.display(),
+                    self.dirs.processing.display()
+                );
+                if self.shared.raise(&key, &msg) {
+                    tracing::error!(file = %path.display(), error = %e, "File cannot be moved into processing; will retry.");
+                }
+                return Ok(());
+            }
+        };
+        ib.forget(path);
+        self.shared.clear(&key);
+        let (action, dir) = (ib.cfg.action, ib.cfg.dir.display().to_string());
+        tracing::info!(file = %name, inbox = %dir, "File claimed.");
+        self.admit(&claimed, &name, action, &dir).await
+    }
+}
