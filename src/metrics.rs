@@ -166,6 +166,7 @@ mod tests {
             credits_used: 10,
             rate_limited: 1,
             paused_for_ms: 0,
+            pace_per_window: Some(360),
         }
     }
 

@@ -27,6 +27,8 @@ struct Status {
     files: Vec<FileStatus>,
     totals: RowCounts,
     inboxes: Vec<String>,
+    /// What a running `fdsync run` last reported (quota, files in progress, problems).
+    daemon: Option<crate::daemon::DaemonStatus>,
 }
 
 pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
@@ -44,7 +46,8 @@ pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit
         files.push(FileStatus { file, rows });
     }
     let inboxes = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
-    let status = Status { files, totals, inboxes };
+    let daemon = crate::daemon::read_status(&settings.state_dir);
+    let status = Status { files, totals, inboxes, daemon };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(Exit::Success);

@@ -53,6 +53,9 @@ impl<A: Api> Api for Observed<A> {
     async fn me(&self) -> Reply {
         self.seen(self.inner.me().await)
     }
+    async fn list_agents(&self, page: u32, per_page: u32) -> Reply {
+        self.seen(self.inner.list_agents(page, per_page).await)
+    }
     async fn list_tickets_by_email(&self, email: &str, updated_since: OffsetDateTime, page: u32) -> Reply {
         self.seen(self.inner.list_tickets_by_email(email, updated_since, page).await)
     }

@@ -148,10 +148,10 @@ mod tests {
                 row: 1,
                 action: "get_agent".into(),
                 key: "k1".into(),
-                op: None,
+                payload: None,
                 invalid: Some("bad".into()),
             },
-            NewOp { row: 2, action: "get_agent".into(), key: "k2".into(), op: None, invalid: None },
+            NewOp { row: 2, action: "get_agent".into(), key: "k2".into(), payload: None, invalid: None },
         ];
         j.insert_ops(id, rows).await.expect("ops");
         j.set_file_state(id, FileState::Processing, None).await.expect("state");
