@@ -1,5 +1,7 @@
 //! The Freshdesk API as the daemon's engine sees it: the real client, with every answer counted
-//! for the metrics, and a success clearing the "credentials refused" problem.
+//! for the metrics; a refusal of the credentials raises the "credentials refused" problem (logged
+//! once, shown in STATUS and `fdsync status`) and a success clears it. The engine's breaker does
+//! the pausing and probing.
 
 use super::status::Shared;
 use crate::domain::{NewAgent, NewTicket};
@@ -27,8 +29,18 @@ impl<A: Api> Observed<A> {
 
     fn seen(&self, reply: Reply) -> Reply {
         self.metrics.observe_answer(&reply.answer);
-        if matches!(reply.answer, Answer::Success { .. }) && self.shared.clear(AUTH_PROBLEM) {
-            tracing::info!("Freshdesk accepts the credentials again.");
+        match &reply.answer {
+            Answer::Success { .. } if self.shared.clear(AUTH_PROBLEM) => {
+                tracing::info!("Freshdesk accepts the credentials again.");
+            }
+            Answer::Auth { status, code, message } => {
+                let why = format!("Freshdesk refused the credentials: HTTP {status} {code}: {message}");
+                let msg = format!("{why}; probing again every minute (fix the credentials, then reload)");
+                if self.shared.raise(AUTH_PROBLEM, &msg) {
+                    tracing::error!(reason = %why, "Freshdesk refused the credentials; nothing is sent until it accepts them.");
+                }
+            }
+            _ => {}
         }
         reply
     }
