@@ -1,0 +1,129 @@
+//! `fdsync sim`: the simulator as a foreground server. Parses flags into a [`SimConfig`], binds,
+//! prints the base URL and API key, serves until Ctrl-C or SIGTERM, then stops cleanly.
+
+use std::time::Duration;
+
+use crate::config::{Plan, SimConfig};
+
+/// Flags of `fdsync sim`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct SimArgs {
+    /// Address to listen on.
+    #[arg(long, default_value = "127.0.0.1:8089")]
+    pub listen: String,
+    /// The admin API key clients must send.
+    #[arg(long, default_value = "sim-api-key")]
+    pub api_key: String,
+    /// Plan: trial (50/min), growth (200), pro (400), enterprise (700).
+    #[arg(long, default_value = "pro")]
+    pub plan: Plan,
+    /// Custom requests per window (overrides the plan; sub-limits scale like Pro's).
+    #[arg(long)]
+    pub rate: Option<u64>,
+    /// Quota window in seconds (at least 1).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..))]
+    pub window_secs: u64,
+    /// Added latency range in milliseconds, e.g. `20..200`.
+    #[arg(long, value_parser = parse_range)]
+    pub latency_ms: Option<(u64, u64)>,
+    /// Probability of a 502/503 answer (change not applied).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub fail_rate: f64,
+    /// Probability of dropping the connection after the change was applied.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub drop_rate: f64,
+    /// Probability of resetting the connection before anything is applied.
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub reset_rate: f64,
+    /// Requests per window spent by a competing integration on the same quota.
+    #[arg(long, default_value_t = 0)]
+    pub competitor: u64,
+    /// Extra agents to seed (agent0001@example.com, …).
+    #[arg(long, default_value_t = 0)]
+    pub agents: u32,
+    /// Seed of the fault dice.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+}
+
+fn parse_range(s: &str) -> Result<(u64, u64), String> {
+    let (a, b) = s.split_once("..").unwrap_or((s, s));
+    let n =
+        |x: &str| x.trim().parse::<u64>().map_err(|_| format!("expected A..B in milliseconds, got {s:?}"));
+    let (a, b) = (n(a)?, n(b)?);
+    Ok((a.min(b), a.max(b)))
+}
+
+fn parse_probability(s: &str) -> Result<f64, String> {
+    match s.parse::<f64>() {
+        Ok(p) if (0.0..=1.0).contains(&p) => Ok(p),
+        _ => Err(format!("expected a probability between 0 and 1, got {s:?}")),
+    }
+}
+
+impl SimArgs {
+    /// The config these flags describe.
+    pub fn to_config(&self) -> SimConfig {
+        SimConfig {
+            api_key: self.api_key.clone(),
+            plan: self.plan,
+            rate: self.rate,
+            window: Duration::from_secs(self.window_secs.max(1)),
+            latency_ms: self.latency_ms,
+            fail_rate: self.fail_rate,
+            drop_rate: self.drop_rate,
+            reset_rate: self.reset_rate,
+            competitor: self.competitor,
+            agents: self.agents,
+            seed: self.seed,
+            ..SimConfig::default()
+        }
+    }
+}
+
+async fn terminated() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
+    }
+}
+
+/// Runs the simulator until Ctrl-C or SIGTERM.
+pub async fn run(args: SimArgs) -> Result<(), String> {
+    let listener = tokio::net::TcpListener::bind(&args.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+    let handle = crate::serve(listener, args.to_config(), std::future::pending()).await;
+    println!("fdsync-sim listening on {} api_key={}", handle.base_url(), handle.api_key());
+    terminated().await;
+    handle.stop().await;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ranges_and_probabilities_parse_strictly() {
+        assert_eq!(parse_range("200..20"), Ok((20, 200)));
+        assert_eq!(parse_range("5"), Ok((5, 5)));
+        assert!(parse_range("a..b").is_err());
+        assert!(parse_probability("1.5").is_err());
+    }
+}

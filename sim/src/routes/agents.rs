@@ -1,0 +1,331 @@
+//! `/api/v2/agents`: create (admin; 409 with `agent_id`/`user_id`, seat limit), list with
+//! filters (admin), show, `me`, and delete (admin; the agent becomes a contact) (facts file §5).
+
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde_json::{Map, Value, json};
+
+use super::{is_email, link_next, page_of, paging, param, parse_id, parse_query, read_object, unknown_keys};
+use crate::app::{App, lock};
+use crate::auth::{Admin, Caller};
+use crate::error::{ApiError, FieldError};
+use crate::state::{NewAgent, Store, User, agent_json, timestamp};
+
+const CREATE_FIELDS: &[&str] = &[
+    "email",
+    "ticket_scope",
+    "name",
+    "phone",
+    "mobile",
+    "job_title",
+    "signature",
+    "occasional",
+    "role_ids",
+    "group_ids",
+    "agent_type",
+    "language",
+    "time_zone",
+    "skill_ids",
+    "contribution_group_ids",
+    "freshcaller_agent",
+    "freshchat_agent",
+    "agent_level_id",
+];
+const GATED_FIELDS: &[&str] = &[
+    "language",
+    "time_zone",
+    "skill_ids",
+    "contribution_group_ids",
+    "freshcaller_agent",
+    "freshchat_agent",
+    "agent_level_id",
+];
+
+fn short_string(
+    obj: &Map<String, Value>,
+    key: &str,
+    required: bool,
+    e: &mut Vec<FieldError>,
+) -> Option<String> {
+    match obj.get(key) {
+        None if required => {
+            e.push(FieldError::new(key, "missing_field", "It should be a/an String"));
+            None
+        }
+        None | Some(Value::Null) if !required => None,
+        Some(Value::String(s)) if s.chars().count() <= 255 && !(required && s.trim().is_empty()) => {
+            Some(s.clone())
+        }
+        Some(Value::String(s)) if s.chars().count() > 255 => {
+            let msg = format!("Has {} characters, it can have maximum of 255 characters", s.chars().count());
+            e.push(FieldError::new(key, "invalid_value", msg));
+            None
+        }
+        _ => {
+            e.push(FieldError::datatype(key, "String"));
+            None
+        }
+    }
+}
+
+fn id_list(obj: &Map<String, Value>, key: &str, e: &mut Vec<FieldError>) -> Vec<u64> {
+    let Some(v) = obj.get(key) else { return Vec::new() };
+    let ids: Option<Vec<u64>> =
+        v.as_array().and_then(|a| a.iter().map(|x| x.as_u64().filter(|n| *n > 0)).collect());
+    ids.unwrap_or_else(|| {
+        let msg = "It should contain elements of type Positive Integer only";
+        e.push(FieldError::new(key, "datatype_mismatch", msg));
+        Vec::new()
+    })
+}
+
+fn small_choice(
+    obj: &Map<String, Value>,
+    key: &str,
+    allowed: &[u64],
+    e: &mut Vec<FieldError>,
+) -> Option<u64> {
+    let v = obj.get(key)?;
+    let n = v.as_u64().filter(|n| allowed.contains(n));
+    if n.is_none() {
+        let list: Vec<String> = allowed.iter().map(u64::to_string).collect();
+        e.push(FieldError::one_of(key, "invalid_value", &list.join(",")));
+    }
+    n
+}
+
+/// Validates a create body into a new agent (without uniqueness and seat checks).
+fn parse_new_agent(obj: &Map<String, Value>) -> Result<NewAgent, Vec<FieldError>> {
+    let unknown = unknown_keys(obj.keys(), CREATE_FIELDS);
+    if !unknown.is_empty() {
+        return Err(unknown);
+    }
+    let mut e = Vec::new();
+    let email = match obj.get("email") {
+        None => {
+            e.push(FieldError::new(
+                "email",
+                "missing_field",
+                "It should be in the 'valid email address' format",
+            ));
+            None
+        }
+        Some(Value::String(s)) if is_email(s.trim()) => Some(s.trim().to_string()),
+        Some(_) => {
+            e.push(FieldError::new(
+                "email",
+                "invalid_value",
+                "It should be in the 'valid email address' format",
+            ));
+            None
+        }
+    };
+    let scope = match obj.get("ticket_scope") {
+        None => {
+            e.push(FieldError::one_of("ticket_scope", "missing_field", "1,2,3"));
+            None
+        }
+        Some(_) => small_choice(obj, "ticket_scope", &[1, 2, 3], &mut e),
+    };
+    let name = short_string(obj, "name", true, &mut e);
+    let phone = short_string(obj, "phone", false, &mut e);
+    let mobile = short_string(obj, "mobile", false, &mut e);
+    let job_title = short_string(obj, "job_title", false, &mut e);
+    let occasional = match obj.get("occasional") {
+        None => true,
+        Some(Value::Bool(b)) => *b,
+        Some(_) => {
+            e.push(FieldError::datatype("occasional", "Boolean"));
+            true
+        }
+    };
+    let signature = match obj.get("signature") {
+        Some(Value::String(s)) => Some(s.clone()),
+        None | Some(Value::Null) => None,
+        Some(_) => {
+            e.push(FieldError::datatype("signature", "String"));
+            None
+        }
+    };
+    let group_ids = id_list(obj, "group_ids", &mut e);
+    let role_ids = id_list(obj, "role_ids", &mut e);
+    let agent_type = small_choice(obj, "agent_type", &[1, 2, 3], &mut e).unwrap_or(1);
+    for key in GATED_FIELDS.iter().filter(|k| obj.contains_key(**k)) {
+        let msg = format!("The feature needed for {key} is not enabled on this account");
+        e.push(FieldError::new(key, "inaccessible_field", msg));
+    }
+    let (Some(email), Some(scope), Some(name), true) = (email, scope, name, e.is_empty()) else {
+        return Err(e);
+    };
+    let mut info = Store::agent_info(occasional, scope);
+    info.group_ids = group_ids;
+    if !role_ids.is_empty() {
+        info.role_ids = role_ids;
+    }
+    info.agent_type = agent_type;
+    if let Some(s) = signature {
+        info.signature = s;
+    }
+    Ok(NewAgent { name, email, phone, mobile, job_title, info })
+}
+
+/// 409 when the e-mail belongs to an agent (`agent_id`) or a contact (`user_id`).
+pub(crate) fn duplicate(store: &Store, email: &str) -> Option<FieldError> {
+    let user = store.user_by_email(email)?;
+    let key = if user.agent.is_some() { "agent_id" } else { "user_id" };
+    Some(FieldError {
+        additional_info: Some(json!({ key: user.id })),
+        ..FieldError::new("email", "duplicate_value", "It should be a unique value")
+    })
+}
+
+/// 400 on `occasional` when a full-time agent would exceed the seats.
+pub(crate) fn seat_error(store: &Store, seats: u64, occasional: bool) -> Option<FieldError> {
+    if occasional || store.full_time_agents() < seats {
+        return None;
+    }
+    let msg = format!(
+        "You have reached the maximum number of agents {seats} your subscription allows. You need to delete an \
+         existing agent or contact your account administrator to purchase additional agents."
+    );
+    Some(FieldError::new("occasional", "incompatible_value", msg))
+}
+
+pub(crate) async fn create(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let obj = read_object(&app, body).await?;
+    let new = parse_new_agent(&obj).map_err(ApiError::Validation)?;
+    let seats = app.config().seats;
+    let (id, body) = {
+        let mut store = lock(&app.store);
+        if let Some(err) =
+            duplicate(&store, &new.email).or_else(|| seat_error(&store, seats, new.info.occasional))
+        {
+            return Err(ApiError::one(err));
+        }
+        let id = store.add_agent(new);
+        let body = store.users.get(&id).map(|u| agent_json(u, false)).unwrap_or_default();
+        (id, body)
+    };
+    app.counters().agents_created += 1;
+    let mut resp = (StatusCode::CREATED, axum::Json(body)).into_response();
+    if let Ok(v) = HeaderValue::from_str(&format!("{}/api/v2/agents/{id}", app.base_url)) {
+        resp.headers_mut().insert(header::LOCATION, v);
+    }
+    Ok(resp)
+}
+
+const LIST_PARAMS: &[&str] =
+    &["email", "phone", "mobile", "state", "group_id", "type", "order_by", "order_type", "per_page", "page"];
+
+fn list_filter(params: &[(String, String)], e: &mut Vec<FieldError>) -> impl Fn(&User) -> bool + use<> {
+    let email = param(params, "email").map(str::to_lowercase);
+    if email.as_deref().is_some_and(|m| !is_email(m)) {
+        e.push(FieldError::new("email", "invalid_value", "It should be in the 'valid email address' format"));
+    }
+    let state = param(params, "state").map(str::to_string);
+    if state.as_deref().is_some_and(|s| s != "fulltime" && s != "occasional") {
+        e.push(FieldError::one_of("state", "invalid_value", "fulltime,occasional"));
+    }
+    let phone = param(params, "phone").map(str::to_string);
+    let mobile = param(params, "mobile").map(str::to_string);
+    let group = param(params, "group_id").map(|g| g.parse::<u64>().unwrap_or(0));
+    let kind = param(params, "type").map(str::to_string);
+    move |u: &User| {
+        let Some(a) = &u.agent else { return false };
+        let type_name = match a.agent_type {
+            2 => "field_agent",
+            3 => "collaborator",
+            _ => "support_agent",
+        };
+        email.as_deref().is_none_or(|m| u.email.as_deref().is_some_and(|x| x.to_lowercase() == m))
+            && state.as_deref().is_none_or(|s| (s == "occasional") == a.occasional)
+            && phone.as_deref().is_none_or(|p| u.phone.as_deref() == Some(p))
+            && mobile.as_deref().is_none_or(|p| u.mobile.as_deref() == Some(p))
+            && group.is_none_or(|g| a.group_ids.contains(&g))
+            && kind.as_deref().is_none_or(|k| k == type_name)
+    }
+}
+
+pub(crate) async fn list(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = parse_query(raw.as_deref())?;
+    let unknown = unknown_keys(params.iter().map(|(k, _)| k), LIST_PARAMS);
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
+    let mut e = Vec::new();
+    let paging = paging(&params, None, &mut e);
+    let keep = list_filter(&params, &mut e);
+    let order_by = param(&params, "order_by").unwrap_or("name");
+    if !["name", "last_active_at", "created_at"].contains(&order_by) {
+        e.push(FieldError::one_of("order_by", "invalid_value", "name,last_active_at,created_at"));
+    }
+    let order_type = param(&params, "order_type").unwrap_or("asc");
+    if order_type != "asc" && order_type != "desc" {
+        e.push(FieldError::one_of("order_type", "invalid_value", "asc,desc"));
+    }
+    if !e.is_empty() {
+        return Err(ApiError::Validation(e));
+    }
+    let (body, more) = {
+        let store = lock(&app.store);
+        let mut agents: Vec<&User> = store.users.values().filter(|u| keep(u)).collect();
+        match order_by {
+            "name" => agents.sort_by_key(|u| (u.name.to_lowercase(), u.id)),
+            _ => agents.sort_by_key(|u| u.id),
+        }
+        if order_type == "desc" {
+            agents.reverse();
+        }
+        let (page, more) = page_of(agents, paging);
+        (page.into_iter().map(|u| agent_json(u, true)).collect::<Vec<Value>>(), more)
+    };
+    let link = more.then(|| link_next(&app, "/api/v2/agents", &params, paging.page + 1));
+    Ok(super::json_page(json!(body), link))
+}
+
+pub(crate) async fn show(
+    State(app): State<Arc<App>>,
+    _caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let store = lock(&app.store);
+    let user = store.users.get(&id).filter(|u| u.agent.is_some()).ok_or(ApiError::NotFound)?;
+    Ok(axum::Json(agent_json(user, false)).into_response())
+}
+
+pub(crate) async fn me(State(app): State<Arc<App>>, caller: Caller) -> Result<Response, ApiError> {
+    let store = lock(&app.store);
+    let user = store.users.get(&caller.user_id).ok_or_else(ApiError::invalid_credentials)?;
+    Ok(axum::Json(agent_json(user, false)).into_response())
+}
+
+pub(crate) async fn delete(
+    State(app): State<Arc<App>>,
+    Admin(caller): Admin,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = parse_id(&id)?;
+    let mut store = lock(&app.store);
+    let user = store.users.get_mut(&id).filter(|u| u.agent.is_some()).ok_or(ApiError::NotFound)?;
+    if id == caller.user_id {
+        return Err(ApiError::access_denied());
+    }
+    user.agent = None;
+    user.updated_at = timestamp(time::OffsetDateTime::now_utc());
+    drop(store);
+    app.counters().agents_deleted += 1;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,123 @@
+//! Agents: create with 409 `agent_id` / `user_id`, seats, list by e-mail with Link, show,
+//! delete → contact → 404, own-agent 403, contacts and make_agent.
+
+use fdsync_sim::SimConfig;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::helpers::{spawn_default, spawn_sim, ticket};
+
+fn agent(email: &str) -> Value {
+    json!({"email": email, "ticket_scope": 1, "name": "Jane Doe"})
+}
+
+#[tokio::test]
+async fn a_created_agent_is_occasional_by_default_with_location() {
+    let sim = spawn_default().await;
+    let resp = sim.post("/api/v2/agents", &agent("jane@example.com")).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let body: Value = resp.json().await.unwrap();
+    let id = body["id"].as_u64().unwrap();
+    assert_eq!(location, format!("{}/api/v2/agents/{id}", sim.base));
+    assert_eq!(body["occasional"], true);
+    assert_eq!(body["type"], "support_agent");
+    assert_eq!(body["contact"]["email"], "jane@example.com");
+    assert!(body.get("role_ids").is_some());
+}
+
+#[tokio::test]
+async fn missing_fields_and_unknown_keys_are_validation_errors() {
+    let sim = spawn_default().await;
+    let (status, _, body) = sim.send(sim.post("/api/v2/agents", &json!({}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let fields: Vec<&str> =
+        body["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    assert_eq!(fields, ["email", "ticket_scope", "name"]);
+    let (_, _, body) = sim.send(sim.post("/api/v2/agents", &json!({"email": "a@b.co", "nick": 1}))).await;
+    assert_eq!(
+        body["errors"],
+        json!([{"field":"nick","message":"Unexpected/invalid field in request","code":"invalid_field"}])
+    );
+}
+
+#[tokio::test]
+async fn a_duplicate_email_gets_409_with_agent_id_or_user_id() {
+    let sim = spawn_default().await;
+    let (_, _, first) = sim.send(sim.post("/api/v2/agents", &agent("dup@example.com"))).await;
+    let (status, _, body) = sim.send(sim.post("/api/v2/agents", &agent("DUP@example.com"))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let expected = json!({"description":"Validation failed","errors":[{"field":"email",
+        "additional_info":{"agent_id": first["id"]},"message":"It should be a unique value","code":"duplicate_value"}]});
+    assert_eq!(body, expected);
+    let (_, t) = sim.create_ticket(ticket("customer@example.com", "c")).await;
+    let (status, _, body) = sim.send(sim.post("/api/v2/agents", &agent("customer@example.com"))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["errors"][0]["additional_info"], json!({"user_id": t["requester_id"]}));
+}
+
+#[tokio::test]
+async fn full_time_agents_beyond_the_seats_are_refused() {
+    let sim = spawn_sim(SimConfig { seats: 2, ..SimConfig::default() }).await; // admin + agent use both
+    let mut body = agent("ft@example.com");
+    body["occasional"] = json!(false);
+    let (status, _, got) = sim.send(sim.post("/api/v2/agents", &body)).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(got["errors"][0]["field"], "occasional");
+    assert_eq!(got["errors"][0]["code"], "incompatible_value");
+    assert_eq!(sim.send(sim.post("/api/v2/agents", &agent("occ@example.com"))).await.0, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn the_list_finds_an_agent_by_email_case_insensitively_and_pages() {
+    let sim = spawn_sim(SimConfig { agents: 5, ..SimConfig::default() }).await;
+    let (status, _, body) = sim.send(sim.get("/api/v2/agents?email=AGENT0003%40example.com")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body.as_array().unwrap().len(), 1);
+    assert_eq!(body[0]["contact"]["email"], "agent0003@example.com");
+    assert!(body[0].get("role_ids").is_none(), "list items omit role_ids");
+    let (_, _, none) = sim.send(sim.get("/api/v2/agents?email=nobody%40example.com")).await;
+    assert_eq!(none, json!([]));
+    let (_, headers, page) = sim.send(sim.get("/api/v2/agents?per_page=3")).await;
+    assert_eq!(page.as_array().unwrap().len(), 3);
+    assert!(headers["link"].to_str().unwrap().ends_with("/api/v2/agents?per_page=3&page=2>; rel=\"next\""));
+    let (status, _, _) = sim.send(sim.get("/api/v2/agents?email=not-an-email")).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_deleted_agent_becomes_a_contact_and_then_404s() {
+    let sim = spawn_default().await;
+    let (_, _, created) = sim.send(sim.post("/api/v2/agents", &agent("gone@example.com"))).await;
+    let path = format!("/api/v2/agents/{}", created["id"]);
+    assert_eq!(sim.send(sim.get(&path)).await.0, StatusCode::OK);
+    let (status, _, body) = sim.send(sim.delete(&path)).await;
+    assert_eq!((status, body), (StatusCode::NO_CONTENT, Value::Null));
+    let state = sim.handle.state();
+    assert!(state.contacts.iter().any(|c| c.email.as_deref() == Some("gone@example.com")));
+    let (status, _, body) = sim.send(sim.delete(&path)).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, Value::Null));
+    assert_eq!(sim.send(sim.get(&path)).await.0, StatusCode::NOT_FOUND);
+    let (_, _, contacts) = sim.send(sim.get("/api/v2/contacts?email=gone%40example.com")).await;
+    assert_eq!(contacts[0]["id"], created["id"]);
+}
+
+#[tokio::test]
+async fn deleting_your_own_agent_is_forbidden() {
+    let sim = spawn_default().await;
+    let (_, _, me) = sim.send(sim.get("/api/v2/agents/me")).await;
+    let (status, _, body) = sim.send(sim.delete(&format!("/api/v2/agents/{}", me["id"]))).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert_eq!(body["code"], "access_denied");
+}
+
+#[tokio::test]
+async fn make_agent_turns_a_contact_into_an_agent_with_the_same_id() {
+    let sim = spawn_default().await;
+    let (_, t) = sim.create_ticket(ticket("promote@example.com", "p")).await;
+    let id = t["requester_id"].as_u64().unwrap();
+    let (status, _, body) = sim.send(sim.put(&format!("/api/v2/contacts/{id}/make_agent"), &json!({}))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["id"], id);
+    assert_eq!(sim.send(sim.get(&format!("/api/v2/agents/{id}"))).await.0, StatusCode::OK);
+}
