@@ -3,3 +3,4 @@
 mod helpers;
 mod import;
 mod crash;
+mod quota;
