@@ -383,23 +383,18 @@ fn main() {
         windows: 4.3,
         change: Some((1.2, 200)),
     };
-    let mut all: Vec<[(Trace, Trace); 4]> = Vec::new();
+    let mut cols: [Vec<(Trace, Trace)>; 4] = Default::default();
     let mut offboard = (Vec::new(), Vec::new());
     for run in 1..=runs {
         eprintln!("run {run}/{runs}: A, A (tickets), B, D, C");
-        let r = rt.block_on(async { [both(&a).await, both(&at).await, both(&b).await, both(&d).await] });
-        all.push(r);
+        for (col, sc) in cols.iter_mut().zip([&a, &at, &b, &d]) {
+            col.push(rt.block_on(both(sc)));
+        }
         offboard.0.push(rt.block_on(offboarding(true)));
         offboard.1.push(rt.block_on(offboarding(false)));
     }
-    let col = |i: usize| -> Vec<(Trace, Trace)> { all.iter_mut().map(|r| std::mem::replace(&mut r[i], empty())).collect() };
-    let (ra, rat, rb, rd) = (col(0), col(1), col(2), col(3));
+    let [ra, rat, rb, rd] = cols;
     print_table(runs, &ra, &rat, &rb, &rd, (median(offboard.0), median(offboard.1)));
-}
-
-fn empty() -> (Trace, Trace) {
-    let t = || Trace { samples: Vec::new(), change_at: None, end: Instant::now() };
-    (t(), t())
 }
 
 fn print_table(
