@@ -242,7 +242,8 @@ async fn baseline_load(sim: Arc<SimHandle>, cancel: CancellationToken, work: Wor
             ),
         };
         let url = format!("{base}/api/v2/{route}");
-        if send_retrying(|| http.post(&url).basic_auth(&key, Some("X")).json(&body), &cancel).await.is_none() {
+        if send_retrying(|| http.post(&url).basic_auth(&key, Some("X")).json(&body), &cancel).await.is_none()
+        {
             break;
         }
         i += 1;
@@ -261,7 +262,12 @@ fn windows(t: &Trace) -> Vec<Window> {
     }
     let window = |pair: &[usize]| {
         let (a, b) = (&s[pair[0]], &s[pair[1]]);
-        Window { start: a.at, created: b.created - a.created, api: b.api - a.api, competitor: b.competitor - a.competitor }
+        Window {
+            start: a.at,
+            created: b.created - a.created,
+            api: b.api - a.api,
+            competitor: b.competitor - a.competitor,
+        }
     };
     bounds.windows(2).filter(|p| s[p[1]].at <= t.end).map(window).collect()
 }
@@ -286,10 +292,19 @@ fn share_429(t: &Trace) -> f64 {
     s.limited as f64 / s.api.max(1) as f64
 }
 
-/// Largest own use (credits) of a full window ÷ (total × (1 − reserve) − the competitor's spend).
-fn worst_own_use(t: &Trace, total: u64) -> f64 {
+/// Own use (credits) of full windows ÷ (total × (1 − reserve) − the competitor's spend in it):
+/// the first window's, and the largest of the steady ones.
+fn own_use(t: &Trace, total: u64) -> (f64, f64) {
     let f = |w: &Window| w.api as f64 / (budget(total) - w.competitor as f64);
-    windows(t).iter().map(f).fold(0.0, f64::max)
+    let w = windows(t);
+    let first = w.first().map_or(f64::NAN, f);
+    (first, w.iter().skip(1).map(f).fold(f64::NAN, f64::max))
+}
+
+/// Creates in the first full window that starts after the change ÷ the new budget.
+fn first_after_change(t: &Trace, new_total: u64) -> f64 {
+    let Some(at) = t.change_at else { return f64::NAN };
+    windows(t).iter().find(|w| w.start >= at).map_or(f64::NAN, |w| w.created as f64 / budget(new_total))
 }
 
 /// Seconds from the change to the first full window whose creates keep to the new budget
@@ -331,7 +346,12 @@ async fn offboarding(fdsync: bool) -> f64 {
     } else {
         baseline_offboard(&sim).await;
     }
-    let left = sim.state().agents.iter().filter(|a| a.email.as_deref().is_some_and(|e| e.starts_with("agent0"))).count();
+    let left = sim
+        .state()
+        .agents
+        .iter()
+        .filter(|a| a.email.as_deref().is_some_and(|e| e.starts_with("agent0")))
+        .count();
     assert_eq!(left, 300 - OFFBOARD_ROWS, "every listed agent deleted");
     sim.counters().api_requests as f64 / OFFBOARD_ROWS as f64
 }
@@ -342,7 +362,9 @@ async fn baseline_offboard(sim: &SimHandle) {
     let never = CancellationToken::new();
     for i in 1..=OFFBOARD_ROWS {
         let url = format!("{base}/api/v2/agents?email=agent{i:04}@example.com");
-        let Some(resp) = send_retrying(|| http.get(&url).basic_auth(&key, Some("X")), &never).await else { continue };
+        let Some(resp) = send_retrying(|| http.get(&url).basic_auth(&key, Some("X")), &never).await else {
+            continue;
+        };
         let found: serde_json::Value = resp.json().await.unwrap_or_default();
         let Some(id) = found.pointer("/0/id").and_then(|v| v.as_u64()) else { continue };
         let url = format!("{base}/api/v2/agents/{id}");
@@ -371,11 +393,30 @@ fn row(measure: &str, cells: (String, String), goal: &str) {
 
 fn main() {
     let runs = env_usize("FDSYNC_BENCH_RUNS", 3).max(1);
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let rt =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let lat = Some((50, 300));
-    let a = Scenario { sim: sim_config(300, 0, lat, 0), work: Work::Agents, rows: 1500, windows: 3.3, change: None };
-    let at = Scenario { sim: sim_config(300, 0, lat, 0), work: Work::Tickets, rows: 1000, windows: 3.3, change: None };
-    let b = Scenario { sim: sim_config(300, 90, lat, 0), work: Work::Agents, rows: 1500, windows: 3.3, change: None };
+    let a = Scenario {
+        sim: sim_config(300, 0, lat, 0),
+        work: Work::Agents,
+        rows: 1500,
+        windows: 3.3,
+        change: None,
+    };
+    let at = Scenario {
+        sim: sim_config(300, 0, lat, 0),
+        work: Work::Tickets,
+        rows: 1000,
+        windows: 3.3,
+        change: None,
+    };
+    let b = Scenario {
+        sim: sim_config(300, 90, lat, 0),
+        work: Work::Agents,
+        rows: 1500,
+        windows: 3.3,
+        change: None,
+    };
     let d = Scenario {
         sim: sim_config(700, 0, lat, 0),
         work: Work::Agents,
@@ -405,19 +446,55 @@ fn print_table(
     d: &[(Trace, Trace)],
     c: (f64, f64),
 ) {
-    println!("Medians of {runs} runs; 10 s windows; reserve {RESERVE} %; latency 50-300 ms; command: cargo bench --bench quota\n");
+    println!(
+        "Medians of {runs} runs; 10 s windows; reserve {RESERVE} %; latency 50-300 ms; command: cargo bench --bench quota\n"
+    );
     println!("| measure | fdsync | sequential baseline | goal |");
     println!("|---|---|---|---|");
     let secs = |x: f64| format!("{x:.1} s");
     let count = |x: f64| format!("{x:.0}");
-    row("A: agent creates per steady window ÷ (300 × 0.9 = 270)", pair(a, |t| steady_ratio(t, budget(300)), ratio), ">= 0.97");
+    row(
+        "A: agent creates per steady window ÷ (300 × 0.9 = 270)",
+        pair(a, |t| steady_ratio(t, budget(300)), ratio),
+        ">= 0.97",
+    );
     row("A: share of answers that were 429", pair(a, share_429, pct), "<= 0.5 %");
-    row("A (tickets): creates per steady window ÷ (create sub-limit 120 × 0.9 = 108)", pair(at, |t| steady_ratio(t, budget(120)), ratio), ">= 0.97");
+    row(
+        "A (tickets): creates per steady window ÷ (create sub-limit 120 × 0.9 = 108)",
+        pair(at, |t| steady_ratio(t, budget(120)), ratio),
+        ">= 0.97",
+    );
     row("A (tickets): share of 429", pair(at, share_429, pct), "<= 0.5 %");
-    row("B: agent creates per steady window ÷ (270 − competitor 90 = 180)", pair(b, |t| steady_ratio(t, budget(300) - 90.0), ratio), "≈ 1");
+    row(
+        "B: agent creates per steady window ÷ (270 − competitor 90 = 180)",
+        pair(b, |t| steady_ratio(t, budget(300) - 90.0), ratio),
+        "≈ 1",
+    );
     row("B: share of answers that were 429", pair(b, share_429, pct), "<= 1 %");
-    row("B: worst window, own credits ÷ (270 − competitor's spend)", pair(b, |t| worst_own_use(t, 300), ratio), "<= 1");
-    row("D: seconds from 700 → 200 to the first window with ≤ 189 creates", pair(d, |t| follow(t, 200).0, secs), "within the next window");
-    row("D: 429s after the change", pair(d, |t| follow(t, 200).1 as f64, count), "few (the change window only)");
+    row(
+        "B: first window, own credits ÷ (270 − competitor's spend)",
+        pair(b, |t| own_use(t, 300).0, ratio),
+        "<= 1",
+    );
+    row(
+        "B: worst steady window, own credits ÷ (270 − competitor's spend)",
+        pair(b, |t| own_use(t, 300).1, ratio),
+        "<= 1",
+    );
+    row(
+        "D: seconds from 700 → 200 to the first window with ≤ 189 creates",
+        pair(d, |t| follow(t, 200).0, secs),
+        "within the next window",
+    );
+    row(
+        "D: creates in the first full window after the change ÷ (200 × 0.9 = 180)",
+        pair(d, |t| first_after_change(t, 200), ratio),
+        "<= 1.05",
+    );
+    row(
+        "D: 429s after the change",
+        pair(d, |t| follow(t, 200).1 as f64, count),
+        "few (the change window only)",
+    );
     row("C: API calls per row, 200 deletes by email (300 agents)", (ratio(c.0), ratio(c.1)), "<= 1.05");
 }
