@@ -67,7 +67,6 @@ async fn the_pacer_learns_the_total_from_headers_and_spends_near_the_budget_with
     assert!(c.rate_limited * 50 <= c.api_requests, "429 share above 2 %: {c:?}");
     // Budget 40 × 0.75 = 30 per window: never above it (1 credit of slack), and close to it in
     // the median window after the first (the learning one; a starved machine may stall one).
-    eprintln!("peaks {peaks:?}");
     assert!(peaks.len() >= 3, "the import spans several windows: {peaks:?}");
     assert!(peaks.iter().all(|&p| p <= 31), "a window went over the budget: {peaks:?}");
     let mut later = peaks[1..].to_vec();
@@ -96,7 +95,6 @@ async fn with_a_competitor_spending_part_of_the_window_the_reserve_is_still_left
     // together stays within 40 × 0.75 = 30 (+3 slack, mostly the competitor's own spend after
     // fdsync stopped): Remaining at each window's end keeps at least 7 of the 10-credit reserve.
     // fdsync still uses its part (competitor 12 + at least 10).
-    eprintln!("peaks {peaks:?}");
     assert!(peaks.len() >= 3, "the import spans several windows: {peaks:?}");
     assert!(peaks[0] <= 40, "the first window went over the total: {peaks:?}");
     assert!(peaks[1..].iter().all(|&p| p <= 33), "the reserve was eaten into: {peaks:?}");
