@@ -4,4 +4,5 @@ mod crash;
 mod daemon;
 mod helpers;
 mod import;
+mod quota;
 mod secrets;
