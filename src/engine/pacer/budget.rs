@@ -107,13 +107,24 @@ pub struct Controller {
     others_rate: f64,
     /// 429 slow-down in [0.5, 1]: the server knows better than our estimate.
     penalty: f64,
+    /// A 429 came in the current window (a window without one gives more of the penalty back).
+    limited: bool,
     /// Our credits, counted from the answers.
     ours: u64,
 }
 
 impl Controller {
     pub fn new(window: Duration, reserve_percent: u8) -> Self {
-        Self { window, reserve_percent, total: None, seg: None, others_rate: 0.0, penalty: 1.0, ours: 0 }
+        Self {
+            window,
+            reserve_percent,
+            total: None,
+            seg: None,
+            others_rate: 0.0,
+            penalty: 1.0,
+            limited: false,
+            ours: 0,
+        }
     }
 
     /// The spend of others in credits per second, as last estimated.
@@ -126,9 +137,12 @@ impl Controller {
         self.seg.map(|s| s.r_min)
     }
 
-    /// A 429: shave 10 % off the rate (down to half); each new window gives 2 % back.
+    /// A 429: shave 10 % off the rate (down to half). Each new window gives 2 % back, or 10 %
+    /// after a window with no 429; a new `X-RateLimit-Total` (a plan change, which explains the
+    /// 429s around it) lifts the penalty.
     pub fn on_rate_limited(&mut self) {
         self.penalty = (self.penalty * 0.9).max(0.5);
+        self.limited = true;
     }
 
     /// One answer to a request sent at `sent`: the credits it cost us (0 when it never reached
@@ -138,6 +152,9 @@ impl Controller {
     pub fn observe(&mut self, now: Instant, sent: Instant, credits: u32, rate: Headers, in_flight: usize) {
         self.ours += u64::from(credits);
         if rate.total.is_some() && rate.total != self.total {
+            if self.total.is_some() {
+                self.penalty = 1.0;
+            }
             self.total = rate.total;
             self.seg = None;
         }
@@ -149,7 +166,9 @@ impl Controller {
         match self.seg.as_mut() {
             None => self.seg = Some(self.segment(now, r, false)),
             Some(seg) if r > seg.r_min.saturating_add(jump) => {
-                self.penalty = (self.penalty + 0.02).min(1.0);
+                let back = if self.limited { 0.02 } else { 0.1 };
+                self.penalty = (self.penalty + back).min(1.0);
+                self.limited = false;
                 // Others' rate carries over, halved, until this window has shown its own.
                 self.others_rate /= 2.0;
                 self.seg = Some(self.segment(now, r, true));
