@@ -9,7 +9,7 @@ use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
-use super::{is_email, link_next, page_of, paging, param, parse_id, parse_query, read_object, unknown_keys};
+use super::{is_email, link_next, list_query, page_of, paging, param, parse_id, read_object, unknown_keys};
 use crate::app::{App, lock};
 use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, FieldError};
@@ -263,11 +263,7 @@ pub(crate) async fn list(
     _admin: Admin,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = parse_query(raw.as_deref())?;
-    let unknown = unknown_keys(params.iter().map(|(k, _)| k), LIST_PARAMS);
-    if !unknown.is_empty() {
-        return Err(ApiError::Validation(unknown));
-    }
+    let params = list_query(raw.as_deref(), LIST_PARAMS)?;
     let mut e = Vec::new();
     let paging = paging(&params, None, &mut e);
     let keep = list_filter(&params, &mut e);

@@ -9,7 +9,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
 use super::agents::seat_error;
-use super::{is_email, link_next, page_of, paging, param, parse_id, parse_query, read_object, unknown_keys};
+use super::{is_email, link_next, list_query, page_of, paging, param, parse_id, read_object, unknown_keys};
 use crate::app::{App, lock};
 use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, FieldError};
@@ -23,11 +23,7 @@ pub(crate) async fn list(
     _caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = parse_query(raw.as_deref())?;
-    let unknown = unknown_keys(params.iter().map(|(k, _)| k), LIST_PARAMS);
-    if !unknown.is_empty() {
-        return Err(ApiError::Validation(unknown));
-    }
+    let params = list_query(raw.as_deref(), LIST_PARAMS)?;
     let mut e = Vec::new();
     let paging = paging(&params, None, &mut e);
     let email = param(&params, "email").map(str::to_lowercase);

@@ -58,6 +58,13 @@ pub(crate) fn parse_query(raw: Option<&str>) -> Result<Vec<(String, String)>, Ap
     serde_urlencoded::from_str(raw).map_err(|_| ApiError::invalid_encoding(raw))
 }
 
+/// A list route's query: parsed, with unknown parameters refused (each as `invalid_field`).
+pub(crate) fn list_query(raw: Option<&str>, allowed: &[&str]) -> Result<Vec<(String, String)>, ApiError> {
+    let params = parse_query(raw)?;
+    let unknown = unknown_keys(params.iter().map(|(k, _)| k), allowed);
+    if unknown.is_empty() { Ok(params) } else { Err(ApiError::Validation(unknown)) }
+}
+
 /// The first value of a query parameter.
 pub(crate) fn param<'a>(params: &'a [(String, String)], name: &str) -> Option<&'a str> {
     params.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())

@@ -8,7 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 
-use super::{param, parse_query, unknown_keys};
+use super::{list_query, param};
 use crate::app::{App, lock};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
@@ -200,11 +200,7 @@ pub(crate) async fn tickets(
     _caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = parse_query(raw.as_deref())?;
-    let unknown = unknown_keys(params.iter().map(|(k, _)| k), &["query", "page"]);
-    if !unknown.is_empty() {
-        return Err(ApiError::Validation(unknown));
-    }
+    let params = list_query(raw.as_deref(), &["query", "page"])?;
     let page = match param(&params, "page").map(|p| p.parse::<u64>()) {
         None => 1,
         Some(Ok(n)) if (1..=10).contains(&n) => n,

@@ -13,7 +13,7 @@ use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
 use super::ticket_fields::{self, TicketInput};
-use super::{link_next, page_of, paging, param, parse_id, parse_query, read_object, unknown_keys};
+use super::{link_next, list_query, page_of, paging, param, parse_id, read_object};
 use crate::app::{App, lock};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
@@ -225,11 +225,7 @@ pub(crate) async fn list(
     _caller: Caller,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = parse_query(raw.as_deref())?;
-    let unknown = unknown_keys(params.iter().map(|(k, _)| k), LIST_PARAMS);
-    if !unknown.is_empty() {
-        return Err(ApiError::Validation(unknown));
-    }
+    let params = list_query(raw.as_deref(), LIST_PARAMS)?;
     let mut errors = Vec::new();
     let msg = "You cannot access tickets beyond the 300th page. Please provide a smaller page number.";
     let paging = paging(&params, Some((300, msg)), &mut errors);
