@@ -45,6 +45,7 @@ pub(crate) async fn import_paths(
     action: Option<Action>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Exit> {
+    let _lock = crate::journal::RunLock::acquire(&settings.state_dir)?;
     let journal = Journal::open(&settings.state_dir)?;
     let mut exit = Exit::Success;
     let mut targets = Vec::new();

@@ -98,9 +98,14 @@ pub async fn run(cli: Cli) -> Exit {
     }
 }
 
-/// Config and usage problems are exit 2; anything else unexpected is 1.
+/// Config and usage problems (and a state folder another fdsync is sending from) are exit 2;
+/// anything else unexpected is 1.
 fn exit_for(e: &anyhow::Error) -> Exit {
-    if e.chain().any(|c| c.is::<config::Error>()) { Exit::Usage } else { Exit::RowsFailed }
+    let usage = e.chain().any(|c| {
+        c.is::<config::Error>()
+            || matches!(c.downcast_ref::<crate::journal::Error>(), Some(crate::journal::Error::Busy { .. }))
+    });
+    if usage { Exit::Usage } else { Exit::RowsFailed }
 }
 
 /// Loads the settings, initialising logging from them.

@@ -102,6 +102,8 @@ struct Running {
     control: tokio::sync::mpsc::UnboundedSender<Control>,
     inboxes: tokio::sync::watch::Sender<Vec<PathBuf>>,
     shared: Arc<Shared>,
+    /// This process is the only one sending from the state folder while it runs.
+    _lock: crate::journal::RunLock,
 }
 
 impl Running {
@@ -110,6 +112,7 @@ impl Running {
         let started_at = now_ms();
         let dirs = Dirs::create(&settings.state_dir)
             .with_context(|| format!("creating the state folders in {}", settings.state_dir.display()))?;
+        let lock = crate::journal::RunLock::acquire(&settings.state_dir)?;
         let journal = Journal::open(&settings.state_dir).context("opening the journal")?;
         let (shared, metrics) = (Shared::new(), Metrics::new());
         let metrics_listener = match settings.metrics_listen {
@@ -151,6 +154,7 @@ impl Running {
             started_at,
         };
         Ok(Running {
+            _lock: lock,
             engine: Some(tokio::spawn(engine)),
             spool: Some(tokio::spawn(spool)),
             status: tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone())),

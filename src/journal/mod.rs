@@ -28,6 +28,33 @@ pub enum Error {
     Closed,
     #[error("cannot create journal directory {path}: {source}")]
     Dir { path: String, source: std::io::Error },
+    #[error("another fdsync (import or run) is sending from {path}; wait for it to finish or stop it")]
+    Busy { path: String },
+}
+
+/// Held by the one process that sends ops from a state folder (`import` or `run`): two senders
+/// on one journal could both send the same pending row. Released when dropped or on exit.
+#[derive(Debug)]
+pub struct RunLock {
+    _file: std::fs::File,
+}
+
+impl RunLock {
+    pub fn acquire(dir: &Path) -> Result<Self> {
+        let dir_err = |source| Error::Dir { path: dir.display().to_string(), source };
+        std::fs::create_dir_all(dir).map_err(dir_err)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(dir.join("run.lock"))
+            .map_err(dir_err)?;
+        match file.try_lock() {
+            Ok(()) => Ok(Self { _file: file }),
+            Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy { path: dir.display().to_string() }),
+            Err(std::fs::TryLockError::Error(source)) => Err(dir_err(source)),
+        }
+    }
 }
 
 pub type Result<T> = std::result::Result<T, Error>;

@@ -71,3 +71,19 @@ async fn sigint_stops_cleanly_and_the_same_command_resumes() {
     assert_eq!(counts.len(), rows);
     assert!(counts.values().all(|n| *n == 1));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_second_sender_on_the_same_state_folder_is_refused() {
+    let sim = SimConfig { latency_ms: Some((200, 300)), ..fast_sim() };
+    let app = spawn_app_with(sim, "[limits]\nconcurrency = 1\n").await;
+    let file = app.file("t.csv", &tickets_csv(20));
+    let mut first =
+        app.command(&["import", file.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    assert!(wait_until(Duration::from_secs(20), || !app.sim.state().tickets.is_empty()).await);
+    let other = app.file("u.csv", &tickets_csv(2).replace("Disk", "Fan"));
+    let out = app.import(&other, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("another fdsync"), "{}", stderr(&out));
+    assert_eq!(first.wait().await.unwrap().code(), Some(0));
+    assert_eq!(app.sim.state().tickets.len(), 20, "only the first import sent anything");
+}
