@@ -26,10 +26,11 @@ enum Found {
     Unknown(Reply),
 }
 
-/// Slack for clocks between this machine and Freshdesk when filtering by time.
-const CLOCK_SKEW_SECS: i64 = 600;
+/// Slack for clocks between this machine and Freshdesk when filtering by time (NTP-synced clocks
+/// are well within it).
+const CLOCK_SKEW_SECS: i64 = 120;
 /// Pages of a requester's recent tickets searched for the tag.
-const MAX_PAGES: u32 = 20;
+const MAX_PAGES: u32 = 50;
 
 impl<A: Api> Inner<A> {
     pub(crate) async fn reconcile(&self, op_id: i64) -> journal::Result<()> {
@@ -104,8 +105,9 @@ impl<A: Api> Inner<A> {
 
     async fn find_ticket(&self, op: &OpRecord, email: &str, sent_at: i64) -> Found {
         let tag = idempotency_tag(&op.key);
-        let since = OffsetDateTime::from_unix_timestamp(sent_at / 1000 - CLOCK_SKEW_SECS)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let since_ms = sent_at - CLOCK_SKEW_SECS * 1000;
+        let since =
+            OffsetDateTime::from_unix_timestamp(since_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
         for page in 1..=MAX_PAGES {
             let reply = self
                 .lookup(EndpointClass::TicketsList, self.api.list_tickets_by_email(email, since, page))
@@ -115,7 +117,9 @@ impl<A: Api> Inner<A> {
                     if let Some(id) = ticket_with_tag(body, &tag) {
                         return Found::Applied(Outcome::Created, Some(id));
                     }
-                    if !reply.next_page {
+                    // Newest first: past a ticket created before ours could have been, the rest
+                    // is older still.
+                    if !reply.next_page || oldest_created_ms(body).is_some_and(|t| t < since_ms) {
                         return Found::Absent;
                     }
                 }
@@ -171,15 +175,20 @@ fn ticket_with_tag(body: &Value, tag: &str) -> Option<u64> {
     parse_tickets(body).into_iter().find(|t| t.has_tag(tag)).map(|t| t.id)
 }
 
+/// The earliest `created_at` (ms) on a list page (the list is newest first).
+fn oldest_created_ms(body: &Value) -> Option<i64> {
+    body.as_array()?.iter().filter_map(|t| created_ms(t.get("created_at")?.as_str()?)).min()
+}
+
+fn created_ms(text: &str) -> Option<i64> {
+    let t = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
+    Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
 /// Whether an agent record's `created_at` is clearly before `sent_at` (ms), allowing for skew.
 fn created_before(agent: &Value, sent_at: i64) -> bool {
-    let Some(created) = agent.get("created_at").and_then(Value::as_str) else {
-        return false;
-    };
-    match OffsetDateTime::parse(created, &time::format_description::well_known::Rfc3339) {
-        Ok(t) => (t.unix_timestamp() + 5) * 1000 < sent_at,
-        Err(_) => false,
-    }
+    let created = agent.get("created_at").and_then(Value::as_str).and_then(created_ms);
+    created.is_some_and(|t| t + 5000 < sent_at)
 }
 
 #[cfg(test)]
@@ -194,6 +203,17 @@ mod tests {
         ]);
         assert_eq!(ticket_with_tag(&body, "fds-abc"), Some(2));
         assert_eq!(ticket_with_tag(&body, "fds-zzz"), None);
+    }
+
+    #[test]
+    fn the_oldest_ticket_on_a_page_bounds_the_search() {
+        let body = serde_json::json!([
+            {"id": 3, "created_at": "2025-03-03T10:30:00Z"},
+            {"id": 2, "created_at": "2025-03-03T10:20:00Z"},
+        ]);
+        let ten_twenty = created_ms("2025-03-03T10:20:00Z").unwrap();
+        assert_eq!(oldest_created_ms(&body), Some(ten_twenty));
+        assert_eq!(oldest_created_ms(&serde_json::json!([])), None);
     }
 
     #[test]
