@@ -272,3 +272,28 @@ async fn an_external_id_seen_in_an_earlier_file_is_reported_exists_without_a_cal
     assert_eq!(app.sim.counters().tickets_created, posts + 1, "LEG-1 is not sent again");
     assert_eq!(app.sim.state().tickets.len(), 2);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_big_offboarding_file_lists_agents_once_instead_of_looking_each_up() {
+    let sim = SimConfig { agents: 250, ..fast_sim() };
+    let app = spawn_app_with(sim, "[safety]\nmax_deletes_per_file = 1000\n").await;
+    let mut csv = String::from("email\n");
+    for n in 1..=200 {
+        csv.push_str(&format!("agent{n:04}@example.com\n"));
+    }
+    csv.push_str("never.existed@example.com\n");
+    let file = app.file("offboarding.csv", &csv);
+    let out = app.import(&file, &["--action", "delete_agent"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let c = app.sim.counters();
+    assert_eq!(c.agents_deleted, 200);
+    let per_row = c.api_requests as f64 / 201.0;
+    assert!(per_row <= 1.05, "{} calls for 201 rows ({per_row:.3} per row)", c.api_requests);
+    let report = app.report("offboarding");
+    assert_eq!(report.iter().filter(|r| r[3] == "deleted").count(), 200);
+    assert_eq!(
+        report[200][3], "already_deleted",
+        "a miss in the listing is still looked up: {:?}",
+        report[200]
+    );
+}
