@@ -62,6 +62,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
         state_dir.display()
     );
     let settings = Settings::from_toml(&config)?;
+    let config_path = state_dir.join("fdsync.toml");
+    write_private(&config_path, &config).with_context(|| format!("writing {}", config_path.display()))?;
     let shutdown = super::signals::shutdown_token();
     for (name, text, action) in EXAMPLES {
         let path = inbox.join(name);
@@ -80,8 +82,19 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
         state.contacts.len()
     );
     println!("reports: {}", state_dir.join("reports").display());
-    println!("try: fdsync --config <file> status, or run `fdsync demo` again (a fresh account each time)");
+    println!(
+        "next: fdsync --config {} status   (the journal stays; each demo starts a fresh account)",
+        config_path.display()
+    );
     let _ = stop.send(());
     tokio::time::timeout(Duration::from_secs(2), sim.stop()).await.ok();
     Ok(Exit::Success)
+}
+
+/// Writes a file only its owner can read (the demo config holds the simulator's key).
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().create(true).truncate(true).write(true).mode(0o600).open(path)?;
+    f.write_all(text.as_bytes())
 }

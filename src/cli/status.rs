@@ -77,5 +77,12 @@ pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit
         t.failed,
         t.pending + t.sending
     );
+    for inbox in &status.inboxes {
+        println!("inbox: {inbox}");
+    }
+    match &status.daemon {
+        Some(d) => println!("{d}"),
+        None => println!("daemon: not running"),
+    }
     Ok(Exit::Success)
 }
