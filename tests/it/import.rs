@@ -148,7 +148,7 @@ async fn server_errors_and_lost_answers_never_duplicate_or_lose_a_ticket() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn lost_answers_to_agent_creates_and_deletes_are_reconciled() {
-    let sim = SimConfig { agents: 10, drop_rate: 0.5, seed: 3, ..fast_sim() };
+    let sim = SimConfig { agents: 10, drop_rate: 0.25, seed: 3, ..fast_sim() };
     let app = spawn_app_with(sim, "[limits]\nmax_attempts = 20\n").await;
     let mut csv = String::from("action,email,name,ticket_scope\n");
     for i in 1..=8 {
