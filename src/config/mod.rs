@@ -101,6 +101,18 @@ pub struct RawLimits {
     pub tickets_list_per_window: u32,
     #[serde(default)]
     pub contacts_list_per_window: u32,
+    /// A longer (or unreadable) `Retry-After` is clamped to this many seconds.
+    #[serde(default = "default_max_retry_after")]
+    pub max_retry_after_secs: u64,
+    /// `import` exits 3 after this long answered only by 429s (the daemon keeps waiting).
+    #[serde(default = "default_max_rate_limited")]
+    pub max_rate_limited_secs: u64,
+    /// Answers larger than this are not read (uncertain for a change).
+    #[serde(default = "default_max_answer_bytes")]
+    pub max_answer_bytes: usize,
+    /// A row whose request body would be larger than this is invalid.
+    #[serde(default = "default_max_request_bytes")]
+    pub max_request_bytes: usize,
 }
 
 impl Default for RawLimits {
@@ -120,6 +132,18 @@ fn default_concurrency() -> usize {
 }
 fn default_max_attempts() -> u32 {
     8
+}
+fn default_max_retry_after() -> u64 {
+    3600
+}
+fn default_max_rate_limited() -> u64 {
+    1800
+}
+fn default_max_answer_bytes() -> usize {
+    8 * 1024 * 1024
+}
+fn default_max_request_bytes() -> usize {
+    16 * 1024 * 1024
 }
 
 #[derive(Debug, Deserialize)]
@@ -225,6 +249,14 @@ pub struct Limits {
     pub ticket_update_per_window: u32,
     pub tickets_list_per_window: u32,
     pub contacts_list_per_window: u32,
+    /// Longest wait a `Retry-After` may impose (absurd values are clamped into 1 s ..= this).
+    pub max_retry_after: Duration,
+    /// A one-shot import answered only by 429s for this long exits 3.
+    pub max_rate_limited: Duration,
+    /// Most bytes of an answer read; a larger answer is not parsed.
+    pub max_answer_bytes: usize,
+    /// Most bytes of one request body; a row that would need more is invalid.
+    pub max_request_bytes: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -278,6 +310,12 @@ impl Settings {
         if l.max_attempts == 0 {
             return Err(Error::invalid("limits.max_attempts", "must be at least 1"));
         }
+        if l.max_retry_after_secs == 0 {
+            return Err(Error::invalid("limits.max_retry_after_secs", "must be at least 1"));
+        }
+        if l.max_answer_bytes < 1024 || l.max_request_bytes < 1024 {
+            return Err(Error::invalid("limits.max_answer_bytes", "limits of bytes must be at least 1024"));
+        }
         // `requests_per_minute` is per window: on a 60 s window it is per minute.
         let limits = Limits {
             requests_per_window: l.requests_per_minute,
@@ -289,6 +327,10 @@ impl Settings {
             ticket_update_per_window: l.ticket_update_per_window,
             tickets_list_per_window: l.tickets_list_per_window,
             contacts_list_per_window: l.contacts_list_per_window,
+            max_retry_after: Duration::from_secs(l.max_retry_after_secs),
+            max_rate_limited: Duration::from_secs(l.max_rate_limited_secs.max(1)),
+            max_answer_bytes: l.max_answer_bytes,
+            max_request_bytes: l.max_request_bytes,
         };
         let mut inboxes = Vec::new();
         for (i, ib) in raw.inbox.into_iter().enumerate() {
