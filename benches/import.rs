@@ -88,7 +88,8 @@ async fn ops_rate(ops: usize) -> f64 {
             .unwrap();
     let client = Client::new(&s).unwrap();
     let pacer = Pacer::new(PacerConfig::from_limits(&s.limits));
-    let engine = Engine::new(journal, client, pacer, EngineConfig::from_settings(&s, true));
+    let engine =
+        Engine::new(journal, client, pacer, EngineConfig::from_settings(&s, fdsync::engine::Mode::OneShot));
     let t = Instant::now();
     let end = engine.run(RunUntil::Files(vec![taken.file_id()]), Default::default()).await.unwrap();
     let secs = t.elapsed().as_secs_f64();

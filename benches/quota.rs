@@ -194,7 +194,8 @@ async fn fdsync_load(sim: Arc<SimHandle>, cancel: CancellationToken, csv: String
     assert!(matches!(taken, Taken::New { .. }), "{taken:?}");
     let client = Client::new(&s).expect("client");
     let pacer = Pacer::new(PacerConfig::from_limits(&s.limits));
-    let engine = Engine::new(journal, client, pacer, EngineConfig::from_settings(&s, true));
+    let engine =
+        Engine::new(journal, client, pacer, EngineConfig::from_settings(&s, fdsync::engine::Mode::OneShot));
     engine.run(RunUntil::Files(vec![taken.file_id()]), cancel).await.expect("run");
 }
 

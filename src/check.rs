@@ -4,7 +4,7 @@
 
 use crate::config::Settings;
 use crate::config::auth::AuthMethod;
-use crate::freshdesk::{Answer, Client, Reply, agents};
+use crate::freshdesk::{Answer, Client, Me, Reply};
 use std::fmt;
 use std::path::Path;
 
@@ -112,7 +112,7 @@ async fn check_account(client: &Client, report: &mut CheckReport) {
         None => report.push(Level::Warn, "no X-RateLimit-Total header; set limits.requests_per_minute"),
     }
     match client.list_agents(1, 1).await.answer {
-        Answer::Success { .. } => report.push(Level::Ok, "can manage agents (GET agents allowed)"),
+        Answer::Ok { .. } => report.push(Level::Ok, "can manage agents (GET agents allowed)"),
         Answer::Forbidden { .. } => report.push(
             Level::Warn,
             "cannot manage agents (403 on GET agents): create_agent, get_agent and delete_agent rows will fail",
@@ -122,19 +122,10 @@ async fn check_account(client: &Client, report: &mut CheckReport) {
 }
 
 /// Reports `GET agents/me`; true when the credential was accepted.
-fn check_me(me: &Reply, report: &mut CheckReport) -> bool {
+fn check_me(me: &Reply<Me>, report: &mut CheckReport) -> bool {
     match &me.answer {
-        Answer::Success { body, .. } => {
-            let who = match agents::parse_agent(body) {
-                Some(a) => format!(
-                    "{} <{}> (agent {})",
-                    a.contact.name.as_deref().unwrap_or("(no name)"),
-                    a.contact.email.as_deref().unwrap_or("no email"),
-                    a.id
-                ),
-                None => "an unreadable agent record".to_string(),
-            };
-            report.push(Level::Ok, format!("authenticates as {who}"));
+        Answer::Ok { value, .. } => {
+            report.push(Level::Ok, format!("authenticates as {} (agent {})", value.email, value.id));
             true
         }
         Answer::NotFound => {
@@ -151,22 +142,13 @@ fn check_me(me: &Reply, report: &mut CheckReport) -> bool {
     }
 }
 
-fn summary(answer: &Answer) -> String {
+fn summary<T>(answer: &Answer<T>) -> String {
     match answer {
-        Answer::Success { status, .. } => format!("HTTP {status}"),
-        Answer::RateLimited { retry_after } => format!("rate limited, retry in {} s", retry_after.as_secs()),
-        Answer::Transient { status, reason } => match status {
-            Some(s) => format!("HTTP {s}: {reason}"),
-            None => reason.clone(),
-        },
-        Answer::Uncertain { reason } => reason.clone(),
         Answer::Auth { status, code, message } => {
             format!("credentials refused (HTTP {status} {code}): {message}")
         }
         Answer::Forbidden { code, message } => format!("forbidden ({code}): {message}"),
-        Answer::NotFound => "HTTP 404".into(),
-        Answer::Conflict { .. } => "HTTP 409".into(),
-        Answer::Invalid { status, message, .. } => format!("HTTP {status}: {message}"),
+        other => other.describe().1,
     }
 }
 

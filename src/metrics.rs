@@ -41,7 +41,7 @@ fn label(k: &str, v: &str) -> Labels {
 }
 
 /// The status class of an answer: `2xx`, `4xx`, `429`, `5xx`, or `none` (no answer arrived).
-pub fn status_class(answer: &Answer) -> &'static str {
+pub fn status_class<T>(answer: &Answer<T>) -> &'static str {
     match answer.http_status() {
         Some(429) => "429",
         Some(s) if (200..300).contains(&s) => "2xx",
@@ -90,7 +90,7 @@ impl Metrics {
     }
 
     /// Counts one Freshdesk answer.
-    pub fn observe_answer(&self, answer: &Answer) {
+    pub fn observe_answer<T>(&self, answer: &Answer<T>) {
         let class = status_class(answer);
         self.requests.get_or_create(&label("class", class)).inc();
         if class == "429" {
@@ -173,10 +173,10 @@ mod tests {
     #[test]
     fn answers_are_counted_by_status_class() {
         let m = Metrics::new();
-        m.observe_answer(&Answer::Success { status: 201, body: serde_json::Value::Null });
-        m.observe_answer(&Answer::RateLimited { retry_after: std::time::Duration::from_secs(1) });
-        m.observe_answer(&Answer::Uncertain { reason: "timeout".into() });
-        m.observe_answer(&Answer::NotFound);
+        m.observe_answer(&Answer::Ok { status: 201, value: () });
+        m.observe_answer(&Answer::<()>::RateLimited { retry_after: std::time::Duration::from_secs(1) });
+        m.observe_answer(&Answer::<()>::Uncertain { reason: "timeout".into() });
+        m.observe_answer(&Answer::<()>::NotFound);
         let text = m.render();
         for line in [
             "fdsync_requests_total{class=\"2xx\"} 1",

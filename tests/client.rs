@@ -3,7 +3,7 @@
 use fdsync::check::{Level, check};
 use fdsync::config::Settings;
 use fdsync::domain::{Email, NewAgent, NewTicket, Priority, Status, TicketScope, idempotency_tag};
-use fdsync::freshdesk::{self, Answer, Client, Reply, agents, oauth, tickets};
+use fdsync::freshdesk::{self, Answer, Client, Reply, oauth};
 use fdsync_sim::{BasicUser, SimConfig, SimHandle};
 use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
@@ -92,9 +92,9 @@ fn agent(email: &str) -> NewAgent {
     }
 }
 
-fn body(reply: &Reply) -> &serde_json::Value {
-    match &reply.answer {
-        Answer::Success { body, .. } => body,
+fn value<T: std::fmt::Debug>(reply: Reply<T>) -> T {
+    match reply.answer {
+        Answer::Ok { value, .. } => value,
         other => panic!("not a success: {other:?}"),
     }
 }
@@ -109,10 +109,10 @@ async fn a_ticket_is_created_with_its_tag_custom_fields_and_rate_headers() {
     let tag = idempotency_tag("ext:MON-1");
     let reply = env.admin().create_ticket(&ticket("jane@example.com"), &tag).await;
     assert_eq!(reply.answer.http_status(), Some(201), "{:?}", reply.answer);
-    let t = tickets::parse_ticket(body(&reply)).unwrap();
-    assert!(t.has_tag(&tag) && t.has_tag("monitoring"));
     assert_eq!(reply.rate.total, Some(400));
     assert!(reply.rate.remaining.is_some());
+    let t = value(reply);
+    assert!(t.has_tag(&tag) && t.has_tag("monitoring"));
     let req = env.sim.counters().last_request.unwrap();
     assert_eq!(req.header("accept"), Some("application/json"));
     assert!(req.header("user-agent").unwrap().starts_with("fdsync/"));
@@ -128,10 +128,10 @@ async fn tickets_are_listed_by_requester_email() {
     }
     let since = time::OffsetDateTime::now_utc() - time::Duration::days(1);
     let reply = client.list_tickets_by_email("list@example.com", since, 1).await;
-    let found = tickets::parse_tickets(body(&reply));
+    assert!(!reply.next_page);
+    let found = value(reply);
     assert_eq!(found.len(), 2);
     assert!(found.iter().any(|t| t.has_tag("FDS-A")));
-    assert!(!reply.next_page);
     let query = env.sim.counters().last_request.unwrap().query.unwrap();
     assert!(query.contains("per_page=100") && query.contains("order_by=created_at"), "{query}");
 }
@@ -140,24 +140,22 @@ async fn tickets_are_listed_by_requester_email() {
 async fn agents_are_created_found_fetched_deleted_and_then_not_found() {
     let env = start(SimConfig::default()).await;
     let client = env.admin();
-    let none = client.find_agent_by_email("jo@example.com").await;
-    assert_eq!(body(&none), &serde_json::json!([]));
+    assert_eq!(value(client.find_agent_by_email("jo@example.com").await), None);
 
     let created = client.create_agent(&agent("jo@example.com")).await;
     assert_eq!(created.answer.http_status(), Some(201), "{:?}", created.answer);
-    let id = agents::parse_agent(body(&created)).unwrap().id;
+    let id = value(created).id;
 
     match client.create_agent(&agent("JO@example.com")).await.answer {
-        Answer::Conflict { errors } => assert_eq!(freshdesk::existing_id(&errors), Some(id)),
+        Answer::Conflict { existing, .. } => assert_eq!(existing, Some(freshdesk::Existing::Agent(id))),
         other => panic!("{other:?}"),
     }
-    let found = agents::parse_agents(body(&client.find_agent_by_email("jo@example.com").await));
-    assert_eq!(found.len(), 1);
-    assert_eq!(found[0].contact.email.as_deref(), Some("jo@example.com"));
-    assert_eq!(agents::parse_agent(body(&client.get_agent(id).await)).unwrap().id, id);
+    let found = value(client.find_agent_by_email("jo@example.com").await).expect("found");
+    assert_eq!(found.email.as_deref(), Some("jo@example.com"));
+    assert_eq!(value(client.get_agent(id).await).id, id);
 
     let deleted = client.delete_agent(id).await;
-    assert_eq!(deleted.answer, Answer::Success { status: 204, body: serde_json::Value::Null });
+    assert_eq!(deleted.answer, Answer::Ok { status: 204, value: () });
     assert_eq!(client.delete_agent(id).await.answer, Answer::NotFound);
     assert_eq!(client.get_agent(id).await.answer, Answer::NotFound);
 }
@@ -166,11 +164,11 @@ async fn agents_are_created_found_fetched_deleted_and_then_not_found() {
 async fn me_names_the_key_owner_and_agent_pages_say_when_more_follow() {
     let env = start(SimConfig { agents: 3, ..SimConfig::default() }).await;
     let client = env.admin();
-    let me = agents::parse_agent(body(&client.me().await)).unwrap();
-    assert_eq!(me.contact.email.as_deref(), Some("admin@example.com"));
+    let me = value(client.me().await);
+    assert_eq!(me.email, "admin@example.com");
     let first = client.list_agents(1, 2).await;
-    assert_eq!(agents::parse_agents(body(&first)).len(), 2);
     assert!(first.next_page);
+    assert_eq!(value(first).len(), 2);
     let last = client.list_agents(3, 2).await;
     assert!(!last.next_page);
 }
@@ -183,7 +181,7 @@ async fn a_wrong_key_is_an_auth_answer_and_an_agent_key_is_forbidden_on_admin_ro
         other => panic!("{other:?}"),
     }
     let agent_client = env.client("api_key = \"sim-agent-key\"");
-    assert!(agent_client.me().await.answer.is_success());
+    assert!(agent_client.me().await.answer.is_ok());
     assert!(matches!(agent_client.list_agents(1, 1).await.answer, Answer::Forbidden { .. }));
 }
 
@@ -192,7 +190,7 @@ async fn an_exhausted_quota_gives_rate_limited_with_retry_after() {
     let env = start(SimConfig { rate: Some(3), ..SimConfig::default() }).await;
     let client = env.admin();
     for _ in 0..3 {
-        assert!(client.me().await.answer.is_success());
+        assert!(client.me().await.answer.is_ok());
     }
     match client.me().await.answer {
         Answer::RateLimited { retry_after } => assert!(retry_after >= Duration::from_secs(1)),
@@ -283,7 +281,7 @@ async fn a_custom_header_and_prefix_reach_the_server_as_configured() {
     for (prefix, sent) in [("None", "sim-api-key"), ("Token", "Token sim-api-key")] {
         let client =
             env.client(&format!("api_key = \"sim-api-key\"\nheader = \"X-Api-Key\"\nprefix = \"{prefix}\""));
-        assert!(client.me().await.answer.is_success(), "{prefix}");
+        assert!(client.me().await.answer.is_ok(), "{prefix}");
         let req = env.sim.counters().last_request.unwrap();
         assert_eq!(req.header("x-api-key"), Some(sent));
         assert_eq!(req.header("authorization"), None);
@@ -295,7 +293,7 @@ async fn basic_auth_with_a_password_is_accepted_where_the_server_allows_it() {
     let users = vec![BasicUser { email: "ops@example.com".into(), password: "pw".into() }];
     let env = start(SimConfig { basic_users: users, ..SimConfig::default() }).await;
     let ok = env.client("method = \"basic\"\nusername = \"ops@example.com\"\npassword = \"pw\"");
-    assert!(ok.me().await.answer.is_success());
+    assert!(ok.me().await.answer.is_ok());
     let bad = env.client("method = \"basic\"\nusername = \"ops@example.com\"\npassword = \"nope\"");
     assert!(matches!(bad.me().await.answer, Answer::Auth { status: 401, .. }));
 }
@@ -308,8 +306,8 @@ async fn client_credentials_tokens_are_cached_on_disk_with_mode_0600_and_reused_
         "scope = \"tickets\"\noptions = { audience = \"fd\" }\ntoken_headers = { X-Tenant = \"acme\" }",
     );
     let client = env.client(&auth);
-    assert!(client.me().await.answer.is_success());
-    assert!(client.me().await.answer.is_success());
+    assert!(client.me().await.answer.is_ok());
+    assert!(client.me().await.answer.is_ok());
     let token_req = env.sim.counters().token_requests[0].clone();
     assert_eq!(token_req.header("x-tenant"), Some("acme"));
     assert_eq!(token_req.param("audience"), Some("fd"));
@@ -318,7 +316,7 @@ async fn client_credentials_tokens_are_cached_on_disk_with_mode_0600_and_reused_
     let file = env.state_dir().join(oauth::TOKEN_FILE);
     assert_eq!(mode(&file), 0o600);
     // A new client (a restart) uses the stored token.
-    assert!(env.client(&auth).me().await.answer.is_success());
+    assert!(env.client(&auth).me().await.answer.is_ok());
     assert_eq!(env.token_grants(), vec!["client_credentials"]);
     let last = env.sim.counters().last_request.unwrap();
     assert!(last.header("authorization").unwrap().starts_with("Bearer at-"));
@@ -331,8 +329,8 @@ async fn password_grant_tokens_are_refreshed_when_they_expire() {
     let ttl = Duration::from_millis(999);
     let env = start(SimConfig { basic_users: users, token_ttl: ttl, ..SimConfig::default() }).await;
     let client = env.client(&env.oauth("password", "username = \"svc@example.com\"\npassword = \"pw\""));
-    assert!(client.me().await.answer.is_success());
-    assert!(client.me().await.answer.is_success());
+    assert!(client.me().await.answer.is_ok());
+    assert!(client.me().await.answer.is_ok());
     assert_eq!(env.token_grants(), vec!["password", "refresh_token"]);
 }
 
@@ -341,7 +339,7 @@ async fn a_401_refreshes_the_token_once_and_retries_the_request() {
     let users = vec![BasicUser { email: "svc@example.com".into(), password: "pw".into() }];
     let env = start(SimConfig { basic_users: users, ..SimConfig::default() }).await;
     let auth = env.oauth("password", "username = \"svc@example.com\"\npassword = \"pw\"");
-    assert!(env.client(&auth).me().await.answer.is_success());
+    assert!(env.client(&auth).me().await.answer.is_ok());
     // The server forgets the access token but the refresh token stays valid.
     let file = env.state_dir().join(oauth::TOKEN_FILE);
     let mut stored: serde_json::Value =
@@ -351,7 +349,7 @@ async fn a_401_refreshes_the_token_once_and_retries_the_request() {
     // Two requests see the 401 at once; the token is refreshed once.
     let client = env.client(&auth);
     let (a, b) = tokio::join!(client.me(), client.me());
-    assert!(a.answer.is_success() && b.answer.is_success(), "{a:?} {b:?}");
+    assert!(a.answer.is_ok() && b.answer.is_ok(), "{a:?} {b:?}");
     assert_eq!(env.token_grants(), vec!["password", "refresh_token"]);
     assert_eq!(env.sim.counters().route_status("GET /api/v2/agents/me", 401), 2);
 }
@@ -410,7 +408,7 @@ async fn login_runs_the_authorization_code_step_with_pkce_and_stores_the_refresh
     assert_eq!(mode(&file), 0o600);
     assert!(std::fs::read_to_string(&file).unwrap().contains("\"refresh_token\": \"rt-"));
     // The daemon then works without another authorisation.
-    assert!(Client::new(&settings).unwrap().me().await.answer.is_success());
+    assert!(Client::new(&settings).unwrap().me().await.answer.is_ok());
     assert_eq!(env.token_grants(), vec!["authorization_code"]);
 }
 

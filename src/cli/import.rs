@@ -6,7 +6,7 @@ use super::Exit;
 use crate::config::Settings;
 use crate::domain::Action;
 use crate::engine::pacer::{Pacer, PacerConfig};
-use crate::engine::{Engine, EngineConfig, RunEnd, RunUntil};
+use crate::engine::{Engine, EngineConfig, Mode, RunEnd, RunUntil};
 use crate::files::{self, Taken};
 use crate::freshdesk::Client;
 use crate::journal::{FileState, Journal};
@@ -81,13 +81,20 @@ pub(crate) async fn import_paths(
     }
     let client = Client::new(settings).context("setting up the Freshdesk client")?;
     let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
-    let engine = Engine::new(journal.clone(), client, pacer, EngineConfig::from_settings(settings, true));
+    let engine =
+        Engine::new(journal.clone(), client, pacer, EngineConfig::from_settings(settings, Mode::OneShot));
     let progress = super::progress::spawn(journal.clone(), targets.clone(), engine.pacer().clone());
     let end = engine.run(RunUntil::Files(targets.clone()), shutdown).await?;
     progress.finish().await;
     match end {
         RunEnd::Finished => {
             for id in targets {
+                if let Some(f) = journal.file(id).await?.filter(|f| f.state == FileState::Held) {
+                    let why = f.error.unwrap_or_default();
+                    println!("{} (file {id}): held: {why}; rows not yet run wait for the next run", f.name);
+                    exit = Exit::RowsFailed;
+                    continue;
+                }
                 let summary = files::finish(&journal, &settings.state_dir, id).await?;
                 println!("{summary}");
                 if summary.failed > 0 {
@@ -100,7 +107,7 @@ pub(crate) async fn import_paths(
             eprintln!("interrupted: rows not yet sent stay queued; run the same command again to resume");
             Ok(Exit::Interrupted)
         }
-        RunEnd::AuthFailed(why) | RunEnd::Unreachable(why) => {
+        RunEnd::AuthFailed(why) | RunEnd::Unreachable(why) | RunEnd::RateLimited(why) => {
             eprintln!("{why}\nnothing is lost: fix the problem and run the same command again to resume");
             Ok(Exit::Unavailable)
         }

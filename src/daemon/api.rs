@@ -1,12 +1,13 @@
 //! The Freshdesk API as the daemon's engine sees it: the real client, with every answer counted
 //! for the metrics; a refusal of the credentials raises the "credentials refused" problem (logged
-//! once, shown in STATUS and `fdsync status`) and a success clears it. The engine's breaker does
-//! the pausing and probing.
+//! once, shown in STATUS and `fdsync status`) and an accepted request clears it. The engine's
+//! breaker does the pausing and probing (one probe a minute); this is the only place the daemon
+//! words the problem.
 
 use super::status::Shared;
 use crate::domain::{NewAgent, NewTicket};
 use crate::engine::ports::Api;
-use crate::freshdesk::{Answer, Reply};
+use crate::freshdesk::{Agent, Answer, Me, Reply, Ticket};
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -27,15 +28,17 @@ impl<A: Api> Observed<A> {
         Self { inner, metrics, shared }
     }
 
-    fn seen(&self, reply: Reply) -> Reply {
+    fn seen<T>(&self, reply: Reply<T>) -> Reply<T> {
         self.metrics.observe_answer(&reply.answer);
         match &reply.answer {
-            Answer::Success { .. } if self.shared.clear(AUTH_PROBLEM) => {
+            Answer::Ok { .. } if self.shared.clear(AUTH_PROBLEM) => {
                 tracing::info!("Freshdesk accepts the credentials again.");
             }
             Answer::Auth { status, code, message } => {
                 let why = format!("Freshdesk refused the credentials: HTTP {status} {code}: {message}");
-                let msg = format!("{why}; probing again every minute (fix the credentials, then reload)");
+                let msg = format!(
+                    "{why}; nothing is sent; probing once a minute, so fixing the credentials (then `systemctl reload fdsync` if they are in the config) is enough"
+                );
                 if self.shared.raise(AUTH_PROBLEM, &msg) {
                     tracing::error!(reason = %why, "Freshdesk refused the credentials; nothing is sent until it accepts them.");
                 }
@@ -47,28 +50,33 @@ impl<A: Api> Observed<A> {
 }
 
 impl<A: Api> Api for Observed<A> {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply {
+    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
         self.seen(self.inner.create_ticket(t, tag).await)
     }
-    async fn create_agent(&self, a: &NewAgent) -> Reply {
+    async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
         self.seen(self.inner.create_agent(a).await)
     }
-    async fn find_agent_by_email(&self, email: &str) -> Reply {
+    async fn find_agent_by_email(&self, email: &str) -> Reply<Option<Agent>> {
         self.seen(self.inner.find_agent_by_email(email).await)
     }
-    async fn get_agent(&self, id: u64) -> Reply {
+    async fn get_agent(&self, id: u64) -> Reply<Agent> {
         self.seen(self.inner.get_agent(id).await)
     }
-    async fn delete_agent(&self, id: u64) -> Reply {
+    async fn delete_agent(&self, id: u64) -> Reply<()> {
         self.seen(self.inner.delete_agent(id).await)
     }
-    async fn me(&self) -> Reply {
+    async fn me(&self) -> Reply<Me> {
         self.seen(self.inner.me().await)
     }
-    async fn list_agents(&self, page: u32, per_page: u32) -> Reply {
+    async fn list_agents(&self, page: u32, per_page: u32) -> Reply<Vec<Agent>> {
         self.seen(self.inner.list_agents(page, per_page).await)
     }
-    async fn list_tickets_by_email(&self, email: &str, updated_since: OffsetDateTime, page: u32) -> Reply {
+    async fn list_tickets_by_email(
+        &self,
+        email: &str,
+        updated_since: OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
         self.seen(self.inner.list_tickets_by_email(email, updated_since, page).await)
     }
 }

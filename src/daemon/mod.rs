@@ -3,7 +3,8 @@
 //! Parts, started in this order and stopped in reverse:
 //! - the engine ([`crate::engine`]): one long run over every `processing` file's rows, in arrival
 //!   order, so several inboxes and files share the quota fairly (first come, first served, row
-//!   by row); restarted after a pause when Freshdesk refuses the credentials;
+//!   by row); when Freshdesk refuses the credentials its breaker probes once a minute, and the
+//!   first accepted probe brings back the full pace;
 //! - the [`spool`]: watchers ([`watch`]) wake it, it rescans the inboxes ([`inbox`]), takes
 //!   settled files, and moves each file through `processing/`, `done/`, `failed/`, `held/`
 //!   ([`lifecycle`]);
@@ -27,7 +28,7 @@ pub use status::{DaemonStatus, QuotaView, read_status};
 use crate::cli::Exit;
 use crate::config::Settings;
 use crate::engine::pacer::{Pacer, PacerConfig};
-use crate::engine::{Engine, EngineConfig, RunEnd, RunUntil};
+use crate::engine::{Engine, EngineConfig, Mode, RunUntil};
 use crate::freshdesk::Client;
 use crate::journal::{self, Journal, now_ms};
 use crate::metrics::Metrics;
@@ -41,8 +42,8 @@ use tokio::signal::unix::{SignalKind, signal};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-/// How long the engine waits before trying again after Freshdesk refused the credentials.
-const AUTH_RETRY: Duration = Duration::from_secs(60);
+/// Only 429s for longer than this is raised as a problem (the daemon keeps waiting).
+const RATE_LIMITED_PROBLEM_AFTER: Duration = Duration::from_secs(60);
 /// How often `status.json`, `STATUS=` and the metrics gauges are refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 
@@ -126,11 +127,14 @@ impl Running {
         let client = Client::new(settings).context("setting up the Freshdesk client")?;
         let api = api::Observed::new(client, metrics.clone(), shared.clone());
         let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
-        let cfg = EngineConfig::from_settings(settings, false);
+        let cfg = EngineConfig::from_settings(settings, Mode::Daemon);
         let (stop_intake, stop_engine, stop_rest) =
             (CancellationToken::new(), CancellationToken::new(), CancellationToken::new());
-        let engine =
-            supervise_engine(journal.clone(), api, pacer.clone(), cfg, shared.clone(), stop_engine.clone());
+        let engine = Engine::new(journal.clone(), api, pacer.clone(), cfg);
+        let run_engine = {
+            let (engine, stop) = (engine.clone(), stop_engine.clone());
+            async move { engine.run(RunUntil::Shutdown, stop).await.map(|_| ()) }
+        };
         let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
         let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let (watching_tx, watching) = tokio::sync::oneshot::channel();
@@ -148,6 +152,7 @@ impl Running {
         let reporter = StatusWriter {
             journal,
             pacer,
+            engine,
             metrics: metrics.clone(),
             shared: shared.clone(),
             dirs,
@@ -155,7 +160,7 @@ impl Running {
         };
         Ok(Running {
             _lock: lock,
-            engine: Some(tokio::spawn(engine)),
+            engine: Some(tokio::spawn(run_engine)),
             spool: Some(tokio::spawn(spool)),
             status: tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone())),
             metrics_server: metrics_listener
@@ -238,39 +243,11 @@ fn log_end(what: &str, ended: Result<journal::Result<()>, tokio::task::JoinError
     }
 }
 
-/// Runs the engine until `stop`; after a credentials refusal, logs it once, waits, and runs a
-/// fresh engine (the old one remembers the refusal). Other trouble (5xx, timeouts) the engine
-/// rides out itself with its breaker: it pauses and keeps retrying.
-async fn supervise_engine(
-    journal: Journal,
-    api: api::Observed<Client>,
-    pacer: Arc<Pacer>,
-    cfg: EngineConfig,
-    shared: Arc<Shared>,
-    stop: CancellationToken,
-) -> journal::Result<()> {
-    loop {
-        let engine = Engine::new(journal.clone(), api.clone(), pacer.clone(), cfg.clone());
-        let why = match engine.run(RunUntil::Shutdown, stop.clone()).await? {
-            RunEnd::Finished | RunEnd::Interrupted => return Ok(()),
-            RunEnd::AuthFailed(why) | RunEnd::Unreachable(why) => why,
-        };
-        let msg =
-            format!("{why}; retrying every {} s (fix the credentials, then restart)", AUTH_RETRY.as_secs());
-        if shared.raise(api::AUTH_PROBLEM, &msg) {
-            tracing::error!(reason = %why, retry_secs = AUTH_RETRY.as_secs(), "Freshdesk refused the credentials; nothing is sent until it accepts them.");
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(AUTH_RETRY) => {}
-            _ = stop.cancelled() => return Ok(()),
-        }
-    }
-}
-
 /// Refreshes `status.json`, systemd's `STATUS=` and the metrics gauges.
 struct StatusWriter {
     journal: Journal,
     pacer: Arc<Pacer>,
+    engine: Engine<api::Observed<Client>>,
     metrics: Arc<Metrics>,
     shared: Arc<Shared>,
     dirs: Dirs,
@@ -278,6 +255,22 @@ struct StatusWriter {
 }
 
 impl StatusWriter {
+    /// A long run of 429s is a problem the operator should see; the daemon keeps waiting.
+    fn raise_rate_limited(&self) {
+        match self.engine.health().rate_limited_for {
+            Some(d) if d > RATE_LIMITED_PROBLEM_AFTER => {
+                let msg =
+                    format!("Freshdesk has answered only 429 (rate limited) for {} s; waiting", d.as_secs());
+                if self.shared.raise("rate_limited", &msg) {
+                    tracing::warn!(secs = d.as_secs(), "Freshdesk keeps answering 429; the daemon waits.");
+                }
+            }
+            _ => {
+                self.shared.clear("rate_limited");
+            }
+        }
+    }
+
     async fn run(self, inboxes: tokio::sync::watch::Receiver<Vec<PathBuf>>, stop: CancellationToken) {
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last: Option<DaemonStatus> = None;
@@ -286,6 +279,7 @@ impl StatusWriter {
                 _ = tick.tick() => {}
                 _ = stop.cancelled() => break,
             }
+            self.raise_rate_limited();
             match self.journal.stats().await {
                 Ok(stats) => {
                     let snap = self.pacer.snapshot();

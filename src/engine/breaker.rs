@@ -42,13 +42,17 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// What an answer means to the breaker; `None` for a 429 (the pacer handles those).
-    pub fn of(answer: &Answer) -> Option<Kind> {
+    /// What an answer means to the breaker; `None` for a 429 (the pacer handles those). An
+    /// unreadable answer counts as a failure: a proxy page in front of Freshdesk is not health.
+    pub fn of<T>(answer: &Answer<T>) -> Option<Kind> {
         match answer {
             Answer::RateLimited { .. } => None,
-            Answer::Transient { .. } | Answer::Uncertain { .. } => Some(Kind::Transient),
+            Answer::Transient { .. }
+            | Answer::Uncertain { .. }
+            | Answer::Unverifiable { .. }
+            | Answer::TooLarge { .. } => Some(Kind::Transient),
             Answer::Auth { .. } => Some(Kind::Auth),
-            Answer::Success { .. }
+            Answer::Ok { .. }
             | Answer::Forbidden { .. }
             | Answer::NotFound
             | Answer::Conflict { .. }
@@ -250,13 +254,17 @@ mod tests {
 
     #[test]
     fn answers_map_to_kinds_and_a_429_is_left_to_the_pacer() {
-        let transient = Answer::Transient { status: Some(503), reason: "x".into() };
-        let auth = Answer::Auth { status: 401, code: "invalid_credentials".into(), message: String::new() };
+        let transient: Answer = Answer::Transient { status: Some(503), reason: "x".into() };
+        let auth: Answer =
+            Answer::Auth { status: 401, code: "invalid_credentials".into(), message: String::new() };
+        let html: Answer = Answer::Unverifiable { status: 200, why: "content type text/html".into() };
         assert_eq!(Kind::of(&transient), Some(Kind::Transient));
-        assert_eq!(Kind::of(&Answer::Uncertain { reason: "timeout".into() }), Some(Kind::Transient));
+        assert_eq!(Kind::of(&Answer::<()>::Uncertain { reason: "timeout".into() }), Some(Kind::Transient));
+        assert_eq!(Kind::of(&html), Some(Kind::Transient));
         assert_eq!(Kind::of(&auth), Some(Kind::Auth));
-        assert_eq!(Kind::of(&Answer::NotFound), Some(Kind::Success));
-        assert_eq!(Kind::of(&Answer::RateLimited { retry_after: S }), None);
+        assert_eq!(Kind::of(&Answer::<()>::NotFound), Some(Kind::Success));
+        assert_eq!(Kind::of(&Answer::Ok { status: 200, value: () }), Some(Kind::Success));
+        assert_eq!(Kind::of(&Answer::<()>::RateLimited { retry_after: S }), None);
     }
 
     #[test]

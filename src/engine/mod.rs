@@ -1,27 +1,39 @@
 //! The engine: takes ready ops from the journal in arrival order, runs each through the pacer
-//! and the Freshdesk API, and records every step. Uncertain ops (a mutating request sent, no
+//! and the Freshdesk API, and records every step. Uncertain ops (a change sent, no readable
 //! answer) are reconciled by lookup, and only once that request can no longer be in flight.
 //!
-//! Parts: [`ports`] (the `Api` trait), [`worker`] (one op), [`reconcile`] (uncertain ops),
-//! [`pacer`] (quota), [`breaker`] (pipeline pause), [`answers`] (reading bodies).
+//! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
+//! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`identity`] (whose key this is);
+//! [`directory`] (the agent listing); [`worker`] (one op's decisions); [`reconcile`] (uncertain
+//! ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`], [`arc`].
 
-pub mod answers;
 pub mod arc;
 pub mod breaker;
 mod directory;
 mod health;
+mod identity;
 pub mod pacer;
 pub mod ports;
 mod reconcile;
 pub mod retry;
+mod send;
 mod worker;
 
+#[cfg(test)]
+mod tests;
+
+pub use health::{HealthSnapshot, Mode};
+
 use crate::journal::{self, Journal, OpRecord, now_ms};
+use directory::AgentDirectory;
 use health::Health;
+use identity::Identity;
 use pacer::Pacer;
 use ports::Api;
-use std::collections::{HashMap, HashSet, VecDeque};
-use std::sync::{Arc, Mutex};
+use reconcile::Reconciler;
+use send::Sender;
+use std::collections::{HashSet, VecDeque};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
@@ -29,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 /// Settings the engine needs, taken from the config.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {
+    pub mode: Mode,
     pub max_attempts: u32,
     /// The client's request timeout: an uncertain request may land until `sent_at` + this.
     pub request_timeout: Duration,
@@ -36,18 +49,19 @@ pub struct EngineConfig {
     pub protected_emails: Vec<String>,
     /// Most ops handed to tasks at once (the pacer bounds what is really in flight).
     pub max_tasks: usize,
-    /// One-shot import: stop on an auth failure or an unreachable Freshdesk instead of waiting.
-    pub stop_on_breaker: bool,
+    /// A one-shot run answered only by 429s this long stops.
+    pub max_rate_limited: Duration,
 }
 
 impl EngineConfig {
-    pub fn from_settings(s: &crate::config::Settings, stop_on_breaker: bool) -> Self {
+    pub fn from_settings(s: &crate::config::Settings, mode: Mode) -> Self {
         Self {
+            mode,
             max_attempts: s.limits.max_attempts,
             request_timeout: s.freshdesk.request_timeout,
             protected_emails: s.safety.protected_emails.clone(),
             max_tasks: (s.limits.concurrency * 2).max(4),
-            stop_on_breaker,
+            max_rate_limited: s.limits.max_rate_limited,
         }
     }
 }
@@ -68,33 +82,35 @@ pub enum RunEnd {
     Interrupted,
     /// Freshdesk refused the credentials (or the account): nothing more can succeed.
     AuthFailed(String),
-    /// Freshdesk could not be reached at all.
+    /// Freshdesk could not be reached at all, or kept failing.
     Unreachable(String),
+    /// Freshdesk answered only 429s for longer than `limits.max_rate_limited_secs`.
+    RateLimited(String),
 }
 
-/// The agent who owns the credentials: never deleted by fdsync.
-#[derive(Debug, Clone, Default)]
-pub(crate) struct Me {
-    pub id: Option<u64>,
-    pub email: Option<String>,
+impl RunEnd {
+    /// Why a one-shot run stopped early, for the operator.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            RunEnd::Finished | RunEnd::Interrupted => None,
+            RunEnd::AuthFailed(why) | RunEnd::Unreachable(why) | RunEnd::RateLimited(why) => Some(why),
+        }
+    }
 }
 
-pub(crate) struct Inner<A> {
-    pub journal: Journal,
-    pub api: A,
-    pub pacer: Arc<Pacer>,
-    pub cfg: EngineConfig,
-    pub me: tokio::sync::OnceCell<Me>,
-    pub health: Mutex<Health>,
-    /// Uncertain ops and when to look them up (ms since epoch).
-    pub uncertain: Mutex<HashMap<i64, i64>>,
-    /// The agent directory (see `directory`); an async lock so one listing serves all workers.
-    pub directory: tokio::sync::Mutex<directory::DirState>,
+/// What every task of a run shares; each part owns its own state.
+pub(crate) struct Parts<A> {
+    pub(crate) journal: Journal,
+    pub(crate) sender: Sender<A>,
+    pub(crate) cfg: EngineConfig,
+    pub(crate) identity: Identity,
+    pub(crate) directory: AgentDirectory,
+    pub(crate) reconciler: Reconciler,
 }
 
 /// A handle to run the pipeline. Cheap to clone.
 pub struct Engine<A> {
-    inner: Arc<Inner<A>>,
+    inner: Arc<Parts<A>>,
 }
 
 impl<A> Clone for Engine<A> {
@@ -113,22 +129,26 @@ enum Task {
 
 impl<A: Api> Engine<A> {
     pub fn new(journal: Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig) -> Self {
-        let cfg_stop = cfg.stop_on_breaker;
-        let inner = Inner {
+        let health = Health::new(cfg.mode, cfg.max_rate_limited);
+        let reconciler = Reconciler::new(cfg.request_timeout);
+        let inner = Parts {
             journal,
-            api,
-            pacer,
+            sender: Sender::new(api, pacer, health),
             cfg,
-            me: tokio::sync::OnceCell::new(),
-            health: Mutex::new(Health::new(cfg_stop)),
-            uncertain: Mutex::new(HashMap::new()),
-            directory: tokio::sync::Mutex::new(directory::DirState::default()),
+            identity: Identity::new(),
+            directory: AgentDirectory::default(),
+            reconciler,
         };
         Self { inner: Arc::new(inner) }
     }
 
     pub fn pacer(&self) -> &Arc<Pacer> {
-        &self.inner.pacer
+        self.inner.sender.pacer()
+    }
+
+    /// Refused credentials and long rate limiting, for the daemon's problems.
+    pub fn health(&self) -> HealthSnapshot {
+        self.inner.sender.health().snapshot()
     }
 
     /// Runs ops until `until` is met, the breaker stops a one-shot run, or `shutdown` fires. On
@@ -136,10 +156,10 @@ impl<A: Api> Engine<A> {
     /// timeout) and everything else stays pending for the next run.
     pub async fn run(&self, until: RunUntil, shutdown: CancellationToken) -> journal::Result<RunEnd> {
         let inner = &self.inner;
-        if let Some(end) = inner.identify().await {
+        if let Err(end) = inner.identity.learn(&inner.sender).await {
             return Ok(end);
         }
-        inner.queue_uncertain().await?;
+        inner.reconciler.queue_sending(&inner.journal).await?;
         let mut tasks: JoinSet<(Task, journal::Result<()>)> = JoinSet::new();
         let mut busy: HashSet<i64> = HashSet::new();
         // Ready ops fetched but not started yet: the journal is asked again only when it is empty.
@@ -148,10 +168,10 @@ impl<A: Api> Engine<A> {
             if shutdown.is_cancelled() {
                 break RunEnd::Interrupted;
             }
-            if let Some(end) = inner.breaker_end() {
+            if let Some(end) = inner.sender.health().end() {
                 break end;
             }
-            let cap = inner.breaker_room().unwrap_or(inner.cfg.max_tasks).min(inner.cfg.max_tasks);
+            let cap = inner.sender.health().room().unwrap_or(inner.cfg.max_tasks).min(inner.cfg.max_tasks);
             let started = if tasks.len() < cap {
                 self.dispatch(&mut tasks, &mut busy, &mut queue, cap).await?
             } else {
@@ -205,17 +225,13 @@ impl<A: Api> Engine<A> {
         let inner = &self.inner;
         let mut started = 0;
         let now = now_ms();
-        let due: Vec<i64> = {
-            let map = inner.uncertain.lock().expect("uncertain lock");
-            map.iter().filter(|(id, at)| **at <= now && !busy.contains(id)).map(|(id, _)| *id).collect()
-        };
-        for id in due {
+        for id in inner.reconciler.due(now, busy) {
             if tasks.len() >= cap {
                 return Ok(started);
             }
             busy.insert(id);
             let me = self.inner.clone();
-            tasks.spawn(async move { (Task::Reconcile(id), me.reconcile(id).await) });
+            tasks.spawn(async move { (Task::Reconcile(id), me.reconciler.reconcile(&me, id).await) });
             started += 1;
         }
         let room = cap.saturating_sub(tasks.len());
@@ -233,7 +249,7 @@ impl<A: Api> Engine<A> {
             let me = self.inner.clone();
             tasks.spawn(async move {
                 let id = op.id;
-                (Task::Op(id), me.execute(op).await)
+                (Task::Op(id), worker::Worker::new(&me).execute(op).await)
             });
             started += 1;
         }
@@ -241,76 +257,18 @@ impl<A: Api> Engine<A> {
     }
 }
 
-impl<A: Api> Inner<A> {
+impl<A: Api> Parts<A> {
+    /// Every op of these files is final (or their file was held), and nothing is uncertain.
     async fn files_final(&self, ids: &[i64]) -> journal::Result<bool> {
-        if !self.uncertain.lock().expect("uncertain lock").is_empty() {
+        if !self.reconciler.is_empty() {
             return Ok(false);
         }
         for id in ids {
-            if !self.journal.row_counts(*id).await?.is_final() {
+            let held = self.journal.file(*id).await?.is_some_and(|f| f.state == journal::FileState::Held);
+            if !held && !self.journal.row_counts(*id).await?.is_final() {
                 return Ok(false);
             }
         }
         Ok(true)
-    }
-
-    /// Learns who the credentials belong to (never deleted), and fails fast on bad credentials.
-    pub(crate) async fn identify(&self) -> Option<RunEnd> {
-        if self.me.initialized() {
-            return None;
-        }
-        for attempt in 0..3u32 {
-            let permit = self.pacer.acquire(crate::freshdesk::EndpointClass::Other).await;
-            let reply = self.api.me().await;
-            permit.finish(&reply);
-            self.observe(&reply.answer);
-            match &reply.answer {
-                crate::freshdesk::Answer::Success { body, .. } => {
-                    let me = Me {
-                        id: crate::freshdesk::agents::parse_agent(body).map(|a| a.id),
-                        email: body.pointer("/contact/email").and_then(|v| v.as_str()).map(str::to_lowercase),
-                    };
-                    let _ = self.me.set(me);
-                    return None;
-                }
-                crate::freshdesk::Answer::Auth { .. } => return self.breaker_end(),
-                crate::freshdesk::Answer::RateLimited { retry_after } => {
-                    tokio::time::sleep(*retry_after).await
-                }
-                crate::freshdesk::Answer::Transient { .. } | crate::freshdesk::Answer::Uncertain { .. } => {
-                    if attempt == 2 && self.cfg.stop_on_breaker {
-                        let (_, why) = answers::describe(&reply.answer);
-                        return Some(RunEnd::Unreachable(format!("Freshdesk could not be reached: {why}")));
-                    }
-                    tokio::time::sleep(Duration::from_millis(500 << attempt)).await;
-                }
-                other => {
-                    // A key that may not read its own profile still works for other calls.
-                    let (_, why) = answers::describe(other);
-                    tracing::warn!(reason = %why, "Could not learn whose API key this is.");
-                    let _ = self.me.set(Me::default());
-                    return None;
-                }
-            }
-        }
-        let _ = self.me.set(Me::default());
-        None
-    }
-
-    /// Ops left `sending` by an earlier process are uncertain: look them up once their request
-    /// can no longer be in flight.
-    async fn queue_uncertain(&self) -> journal::Result<()> {
-        let ops = self.journal.sending_ops().await?;
-        let mut map = self.uncertain.lock().expect("uncertain lock");
-        for op in ops {
-            map.entry(op.id).or_insert_with(|| self.reconcile_due(op.sent_at));
-        }
-        Ok(())
-    }
-
-    /// When an op sent at `sent_at` can be looked up: after the request timeout, plus a margin.
-    pub(crate) fn reconcile_due(&self, sent_at: Option<i64>) -> i64 {
-        let sent = sent_at.unwrap_or_else(now_ms);
-        sent + self.cfg.request_timeout.as_millis() as i64 + 1000
     }
 }

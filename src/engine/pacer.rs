@@ -80,6 +80,9 @@ pub struct PacerSnapshot {
 
 type Limiter = DefaultDirectRateLimiter;
 
+/// A pause longer than this is logged (once) and shown by progress, `status` and STATUS.
+pub const LONG_WAIT: Duration = Duration::from_secs(60);
+
 /// One generation of limiters, swapped whole when the total or the advised rate changes
 /// (governor cannot resize a limiter in place).
 struct Limiters {
@@ -222,10 +225,17 @@ impl Pacer {
 
     /// Pauses every worker for `d` (from now; an existing longer pause stays).
     pub fn pause_for(&self, d: Duration) {
+        // A day is far beyond any clamped Retry-After; it keeps the addition overflow-free.
+        let d = d.min(Duration::from_secs(86_400));
         let until = tokio::time::Instant::now() + d;
         let mut gate = self.pause_until.lock().unwrap_or_else(|e| e.into_inner());
         if gate.is_none_or(|cur| cur < until) {
+            let was_long = gate.is_some_and(|cur| cur > tokio::time::Instant::now() + LONG_WAIT);
             *gate = Some(until);
+            if d > LONG_WAIT && !was_long {
+                let ends = time::OffsetDateTime::now_utc() + d;
+                tracing::warn!(wait_secs = d.as_secs(), ends = %ends, "Freshdesk asked fdsync to wait a long time; every request waits until then.");
+            }
         }
     }
 
@@ -244,7 +254,7 @@ impl Pacer {
             requests: st.requests,
             credits_used: st.credits_used,
             rate_limited: st.rate_limited,
-            paused_for_ms: paused.as_millis() as u64,
+            paused_for_ms: u64::try_from(paused.as_millis()).unwrap_or(u64::MAX),
         }
     }
 
@@ -301,7 +311,7 @@ impl Pacer {
     }
 
     /// Feeds one answer back (called by [`Permit::finish`] while the slot is still held).
-    fn observe(&self, sent: Instant, reply: &Reply) {
+    fn observe<T>(&self, sent: Instant, reply: &Reply<T>) {
         let now = Instant::now();
         let mut guard = self.lock();
         let in_flight = guard.in_flight.saturating_sub(1);
@@ -366,7 +376,7 @@ pub struct Permit {
 
 impl Permit {
     /// Feeds the answer (headers, RTT, 429, timeout) to the pacer and frees the slot.
-    pub fn finish(self, reply: &Reply) {
+    pub fn finish<T>(self, reply: &Reply<T>) {
         self.pacer.observe(self.sent, reply);
     }
 }

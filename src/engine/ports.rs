@@ -1,51 +1,65 @@
-//! What the engine needs from Freshdesk, as a trait: production uses `freshdesk::Client`, unit
-//! tests of pure engine logic may use a fake. Every call returns a classified [`Reply`].
+//! What the engine needs from Freshdesk, as a typed port: every call returns a [`Reply`] whose
+//! success value is already decoded by `freshdesk/` (the engine never reads JSON). Production
+//! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
 use crate::domain::{NewAgent, NewTicket};
-use crate::freshdesk::Reply;
+use crate::freshdesk::{Agent, Me, Reply, Ticket};
 use std::future::Future;
 use time::OffsetDateTime;
 
 pub trait Api: Send + Sync + 'static {
-    fn create_ticket(&self, t: &NewTicket, tag: &str) -> impl Future<Output = Reply> + Send;
-    fn create_agent(&self, a: &NewAgent) -> impl Future<Output = Reply> + Send;
-    fn find_agent_by_email(&self, email: &str) -> impl Future<Output = Reply> + Send;
-    fn get_agent(&self, id: u64) -> impl Future<Output = Reply> + Send;
-    fn delete_agent(&self, id: u64) -> impl Future<Output = Reply> + Send;
-    fn me(&self) -> impl Future<Output = Reply> + Send;
-    fn list_agents(&self, page: u32, per_page: u32) -> impl Future<Output = Reply> + Send;
+    /// `POST tickets` with the idempotency tag: the created ticket.
+    fn create_ticket(&self, t: &NewTicket, tag: &str) -> impl Future<Output = Reply<Ticket>> + Send;
+    /// `POST agents`: the created agent.
+    fn create_agent(&self, a: &NewAgent) -> impl Future<Output = Reply<Agent>> + Send;
+    /// `GET agents?email=`: the agent, or a proven `None`.
+    fn find_agent_by_email(&self, email: &str) -> impl Future<Output = Reply<Option<Agent>>> + Send;
+    /// `GET agents/{id}`.
+    fn get_agent(&self, id: u64) -> impl Future<Output = Reply<Agent>> + Send;
+    /// `DELETE agents/{id}`.
+    fn delete_agent(&self, id: u64) -> impl Future<Output = Reply<()>> + Send;
+    /// `GET agents/me`: whose credentials these are.
+    fn me(&self) -> impl Future<Output = Reply<Me>> + Send;
+    /// `GET agents?page=&per_page=`.
+    fn list_agents(&self, page: u32, per_page: u32) -> impl Future<Output = Reply<Vec<Agent>>> + Send;
+    /// `GET tickets?email=&updated_since=&page=`, newest first.
     fn list_tickets_by_email(
         &self,
         email: &str,
         updated_since: OffsetDateTime,
         page: u32,
-    ) -> impl Future<Output = Reply> + Send;
+    ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
 }
 
 /// Production: the real client.
 impl Api for crate::freshdesk::Client {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply {
+    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
         crate::freshdesk::Client::create_ticket(self, t, tag).await
     }
-    async fn create_agent(&self, a: &NewAgent) -> Reply {
+    async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
         crate::freshdesk::Client::create_agent(self, a).await
     }
-    async fn find_agent_by_email(&self, email: &str) -> Reply {
+    async fn find_agent_by_email(&self, email: &str) -> Reply<Option<Agent>> {
         crate::freshdesk::Client::find_agent_by_email(self, email).await
     }
-    async fn get_agent(&self, id: u64) -> Reply {
+    async fn get_agent(&self, id: u64) -> Reply<Agent> {
         crate::freshdesk::Client::get_agent(self, id).await
     }
-    async fn delete_agent(&self, id: u64) -> Reply {
+    async fn delete_agent(&self, id: u64) -> Reply<()> {
         crate::freshdesk::Client::delete_agent(self, id).await
     }
-    async fn me(&self) -> Reply {
+    async fn me(&self) -> Reply<Me> {
         crate::freshdesk::Client::me(self).await
     }
-    async fn list_agents(&self, page: u32, per_page: u32) -> Reply {
+    async fn list_agents(&self, page: u32, per_page: u32) -> Reply<Vec<Agent>> {
         crate::freshdesk::Client::list_agents(self, page, per_page).await
     }
-    async fn list_tickets_by_email(&self, email: &str, updated_since: OffsetDateTime, page: u32) -> Reply {
+    async fn list_tickets_by_email(
+        &self,
+        email: &str,
+        updated_since: OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
         crate::freshdesk::Client::list_tickets_by_email(self, email, updated_since, page).await
     }
 }

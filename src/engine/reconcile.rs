@@ -1,29 +1,38 @@
-//! Reconciliation: an op left `sending` (killed mid-request, or no answer came) may or may not
-//! have reached Freshdesk. Before anything is sent again, look: a ticket by its idempotency tag
-//! among the requester's tickets, an agent by email, a deleted agent by id. Found → the op is
-//! done (with what fdsync achieved); certainly absent → back to `pending`; unknown → look again
-//! later. Only called once the original request can no longer be in flight.
+//! Reconciliation: an op left `sending` (killed mid-request, or no readable answer came) may or
+//! may not have reached Freshdesk. Before anything is sent again, look: a ticket by its
+//! idempotency tag among the requester's tickets, an agent by email, a deleted agent by id. The
+//! lookup's answer proves only what it parses as:
+//!
+//! | lookup answer                         | conclusion                                        |
+//! |---------------------------------------|---------------------------------------------------|
+//! | decoded, the change is there          | `Applied`: done, with what fdsync achieved        |
+//! | decoded, the change is certainly not  | `Absent`: back to `pending`, sent again           |
+//! | unreadable (HTML, truncated, huge)    | `Unknown`: look again; after max attempts the row fails `unverifiable_answer`, nothing re-sent |
+//! | 5xx, 429, no answer                   | `Unknown`: look again later                        |
+//!
+//! Only called once the original request can no longer be in flight (`sent_at` + the request
+//! timeout + a margin): a lookup made earlier could miss a change that lands late.
 
-use super::Inner;
-use super::answers::describe;
+use super::Parts;
 use super::ports::Api;
-use super::worker::first_agent;
+use super::retry;
 use crate::domain::{Op, Outcome, idempotency_tag};
-use crate::freshdesk::agents::parse_agent;
-use crate::freshdesk::tickets::parse_tickets;
-use crate::freshdesk::{Answer, EndpointClass, Reply};
-use crate::journal::{self, OpRecord, OpResult, now_ms};
-use serde_json::Value;
+use crate::freshdesk::{Agent, Answer, EndpointClass, Ticket};
+use crate::journal::{self, Journal, OpRecord, OpResult, now_ms};
+use std::collections::{HashMap, HashSet};
+use std::sync::Mutex;
+use std::time::Duration;
 use time::OffsetDateTime;
 
 /// What a lookup proved.
-enum Found {
+#[derive(Debug, PartialEq)]
+pub(crate) enum Found {
     /// The change is there: finish the op with this outcome and id.
     Applied(Outcome, Option<u64>),
     /// The change is certainly not there: send it again.
     Absent,
-    /// Could not tell (the lookup itself failed): look again later.
-    Unknown(Reply),
+    /// Could not tell. `unreadable`: the answer could not be read (counts toward giving up).
+    Unknown { why: String, wait: Option<Duration>, unreadable: bool },
 }
 
 /// Slack for clocks between this machine and Freshdesk when filtering by time (NTP-synced clocks
@@ -31,40 +40,109 @@ enum Found {
 const CLOCK_SKEW_SECS: i64 = 120;
 /// Pages of a requester's recent tickets searched for the tag.
 const MAX_PAGES: u32 = 50;
+/// Margin after `sent_at` + request timeout before a lookup.
+const MARGIN_MS: i64 = 1000;
 
-impl<A: Api> Inner<A> {
-    pub(crate) async fn reconcile(&self, op_id: i64) -> journal::Result<()> {
-        let Some(op) = self.journal.sending_ops().await?.into_iter().find(|o| o.id == op_id) else {
-            // No longer sending (finished elsewhere): nothing to reconcile.
-            self.uncertain.lock().expect("uncertain lock").remove(&op_id);
+/// The uncertain ops of this process: when each may be looked up, and how many unreadable
+/// answers its lookups got.
+pub(crate) struct Reconciler {
+    request_timeout: Duration,
+    due: Mutex<HashMap<i64, Entry>>,
+}
+
+#[derive(Clone, Copy)]
+struct Entry {
+    at: i64,
+    unreadable: u32,
+}
+
+impl Reconciler {
+    pub(crate) fn new(request_timeout: Duration) -> Self {
+        Self { request_timeout, due: Mutex::new(HashMap::new()) }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<i64, Entry>> {
+        self.due.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// When an op sent at `sent_at` can be looked up: after the request timeout, plus a margin.
+    pub(crate) fn due_at(&self, sent_at: i64) -> i64 {
+        let timeout = i64::try_from(self.request_timeout.as_millis()).unwrap_or(i64::MAX / 4);
+        sent_at.saturating_add(timeout).saturating_add(MARGIN_MS)
+    }
+
+    pub(crate) fn schedule(&self, op_id: i64, sent_at: i64) {
+        let at = self.due_at(sent_at);
+        self.lock().entry(op_id).and_modify(|e| e.at = at).or_insert(Entry { at, unreadable: 0 });
+    }
+
+    pub(crate) fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+
+    /// Ops whose lookup is due and not already running.
+    pub(crate) fn due(&self, now: i64, busy: &HashSet<i64>) -> Vec<i64> {
+        let map = self.lock();
+        map.iter().filter(|(id, e)| e.at <= now && !busy.contains(id)).map(|(id, _)| *id).collect()
+    }
+
+    /// Ops left `sending` by an earlier process are uncertain.
+    pub(crate) async fn queue_sending(&self, journal: &Journal) -> journal::Result<()> {
+        for op in journal.sending_ops().await? {
+            let at = self.due_at(op.sent_at.unwrap_or_else(now_ms));
+            self.lock().entry(op.id).or_insert(Entry { at, unreadable: 0 });
+        }
+        Ok(())
+    }
+
+    pub(crate) async fn reconcile<A: Api>(&self, parts: &Parts<A>, op_id: i64) -> journal::Result<()> {
+        let journal = &parts.journal;
+        let Some(op) = journal.sending_ops().await?.into_iter().find(|o| o.id == op_id) else {
+            // No longer sending (finished elsewhere, or its file was held): nothing to do.
+            self.lock().remove(&op_id);
             return Ok(());
         };
-        let sent_at = op.sent_at.unwrap_or_else(now_ms);
-        let found = match &op.op {
-            Op::CreateTicket(t) => self.find_ticket(&op, t.email.as_str(), sent_at).await,
-            Op::CreateAgent(a) => self.find_created_agent(a.email.as_str(), sent_at).await,
-            Op::DeleteAgent { .. } => self.find_deleted_agent(&op).await,
-            Op::GetAgent { .. } => Found::Absent,
-        };
+        let found = find(parts, &op).await;
+        self.conclude(journal, &op, found, parts.cfg.max_attempts).await
+    }
+
+    /// Records what a lookup proved.
+    pub(crate) async fn conclude(
+        &self,
+        journal: &Journal,
+        op: &OpRecord,
+        found: Found,
+        max_attempts: u32,
+    ) -> journal::Result<()> {
+        let op_id = op.id;
         match found {
             Found::Applied(outcome, id) => {
                 tracing::info!(op_id, row = op.row, outcome = %outcome, "Uncertain op reconciled: it had been applied.");
-                self.uncertain.lock().expect("uncertain lock").remove(&op_id);
+                self.lock().remove(&op_id);
                 let message = "recovered after a lost answer".to_string();
-                let result =
-                    OpResult { outcome, freshdesk_id: id, http_status: None, error_code: None, message };
-                self.journal.finish_op(op_id, result).await
+                journal
+                    .finish_op(
+                        op_id,
+                        OpResult { outcome, freshdesk_id: id, http_status: None, error_code: None, message },
+                    )
+                    .await
             }
-            Found::Absent if op.attempts >= self.cfg.max_attempts => {
-                self.uncertain.lock().expect("uncertain lock").remove(&op_id);
-                let result = OpResult {
-                    outcome: Outcome::Failed,
-                    freshdesk_id: None,
-                    http_status: None,
-                    error_code: Some("no_answer".into()),
-                    message: format!("gave up after {} attempts: no answer, and not applied", op.attempts),
-                };
-                self.journal.finish_op(op_id, result).await
+            Found::Absent if op.attempts >= max_attempts => {
+                self.lock().remove(&op_id);
+                let message = format!("gave up after {} attempts: no answer, and not applied", op.attempts);
+                let code = Some("no_answer".into());
+                journal
+                    .finish_op(
+                        op_id,
+                        OpResult {
+                            outcome: Outcome::Failed,
+                            freshdesk_id: None,
+                            http_status: None,
+                            error_code: code,
+                            message,
+                        },
+                    )
+                    .await
             }
             Found::Absent => {
                 tracing::info!(
@@ -72,159 +150,180 @@ impl<A: Api> Inner<A> {
                     row = op.row,
                     "Uncertain op reconciled: not applied; it will be sent again."
                 );
-                self.uncertain.lock().expect("uncertain lock").remove(&op_id);
-                self.journal
+                self.lock().remove(&op_id);
+                journal
                     .retry_op(op_id, now_ms(), false, None, "no answer; not applied, re-sending".into())
                     .await
             }
-            Found::Unknown(reply) => {
-                let (_, why) = describe(&reply.answer);
-                let delay = match &reply.answer {
-                    Answer::RateLimited { retry_after } => *retry_after,
-                    _ => super::retry::backoff(op.attempts.min(6), None),
+            Found::Unknown { why, wait, unreadable } => {
+                let count = {
+                    let mut map = self.lock();
+                    let entry = map.entry(op_id).or_insert(Entry { at: 0, unreadable: 0 });
+                    entry.unreadable += u32::from(unreadable);
+                    let delay = wait.unwrap_or_else(|| retry::backoff(op.attempts.min(6) + entry.unreadable));
+                    entry.at =
+                        now_ms().saturating_add(i64::try_from(delay.as_millis()).unwrap_or(i64::MAX / 4));
+                    entry.unreadable
                 };
-                tracing::debug!(op_id, reason = %why, "Reconciliation lookup failed; trying again later.");
-                let at = now_ms() + delay.as_millis() as i64;
-                self.uncertain.lock().expect("uncertain lock").insert(op_id, at);
-                Ok(())
+                if count < max_attempts {
+                    tracing::debug!(op_id, reason = %why, "Reconciliation lookup failed; trying again later.");
+                    return Ok(());
+                }
+                self.lock().remove(&op_id);
+                let message = format!(
+                    "could not read Freshdesk's answer to {count} lookups ({why}); whether the change was applied is unknown, \
+                     so nothing was re-sent; check in Freshdesk, then `fdsync retry` looks again before sending"
+                );
+                let code = Some("unverifiable_answer".into());
+                journal
+                    .finish_op(
+                        op_id,
+                        OpResult {
+                            outcome: Outcome::Failed,
+                            freshdesk_id: None,
+                            http_status: None,
+                            error_code: code,
+                            message,
+                        },
+                    )
+                    .await
             }
-        }
-    }
-
-    pub(crate) async fn lookup(
-        &self,
-        class: EndpointClass,
-        f: impl std::future::Future<Output = Reply>,
-    ) -> Reply {
-        let permit = self.pacer.acquire(class).await;
-        let reply = f.await;
-        permit.finish(&reply);
-        self.observe(&reply.answer);
-        reply
-    }
-
-    async fn find_ticket(&self, op: &OpRecord, email: &str, sent_at: i64) -> Found {
-        let tag = idempotency_tag(&op.key);
-        let since_ms = sent_at - CLOCK_SKEW_SECS * 1000;
-        let since =
-            OffsetDateTime::from_unix_timestamp(since_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        for page in 1..=MAX_PAGES {
-            let reply = self
-                .lookup(EndpointClass::TicketsList, self.api.list_tickets_by_email(email, since, page))
-                .await;
-            match &reply.answer {
-                Answer::Success { body, .. } => {
-                    if let Some(id) = ticket_with_tag(body, &tag) {
-                        return Found::Applied(Outcome::Created, Some(id));
-                    }
-                    // Newest first: past a ticket created before ours could have been, the rest
-                    // is older still.
-                    if !reply.next_page || oldest_created_ms(body).is_some_and(|t| t < since_ms) {
-                        return Found::Absent;
-                    }
-                }
-                // "There is no contact matching the given email": no ticket was ever created.
-                Answer::Invalid { status: 400, errors, .. } if errors.iter().any(|e| e.field == "email") => {
-                    return Found::Absent;
-                }
-                _ => return Found::Unknown(reply),
-            }
-        }
-        // A requester with thousands of recent tickets: treat as unknown rather than risk a duplicate.
-        Found::Unknown(Reply {
-            answer: Answer::Transient {
-                status: None,
-                reason: "tag not found within the searched pages".into(),
-            },
-            rate: Default::default(),
-            elapsed: Default::default(),
-            next_page: false,
-        })
-    }
-
-    async fn find_created_agent(&self, email: &str, sent_at: i64) -> Found {
-        let reply = self.lookup(EndpointClass::Other, self.api.find_agent_by_email(email)).await;
-        match &reply.answer {
-            Answer::Success { body, .. } => match first_agent(body) {
-                // Created before our request could have landed: it existed already.
-                Some(agent) if created_before(agent, sent_at) => {
-                    Found::Applied(Outcome::Exists, parse_agent(agent).map(|a| a.id))
-                }
-                Some(agent) => Found::Applied(Outcome::Created, parse_agent(agent).map(|a| a.id)),
-                None => Found::Absent,
-            },
-            _ => Found::Unknown(reply),
-        }
-    }
-
-    async fn find_deleted_agent(&self, op: &OpRecord) -> Found {
-        let Some(id) = op.freshdesk_id else {
-            return Found::Absent;
-        };
-        let reply = self.lookup(EndpointClass::Other, self.api.get_agent(id)).await;
-        match &reply.answer {
-            Answer::NotFound => Found::Applied(Outcome::Deleted, Some(id)),
-            Answer::Success { .. } => Found::Absent,
-            _ => Found::Unknown(reply),
         }
     }
 }
 
-/// The id of the ticket in a list answer that carries `tag` (case-insensitive).
-fn ticket_with_tag(body: &Value, tag: &str) -> Option<u64> {
-    parse_tickets(body).into_iter().find(|t| t.has_tag(tag)).map(|t| t.id)
+/// Looks for the effect of an uncertain op.
+async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
+    let sent_at = op.sent_at.unwrap_or_else(now_ms);
+    match &op.op {
+        Op::CreateTicket(t) => find_ticket(parts, &idempotency_tag(&op.key), t.email.as_str(), sent_at).await,
+        Op::CreateAgent(a) => find_created_agent(parts, a.email.as_str(), sent_at).await,
+        Op::DeleteAgent { .. } => match op.freshdesk_id {
+            Some(id) => find_deleted_agent(parts, id).await,
+            None => Found::Absent,
+        },
+        Op::GetAgent { .. } => Found::Absent,
+    }
+}
+
+fn unknown<T>(answer: &Answer<T>) -> Found {
+    let wait = match answer {
+        Answer::RateLimited { retry_after } => Some(*retry_after),
+        _ => None,
+    };
+    Found::Unknown { why: answer.describe().1, wait, unreadable: answer.is_unreadable() }
+}
+
+fn paused() -> Found {
+    Found::Unknown {
+        why: "paused: Freshdesk keeps failing".into(),
+        wait: Some(Duration::from_secs(1)),
+        unreadable: false,
+    }
+}
+
+async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: i64) -> Found {
+    let since_ms = sent_at - CLOCK_SKEW_SECS * 1000;
+    let since = OffsetDateTime::from_unix_timestamp(since_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    for page in 1..=MAX_PAGES {
+        let sent = parts
+            .sender
+            .send(EndpointClass::TicketsList, |api| api.list_tickets_by_email(email, since, page));
+        let Some(reply) = sent.await else { return paused() };
+        match &reply.answer {
+            Answer::Ok { value: tickets, .. } => {
+                if let Some(t) = tickets.iter().find(|t| t.has_tag(tag)) {
+                    return Found::Applied(Outcome::Created, Some(t.id));
+                }
+                // Newest first: past a ticket created before ours could have been, the rest is
+                // older still.
+                if !reply.next_page || oldest_created_ms(tickets).is_some_and(|t| t < since_ms) {
+                    return Found::Absent;
+                }
+            }
+            // "There is no contact matching the given email": no ticket was ever created.
+            Answer::Invalid { status: 400, errors, .. } if errors.iter().any(|e| e.field == "email") => {
+                return Found::Absent;
+            }
+            other => return unknown(other),
+        }
+    }
+    // A requester with thousands of recent tickets: unknown rather than risk a duplicate.
+    Found::Unknown { why: "tag not found within the searched pages".into(), wait: None, unreadable: false }
+}
+
+async fn find_created_agent<A: Api>(parts: &Parts<A>, email: &str, sent_at: i64) -> Found {
+    let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.find_agent_by_email(email)).await
+    else {
+        return paused();
+    };
+    match &reply.answer {
+        // Created before our request could have landed: it existed already.
+        Answer::Ok { value: Some(agent), .. } if created_before(agent, sent_at) => {
+            Found::Applied(Outcome::Exists, Some(agent.id))
+        }
+        Answer::Ok { value: Some(agent), .. } => Found::Applied(Outcome::Created, Some(agent.id)),
+        Answer::Ok { value: None, .. } => Found::Absent,
+        other => unknown(other),
+    }
+}
+
+async fn find_deleted_agent<A: Api>(parts: &Parts<A>, id: u64) -> Found {
+    let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.get_agent(id)).await else {
+        return paused();
+    };
+    match &reply.answer {
+        Answer::NotFound => Found::Applied(Outcome::Deleted, Some(id)),
+        Answer::Ok { .. } => Found::Absent,
+        other => unknown(other),
+    }
+}
+
+fn millis(t: OffsetDateTime) -> i64 {
+    i64::try_from(t.unix_timestamp_nanos() / 1_000_000).unwrap_or(i64::MIN)
 }
 
 /// The earliest `created_at` (ms) on a list page (the list is newest first).
-fn oldest_created_ms(body: &Value) -> Option<i64> {
-    body.as_array()?.iter().filter_map(|t| created_ms(t.get("created_at")?.as_str()?)).min()
+fn oldest_created_ms(tickets: &[Ticket]) -> Option<i64> {
+    tickets.iter().filter_map(|t| t.created_at).map(millis).min()
 }
 
-fn created_ms(text: &str) -> Option<i64> {
-    let t = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()?;
-    Some((t.unix_timestamp_nanos() / 1_000_000) as i64)
-}
-
-/// Whether an agent record's `created_at` is clearly before `sent_at` (ms), allowing for skew.
-fn created_before(agent: &Value, sent_at: i64) -> bool {
-    let created = agent.get("created_at").and_then(Value::as_str).and_then(created_ms);
-    created.is_some_and(|t| t + 5000 < sent_at)
+/// Whether an agent's `created_at` is clearly before `sent_at` (ms), allowing for skew.
+fn created_before(agent: &Agent, sent_at: i64) -> bool {
+    agent.created_at.map(millis).is_some_and(|t| t + 5000 < sent_at)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_tag_is_matched_case_insensitively_among_a_requesters_tickets() {
-        let body = serde_json::json!([
-            {"id": 1, "tags": ["monitoring"]},
-            {"id": 2, "tags": ["FDS-ABC", "x"]},
-        ]);
-        assert_eq!(ticket_with_tag(&body, "fds-abc"), Some(2));
-        assert_eq!(ticket_with_tag(&body, "fds-zzz"), None);
-    }
+    use crate::freshdesk::Decode;
 
     #[test]
     fn the_oldest_ticket_on_a_page_bounds_the_search() {
-        let body = serde_json::json!([
-            {"id": 3, "created_at": "2025-03-03T10:30:00Z"},
-            {"id": 2, "created_at": "2025-03-03T10:20:00Z"},
-        ]);
-        let ten_twenty = created_ms("2025-03-03T10:20:00Z").unwrap();
-        assert_eq!(oldest_created_ms(&body), Some(ten_twenty));
-        assert_eq!(oldest_created_ms(&serde_json::json!([])), None);
+        let page = Vec::<Ticket>::decode(
+            br#"[{"id": 3, "created_at": "2025-03-03T10:30:00Z"}, {"id": 2, "created_at": "2025-03-03T10:20:00Z"}]"#,
+        )
+        .unwrap();
+        let ten_twenty = millis(crate::freshdesk::agents::parse_time("2025-03-03T10:20:00Z").unwrap());
+        assert_eq!(oldest_created_ms(&page), Some(ten_twenty));
+        assert_eq!(oldest_created_ms(&[]), None);
     }
 
     #[test]
     fn an_agent_created_well_before_the_send_existed_already() {
-        let agent = serde_json::json!({"id": 1, "created_at": "2025-03-03T10:20:00Z"});
-        let sent =
-            OffsetDateTime::parse("2025-03-03T10:30:00Z", &time::format_description::well_known::Rfc3339)
-                .unwrap()
-                .unix_timestamp()
-                * 1000;
+        let agent = Agent::decode(br#"{"id": 1, "created_at": "2025-03-03T10:20:00Z"}"#).unwrap();
+        let sent = millis(crate::freshdesk::agents::parse_time("2025-03-03T10:30:00Z").unwrap());
         assert!(created_before(&agent, sent));
         assert!(!created_before(&agent, sent - 10 * 60 * 1000));
+    }
+
+    #[test]
+    fn a_lookup_is_due_only_after_the_request_timeout_and_a_margin() {
+        let r = Reconciler::new(Duration::from_secs(30));
+        assert_eq!(r.due_at(1_000), 1_000 + 30_000 + MARGIN_MS);
+        assert_eq!(r.due_at(i64::MAX), i64::MAX, "no overflow");
+        r.schedule(7, now_ms());
+        assert!(r.due(now_ms(), &HashSet::new()).is_empty(), "not before sent_at + timeout");
+        assert_eq!(r.due(now_ms() + 31_001, &HashSet::new()), vec![7]);
     }
 }

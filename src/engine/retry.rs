@@ -1,6 +1,6 @@
 //! Retry policy: how long to wait before the next attempt of one op, and whether to try again.
-//! Exponential backoff from backon (1 s, ×2, up to 60 s, with jitter); the server's
-//! `Retry-After` always wins. Pure: it computes delays, the engine schedules them.
+//! Exponential backoff from backon (1 s, ×2, up to 60 s, with jitter); a 429's `Retry-After`
+//! is used as it is by the worker instead. Pure: it computes delays, the engine schedules them.
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::time::Duration;
@@ -11,12 +11,11 @@ pub const MIN_DELAY: Duration = Duration::from_secs(1);
 pub const MAX_DELAY: Duration = Duration::from_secs(60);
 
 /// The delay before retry number `attempt` (1 = the first retry; 0 is read as 1): exponential
-/// with additive jitter (up to +100 %), capped at [`MAX_DELAY`], and never shorter than the
-/// server's `Retry-After`.
-pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
+/// with additive jitter (up to +100 %), capped at [`MAX_DELAY`].
+pub fn backoff(attempt: u32) -> Duration {
     // From the 7th retry on the delay sits at the cap; no need to walk further.
     let nth = attempt.clamp(1, 16) as usize;
-    let computed = ExponentialBuilder::default()
+    ExponentialBuilder::default()
         .with_min_delay(MIN_DELAY)
         .with_factor(2.0)
         .with_max_delay(MAX_DELAY)
@@ -25,8 +24,7 @@ pub fn backoff(attempt: u32, retry_after: Option<Duration>) -> Duration {
         .build()
         .nth(nth - 1)
         .unwrap_or(MAX_DELAY)
-        .min(MAX_DELAY);
-    retry_after.map_or(computed, |server| computed.max(server))
+        .min(MAX_DELAY)
 }
 
 /// Whether an op that has made `attempt` attempts so far may make another.
@@ -44,7 +42,7 @@ mod tests {
     fn backoff_doubles_from_one_second_with_at_most_double_jitter() {
         for (attempt, base) in [(1, 1), (2, 2), (3, 4), (4, 8), (5, 16), (6, 32)] {
             for _ in 0..50 {
-                let d = backoff(attempt, None);
+                let d = backoff(attempt);
                 assert!(d >= base * S && d < 2 * base * S, "attempt {attempt}: {d:?}");
             }
         }
@@ -53,29 +51,21 @@ mod tests {
     #[test]
     fn backoff_is_capped_at_sixty_seconds() {
         for attempt in [7, 10, 40, u32::MAX / 2] {
-            let d = backoff(attempt, None);
+            let d = backoff(attempt);
             assert!(d <= MAX_DELAY && d >= 32 * S, "attempt {attempt}: {d:?}");
         }
     }
 
     #[test]
     fn jitter_spreads_the_delays() {
-        let delays: std::collections::HashSet<_> = (0..20).map(|_| backoff(3, None)).collect();
+        let delays: std::collections::HashSet<_> = (0..20).map(|_| backoff(3)).collect();
         assert!(delays.len() > 10);
     }
 
     #[test]
     fn attempt_zero_reads_as_the_first_retry() {
-        let d = backoff(0, None);
+        let d = backoff(0);
         assert!(d >= S && d < 2 * S);
-    }
-
-    #[test]
-    fn retry_after_always_wins_when_longer() {
-        assert_eq!(backoff(1, Some(Duration::from_secs(17))), Duration::from_secs(17));
-        assert_eq!(backoff(9, Some(Duration::from_secs(600))), Duration::from_secs(600));
-        let d = backoff(6, Some(S));
-        assert!(d >= 32 * S, "a short Retry-After does not shorten the backoff: {d:?}");
     }
 
     #[test]

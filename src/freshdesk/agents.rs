@@ -1,51 +1,111 @@
-//! Agents: the create body and the agent DTO (`id`, `contact.email`, `contact.name`) read back
-//! from create, show, `me` and list answers, and the existing id named by a 409. Pure.
+//! Agents: the create body, and the agent read back from create, show, `me` and list answers,
+//! decoded strictly (a positive integer `id`, else the answer is unverifiable). Each [`Agent`]
+//! keeps its own JSON text as the pre-delete snapshot, which the engine stores unread. Pure.
 
-use super::answer::ApiFieldError;
+use super::answer::Decode;
 use crate::domain::NewAgent;
 use serde::Deserialize;
 use serde_json::Value;
+use serde_json::value::RawValue;
+use std::num::NonZeroU64;
+use time::OffsetDateTime;
 
-/// The part of an agent body fdsync reads.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The part of an agent fdsync reads, plus its whole record.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Agent {
     pub id: u64,
-    #[serde(default)]
-    pub contact: Contact,
+    /// `contact.email`, lower-cased.
+    pub email: Option<String>,
+    pub name: Option<String>,
+    /// `None` when absent or not RFC 3339.
+    pub created_at: Option<OffsetDateTime>,
+    /// The agent's JSON as Freshdesk sent it: what a delete saves (`ops.snapshot`) for undo.
+    pub record: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
-pub struct Contact {
+/// Whose credentials these are: an agent with an id and an email, or nothing is known.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Me {
+    pub id: u64,
+    /// Lower-cased.
+    pub email: String,
+}
+
+#[derive(Deserialize)]
+struct AgentDto {
+    id: NonZeroU64,
     #[serde(default)]
-    pub email: Option<String>,
+    contact: Option<ContactDto>,
     #[serde(default)]
-    pub name: Option<String>,
+    created_at: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ContactDto {
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl Agent {
+    fn from_json(text: &str) -> Result<Agent, String> {
+        let dto: AgentDto = serde_json::from_str(text).map_err(|e| format!("not an agent ({e})"))?;
+        let (email, name) = dto.contact.map(|c| (c.email, c.name)).unwrap_or_default();
+        Ok(Agent {
+            id: dto.id.get(),
+            email: email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
+            name,
+            created_at: dto.created_at.as_deref().and_then(parse_time),
+            record: text.trim().to_string(),
+        })
+    }
+}
+
+/// An RFC 3339 timestamp (Freshdesk's `created_at`, `updated_at`).
+pub(crate) fn parse_time(text: &str) -> Option<OffsetDateTime> {
+    OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339).ok()
+}
+
+fn utf8(body: &[u8]) -> Result<&str, String> {
+    std::str::from_utf8(body).map_err(|_| "not UTF-8".to_string())
+}
+
+/// `POST agents`, `GET agents/{id}`: one agent.
+impl Decode for Agent {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        Agent::from_json(utf8(body)?)
+    }
+}
+
+/// `GET agents?page=`: one page, every item an agent with an id (else the page proves nothing).
+impl Decode for Vec<Agent> {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        let items: Vec<&RawValue> =
+            serde_json::from_str(utf8(body)?).map_err(|e| format!("not a list of agents ({e})"))?;
+        items.into_iter().map(|raw| Agent::from_json(raw.get())).collect()
+    }
+}
+
+/// `GET agents?email=`: the agent with that email, or a proven `None` (an empty list).
+impl Decode for Option<Agent> {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        Ok(Vec::<Agent>::decode(body)?.into_iter().next())
+    }
+}
+
+/// `GET agents/me`: an id and an email, or the answer proves nothing.
+impl Decode for Me {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        let agent = Agent::decode(body)?;
+        let email = agent.email.ok_or("the agent has no contact.email")?;
+        Ok(Me { id: agent.id, email })
+    }
 }
 
 /// The JSON sent to `POST api/v2/agents` (`name` always present).
 pub fn create_body(a: &NewAgent) -> Value {
     serde_json::to_value(a).unwrap_or(Value::Null)
-}
-
-/// One agent body; `None` if it has no numeric `id`.
-pub fn parse_agent(body: &Value) -> Option<Agent> {
-    Agent::deserialize(body).ok()
-}
-
-/// A list page (`GET agents`, `GET agents?email=`); items without an `id` are skipped.
-pub fn parse_agents(body: &Value) -> Vec<Agent> {
-    body.as_array().map(|items| items.iter().filter_map(parse_agent).collect()).unwrap_or_default()
-}
-
-/// The record a 409 `duplicate_value` points at: `additional_info.agent_id` (an agent) or
-/// `user_id` (a contact with that email), from the first error that names one.
-pub fn existing_id(errors: &[ApiFieldError]) -> Option<u64> {
-    errors.iter().filter_map(|e| e.additional_info.as_ref()).find_map(|info| {
-        ["agent_id", "user_id"].iter().find_map(|k| {
-            let v = info.get(*k)?;
-            v.as_u64().or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
-        })
-    })
 }
 
 #[cfg(test)]
@@ -75,27 +135,34 @@ mod tests {
     }
 
     #[test]
-    fn agents_parse_with_their_contact_email() {
-        let body = json!({"id": 43026449322u64, "contact": {"email": "jane@example.com", "name": "Jane"}});
-        let a = parse_agent(&body).unwrap();
+    fn agents_decode_with_their_contact_email_and_record() {
+        let body = br#"{"id": 43026449322, "contact": {"email": "Jane@Example.com", "name": "Jane"}, "created_at": "2025-03-03T10:20:00Z"}"#;
+        let a = Agent::decode(body).unwrap();
         assert_eq!(a.id, 43026449322);
-        assert_eq!(a.contact.email.as_deref(), Some("jane@example.com"));
-        assert_eq!(parse_agents(&json!([body, {"x": 1}])).len(), 1);
-        assert_eq!(parse_agents(&json!([])), vec![]);
+        assert_eq!(a.email.as_deref(), Some("jane@example.com"));
+        assert!(a.created_at.is_some());
+        assert_eq!(serde_json::from_str::<Value>(&a.record).unwrap()["contact"]["name"], "Jane");
+        let list = format!("[{}, {{\"id\": 7}}]", String::from_utf8_lossy(body));
+        let agents = Vec::<Agent>::decode(list.as_bytes()).unwrap();
+        assert_eq!(agents.len(), 2);
+        assert_eq!(agents[1].record, r#"{"id": 7}"#);
+        assert_eq!(Option::<Agent>::decode(b"[]").unwrap(), None);
     }
 
     #[test]
-    fn the_existing_id_comes_from_agent_id_or_user_id() {
-        let err = |info: Value| ApiFieldError {
-            field: "email".into(),
-            nested_field: None,
-            additional_info: Some(info),
-            message: "It should be a unique value".into(),
-            code: "duplicate_value".into(),
-        };
-        assert_eq!(existing_id(&[err(json!({"agent_id": 43026449322u64}))]), Some(43026449322));
-        assert_eq!(existing_id(&[err(json!({"user_id": "17"}))]), Some(17));
-        assert_eq!(existing_id(&[err(json!({"other": 1}))]), None);
-        assert_eq!(existing_id(&[]), None);
+    fn an_answer_that_is_not_an_agent_proves_nothing() {
+        for body in
+            [&b"<html>login</html>"[..], br#"{"id": 7"#, br#"{"id": "7"}"#, br#"{"id": 0}"#, br#"{}"#, b""]
+        {
+            assert!(Agent::decode(body).is_err(), "{}", String::from_utf8_lossy(body));
+            assert!(Me::decode(body).is_err());
+        }
+        assert!(Option::<Agent>::decode(br#"{"id": 7}"#).is_err(), "an object is not a list");
+        assert!(Option::<Agent>::decode(br#"[{"name": "x"}]"#).is_err());
+        assert!(Me::decode(br#"{"id": 7, "contact": {"email": ""}}"#).is_err(), "me needs an email");
+        assert_eq!(
+            Me::decode(br#"{"id": 7, "contact": {"email": "Me@X.io"}}"#).unwrap(),
+            Me { id: 7, email: "me@x.io".into() }
+        );
     }
 }

@@ -1,41 +1,59 @@
-//! The classified answer to one Freshdesk request: what the engine decides on. Produced only by
-//! `classify` (pure) and the client (for transport errors); consumed by the engine and the pacer.
+//! The classified, decoded answer to one Freshdesk request: what the engine decides on. Produced
+//! only by `classify` (pure) and the client (for transport errors); consumed by the engine, the
+//! pacer and the metrics. A 2xx proves something only when its body decodes as what the endpoint
+//! returns ([`Decode`]); anything else is [`Answer::Unverifiable`], never a default.
 
-use serde_json::Value;
 use std::time::Duration;
 
-/// The `X-RateLimit-*` headers of one answer (absent on 429s and on transport errors).
+/// The `X-RateLimit-*` headers of one answer, after the sanity checks of `quota::rate_headers`
+/// (absent on 429s, on transport errors, and when a value is not believable).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RateHeaders {
     /// `X-RateLimit-Total`: the account's budget for the current window.
     pub total: Option<u32>,
-    /// `X-RateLimit-Remaining`: what is left of it (never below 0).
+    /// `X-RateLimit-Remaining`: what is left of it.
     pub remaining: Option<u32>,
     /// `X-RateLimit-Used-CurrentRequest`: credits this request used (1 plus extras).
     pub used: Option<u32>,
 }
 
-/// One item of a validation body: `{"field","nested_field","additional_info","message","code"}`.
-#[derive(Debug, Clone, PartialEq, serde::Deserialize, serde::Serialize)]
+/// One item of a validation body: `{"field","nested_field","message","code"}`; the record a
+/// duplicate points at is read into [`Existing`] by `classify`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
 pub struct ApiFieldError {
     #[serde(default)]
     pub field: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nested_field: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub additional_info: Option<Value>,
     #[serde(default)]
     pub message: String,
     #[serde(default)]
     pub code: String,
 }
 
-/// Every answer falls in exactly one class (DESIGN.md, "Talking to Freshdesk").
+/// What a 409 `duplicate_value` points at (`additional_info.agent_id` or `user_id`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Existing {
+    /// An agent with that email exists.
+    Agent(u64),
+    /// Only a contact has that email.
+    Contact(u64),
+}
+
+/// Every answer falls in exactly one class (DESIGN.md, "Talking to Freshdesk"). `T` is what a
+/// 2xx of this endpoint decodes to.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Answer {
-    /// 2xx. `body` is `Value::Null` for an empty body (204).
-    Success { status: u16, body: Value },
-    /// 429 with `Retry-After` (seconds; 1 when the header is missing or unreadable).
+pub enum Answer<T = ()> {
+    /// 2xx whose body decoded as this endpoint's result.
+    Ok { status: u16, value: T },
+    /// 2xx whose body is not this endpoint's result: wrong content type, HTML, truncated or
+    /// malformed JSON, a missing or non-positive `id`. It proves nothing: a change is uncertain
+    /// (reconciled before any resend), a lookup is unknown (never "absent").
+    Unverifiable { status: u16, why: String },
+    /// An answer longer than `limits.max_answer_bytes`: not read, not parsed. Treated like
+    /// [`Answer::Unverifiable`].
+    TooLarge { status: u16, limit: usize },
+    /// 429 with `Retry-After`, clamped into 1 s ..= `limits.max_retry_after_secs`.
     RateLimited { retry_after: Duration },
     /// Worth retrying later, and certainly not applied: 5xx, 404 `domain_not_ready`, a connection
     /// refused before anything was sent.
@@ -50,24 +68,31 @@ pub enum Answer {
     Forbidden { code: String, message: String },
     /// 404 with an empty (or blank) body: no such record or route.
     NotFound,
-    /// 409 `duplicate_value`; `additional_info` names the existing `agent_id` or `user_id`.
-    Conflict { errors: Vec<ApiFieldError> },
+    /// 409 `duplicate_value`, and the record it names if it names one.
+    Conflict { existing: Option<Existing>, errors: Vec<ApiFieldError> },
     /// Any other refusal that retrying cannot fix: 400 validation (with field errors), 405, 406,
     /// 413, 415, and the non-rate 429s (`outbound_limit_exceeded`, `recipient_limit_exceeded`).
     Invalid { status: u16, code: Option<String>, message: String, errors: Vec<ApiFieldError> },
 }
 
-impl Answer {
-    pub fn is_success(&self) -> bool {
-        matches!(self, Answer::Success { .. })
+impl<T> Answer<T> {
+    pub fn is_ok(&self) -> bool {
+        matches!(self, Answer::Ok { .. })
+    }
+
+    /// A 2xx that could not be read (or was too large to read): proves nothing.
+    pub fn is_unreadable(&self) -> bool {
+        matches!(self, Answer::Unverifiable { .. } | Answer::TooLarge { .. })
     }
 
     /// The HTTP status, where an answer arrived.
     pub fn http_status(&self) -> Option<u16> {
         match self {
-            Answer::Success { status, .. } | Answer::Auth { status, .. } | Answer::Invalid { status, .. } => {
-                Some(*status)
-            }
+            Answer::Ok { status, .. }
+            | Answer::Unverifiable { status, .. }
+            | Answer::TooLarge { status, .. }
+            | Answer::Auth { status, .. }
+            | Answer::Invalid { status, .. } => Some(*status),
             Answer::RateLimited { .. } => Some(429),
             Answer::Transient { status, .. } => *status,
             Answer::Uncertain { .. } => None,
@@ -76,17 +101,115 @@ impl Answer {
             Answer::Conflict { .. } => Some(409),
         }
     }
+
+    /// The same answer with the success value mapped.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Answer<U> {
+        match self {
+            Answer::Ok { status, value } => Answer::Ok { status, value: f(value) },
+            Answer::Unverifiable { status, why } => Answer::Unverifiable { status, why },
+            Answer::TooLarge { status, limit } => Answer::TooLarge { status, limit },
+            Answer::RateLimited { retry_after } => Answer::RateLimited { retry_after },
+            Answer::Transient { status, reason } => Answer::Transient { status, reason },
+            Answer::Uncertain { reason } => Answer::Uncertain { reason },
+            Answer::Auth { status, code, message } => Answer::Auth { status, code, message },
+            Answer::Forbidden { code, message } => Answer::Forbidden { code, message },
+            Answer::NotFound => Answer::NotFound,
+            Answer::Conflict { existing, errors } => Answer::Conflict { existing, errors },
+            Answer::Invalid { status, code, message, errors } => {
+                Answer::Invalid { status, code, message, errors }
+            }
+        }
+    }
+
+    /// `(error_code, message)` for the report: a one-line account of an answer that was not the
+    /// op's own success, with every field error spelled out.
+    pub fn describe(&self) -> (Option<String>, String) {
+        match self {
+            Answer::Ok { status, .. } => (None, format!("HTTP {status}")),
+            Answer::Unverifiable { status, why } => (
+                Some("unverifiable_answer".into()),
+                format!("HTTP {status} with an unreadable answer: {why}"),
+            ),
+            Answer::TooLarge { status, limit } => (
+                Some("answer_too_large".into()),
+                format!(
+                    "HTTP {status} with an answer over limits.max_answer_bytes ({limit} bytes); not read"
+                ),
+            ),
+            Answer::RateLimited { retry_after } => {
+                (Some("rate_limited".into()), format!("rate limited, retry after {}s", retry_after.as_secs()))
+            }
+            Answer::Transient { status, reason } => (
+                Some("transient".into()),
+                match status {
+                    Some(s) => format!("HTTP {s}: {reason}"),
+                    None => reason.clone(),
+                },
+            ),
+            Answer::Uncertain { reason } => (Some("no_answer".into()), reason.clone()),
+            Answer::Auth { code, message, .. } | Answer::Forbidden { code, message } => {
+                (Some(code.clone()), message.clone())
+            }
+            Answer::NotFound => (Some("not_found".into()), "not found".into()),
+            Answer::Conflict { errors, .. } => (first_code(errors), field_errors(errors)),
+            Answer::Invalid { code, message, errors, .. } => {
+                let text = if errors.is_empty() { message.clone() } else { field_errors(errors) };
+                (code.clone().or_else(|| first_code(errors)), text)
+            }
+        }
+    }
+}
+
+fn first_code(errors: &[ApiFieldError]) -> Option<String> {
+    errors.first().map(|e| e.code.clone()).filter(|c| !c.is_empty())
+}
+
+fn field_errors(errors: &[ApiFieldError]) -> String {
+    errors
+        .iter()
+        .map(|e| {
+            let field = e.nested_field.as_deref().unwrap_or(&e.field);
+            format!("{field}: {} ({})", e.message, e.code)
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 /// An answer plus what came with it.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Reply {
-    pub answer: Answer,
+pub struct Reply<T = ()> {
+    pub answer: Answer<T>,
     pub rate: RateHeaders,
     /// Time from sending the request to the end of the answer (or the failure).
     pub elapsed: Duration,
     /// A `Link: <..>; rel="next"` header was present: there is another page.
     pub next_page: bool,
+}
+
+impl<T> Reply<T> {
+    /// A reply with no headers (transport errors, answers fdsync makes up itself).
+    pub fn bare(answer: Answer<T>) -> Self {
+        Reply { answer, rate: RateHeaders::default(), elapsed: Duration::ZERO, next_page: false }
+    }
+}
+
+/// What a 2xx body of one endpoint must decode to. Implemented in each resource module; an
+/// `Err` makes the answer [`Answer::Unverifiable`] with that reason.
+pub trait Decode: Sized {
+    /// `body` is the whole answer (at most `limits.max_answer_bytes`), blank for a 204.
+    fn decode(body: &[u8]) -> Result<Self, String>;
+}
+
+/// A change with no result to read (`DELETE`): a blank body, or any well-formed JSON.
+impl Decode for () {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(());
+        }
+        serde_json::from_slice::<serde::de::IgnoredAny>(body)
+            .map(|_| ())
+            .map_err(|e| format!("not JSON ({e})"))
+    }
 }
 
 /// The endpoint classes Freshdesk caps separately (freshdesk-api.md §2); `Other` counts only
@@ -98,4 +221,49 @@ pub enum EndpointClass {
     TicketsList,
     ContactsList,
     Other,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(field: &str, code: &str) -> ApiFieldError {
+        ApiFieldError {
+            field: field.into(),
+            nested_field: None,
+            message: "It should be a unique value".into(),
+            code: code.into(),
+        }
+    }
+
+    #[test]
+    fn validation_failures_list_every_field() {
+        let answer: Answer = Answer::Invalid {
+            status: 400,
+            code: None,
+            message: "Validation failed".into(),
+            errors: vec![err("priority", "invalid_value"), err("tags", "invalid_value")],
+        };
+        let (code, message) = answer.describe();
+        assert_eq!(code.as_deref(), Some("invalid_value"));
+        assert!(message.starts_with("priority: ") && message.contains("; tags: "), "{message}");
+    }
+
+    #[test]
+    fn unreadable_answers_have_their_own_codes() {
+        let a: Answer = Answer::Unverifiable { status: 200, why: "content type text/html, not JSON".into() };
+        assert_eq!(a.describe().0.as_deref(), Some("unverifiable_answer"));
+        let b: Answer = Answer::TooLarge { status: 200, limit: 1024 };
+        assert_eq!(b.describe().0.as_deref(), Some("answer_too_large"));
+        assert!(a.is_unreadable() && b.is_unreadable());
+    }
+
+    #[test]
+    fn a_change_without_a_result_accepts_blank_or_json_and_refuses_html() {
+        assert!(<()>::decode(b"").is_ok());
+        assert!(<()>::decode(b" \n").is_ok());
+        assert!(<()>::decode(b"{}").is_ok());
+        assert!(<()>::decode(b"<html>ok</html>").is_err());
+        assert!(<()>::decode(b"{\"id\":").is_err());
+    }
 }

@@ -1,9 +1,12 @@
 //! [`Client`]: one `reqwest::Client` with the base URL, timeouts and credential; one method per
-//! Freshdesk call the engine makes. Every call returns a [`Reply`] (never an error): answers are
-//! classified by [`classify`], transport failures here (connect → Transient, otherwise Uncertain).
+//! Freshdesk call the engine makes. Every call returns a typed [`Reply`] (never an error):
+//! answers are read up to `limits.max_answer_bytes` and classified and decoded by [`classify`];
+//! transport failures are classified here (connect → Transient, otherwise Uncertain).
 
-use super::answer::{Answer, RateHeaders, Reply};
+use super::agents::{Agent, Me};
+use super::answer::{Answer, Decode, RateHeaders, Reply};
 use super::oauth::TokenSource;
+use super::tickets::Ticket;
 use super::{Error, agents, auth, classify, quota, tickets};
 use crate::config::Settings;
 use crate::domain::{NewAgent, NewTicket};
@@ -26,6 +29,10 @@ struct Inner {
     http: reqwest::Client,
     base: Url,
     credential: Credential,
+    /// Most bytes of an answer read (`limits.max_answer_bytes`).
+    max_answer: usize,
+    /// Longest `Retry-After` obeyed (`limits.max_retry_after_secs`).
+    max_retry_after: std::time::Duration,
 }
 
 enum Credential {
@@ -51,7 +58,9 @@ impl Client {
             Some((name, value)) => Credential::Static(name, value),
             None => Credential::OAuth(Box::new(TokenSource::new(settings, http.clone())?)),
         };
-        Ok(Client { inner: Arc::new(Inner { http, base, credential }) })
+        let max_answer = settings.limits.max_answer_bytes;
+        let max_retry_after = settings.limits.max_retry_after;
+        Ok(Client { inner: Arc::new(Inner { http, base, credential, max_answer, max_retry_after }) })
     }
 
     /// The base URL requests go to (ends in `/`).
@@ -60,32 +69,32 @@ impl Client {
     }
 
     /// `POST api/v2/tickets` with `tag` added to the tags.
-    pub async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply {
+    pub async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
         self.send(Method::POST, "api/v2/tickets", &[], Some(tickets::create_body(t, tag))).await
     }
 
     /// `POST api/v2/agents`.
-    pub async fn create_agent(&self, a: &NewAgent) -> Reply {
+    pub async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
         self.send(Method::POST, "api/v2/agents", &[], Some(agents::create_body(a))).await
     }
 
     /// `GET api/v2/agents?email=` (200 `[]` when none).
-    pub async fn find_agent_by_email(&self, email: &str) -> Reply {
+    pub async fn find_agent_by_email(&self, email: &str) -> Reply<Option<Agent>> {
         self.send(Method::GET, "api/v2/agents", &[("email", email.to_string())], None).await
     }
 
     /// `GET api/v2/agents/{id}`.
-    pub async fn get_agent(&self, id: u64) -> Reply {
+    pub async fn get_agent(&self, id: u64) -> Reply<Agent> {
         self.send(Method::GET, &format!("api/v2/agents/{id}"), &[], None).await
     }
 
     /// `DELETE api/v2/agents/{id}`.
-    pub async fn delete_agent(&self, id: u64) -> Reply {
+    pub async fn delete_agent(&self, id: u64) -> Reply<()> {
         self.send(Method::DELETE, &format!("api/v2/agents/{id}"), &[], None).await
     }
 
     /// `GET api/v2/agents/me`: whose credential this is.
-    pub async fn me(&self) -> Reply {
+    pub async fn me(&self) -> Reply<Me> {
         self.send(Method::GET, "api/v2/agents/me", &[], None).await
     }
 
@@ -95,7 +104,7 @@ impl Client {
         email: &str,
         updated_since: time::OffsetDateTime,
         page: u32,
-    ) -> Reply {
+    ) -> Reply<Vec<Ticket>> {
         let since = updated_since
             .to_offset(time::UtcOffset::UTC)
             .replace_nanosecond(0)
@@ -113,13 +122,19 @@ impl Client {
     }
 
     /// `GET api/v2/agents?page=&per_page=`.
-    pub async fn list_agents(&self, page: u32, per_page: u32) -> Reply {
+    pub async fn list_agents(&self, page: u32, per_page: u32) -> Reply<Vec<Agent>> {
         let query = [("page", page.to_string()), ("per_page", per_page.to_string())];
         self.send(Method::GET, "api/v2/agents", &query, None).await
     }
 
     /// Sends once; with OAuth, a 401 refreshes the token once and re-sends once.
-    async fn send(&self, method: Method, path: &str, query: &[(&str, String)], body: Option<Value>) -> Reply {
+    async fn send<T: Decode>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Value>,
+    ) -> Reply<T> {
         let started = Instant::now();
         let (mut reply, generation) = self.attempt(&method, path, query, body.as_ref(), None).await;
         // generation 0: no token was sent (the token request itself failed).
@@ -139,23 +154,23 @@ impl Client {
         reply
     }
 
-    async fn attempt(
+    async fn attempt<T: Decode>(
         &self,
         method: &Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<&Value>,
         refused: Option<u64>,
-    ) -> (Reply, u64) {
+    ) -> (Reply<T>, u64) {
         let started = Instant::now();
         let (name, value, generation) = match self.credential_header(refused).await {
             Ok(h) => h,
-            Err(answer) => return (bare(answer, started), 0),
+            Err(answer) => return (bare(answer.map(|never| match never {}), started), 0),
         };
         (self.exchange(method, path, query, body, name, value).await, generation)
     }
 
-    async fn exchange(
+    async fn exchange<T: Decode>(
         &self,
         method: &Method,
         path: &str,
@@ -163,7 +178,7 @@ impl Client {
         body: Option<&Value>,
         name: HeaderName,
         value: HeaderValue,
-    ) -> Reply {
+    ) -> Reply<T> {
         let started = Instant::now();
         let url = match self.inner.base.join(path) {
             Ok(u) => u,
@@ -186,12 +201,16 @@ impl Client {
         };
         let status = resp.status().as_u16();
         let headers = resp.headers().clone();
-        let bytes = match resp.bytes().await {
-            Ok(b) => b,
+        let max_retry_after = self.inner.max_retry_after;
+        let answer = match read_bounded(resp, self.inner.max_answer).await {
+            Ok(Some(bytes)) => classify::classify(status, &headers, &bytes, max_retry_after),
+            // The headers of a 429 are what matter; its body is never needed.
+            Ok(None) if status == 429 => classify::classify(status, &headers, b"", max_retry_after),
+            Ok(None) => Answer::TooLarge { status, limit: self.inner.max_answer },
             Err(e) => return bare(transport_answer(&e), started),
         };
         Reply {
-            answer: classify::classify(status, &headers, &bytes),
+            answer,
             rate: quota::rate_headers(&headers),
             elapsed: started.elapsed(),
             next_page: quota::has_next_page(&headers),
@@ -202,7 +221,7 @@ impl Client {
     async fn credential_header(
         &self,
         refused: Option<u64>,
-    ) -> Result<(HeaderName, HeaderValue, u64), Answer> {
+    ) -> Result<(HeaderName, HeaderValue, u64), super::oauth::Refusal> {
         match &self.inner.credential {
             Credential::Static(name, value) => Ok((name.clone(), value.clone(), 0)),
             Credential::OAuth(source) => source.header(refused).await,
@@ -224,12 +243,28 @@ fn http_client(settings: &Settings) -> Result<reqwest::Client, Error> {
         .map_err(|e| Error::Build(e.without_url().to_string()))
 }
 
-fn bare(answer: Answer, started: Instant) -> Reply {
+/// The body, or `None` as soon as it is known to exceed `limit` (announced or read so far):
+/// nothing past the limit is held in memory.
+async fn read_bounded(mut resp: reqwest::Response, limit: usize) -> Result<Option<Vec<u8>>, reqwest::Error> {
+    if resp.content_length().is_some_and(|n| n > limit as u64) {
+        return Ok(None);
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = resp.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Ok(None);
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Some(body))
+}
+
+fn bare<T>(answer: Answer<T>, started: Instant) -> Reply<T> {
     Reply { answer, rate: RateHeaders::default(), elapsed: started.elapsed(), next_page: false }
 }
 
 /// Connect failures sent nothing (Transient); anything later may have reached Freshdesk.
-pub(super) fn transport_answer(e: &reqwest::Error) -> Answer {
+pub(super) fn transport_answer<T>(e: &reqwest::Error) -> Answer<T> {
     let reason = describe(e);
     if e.is_connect() {
         Answer::Transient { status: None, reason }

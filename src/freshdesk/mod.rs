@@ -1,5 +1,5 @@
 //! The Freshdesk client: the only code that speaks HTTP to Freshdesk. [`Client`] sends one
-//! request per call and returns a classified [`Reply`]; [`classify()`] and [`quota`] are pure;
+//! request per call and returns a classified, typed [`Reply`]; [`classify()`] and [`quota`] are pure;
 //! [`tickets`] and [`agents`] hold each resource's bodies and DTOs; [`oauth`] runs token
 //! requests and `fdsync auth login`.
 
@@ -12,8 +12,8 @@ pub mod oauth;
 pub mod quota;
 pub mod tickets;
 
-pub use agents::{Agent, existing_id};
-pub use answer::{Answer, ApiFieldError, EndpointClass, RateHeaders, Reply};
+pub use agents::{Agent, Me};
+pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply};
 pub use classify::classify;
 pub use client::Client;
 pub use tickets::Ticket;

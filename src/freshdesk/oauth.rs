@@ -8,6 +8,10 @@ mod login;
 pub use login::{LOGIN_TIMEOUT, login, login_within};
 
 use super::answer::Answer;
+use std::convert::Infallible;
+
+/// A token failure: an answer that is never a success.
+pub(crate) type Refusal = Answer<Infallible>;
 use super::{Error, auth};
 use crate::config::Settings;
 use crate::config::auth::{AuthMethod, AuthSettings, GrantType, OAuth2Settings, TokenType};
@@ -75,7 +79,7 @@ impl TokenSource {
     pub(crate) async fn header(
         &self,
         refused: Option<u64>,
-    ) -> Result<(HeaderName, HeaderValue, u64), Answer> {
+    ) -> Result<(HeaderName, HeaderValue, u64), Refusal> {
         let mut state = self.state.lock().await;
         if state.is_none() {
             *state = load(&self.path, &self.cfg);
@@ -98,7 +102,7 @@ impl TokenSource {
     }
 
     /// Refreshes if a refresh token is held, else runs the configured grant.
-    async fn obtain(&self, old: Option<&Token>) -> Result<Token, Answer> {
+    async fn obtain(&self, old: Option<&Token>) -> Result<Token, Refusal> {
         let generation = old.map_or(1, |t| t.generation + 1);
         if let Some(refresh) = old.and_then(|t| t.refresh.clone()) {
             let params =
@@ -137,7 +141,7 @@ impl TokenSource {
         resp: TokenResponse,
         old_refresh: Option<SecretString>,
         generation: u64,
-    ) -> Result<Token, Answer> {
+    ) -> Result<Token, Refusal> {
         let token = resp.into_token(old_refresh, generation);
         if let Err(e) = store(&self.path, &self.cfg, &token) {
             tracing::warn!(error = %e, "cannot store the oauth token; it will be requested again after a restart");
@@ -168,13 +172,13 @@ impl TokenResponse {
 
 enum TokenError {
     /// The grant or refresh token was refused (`invalid_grant` and similar 400/401s).
-    Rejected(Answer),
+    Rejected(Refusal),
     /// The endpoint failed or could not be reached.
-    Failed(Answer),
+    Failed(Refusal),
 }
 
 impl TokenError {
-    fn into_answer(self) -> Answer {
+    fn into_answer(self) -> Refusal {
         match self {
             TokenError::Rejected(a) | TokenError::Failed(a) => a,
         }
@@ -236,7 +240,7 @@ async fn token_request(
     )))
 }
 
-fn auth_answer(code: &str, message: String) -> Answer {
+fn auth_answer(code: &str, message: String) -> Refusal {
     Answer::Auth { status: 401, code: code.to_string(), message }
 }
 

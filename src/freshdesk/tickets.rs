@@ -1,22 +1,62 @@
 //! Tickets: the create body (idempotency tag added, `external_id` never sent) and the ticket
-//! DTO read back from create and list answers (`id`, `tags`). Pure; the client sends.
+//! read back from create and list answers (`id`, `tags`, `created_at`), decoded strictly: a
+//! positive integer `id` or the answer is unverifiable. Pure; the client sends.
 
+use super::answer::Decode;
 use crate::domain::NewTicket;
 use serde::Deserialize;
 use serde_json::Value;
+use std::num::NonZeroU64;
+use time::OffsetDateTime;
 
-/// The part of a ticket body fdsync reads.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+/// The part of a ticket fdsync reads.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Ticket {
     pub id: u64,
-    #[serde(default)]
     pub tags: Vec<String>,
+    /// `None` when absent or not RFC 3339.
+    pub created_at: Option<OffsetDateTime>,
+}
+
+#[derive(Deserialize)]
+struct TicketDto {
+    id: NonZeroU64,
+    #[serde(default)]
+    tags: Option<Vec<String>>,
+    #[serde(default)]
+    created_at: Option<String>,
+}
+
+impl From<TicketDto> for Ticket {
+    fn from(t: TicketDto) -> Self {
+        Ticket {
+            id: t.id.get(),
+            tags: t.tags.unwrap_or_default(),
+            created_at: t.created_at.as_deref().and_then(super::agents::parse_time),
+        }
+    }
 }
 
 impl Ticket {
     /// Freshdesk matches tags case-insensitively (freshdesk-api.md §4).
     pub fn has_tag(&self, tag: &str) -> bool {
         self.tags.iter().any(|t| t.eq_ignore_ascii_case(tag))
+    }
+}
+
+/// `POST tickets`: the created ticket.
+impl Decode for Ticket {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice::<TicketDto>(body).map(Ticket::from).map_err(|e| format!("not a ticket ({e})"))
+    }
+}
+
+/// `GET tickets?…`: one page, every item a ticket with an id (else the page proves nothing).
+impl Decode for Vec<Ticket> {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice::<Vec<TicketDto>>(body)
+            .map(|items| items.into_iter().map(Ticket::from).collect())
+            .map_err(|e| format!("not a list of tickets ({e})"))
     }
 }
 
@@ -32,16 +72,6 @@ pub fn create_body(t: &NewTicket, tag: &str) -> Value {
     }
     map.insert("tags".into(), Value::from(tags));
     body
-}
-
-/// One ticket body (create, show); `None` if it has no numeric `id`.
-pub fn parse_ticket(body: &Value) -> Option<Ticket> {
-    Ticket::deserialize(body).ok()
-}
-
-/// A list page; items without an `id` are skipped.
-pub fn parse_tickets(body: &Value) -> Vec<Ticket> {
-    body.as_array().map(|items| items.iter().filter_map(parse_ticket).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -92,14 +122,33 @@ mod tests {
     }
 
     #[test]
-    fn tickets_parse_from_show_and_list_bodies() {
-        let one = json!({"id": 1042, "tags": ["monitoring", "FDS-7f3a"], "subject": "x"});
-        let t = parse_ticket(&one).unwrap();
+    fn tickets_decode_from_create_and_list_bodies() {
+        let one =
+            br#"{"id": 1042, "tags": ["monitoring", "FDS-7f3a"], "created_at": "2025-03-03T10:20:00Z"}"#;
+        let t = Ticket::decode(one).unwrap();
         assert_eq!(t.id, 1042);
         assert!(t.has_tag("fds-7f3a") && !t.has_tag("fds-0000"));
-        let list = json!([one, {"subject": "no id"}, {"id": 7}]);
-        let ids: Vec<u64> = parse_tickets(&list).iter().map(|t| t.id).collect();
-        assert_eq!(ids, vec![1042, 7]);
-        assert!(parse_tickets(&json!({"not": "a list"})).is_empty());
+        assert!(t.created_at.is_some());
+        let list = Vec::<Ticket>::decode(br#"[{"id": 7, "tags": null}, {"id": 8}]"#).unwrap();
+        assert_eq!(list.iter().map(|t| t.id).collect::<Vec<_>>(), vec![7, 8]);
+    }
+
+    #[test]
+    fn a_ticket_without_a_positive_integer_id_proves_nothing() {
+        for body in [
+            &br#"{"subject": "no id"}"#[..],
+            br#"{"id": "1042"}"#,
+            br#"{"id": -1}"#,
+            br#"{"id": 0}"#,
+            br#"{"id": 10.5}"#,
+            br#"{"id": 1042"#,
+            b"<html>OK</html>",
+            b"",
+        ] {
+            assert!(Ticket::decode(body).is_err(), "{}", String::from_utf8_lossy(body));
+        }
+        assert!(Vec::<Ticket>::decode(br#"[{"id": 1}, {"subject": "x"}]"#).is_err());
+        assert!(Vec::<Ticket>::decode(br#"{"not": "a list"}"#).is_err());
+        assert!(Vec::<Ticket>::decode(br#"[{"id": 1},"#).is_err());
     }
 }

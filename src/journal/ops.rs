@@ -279,6 +279,21 @@ impl Journal {
         .await
     }
 
+    /// The record saved before a row's delete (`ops.snapshot`), if any.
+    pub async fn snapshot(&self, file_id: i64, row: u64) -> Result<Option<String>> {
+        self.call(move |c| {
+            let found = c
+                .query_row(
+                    "SELECT snapshot FROM ops WHERE file_id = ?1 AND row = ?2",
+                    params![file_id, row as i64],
+                    |r| r.get::<_, Option<String>>(0),
+                )
+                .optional()?;
+            Ok(found.flatten())
+        })
+        .await
+    }
+
     /// The op's final outcome.
     pub async fn finish_op(&self, op_id: i64, r: OpResult) -> Result<()> {
         self.call(move |c| {

@@ -22,7 +22,7 @@ fn reply(answer: Answer, total: Option<u32>, remaining: Option<u32>, used: Optio
 }
 
 fn ok(total: Option<u32>, remaining: Option<u32>) -> Reply {
-    reply(Answer::Success { status: 200, body: serde_json::Value::Null }, total, remaining, Some(1))
+    reply(Answer::Ok { status: 200, value: () }, total, remaining, Some(1))
 }
 
 #[test]
@@ -239,12 +239,7 @@ async fn pause_for_blocks_acquire_and_a_shorter_pause_does_not_shorten_it() {
 async fn credits_used_counts_the_used_header_and_requests_count_permits() {
     let pacer = Pacer::new(cfg(100_000, Duration::from_secs(1), 10));
     let p = pacer.acquire(EndpointClass::TicketsList).await;
-    let r = reply(
-        Answer::Success { status: 200, body: serde_json::Value::Null },
-        Some(100_000),
-        Some(99_990),
-        Some(3),
-    );
+    let r = reply(Answer::Ok { status: 200, value: () }, Some(100_000), Some(99_990), Some(3));
     p.finish(&r);
     let snap = pacer.snapshot();
     assert_eq!((snap.requests, snap.credits_used, snap.remaining), (1, 3, Some(99_990)));
@@ -424,7 +419,7 @@ async fn eight_workers_learn_the_total_and_stay_inside_the_quota() {
                 tokio::time::sleep(Duration::from_millis(5 + i * 2)).await;
                 let remaining = server.lock().unwrap().hit(Instant::now(), true);
                 let answer = match remaining {
-                    Some(_) => Answer::Success { status: 200, body: serde_json::Value::Null },
+                    Some(_) => Answer::Ok { status: 200, value: () },
                     None => Answer::RateLimited { retry_after: Duration::from_millis(100) },
                 };
                 permit.finish(&reply(answer, remaining.map(|_| 60), remaining, remaining.map(|_| 1)));

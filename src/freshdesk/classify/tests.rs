@@ -8,24 +8,71 @@ fn at() -> SystemTime {
     httpdate::parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT").unwrap()
 }
 
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// Classifies with a JSON content type unless the headers name one; the body decodes as "any
+/// well-formed JSON or blank" (a change with no result).
 fn run(status: u16, headers: &[(&'static str, &str)], body: &str) -> Answer {
     let mut map = HeaderMap::new();
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("content-type")) {
+        map.append("content-type", HeaderValue::from_static("application/json; charset=utf-8"));
+    }
     for (k, v) in headers {
         map.append(*k, HeaderValue::from_str(v).unwrap());
     }
-    classify_at(status, &map, body.as_bytes(), at())
+    classify_at(status, &map, body.as_bytes(), at(), MAX_WAIT)
+}
+
+fn ticket(status: u16, content_type: &str, body: &str) -> Answer<crate::freshdesk::Ticket> {
+    let mut map = HeaderMap::new();
+    map.append("content-type", HeaderValue::from_str(content_type).unwrap());
+    classify_at(status, &map, body.as_bytes(), at(), MAX_WAIT)
 }
 
 const DUP: &str = r#"{"description":"Validation failed","errors":[{"field":"email","additional_info":{"agent_id":43026449322},"message":"It should be a unique value","code":"duplicate_value"}]}"#;
 
 #[test]
-fn successes_carry_the_parsed_body_or_null() {
-    assert_eq!(
-        run(201, &[], r#"{"id":1042}"#),
-        Answer::Success { status: 201, body: serde_json::json!({"id":1042}) }
-    );
-    assert_eq!(run(204, &[], ""), Answer::Success { status: 204, body: Value::Null });
-    assert_eq!(run(200, &[], "[]"), Answer::Success { status: 200, body: serde_json::json!([]) });
+fn successes_carry_the_decoded_value() {
+    match ticket(201, "application/json", r#"{"id":1042,"tags":["x"]}"#) {
+        Answer::Ok { status: 201, value } => assert_eq!(value.id, 1042),
+        other => panic!("{other:?}"),
+    }
+    assert_eq!(run(204, &[], ""), Answer::Ok { status: 204, value: () });
+    assert_eq!(run(200, &[], "[]"), Answer::Ok { status: 200, value: () });
+}
+
+#[test]
+fn a_success_proves_only_what_it_parses_as() {
+    let rows: &[(&str, &str, &str)] = &[
+        ("text/html", "<html><body>Please log in</body></html>", "content type text/html"),
+        ("application/json", r#"{"id": 1042"#, "not a ticket"),
+        ("application/json", r#"{"subject": "no id"}"#, "not a ticket"),
+        ("application/json", r#"{"id": "1042"}"#, "not a ticket"),
+        ("application/json", r#"{"id": -3}"#, "not a ticket"),
+        ("application/json", r#"{"id": 0}"#, "not a ticket"),
+        ("application/json", "", "not a ticket"),
+        ("", r#"{"id": 1042}"#, "content type none"),
+    ];
+    for (content_type, body, why) in rows {
+        let mut map = HeaderMap::new();
+        if !content_type.is_empty() {
+            map.append("content-type", HeaderValue::from_str(content_type).unwrap());
+        }
+        match classify_at::<crate::freshdesk::Ticket>(200, &map, body.as_bytes(), at(), MAX_WAIT) {
+            Answer::Unverifiable { status: 200, why: w } => assert!(w.contains(why), "{body}: {w}"),
+            other => panic!("{body}: {other:?}"),
+        }
+    }
+    assert!(matches!(ticket(200, "application/vnd.api+json", r#"{"id":1}"#), Answer::Ok { .. }));
+}
+
+#[test]
+fn a_404_with_a_page_that_is_not_freshdesks_proves_nothing() {
+    let page = "<html><body><h1>Not Found</h1></body></html>";
+    assert!(matches!(
+        run(404, &[("content-type", "text/html")], page),
+        Answer::Unverifiable { status: 404, .. }
+    ));
 }
 
 #[test]
@@ -36,6 +83,8 @@ fn rate_limits_wait_for_retry_after_in_seconds_or_as_a_date_default_one_second()
         (&[("retry-after", "Sun, 06 Nov 1994 08:50:37 GMT")], 60),
         (&[], 1),
         (&[("retry-after", "later")], 1),
+        (&[("retry-after", "18446744073709551615")], 3600),
+        (&[("retry-after", "1000000000")], 3600),
     ];
     for (headers, secs) in rows {
         assert_eq!(
@@ -124,10 +173,10 @@ fn account_level_403s_are_auth_and_permission_403s_are_forbidden() {
 #[test]
 fn a_409_is_a_conflict_with_the_existing_id_in_the_field_errors() {
     match run(409, &[], DUP) {
-        Answer::Conflict { errors } => {
+        Answer::Conflict { existing, errors } => {
             assert_eq!(errors.len(), 1);
             assert_eq!(errors[0].code, "duplicate_value");
-            assert_eq!(errors[0].additional_info, Some(serde_json::json!({"agent_id": 43026449322u64})));
+            assert_eq!(existing, Some(crate::freshdesk::Existing::Agent(43026449322)));
         }
         other => panic!("{other:?}"),
     }

@@ -1,0 +1,364 @@
+//! The engine's decisions, as a table of tests: a scripted in-memory [`Api`] answers each call,
+//! a real journal (in a temp folder) records, and each test reads the op's outcome back. Every
+//! answer class for every action: applied, absent, unknown, unverifiable.
+
+use super::*;
+use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, Priority, Status, TicketScope};
+use crate::freshdesk::{Agent, Answer, Decode, Existing, Me, Reply, Ticket};
+use crate::journal::{FileState, NewFile, NewOp, ReportLine};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::Mutex;
+use time::OffsetDateTime;
+
+/// Answers per method, in order; an exhausted script answers 503. Calls are counted.
+#[derive(Default)]
+struct Script {
+    create_ticket: VecDeque<Answer<Ticket>>,
+    create_agent: VecDeque<Answer<Agent>>,
+    find_agent: VecDeque<Answer<Option<Agent>>>,
+    get_agent: VecDeque<Answer<Agent>>,
+    delete_agent: VecDeque<Answer<()>>,
+    me: VecDeque<Answer<Me>>,
+    list_tickets: VecDeque<Answer<Vec<Ticket>>>,
+}
+
+#[derive(Default, Clone)]
+struct FakeApi {
+    script: Arc<Mutex<Script>>,
+    calls: Arc<Mutex<HashMap<&'static str, u32>>>,
+}
+
+fn next<T>(q: &mut VecDeque<Answer<T>>) -> Reply<T> {
+    Reply::bare(
+        q.pop_front().unwrap_or(Answer::Transient { status: Some(503), reason: "script exhausted".into() }),
+    )
+}
+
+impl FakeApi {
+    fn with(f: impl FnOnce(&mut Script)) -> Self {
+        let api = FakeApi::default();
+        f(&mut api.script.lock().unwrap());
+        api
+    }
+    fn count(&self, name: &'static str) {
+        *self.calls.lock().unwrap().entry(name).or_default() += 1;
+    }
+    fn calls(&self, name: &str) -> u32 {
+        self.calls.lock().unwrap().get(name).copied().unwrap_or(0)
+    }
+}
+
+impl Api for FakeApi {
+    async fn create_ticket(&self, _: &NewTicket, _: &str) -> Reply<Ticket> {
+        self.count("create_ticket");
+        next(&mut self.script.lock().unwrap().create_ticket)
+    }
+    async fn create_agent(&self, _: &NewAgent) -> Reply<Agent> {
+        self.count("create_agent");
+        next(&mut self.script.lock().unwrap().create_agent)
+    }
+    async fn find_agent_by_email(&self, _: &str) -> Reply<Option<Agent>> {
+        self.count("find_agent");
+        next(&mut self.script.lock().unwrap().find_agent)
+    }
+    async fn get_agent(&self, _: u64) -> Reply<Agent> {
+        self.count("get_agent");
+        next(&mut self.script.lock().unwrap().get_agent)
+    }
+    async fn delete_agent(&self, _: u64) -> Reply<()> {
+        self.count("delete_agent");
+        next(&mut self.script.lock().unwrap().delete_agent)
+    }
+    async fn me(&self) -> Reply<Me> {
+        self.count("me");
+        next(&mut self.script.lock().unwrap().me)
+    }
+    async fn list_agents(&self, _: u32, _: u32) -> Reply<Vec<Agent>> {
+        self.count("list_agents");
+        Reply::bare(Answer::Ok { status: 200, value: vec![] })
+    }
+    async fn list_tickets_by_email(&self, _: &str, _: OffsetDateTime, _: u32) -> Reply<Vec<Ticket>> {
+        self.count("list_tickets");
+        next(&mut self.script.lock().unwrap().list_tickets)
+    }
+}
+
+const ME: u64 = 1;
+
+fn me_ok() -> Answer<Me> {
+    Answer::Ok { status: 200, value: Me { id: ME, email: "owner@example.com".into() } }
+}
+
+fn html<T>() -> Answer<T> {
+    Answer::Unverifiable { status: 200, why: "content type text/html, not JSON".into() }
+}
+
+fn agent(id: u64, email: &str) -> Agent {
+    let body = format!(r#"{{"id": {id}, "contact": {{"email": "{email}"}}}}"#);
+    Agent::decode(body.as_bytes()).unwrap()
+}
+
+fn ticket_op() -> Op {
+    Op::CreateTicket(NewTicket {
+        email: Email::parse("jane@example.com").unwrap(),
+        subject: "Disk full".into(),
+        description: "x".into(),
+        priority: Priority::High,
+        status: Status::Open,
+        name: None,
+        tags: vec![],
+        ticket_type: None,
+        group_id: None,
+        responder_id: None,
+        source: None,
+        cc_emails: vec![],
+        custom_fields: BTreeMap::new(),
+        external_id: None,
+    })
+}
+
+fn agent_op() -> Op {
+    Op::CreateAgent(NewAgent {
+        email: Email::parse("jo@example.com").unwrap(),
+        ticket_scope: TicketScope::Global,
+        name: "Jo".into(),
+        job_title: None,
+        occasional: None,
+        role_ids: vec![],
+        group_ids: vec![],
+        language: None,
+        time_zone: None,
+    })
+}
+
+fn delete_op(email: &str) -> Op {
+    Op::DeleteAgent { agent: AgentRef::Email(Email::parse(email).unwrap()) }
+}
+
+struct Run {
+    line: ReportLine,
+    file_state: FileState,
+    snapshot: Option<String>,
+}
+
+/// Runs one op through a fresh engine (request timeout 0, so lookups are due after the 1 s
+/// margin) and reads back its report line.
+async fn run_one(api: FakeApi, op: Op) -> Run {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = Journal::open(dir.path()).unwrap();
+    let file = NewFile {
+        name: "t.csv".into(),
+        path: "t.csv".into(),
+        sha256: "ab".repeat(32),
+        inbox: None,
+        default_action: None,
+    };
+    let file_id = journal.insert_file(file, FileState::Processing, None).await.unwrap();
+    journal.insert_ops(file_id, vec![NewOp::valid(1, &op, op.key(&"ab".repeat(32), 1))]).await.unwrap();
+    let settings = crate::config::Settings::from_toml(
+        "[freshdesk]\nbase_url = \"http://127.0.0.1:9\"\n[auth]\napi_key = \"k\"\n[limits]\nrequests_per_minute = 60000\n",
+    )
+    .unwrap();
+    let pacer = Pacer::new(pacer::PacerConfig::from_limits(&settings.limits));
+    let cfg = EngineConfig {
+        mode: Mode::OneShot,
+        max_attempts: 2,
+        request_timeout: Duration::ZERO,
+        protected_emails: vec!["boss@example.com".into()],
+        max_tasks: 4,
+        max_rate_limited: Duration::from_secs(60),
+    };
+    let engine = Engine::new(journal.clone(), api, pacer, cfg);
+    let end = engine.run(RunUntil::Files(vec![file_id]), CancellationToken::new()).await.unwrap();
+    assert_eq!(end, RunEnd::Finished);
+    let line = journal.report_lines(file_id).await.unwrap().remove(0);
+    let file_state = journal.file(file_id).await.unwrap().unwrap().state;
+    let snapshot = journal.snapshot(file_id, 1).await.unwrap();
+    Run { line, file_state, snapshot }
+}
+
+fn outcome(run: &Run) -> (Option<Outcome>, Option<u64>, Option<&str>) {
+    (run.line.outcome, run.line.freshdesk_id, run.line.error_code.as_deref())
+}
+
+#[tokio::test]
+async fn a_created_ticket_is_created_with_its_id() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_ticket
+            .push_back(Answer::Ok { status: 201, value: Ticket { id: 42, tags: vec![], created_at: None } });
+    });
+    let run = run_one(api.clone(), ticket_op()).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Created), Some(42), None));
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_to_a_create_is_reconciled_and_found_applied_never_sent_twice() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_ticket.push_back(html());
+        s.list_tickets.push_back(Answer::Ok {
+            status: 200,
+            value: vec![Ticket {
+                id: 77,
+                tags: vec![crate::domain::idempotency_tag(&ticket_op().key(&"ab".repeat(32), 1))],
+                created_at: None,
+            }],
+        });
+    });
+    let run = run_one(api.clone(), ticket_op()).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Created), Some(77), None));
+    assert_eq!(api.calls("create_ticket"), 1);
+}
+
+#[tokio::test]
+async fn an_unreadable_reconciliation_lookup_is_unknown_never_absent_and_nothing_is_resent() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_ticket.push_back(Answer::Uncertain { reason: "timed out".into() });
+        s.list_tickets.extend([html(), html(), html()]);
+    });
+    let run = run_one(api.clone(), ticket_op()).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Failed), None, Some("unverifiable_answer")));
+    assert!(run.line.message.as_deref().unwrap().contains("nothing was re-sent"), "{:?}", run.line.message);
+    assert_eq!(api.calls("create_ticket"), 1, "an unknown is never taken as absent");
+    assert_eq!(api.calls("list_tickets"), 2, "max_attempts lookups");
+}
+
+#[tokio::test]
+async fn a_lookup_that_proves_the_change_absent_sends_it_again() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_ticket.push_back(Answer::Uncertain { reason: "reset".into() });
+        s.list_tickets.push_back(Answer::Ok { status: 200, value: vec![] });
+        s.create_ticket
+            .push_back(Answer::Ok { status: 201, value: Ticket { id: 9, tags: vec![], created_at: None } });
+    });
+    let run = run_one(api.clone(), ticket_op()).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Created), Some(9), None));
+    assert_eq!(api.calls("create_ticket"), 2);
+}
+
+#[tokio::test]
+async fn a_gateway_error_after_a_create_is_uncertain_not_retried_blind() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_agent.push_back(Answer::Transient { status: Some(504), reason: "gateway".into() });
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(5, "jo@example.com")) });
+    });
+    let run = run_one(api.clone(), agent_op()).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Created), Some(5), None));
+    assert_eq!(api.calls("create_agent"), 1);
+}
+
+#[tokio::test]
+async fn a_conflict_naming_an_agent_is_exists_and_one_naming_a_contact_fails() {
+    let conflict = |existing| Answer::Conflict { existing: Some(existing), errors: vec![] };
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_agent.push_back(conflict(Existing::Agent(8)));
+    });
+    assert_eq!(outcome(&run_one(api, agent_op()).await), (Some(Outcome::Exists), Some(8), None));
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_agent.push_back(conflict(Existing::Contact(8)));
+    });
+    assert_eq!(run_one(api, agent_op()).await.line.outcome, Some(Outcome::Failed));
+}
+
+#[tokio::test]
+async fn a_get_agent_reads_found_and_proven_absent_and_fails_after_unreadable_answers() {
+    let email = Email::parse("jo@example.com").unwrap();
+    let api = FakeApi::with(|s| {
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(3, "jo@example.com")) })
+    });
+    assert_eq!(
+        outcome(&run_one(api, Op::GetAgent { email: email.clone() }).await),
+        (Some(Outcome::Found), Some(3), None)
+    );
+    let api = FakeApi::with(|s| s.find_agent.push_back(Answer::Ok { status: 200, value: None }));
+    assert_eq!(
+        run_one(api, Op::GetAgent { email: email.clone() }).await.line.outcome,
+        Some(Outcome::NotFound)
+    );
+    let api = FakeApi::with(|s| s.find_agent.extend([html(), html()]));
+    let run = run_one(api, Op::GetAgent { email }).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Failed), None, Some("unverifiable_answer")));
+}
+
+#[tokio::test]
+async fn a_delete_waits_and_its_file_is_held_when_whose_key_this_is_cannot_be_read() {
+    let api = FakeApi::with(|s| {
+        s.me.extend([html(), html(), html(), html()]);
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(ME, "owner@example.com")) });
+        s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
+    });
+    let run = run_one(api.clone(), delete_op("owner@example.com")).await;
+    assert_eq!(run.file_state, FileState::Held);
+    assert_eq!(run.line.outcome, None, "the row waits");
+    assert_eq!(api.calls("delete_agent"), 0, "nothing is deleted while the key's owner is unknown");
+}
+
+#[tokio::test]
+async fn the_agent_who_owns_the_key_and_protected_emails_are_never_deleted() {
+    for (row_email, found) in [
+        ("owner@example.com", agent(ME, "owner@example.com")),
+        ("x@example.com", agent(4, "boss@example.com")),
+    ] {
+        let api = FakeApi::with(|s| {
+            s.me.push_back(me_ok());
+            s.find_agent.push_back(Answer::Ok { status: 200, value: Some(found) });
+        });
+        let run = run_one(api.clone(), delete_op(row_email)).await;
+        assert_eq!(outcome(&run), (Some(Outcome::Failed), None, Some("protected")), "{row_email}");
+        assert_eq!(api.calls("delete_agent"), 0);
+    }
+}
+
+#[tokio::test]
+async fn a_delete_saves_the_record_first_and_a_404_is_already_deleted() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
+    });
+    let run = run_one(api, delete_op("leaver@example.com")).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(6), None));
+    assert!(run.snapshot.as_deref().is_some_and(|s| s.contains("leaver@example.com")), "{:?}", run.snapshot);
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.delete_agent.push_back(Answer::NotFound);
+    });
+    assert_eq!(
+        run_one(api, delete_op("leaver@example.com")).await.line.outcome,
+        Some(Outcome::AlreadyDeleted)
+    );
+}
+
+#[tokio::test]
+async fn an_unreadable_answer_to_a_delete_is_checked_by_id_before_anything_else() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.delete_agent.push_back(Answer::TooLarge { status: 200, limit: 1024 });
+        s.get_agent.push_back(Answer::NotFound);
+    });
+    let run = run_one(api.clone(), delete_op("leaver@example.com")).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(6), None));
+    assert_eq!(api.calls("delete_agent"), 1);
+}
+
+#[tokio::test]
+async fn a_429_does_not_spend_an_attempt() {
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_ticket.extend([
+            Answer::RateLimited { retry_after: Duration::from_millis(10) },
+            Answer::RateLimited { retry_after: Duration::from_millis(10) },
+            Answer::Ok { status: 201, value: Ticket { id: 1, tags: vec![], created_at: None } },
+        ]);
+    });
+    let run = run_one(api.clone(), ticket_op()).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Created), Some(1), None), "max_attempts is 2, yet three tries");
+}
