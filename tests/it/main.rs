@@ -2,7 +2,9 @@
 
 mod crash;
 mod daemon;
+mod distrust;
 mod helpers;
 mod import;
+mod misbehave;
 mod quota;
 mod secrets;
