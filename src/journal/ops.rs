@@ -400,14 +400,18 @@ impl Journal {
     pub async fn requeue_failed(&self, file_id: Option<i64>) -> Result<u64> {
         self.call(move |c| {
             let now = now_ms();
+            // A change whose answer could not be read may have been applied: it goes back to
+            // `sending`, so the next run looks it up before anything is sent again.
             let n = c.execute(
-                "UPDATE ops SET state = 'pending', outcome = NULL, attempts = 0, next_attempt_at = 0, updated_at = ?2
+                "UPDATE ops SET state = CASE WHEN error_code = 'unverifiable_answer' AND sent_at IS NOT NULL
+                                             THEN 'sending' ELSE 'pending' END,
+                        outcome = NULL, attempts = 0, next_attempt_at = 0, updated_at = ?2
                  WHERE state = 'failed' AND payload IS NOT NULL AND (?1 IS NULL OR file_id = ?1)",
                 params![file_id, now],
             )?;
             c.execute(
                 "UPDATE files SET state = 'processing', updated_at = ?2
-                 WHERE state = 'done' AND id IN (SELECT file_id FROM ops WHERE state = 'pending')
+                 WHERE state = 'done' AND id IN (SELECT file_id FROM ops WHERE state IN ('pending', 'sending'))
                    AND (?1 IS NULL OR id = ?1)",
                 params![file_id, now],
             )?;

@@ -119,3 +119,27 @@ async fn a_failing_job_rolls_back_alone_inside_a_group() {
     assert_eq!(f.rows_total, 1);
     assert!(j.find_file_by_sha("sha").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_retried_change_whose_answer_was_unreadable_is_looked_up_before_it_is_sent_again() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let delete = Op::DeleteAgent { agent: AgentRef::Email(Email::parse("x@example.com").unwrap()) };
+    j.insert_ops(file, vec![new_op(1, delete), new_op(2, get_op("a@example.com"))]).await.unwrap();
+    let ops = j.ready_ops(now_ms(), 10).await.unwrap();
+    for (op, code) in ops.iter().zip(["unverifiable_answer", "transient"]) {
+        j.begin_attempt(op.id, true).await.unwrap();
+        let result = OpResult {
+            outcome: Outcome::Failed,
+            freshdesk_id: None,
+            http_status: Some(200),
+            error_code: Some(code.into()),
+            message: "x".into(),
+        };
+        j.finish_op(op.id, result).await.unwrap();
+    }
+    assert_eq!(j.requeue_failed(Some(file)).await.unwrap(), 2);
+    let sending: Vec<u64> = j.sending_ops().await.unwrap().iter().map(|o| o.row).collect();
+    assert_eq!(sending, vec![1], "the unreadable change is reconciled first");
+    assert_eq!(j.row_counts(file).await.unwrap().pending, 1);
+}
