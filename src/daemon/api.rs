@@ -1,50 +1,28 @@
 //! The Freshdesk API as the daemon's engine sees it: the real client, with every answer counted
-//! for the metrics; a refusal of the credentials raises the "credentials refused" problem (logged
-//! once, shown in STATUS and `fdsync status`) and an accepted request clears it. The engine's
-//! breaker does the pausing and probing (one probe a minute); this is the only place the daemon
-//! words the problem.
+//! for the metrics. (Refused credentials are the engine's health gate's to notice; the status
+//! writer shows them.)
 
-use super::status::Shared;
 use crate::domain::{NewAgent, NewTicket};
 use crate::engine::ports::Api;
-use crate::freshdesk::{Agent, Answer, Me, Reply, Ticket};
+use crate::freshdesk::{Agent, Me, Reply, Ticket};
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use time::OffsetDateTime;
-
-/// The problem key of a credentials refusal.
-pub const AUTH_PROBLEM: &str = "auth";
 
 /// Wraps an [`Api`] to observe its answers.
 #[derive(Clone)]
 pub struct Observed<A> {
     inner: A,
     metrics: Arc<Metrics>,
-    shared: Arc<Shared>,
 }
 
 impl<A: Api> Observed<A> {
-    pub fn new(inner: A, metrics: Arc<Metrics>, shared: Arc<Shared>) -> Self {
-        Self { inner, metrics, shared }
+    pub fn new(inner: A, metrics: Arc<Metrics>) -> Self {
+        Self { inner, metrics }
     }
 
     fn seen<T>(&self, reply: Reply<T>) -> Reply<T> {
         self.metrics.observe_answer(&reply.answer);
-        match &reply.answer {
-            Answer::Ok { .. } if self.shared.clear(AUTH_PROBLEM) => {
-                tracing::info!("Freshdesk accepts the credentials again.");
-            }
-            Answer::Auth { status, code, message } => {
-                let why = format!("Freshdesk refused the credentials: HTTP {status} {code}: {message}");
-                let msg = format!(
-                    "{why}; nothing is sent; probing once a minute, so fixing the credentials (then `systemctl reload fdsync` if they are in the config) is enough"
-                );
-                if self.shared.raise(AUTH_PROBLEM, &msg) {
-                    tracing::error!(reason = %why, "Freshdesk refused the credentials; nothing is sent until it accepts them.");
-                }
-            }
-            _ => {}
-        }
         reply
     }
 }

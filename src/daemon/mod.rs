@@ -44,6 +44,8 @@ use tokio_util::sync::CancellationToken;
 
 /// Only 429s for longer than this is raised as a problem (the daemon keeps waiting).
 const RATE_LIMITED_PROBLEM_AFTER: Duration = Duration::from_secs(60);
+/// The problem key of a credentials refusal.
+const AUTH_PROBLEM: &str = "auth";
 /// How often `status.json`, `STATUS=` and the metrics gauges are refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(2);
 
@@ -125,7 +127,7 @@ impl Running {
             None => None,
         };
         let client = Client::new(settings).context("setting up the Freshdesk client")?;
-        let api = api::Observed::new(client, metrics.clone(), shared.clone());
+        let api = api::Observed::new(client, metrics.clone());
         let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
         let cfg = EngineConfig::from_settings(settings, Mode::Daemon);
         let (stop_intake, stop_engine, stop_rest) =
@@ -255,9 +257,28 @@ struct StatusWriter {
 }
 
 impl StatusWriter {
-    /// A long run of 429s is a problem the operator should see; the daemon keeps waiting.
-    fn raise_rate_limited(&self) {
-        match self.engine.health().rate_limited_for {
+    /// Refused credentials and a long run of 429s are problems the operator should see; the
+    /// engine's health gate decides when they start and end (a refusal ends when a probe is
+    /// accepted), and this is the one place they are worded.
+    fn raise_health_problems(&self) {
+        let health = self.engine.health();
+        match health.auth_refused {
+            Some(why) => {
+                let msg = format!(
+                    "{why}; nothing is sent; fdsync probes once a minute and resumes by itself when \
+                     Freshdesk accepts the key again (a new key in the config needs a restart)"
+                );
+                if self.shared.raise(AUTH_PROBLEM, &msg) {
+                    tracing::error!(reason = %why, "Freshdesk refused the credentials; nothing is sent until it accepts them.");
+                }
+            }
+            None => {
+                if self.shared.clear(AUTH_PROBLEM) {
+                    tracing::info!("Freshdesk accepts the credentials again.");
+                }
+            }
+        }
+        match health.rate_limited_for {
             Some(d) if d > RATE_LIMITED_PROBLEM_AFTER => {
                 let msg =
                     format!("Freshdesk has answered only 429 (rate limited) for {} s; waiting", d.as_secs());
@@ -279,7 +300,7 @@ impl StatusWriter {
                 _ = tick.tick() => {}
                 _ = stop.cancelled() => break,
             }
-            self.raise_rate_limited();
+            self.raise_health_problems();
             match self.journal.stats().await {
                 Ok(stats) => {
                     let snap = self.pacer.snapshot();

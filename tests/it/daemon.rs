@@ -361,3 +361,41 @@ async fn refused_credentials_are_reported_once_and_files_are_still_taken() {
     assert_eq!(d.log().matches("nothing is sent until it accepts them").count(), 1, "{}", d.log());
     assert_eq!(d.stop().await, 0, "the daemon kept serving");
 }
+
+/// Tickets the simulator holds after `window`, counted from now: creates per second.
+async fn pace(app: &TestApp, window: Duration) -> f64 {
+    let before = tickets(app);
+    tokio::time::sleep(window).await;
+    (tickets(app) - before) as f64 / window.as_secs_f64()
+}
+
+/// Issue 15, bug 1: the breaker's probe path. Refused credentials open the breaker; once the key
+/// is accepted again, the first probe (within the 60 s probe interval) must close it and bring
+/// back the full pace, not leave the daemon at one request in flight.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_daemon_whose_key_is_refused_then_accepted_again_is_back_to_full_pace_within_a_probe_interval() {
+    let sim = SimConfig { latency_ms: Some((150, 250)), ..fast_sim() };
+    let app = spawn_app_with(sim, "").await;
+    let dir = inbox(&app, "tickets");
+    app.write_config(&format!("{}[limits]\nconcurrency = 8\n", inbox_toml(&dir, "create_ticket", 0.0)));
+    let d = Daemon::ready(&app).await;
+    drop_file(&app, &dir, "many.csv", &tickets_csv(1500));
+    assert!(wait_until(WAIT, || tickets(&app) >= 20).await, "{}", d.log());
+    let before = pace(&app, Duration::from_secs(4)).await;
+    let key = app.sim.api_key();
+    app.sim.update(|c| c.api_key = "rotated-away".into());
+    let refused = wait_until(WAIT, || d.log().contains("nothing is sent until it accepts them")).await;
+    assert!(refused, "{}", d.log());
+    app.sim.update(|c| c.api_key = key.clone());
+    let again =
+        wait_until(Duration::from_secs(75), || d.log().contains("accepts the credentials again")).await;
+    assert!(again, "no probe within the interval:\n{}", d.log());
+    // Let the pacer's concurrency climb back, then measure.
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let after = pace(&app, Duration::from_secs(4)).await;
+    assert!(
+        after >= before * 0.6,
+        "before {before:.1}/s, after {after:.1}/s: the daemon did not get back to its full pace"
+    );
+    assert_eq!(d.stop().await, 0);
+}
