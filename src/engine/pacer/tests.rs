@@ -168,6 +168,31 @@ fn controller_slows_down_after_a_429_and_recovers_over_windows() {
     assert_eq!(c.advice(t0 + Duration::from_secs(11), 180, 0).per_window, 165);
 }
 
+#[test]
+fn a_plan_change_lifts_the_429_penalty_and_a_clean_window_gives_ten_percent_back() {
+    let s = Duration::from_secs(1);
+    let mut c = Controller::new(10 * s, 10);
+    let t0 = Instant::now();
+    c.observe(t0, t0, 1, hdr(150), 0);
+    c.on_rate_limited();
+    c.on_rate_limited();
+    assert_eq!(c.advice(t0, 180, 0).per_window, 145, "two 429s: 0.81 of 180");
+    // A new window after one with 429s gives 2 % back ...
+    let t1 = t0 + 11 * s;
+    c.observe(t1, t1, 1, hdr(199), 0);
+    assert_eq!(c.advice(t1, 180, 0).per_window, 149, "0.83 of 180");
+    c.observe(t1 + s, t1 + s, 49, hdr(150), 0);
+    // ... and one after a clean window gives 10 % back.
+    let t2 = t1 + 10 * s;
+    c.observe(t2, t2, 1, hdr(199), 0);
+    assert_eq!(c.advice(t2, 180, 0).per_window, 167, "0.93 of 180");
+    // A plan change explains the 429s around it: the penalty is lifted at once.
+    c.on_rate_limited();
+    let bigger = RateHeaders { total: Some(300), remaining: Some(299), used: Some(1) };
+    c.observe(t2 + s, t2 + s, 1, bigger, 0);
+    assert_eq!(c.advice(t2 + s, 270, 0).per_window, 270, "the new budget, in full");
+}
+
 // ---- the async pacer ----------------------------------------------------------------------
 
 #[tokio::test]
