@@ -173,6 +173,7 @@ async fn apply_late(app: &Arc<App>, req: Request, next: Next, method: Method, ro
     };
     let req = Request::from_parts(parts, axum::body::Body::from(bytes));
     let (tx, rx) = tokio::sync::oneshot::channel();
+    app.counters().late_holds += 1;
     let app = app.clone();
     tokio::spawn(async move {
         tokio::time::sleep(delay).await;

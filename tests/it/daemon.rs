@@ -393,13 +393,27 @@ async fn sighup_with_an_invalid_config_keeps_the_old_inboxes_and_says_so_in_stat
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_of_the_daemon_mid_file_then_a_restart_loses_and_doubles_nothing() {
-    let sim = SimConfig { latency_ms: Some((40, 80)), rate: Some(3000), ..SimConfig::default() };
+    // Some creates land late (2.2 s after the simulator got them, past the 2 s request timeout):
+    // one held at the kill lands after the restart, which must look before sending it again.
+    let late = Duration::from_millis(2200);
+    let sim = SimConfig {
+        latency_ms: Some((40, 80)),
+        rate: Some(3000),
+        late_rate: 0.3,
+        late_delay: late,
+        seed: 5,
+        ..SimConfig::default()
+    };
     let app = spawn_app_with(sim, "").await;
     let dir = inbox(&app, "tickets");
     app.write_config(&format!("{}[limits]\nconcurrency = 2\n", inbox_toml(&dir, "create_ticket", 0.0)));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "big.csv", &tickets_csv(40));
-    assert!(wait_until(WAIT, || tickets(&app) >= 5).await, "{}", d.log());
+    let held = || {
+        let c = app.sim.counters();
+        c.late_holds > c.late_applies
+    };
+    assert!(wait_until(WAIT, || tickets(&app) >= 5 && held()).await, "{}", d.log());
     d.kill9().await;
     let before = tickets(&app);
     assert!(before < 40, "killed part-way ({before} of 40)");

@@ -109,6 +109,7 @@ async fn a_late_apply_lands_after_the_client_has_timed_out() {
     assert!(err.is_timeout(), "{err}");
     // The client gave up well before the hold ends: nothing is there yet.
     assert!(sim.handle.state().tickets.is_empty(), "applied before the client gave up");
+    assert_eq!(sim.handle.counters().late_holds, 1, "held");
     assert!(wait_until(20, async || sim.handle.counters().late_applies == 1).await, "never applied");
     let state: serde_json::Value =
         sim.client.get(sim.url("/_sim/state")).send().await.unwrap().json().await.unwrap();
