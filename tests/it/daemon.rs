@@ -377,7 +377,11 @@ fn status_json(app: &TestApp) -> String {
 async fn sighup_with_an_invalid_config_keeps_the_old_inboxes_and_says_so_in_status_json() {
     let app = spawn_app().await;
     let (a, b) = (inbox(&app, "a"), inbox(&app, "b"));
-    app.write_config(&format!("{}{}", inbox_toml(&a, "create_ticket", 0.0), inbox_toml(&b, "create_ticket", 0.0)));
+    app.write_config(&format!(
+        "{}{}",
+        inbox_toml(&a, "create_ticket", 0.0),
+        inbox_toml(&b, "create_ticket", 0.0)
+    ));
     let d = Daemon::ready(&app).await;
     // The new config drops inbox b and has a misspelt key: it must be refused as a whole.
     app.write_config(&format!("{}[limits]\nconcurency = 4\n", inbox_toml(&a, "create_ticket", 0.0)));
@@ -385,7 +389,8 @@ async fn sighup_with_an_invalid_config_keeps_the_old_inboxes_and_says_so_in_stat
     let said = wait_until(WAIT, || status_json(&app).contains("concurency")).await;
     assert!(said, "status.json names the problem: {}\n{}", status_json(&app), d.log());
     drop_file(&app, &b, "still-watched.csv", &tickets_csv(2));
-    let done = wait_until(WAIT, || in_state(&app, "done").iter().any(|n| n.ends_with("still-watched.csv"))).await;
+    let done =
+        wait_until(WAIT, || in_state(&app, "done").iter().any(|n| n.ends_with("still-watched.csv"))).await;
     assert!(done, "inbox b is still in force: {:?}\n{}", names(&b), d.log());
     assert_eq!(tickets(&app), 2);
     assert_eq!(d.stop().await, 0);

@@ -95,7 +95,8 @@ async fn a_lost_ticket_behind_100_newer_ones_of_its_requester_is_found_on_a_late
         &format!("email,subject,description,priority,status\n{busy},The one that matters,d,High,Open\n"),
     );
     // 1. The ticket is created but its answer is lost; the process dies before it can look.
-    let mut child = app.command(&["import", file.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    let mut child =
+        app.command(&["import", file.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
     let applied = wait_until(Duration::from_secs(20), || app.sim.state().tickets.len() == 1).await;
     child.start_kill().expect("kill -9");
     child.wait().await.expect("reap");

@@ -24,7 +24,10 @@ async fn exactly_max_deletes_per_file_runs_and_one_more_is_held() {
     let report = app.report("at-max");
     assert!(report.iter().all(|r| r[3] == "deleted"), "{report:?}");
 
-    let over = app.file("over.csv", "email\nagent0004@example.com\nagent0005@example.com\nagent0006@example.com\nnobody@example.com\n");
+    let over = app.file(
+        "over.csv",
+        "email\nagent0004@example.com\nagent0005@example.com\nagent0006@example.com\nnobody@example.com\n",
+    );
     let out = app.import(&over, &["--action", "delete_agent"]).await;
     assert_eq!(code(&out), 1, "4 deletes with a maximum of 3 are held: {}{}", stdout(&out), stderr(&out));
     assert!(stdout(&out).contains("fdsync approve 2"), "{}", stdout(&out));

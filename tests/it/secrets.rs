@@ -31,8 +31,7 @@ fn files_under(dir: &Path) -> Vec<PathBuf> {
 /// (by file name) that must hold a given secret by design, e.g. the OAuth token cache.
 fn assert_state_clean(app: &TestApp, secrets: &[&str], allowed: &[(&str, &str)]) {
     let files = files_under(&app.state_dir());
-    let names: Vec<String> =
-        files.iter().filter_map(|p| p.file_name()?.to_str().map(String::from)).collect();
+    let names: Vec<String> = files.iter().filter_map(|p| p.file_name()?.to_str().map(String::from)).collect();
     assert!(names.iter().any(|n| n == "journal.db"), "the journal was searched: {names:?}");
     for path in &files {
         let bytes = std::fs::read(path).unwrap_or_default();
