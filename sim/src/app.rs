@@ -53,8 +53,15 @@ pub struct Counters {
     pub drops: u64,
     /// Connections closed before anything was applied.
     pub resets: u64,
-    /// Injected 502/503 answers.
+    /// Injected 502/503 answers (nothing applied).
     pub faults_5xx: u64,
+    /// Injected 502/504 answers sent after the handler ran (the change, if valid, applied).
+    pub faults_5xx_after: u64,
+    /// Changes the late-apply fault has started holding (`late_holds - late_applies` are held
+    /// right now).
+    pub late_holds: u64,
+    /// Changes applied late: held for `late_delay`, then handled. Counted once applied.
+    pub late_applies: u64,
     pub tickets_created: u64,
     pub agents_created: u64,
     pub agents_deleted: u64,

@@ -35,6 +35,15 @@ pub struct SimArgs {
     /// Probability of resetting the connection before anything is applied.
     #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
     pub reset_rate: f64,
+    /// Probability of a 502/504 answer *after* a change was applied (changes only).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub fail_after_rate: f64,
+    /// Probability of holding a change for `--late-ms`, then applying it (changes only).
+    #[arg(long, default_value_t = 0.0, value_parser = parse_probability)]
+    pub late_rate: f64,
+    /// How long a late-applied change is held, in milliseconds (beyond the client's timeout).
+    #[arg(long, default_value_t = 65_000)]
+    pub late_ms: u64,
     /// Requests per window spent by a competing integration on the same quota.
     #[arg(long, default_value_t = 0)]
     pub competitor: u64,
@@ -73,6 +82,9 @@ impl SimArgs {
             fail_rate: self.fail_rate,
             drop_rate: self.drop_rate,
             reset_rate: self.reset_rate,
+            fail_after_rate: self.fail_after_rate,
+            late_rate: self.late_rate,
+            late_delay: Duration::from_millis(self.late_ms),
             competitor: self.competitor,
             agents: self.agents,
             seed: self.seed,
@@ -131,6 +143,13 @@ mod tests {
         let argv =
             ["sim", "--plan", "growth", "--window-secs", "2", "--latency-ms", "5..10", "--drop-rate", "0.1"];
         let config = Wrapper::parse_from(argv).args.to_config();
+        assert_eq!((config.late_rate, config.fail_after_rate), (0.0, 0.0));
+        assert_eq!(config.late_delay, Duration::from_secs(65));
+        let argv = ["sim", "--late-rate", "0.2", "--late-ms", "2500", "--fail-after-rate", "0.3"];
+        let late = Wrapper::parse_from(argv).args.to_config();
+        assert_eq!((late.late_rate, late.late_delay), (0.2, Duration::from_millis(2500)));
+        assert_eq!(late.fail_after_rate, 0.3);
+        assert!(Wrapper::try_parse_from(["sim", "--late-rate", "2"]).is_err());
         assert_eq!(config.plan, Plan::Growth);
         assert_eq!(config.window, Duration::from_secs(2));
         assert_eq!(config.latency_ms, Some((5, 10)));

@@ -123,6 +123,14 @@ pub struct SimConfig {
     pub drop_rate: f64,
     /// Probability of a connection reset before anything is applied.
     pub reset_rate: f64,
+    /// Probability of a 502 or 504 HTML answer *after* the change was applied: a gateway that
+    /// lost the application's answer. Changes only (POST, PUT, DELETE); reads are never hit.
+    pub fail_after_rate: f64,
+    /// Probability of a *late apply*: the request is held for `late_delay`, then the change is
+    /// applied and answered (usually to a client that gave up long ago). Changes only.
+    pub late_rate: f64,
+    /// How long a late-applied change is held; make it longer than the client's timeout.
+    pub late_delay: Duration,
     /// Until this instant every /api/v2 request gets 429 (a "429 storm").
     pub storm_until: Option<Instant>,
     /// Seed of the fault dice (deterministic fault sequences).
@@ -158,6 +166,10 @@ impl Default for SimConfig {
             fail_rate: 0.0,
             drop_rate: 0.0,
             reset_rate: 0.0,
+            fail_after_rate: 0.0,
+            late_rate: 0.0,
+            // Longer than fdsync's default request timeout (60 s).
+            late_delay: Duration::from_secs(65),
             storm_until: None,
             seed: 42,
             agents: 0,
@@ -193,6 +205,9 @@ pub(crate) struct ConfigView {
     fail_rate: f64,
     drop_rate: f64,
     reset_rate: f64,
+    fail_after_rate: f64,
+    late_rate: f64,
+    late_ms: u64,
     storm_secs_left: f64,
     seats: u64,
     custom_fields: Vec<String>,
@@ -215,6 +230,9 @@ impl ConfigView {
             fail_rate: c.fail_rate,
             drop_rate: c.drop_rate,
             reset_rate: c.reset_rate,
+            fail_after_rate: c.fail_after_rate,
+            late_rate: c.late_rate,
+            late_ms: u64::try_from(c.late_delay.as_millis()).unwrap_or(u64::MAX),
             storm_secs_left: storm.unwrap_or_default().as_secs_f64(),
             seats: c.seats,
             custom_fields: c.custom_fields.clone(),
@@ -238,6 +256,9 @@ pub(crate) struct ConfigPatch {
     fail_rate: Option<f64>,
     drop_rate: Option<f64>,
     reset_rate: Option<f64>,
+    fail_after_rate: Option<f64>,
+    late_rate: Option<f64>,
+    late_ms: Option<u64>,
     storm_secs: Option<f64>,
     seats: Option<u64>,
     custom_fields: Option<Vec<String>>,
@@ -286,6 +307,15 @@ impl ConfigPatch {
         if let Some(v) = self.reset_rate {
             c.reset_rate = probability(v);
         }
+        if let Some(v) = self.fail_after_rate {
+            c.fail_after_rate = probability(v);
+        }
+        if let Some(v) = self.late_rate {
+            c.late_rate = probability(v);
+        }
+        if let Some(v) = self.late_ms {
+            c.late_delay = Duration::from_millis(v);
+        }
         if let Some(v) = self.storm_secs {
             c.storm_until = Instant::now().checked_add(secs(v));
         }
@@ -329,5 +359,10 @@ mod tests {
         p.apply(&mut c);
         assert_eq!(c.fail_rate, 1.0);
         assert_eq!(c.window, Duration::from_millis(10));
+        let p: ConfigPatch =
+            serde_json::from_str(r#"{"late_rate": -2, "fail_after_rate": 0.25, "late_ms": 2500}"#).unwrap();
+        p.apply(&mut c);
+        assert_eq!((c.late_rate, c.fail_after_rate), (0.0, 0.25));
+        assert_eq!(c.late_delay, Duration::from_millis(2500));
     }
 }

@@ -6,7 +6,9 @@
 //!
 //! Fault injection (seeded, changeable live, /api/v2 only): latency, 502/503 HTML answers (not
 //! applied), *drop after commit* (applied, then the connection closes with no answer), resets
-//! (closed before anything is applied), 429 storms, and a competitor spending the same quota.
+//! (closed before anything is applied), 502/504 HTML answers *after* a change was applied
+//! (`fail_after_rate`), *late apply* (a change held for `late_delay`, longer than the client's
+//! timeout, then applied: `late_rate`), 429 storms, and a competitor spending the same quota.
 //!
 //! **Simulator conveniences that real Freshdesk v2 does not offer:** OAuth 2.0 endpoints
 //! (`/oauth/authorize`, `/oauth/token`) and `Authorization: Bearer` tokens, and an alternative
@@ -33,11 +35,11 @@
 //! # Inspection API (no auth, no quota, no faults)
 //! - `GET /_sim/state`: tickets, agents and contacts ([`SimState`]).
 //! - `GET /_sim/counters`: [`Counters`] (answers by route and status, 429s, drops, resets, 5xx,
-//!   creations, the last request's headers, token requests, the window's usage).
+//!   5xx after apply, late applies, creations, the last request's headers, token requests, the window's usage).
 //! - `POST /_sim/reset`: clears data, counters, quota and tokens; keeps the config.
 //! - `GET /_sim/config`, `PATCH /_sim/config`: partial JSON update with any of `plan`, `rate`,
 //!   `window_secs`, `competitor`, `latency_ms` (`[a, b]`), `fail_rate`, `drop_rate`,
-//!   `reset_rate`, `storm_secs`, `seats`, `custom_fields`, `search_lag_secs`, `token_ttl_secs`,
+//!   `reset_rate`, `fail_after_rate`, `late_rate`, `late_ms`, `storm_secs`, `seats`, `custom_fields`, `search_lag_secs`, `token_ttl_secs`,
 //!   `auth_header`, `max_body_bytes`.
 //! - `POST /_sim/revoke`: revokes every refresh token (`?access=true`: access tokens too).
 #![forbid(unsafe_code)]

@@ -1,6 +1,7 @@
 //! The whole route table, and the /api/v2 pipeline every API request passes through in order:
 //! record → 429 storm → quota (counted before processing) → latency → reset/5xx faults →
-//! Accept / Content-Type checks → handler → drop-after-commit → rate-limit headers.
+//! (late apply: hold) → Accept / Content-Type checks → handler → drop-after-commit /
+//! 5xx-after-commit → rate-limit headers.
 //! `/_sim` and `/oauth` skip the pipeline: no quota, no faults.
 
 use std::sync::Arc;
@@ -150,6 +151,39 @@ fn count(app: &App, method: &Method, route: &str, status: StatusCode) {
     }
 }
 
+/// Header checks, then the handler.
+async fn handle(req: Request, next: Next, method: &Method, route: &str) -> Response {
+    match check_headers(&req) {
+        Err(e) => e.into_response(),
+        Ok(()) => shape_405(method, route, next.run(req).await),
+    }
+}
+
+/// The late-apply fault: the body is read now, then a detached task holds it for `late_delay`
+/// and runs the handler, so the change lands even after the client gave up and its connection
+/// (and this future) are gone. The answer goes back to whoever is still waiting.
+async fn apply_late(app: &Arc<App>, req: Request, next: Next, method: Method, route: String) -> Response {
+    let (delay, limit) = {
+        let c = app.config();
+        (c.late_delay, c.max_body_bytes)
+    };
+    let (parts, body) = req.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, limit).await else {
+        return crate::routes::body_too_large(limit).into_response();
+    };
+    let req = Request::from_parts(parts, axum::body::Body::from(bytes));
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    app.counters().late_holds += 1;
+    let app = app.clone();
+    tokio::spawn(async move {
+        tokio::time::sleep(delay).await;
+        let resp = handle(req, next, &method, &route).await;
+        app.counters().late_applies += 1;
+        let _ = tx.send(resp);
+    });
+    rx.await.unwrap_or_else(|_| StatusCode::INTERNAL_SERVER_ERROR.into_response())
+}
+
 async fn api_pipeline(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let path = req.uri().path();
     if !(path == "/api/v2" || path.starts_with("/api/v2/")) {
@@ -160,10 +194,11 @@ async fn api_pipeline(State(app): State<Arc<App>>, req: Request, next: Next) -> 
     let (class, cost) = class_and_cost(&method, &route, req.uri().query());
     record(&app, &req);
     let now = Instant::now();
+    let change = matches!(method, Method::POST | Method::PUT | Method::DELETE | Method::PATCH);
     let (storm, latency, fault, verdict) = {
         let config = app.config();
         let storm = faults::storm_left(&config, now);
-        let (latency, fault) = faults::roll(&mut lock(&app.rng), &config);
+        let (latency, fault) = faults::roll(&mut lock(&app.rng), &config, change);
         let verdict = lock(&app.quota).spend(class, cost, &config.limits(), config.window, now);
         (storm, latency, fault, verdict)
     };
@@ -189,15 +224,26 @@ async fn api_pipeline(State(app): State<Arc<App>>, req: Request, next: Next) -> 
             count(&app, &method, &route, resp.status());
             return resp;
         }
-        Fault::Drop | Fault::None => {}
+        Fault::Drop | Fault::FailAfter(_) | Fault::Late | Fault::None => {}
     }
-    let mut resp = match check_headers(&req) {
-        Err(e) => e.into_response(),
-        Ok(()) => shape_405(&method, &route, next.run(req).await),
+    let mut resp = if fault == Fault::Late {
+        apply_late(&app, req, next, method.clone(), route.clone()).await
+    } else {
+        handle(req, next, &method, &route).await
     };
-    if fault == Fault::Drop {
-        app.counters().drops += 1;
-        return kill(switch, resp).await;
+    match fault {
+        Fault::Drop => {
+            app.counters().drops += 1;
+            return kill(switch, resp).await;
+        }
+        Fault::FailAfter(status) => {
+            // The gateway's own page: no rate-limit headers from the application behind it.
+            app.counters().faults_5xx_after += 1;
+            let resp = faults::html_error(status);
+            count(&app, &method, &route, resp.status());
+            return resp;
+        }
+        _ => {}
     }
     let headers = resp.headers_mut();
     headers.insert("x-ratelimit-total", HeaderValue::from(total));

@@ -260,10 +260,15 @@ fn json_aliases_given_twice_conflict() {
 }
 
 #[test]
-fn readers_and_errors_can_move_to_another_thread() {
-    fn send<T: Send>() {}
-    send::<Reader<std::fs::File>>();
-    send::<Error>();
+fn a_reader_opened_here_is_read_on_another_thread_and_its_error_comes_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("drop.csv");
+    std::fs::write(&path, "action,email\nget_agent,a@b.co\nget_agent,c@d.co\n").unwrap();
+    let reader: Reader<std::fs::File> = open(&path, None).unwrap();
+    let rows = std::thread::spawn(move || reader.map(|r| r.unwrap().row()).collect::<Vec<_>>());
+    assert_eq!(rows.join().unwrap(), [1, 2]);
+    let err = std::thread::spawn(|| parse_reader(&b""[..], Format::Csv, None).err()).join().unwrap();
+    assert!(matches!(err, Some(Error::NoHeader)), "{err:?}");
 }
 
 #[test]

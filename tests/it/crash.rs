@@ -5,13 +5,24 @@ use crate::helpers::*;
 use fdsync_sim::SimConfig;
 use std::time::Duration;
 
+/// The seed of the kill moments: `FDSYNC_CRASH_SEED` to replay a failure, else a fresh one. It is
+/// printed (and named in every assertion) so a failing run can be replayed.
+fn crash_seed() -> u64 {
+    let seed = match std::env::var("FDSYNC_CRASH_SEED") {
+        Ok(text) => text.trim().parse().unwrap_or_else(|_| panic!("FDSYNC_CRASH_SEED={text:?} is not a u64")),
+        Err(_) => fastrand::u64(..),
+    };
+    eprintln!("crash seed {seed}: replay with FDSYNC_CRASH_SEED={seed}");
+    seed
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_at_random_moments_then_a_rerun_leaves_exactly_one_ticket_per_row() {
     let sim = SimConfig { latency_ms: Some((100, 300)), drop_rate: 0.05, seed: 11, ..fast_sim() };
     let app = spawn_app_with(sim, "[limits]\nconcurrency = 2\n").await;
     let rows = 80;
     let file = app.file("nightly.csv", &tickets_csv(rows));
-    let seed = fastrand::u64(..);
+    let seed = crash_seed();
     let mut rng = fastrand::Rng::with_seed(seed);
     let mut kills = 0;
     for _ in 0..6 {

@@ -15,11 +15,20 @@ pub struct TestApp {
     _stop: oneshot::Sender<()>,
 }
 
+/// A simulator on a free loopback port, bound before it serves (no waiting for it), running
+/// until `shutdown` resolves.
+pub async fn spawn_sim(
+    sim: SimConfig,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> SimHandle {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    fdsync_sim::serve(listener, sim, shutdown).await
+}
+
 /// Starts a simulator with `sim` and writes a config for it (plus `extra` TOML lines).
 pub async fn spawn_app_with(sim: SimConfig, extra: &str) -> TestApp {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let (stop, stopped) = oneshot::channel::<()>();
-    let sim = fdsync_sim::serve(listener, sim, async move {
+    let sim = spawn_sim(sim, async move {
         let _ = stopped.await;
     })
     .await;
@@ -101,6 +110,36 @@ impl TestApp {
         );
         reader.records().map(|r| r.expect("record").iter().map(String::from).collect()).collect()
     }
+}
+
+impl TestApp {
+    /// The journal, opened read-only (what an auditor would query).
+    pub fn journal(&self) -> rusqlite::Connection {
+        let path = self.state_dir().join("journal.db");
+        rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+            .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
+    }
+
+    /// `POST /api/v2/tickets` straight to the simulator, as another integration would.
+    pub async fn create_ticket_directly(&self, email: &str, subject: &str) {
+        let body = serde_json::json!({
+            "email": email, "subject": subject, "description": "from another integration",
+            "priority": 1, "status": 2,
+        });
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v2/tickets", self.sim.base_url()))
+            .basic_auth(self.sim.api_key(), Some("X"))
+            .json(&body)
+            .send()
+            .await
+            .expect("simulator answers");
+        assert_eq!(resp.status(), 201, "{:?}", resp.text().await);
+    }
+}
+
+/// (row, outcome) of each report line.
+pub fn outcomes(report: &[Vec<String>]) -> Vec<(String, String)> {
+    report.iter().map(|r| (r[0].clone(), r[3].clone())).collect()
 }
 
 #[cfg(unix)]

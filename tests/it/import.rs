@@ -5,10 +5,6 @@ use crate::helpers::*;
 use fdsync_sim::SimConfig;
 use std::time::Duration;
 
-fn outcomes(report: &[Vec<String>]) -> Vec<(String, String)> {
-    report.iter().map(|r| (r[0].clone(), r[3].clone())).collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tickets_are_created_once_each_and_bad_rows_are_reported_with_their_row_numbers() {
     let app = spawn_app().await;

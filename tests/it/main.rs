@@ -1,10 +1,15 @@
-//! The integration tests: one binary, real processes, real HTTP against the simulator.
+//! The integration tests: one binary; real `fdsync` processes (and, in `client`, the library
+//! in-process), real HTTP against the simulator.
 
+mod client;
+mod commands;
 mod crash;
 mod daemon;
 mod distrust;
+mod faults;
 mod helpers;
 mod import;
 mod misbehave;
 mod quota;
+mod safety;
 mod secrets;

@@ -19,17 +19,22 @@ use crate::error::{ApiError, FieldError};
 /// Reads a JSON object body of at most `max_body_bytes`; empty means `{}`.
 pub(crate) async fn read_object(app: &App, body: Body) -> Result<Map<String, Value>, ApiError> {
     let limit = app.config().max_body_bytes;
-    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| ApiError::Base {
-        status: StatusCode::PAYLOAD_TOO_LARGE,
-        message: format!("Request body is too large: at most {limit} bytes are accepted"),
-        allow: None,
-    })?;
+    let bytes = axum::body::to_bytes(body, limit).await.map_err(|_| body_too_large(limit))?;
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Ok(Map::new());
     }
     match serde_json::from_slice::<Value>(&bytes) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(ApiError::invalid_json()),
+    }
+}
+
+/// The 413 for a body over `limit` bytes.
+pub(crate) fn body_too_large(limit: usize) -> ApiError {
+    ApiError::Base {
+        status: StatusCode::PAYLOAD_TOO_LARGE,
+        message: format!("Request body is too large: at most {limit} bytes are accepted"),
+        allow: None,
     }
 }
 

@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::json;
 
-use crate::helpers::{spawn_default, ticket};
+use crate::helpers::{spawn_default, ticket, wait_until};
 
 #[tokio::test]
 async fn a_post_without_json_content_type_gets_415() {
@@ -95,10 +95,20 @@ async fn a_body_over_the_cap_gets_413_and_the_server_lives_on() {
         .basic_auth(&sim.key, Some("X"))
         .header("Content-Type", "application/json")
         .body(huge);
+    // The client may see the 413 or a closed connection (it is still writing when the server
+    // answers); either way the server must have refused the body and created nothing.
     if let Ok(resp) = req.send().await {
         assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
     }
-    assert_eq!(sim.send(sim.get("/api/v2/agents/me")).await.0, StatusCode::OK);
+    let refused =
+        wait_until(20, async || sim.handle.counters().route_status("POST /api/v2/tickets", 413) == 1);
+    assert!(refused.await, "{:?}", sim.handle.counters().requests);
+    assert!(sim.handle.state().tickets.is_empty(), "an oversized body created a ticket");
+    assert!(sim.handle.state().contacts.is_empty());
+    // And it still serves: a small body right after is created.
+    let (status, _) = sim.create_ticket(ticket("after@example.com", "t2")).await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(sim.handle.state().tickets.len(), 1);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! The Freshdesk client, OAuth and `check` against the real simulator on 127.0.0.1:0.
+//! The Freshdesk client, OAuth and `check` in-process against the real simulator on 127.0.0.1:0.
 
+use crate::helpers::spawn_sim;
 use fdsync::check::{Level, check};
 use fdsync::config::Settings;
 use fdsync::domain::{Email, NewAgent, NewTicket, Priority, Status, TicketScope, idempotency_tag};
@@ -16,8 +17,7 @@ struct Env {
 }
 
 async fn start(config: SimConfig) -> Env {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let sim = fdsync_sim::serve(listener, config, std::future::pending()).await;
+    let sim = spawn_sim(config, std::future::pending()).await;
     Env { sim, dir: tempfile::tempdir().unwrap() }
 }
 
@@ -115,7 +115,8 @@ async fn a_ticket_is_created_with_its_tag_custom_fields_and_rate_headers() {
     assert!(t.has_tag(&tag) && t.has_tag("monitoring"));
     let req = env.sim.counters().last_request.unwrap();
     assert_eq!(req.header("accept"), Some("application/json"));
-    assert!(req.header("user-agent").unwrap().starts_with("fdsync/"));
+    let version = format!("fdsync/{}", env!("CARGO_PKG_VERSION"));
+    assert_eq!(req.header("user-agent"), Some(version.as_str()), "the User-Agent the server saw");
     assert!(req.header("content-type").unwrap().starts_with("application/json"));
 }
 
