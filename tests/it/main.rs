@@ -3,6 +3,7 @@
 mod crash;
 mod daemon;
 mod helpers;
+mod hostile;
 mod import;
 mod quota;
 mod secrets;
