@@ -70,8 +70,8 @@ impl Taken {
 
 /// sha256 of a file's bytes, streamed (opened with [`intake::open_file`]).
 pub fn sha256_file(path: &Path) -> Result<String, Error> {
-    let mut file = open_input(path)?;
-    sha256_of(&mut file, path)
+    let file = open_input(path)?;
+    sha256_of(&file, path)
 }
 
 /// Opens an input once, safely (see [`intake::open_file`]).

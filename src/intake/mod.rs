@@ -179,6 +179,8 @@ fn strip_bom<R: Read>(mut reader: R) -> io::Result<Unbom<R>> {
     Ok(Cursor::new(head).chain(reader))
 }
 
+/// One source per reader, so the size gap between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Source<R: Read> {
     Csv(self::csv::CsvSource<Unbom<R>>),
     Json(json::JsonSource<Unbom<R>>),
