@@ -4,8 +4,9 @@
 #   benches/rss.sh            # builds the release binary, then measures
 #   FDSYNC_BIN=path benches/rss.sh   # measures an existing binary
 #
-# Inputs are generated in a temp dir in 1 MiB chunks (200 MB each). The config points at a port
-# where nothing listens: every measured row is refused at intake, before any call. Peak RSS is the
+# Inputs are generated in a temp dir in 1 MiB chunks (200 MB each). fdsync runs against the
+# simulator (`fdsync sim --listen 127.0.0.1:0`); every big row is refused at intake, before any
+# call, and the one small row after it is sent. Peak RSS is the
 # child's ru_maxrss (getrusage RUSAGE_CHILDREN, via python3), cross-checked with VmHWM polled from
 # /proc/<pid>/status while it runs. Prints a table; exits 1 if a case is over the goal.
 set -euo pipefail
@@ -21,9 +22,12 @@ import os, resource, subprocess, sys, time
 
 binary, work = sys.argv[1], sys.argv[2]
 MIB, SIZE_MIB, GOAL_MB = 1 << 20, 200, 100
+sim = subprocess.Popen([binary, "sim", "--listen", "127.0.0.1:0"], stdout=subprocess.PIPE, text=True)
+banner = sim.stdout.readline().split()  # fdsync-sim listening on URL api_key=KEY
+url, key = banner[3], banner[4].split("=", 1)[1]
 config = os.path.join(work, "fdsync.toml")
 with open(config, "w") as f:
-    f.write('[freshdesk]\nbase_url = "http://127.0.0.1:9"\n[auth]\napi_key = "bench"\n'
+    f.write(f'[freshdesk]\nbase_url = "{url}"\n[auth]\napi_key = "{key}"\n'
             f'[state]\ndir = "{work}/state"\n')
 os.chmod(config, 0o600)
 
@@ -38,11 +42,15 @@ def big(name, head, fill, tail):
     return path
 
 TICKET = b"email,subject,description,priority,status\n"
+SMALL = b'{"email":"b@example.com","subject":"s","description":"d","priority":1,"status":2}'
 cases = [
-    ("csv: one 200 MB field", "field.csv", TICKET + b'a@example.com,s,"', b"x", b'",low,open\n', "create_ticket"),
+    ("csv: one 200 MB field", "field.csv", TICKET + b'a@example.com,s,"', b"x",
+     b'",low,open\nb@example.com,s,d,low,open\n', "create_ticket"),
     ("csv: 200 MB header line", "header.csv", b"email,", b"h", b"\na@example.com\n", "get_agent"),
-    ("ndjson: one 200 MB line", "line.ndjson", b'{"email":"a@example.com","subject":"', b"x", b'"}\n', "create_ticket"),
-    ("json: one 200 MB element", "elem.json", b'[{"email":"a@example.com","subject":"', b"x", b'"}]\n', "create_ticket"),
+    ("ndjson: one 200 MB line", "line.ndjson", b'{"email":"a@example.com","subject":"', b"x",
+     b'"}\n' + SMALL + b"\n", "create_ticket"),
+    ("json: one 200 MB element", "elem.json", b'[{"email":"a@example.com","subject":"', b"x",
+     b'"},' + SMALL + b"]\n", "create_ticket"),
 ]
 
 def measure(path, action):
@@ -76,6 +84,7 @@ for label, name, head, fill, tail, action in cases:
     first = next((l for l in out.splitlines() if l.strip()), "")[:90]
     rows.append((label, code, f"{peak_mb:.1f}", f"{secs:.1f}", "ok" if ok else "OVER", first))
 
+sim.terminate()
 print(f"{'case':<26} {'exit':>4} {'peak RSS MB':>11} {'secs':>6} {'<=100':>5}  outcome")
 for r in rows:
     print(f"{r[0]:<26} {r[1]:>4} {r[2]:>11} {r[3]:>6} {r[4]:>5}  {r[5]}")
