@@ -1,14 +1,20 @@
 //! A file's life in the journal: taken in (hashed, deduplicated, parsed row by row, journaled in
 //! batches, held when it deletes too much) and finished (report written, state `done`). Moving
 //! files between folders is the daemon's business; this module only reads them.
+//!
+//! An input is opened once ([`intake::open_file`]: no symlink, no FIFO, regular files only) and
+//! hashed and parsed from that one handle, so what is hashed is what is parsed. File names and
+//! input strings in messages go through [`crate::text`].
 
 use crate::config::Safety;
 use crate::domain::{Action, AgentRef, Op, Outcome};
 use crate::intake::{self, Record};
 use crate::journal::{self, FileState, Journal, NewFile, NewOp};
 use crate::report::{self, ReportRow};
+use crate::text::{Shown, shown_path};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
@@ -18,10 +24,24 @@ const BATCH: usize = 5000;
 
 #[derive(Debug, Error)]
 pub enum Error {
-    #[error("cannot read {path}: {source}")]
+    #[error("cannot read {}: {source}", shown_path(path))]
     Io { path: PathBuf, source: std::io::Error },
+    /// The input cannot be opened as a regular file (symlink, FIFO, folder, …) or read.
+    #[error("{}: {source}", shown_path(path))]
+    Input { path: PathBuf, source: intake::Error },
     #[error(transparent)]
     Journal(#[from] journal::Error),
+}
+
+/// How a file is taken in, beyond its name and default action.
+#[derive(Debug, Clone, Default)]
+pub struct TakeOptions<'a> {
+    /// The inbox folder it came from (the daemon).
+    pub inbox: Option<&'a str>,
+    /// Record caps and the request-size limit.
+    pub limits: intake::Limits,
+    /// Set the file to 0600 through its handle: it now lives in the private state folder.
+    pub make_private: bool,
 }
 
 /// What taking a file in did.
@@ -48,10 +68,20 @@ impl Taken {
     }
 }
 
-/// sha256 of a file's bytes, streamed.
+/// sha256 of a file's bytes, streamed (opened with [`intake::open_file`]).
 pub fn sha256_file(path: &Path) -> Result<String, Error> {
+    let file = open_input(path)?;
+    sha256_of(&file, path)
+}
+
+/// Opens an input once, safely (see [`intake::open_file`]).
+pub fn open_input(path: &Path) -> Result<File, Error> {
+    intake::open_file(path).map_err(|source| Error::Input { path: path.to_path_buf(), source })
+}
+
+/// sha256 of an open file's bytes from where it stands, streamed.
+fn sha256_of(mut file: &File, path: &Path) -> Result<String, Error> {
     let io = |source| Error::Io { path: path.to_path_buf(), source };
-    let mut file = std::fs::File::open(path).map_err(io)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 64 * 1024];
     loop {
@@ -64,7 +94,8 @@ pub fn sha256_file(path: &Path) -> Result<String, Error> {
     Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }
 
-/// Takes a file into the journal (see [`Taken`]). `name` is the name the user gave it.
+/// Takes a file into the journal (see [`Taken`]) with the default [`intake::Limits`]. `name`
+/// is the name the user gave it.
 pub async fn take(
     journal: &Journal,
     path: &Path,
@@ -73,7 +104,25 @@ pub async fn take(
     inbox: Option<&str>,
     safety: &Safety,
 ) -> Result<Taken, Error> {
-    let sha = sha256_file(path)?;
+    let opts = TakeOptions { inbox, ..TakeOptions::default() };
+    take_with(journal, path, name, default_action, safety, &opts).await
+}
+
+/// [`take`] with explicit [`TakeOptions`]: opens the file once and hashes and parses that handle.
+pub async fn take_with(
+    journal: &Journal,
+    path: &Path,
+    name: &str,
+    default_action: Option<Action>,
+    safety: &Safety,
+    opts: &TakeOptions<'_>,
+) -> Result<Taken, Error> {
+    let inbox = opts.inbox;
+    let file = open_input(path)?;
+    if opts.make_private {
+        crate::private::restrict(&file).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+    }
+    let sha = sha256_of(&file, path)?;
     let file_id = match journal.find_file_by_sha(&sha).await? {
         Some(f) if matches!(f.state, FileState::Processing | FileState::Held) => {
             return Ok(Taken::Resume { file_id: f.id, state: f.state });
@@ -105,7 +154,8 @@ pub async fn take(
             journal.insert_file(new, FileState::Queued, None).await?
         }
     };
-    match read_into_journal(journal, file_id, path, &sha, default_action).await? {
+    let input = Input { file, path, limits: opts.limits };
+    match read_into_journal(journal, file_id, input, &sha, default_action).await? {
         Ok((rows, deletes)) => {
             let state = if deletes > u64::from(safety.max_deletes_per_file) {
                 FileState::Held
@@ -123,18 +173,28 @@ pub async fn take(
     }
 }
 
+/// An opened input on its way to the parser.
+struct Input<'a> {
+    file: File,
+    path: &'a Path,
+    limits: intake::Limits,
+}
+
 /// Streams the file's records into the journal. The inner `Err` is a whole-file rejection.
 /// Parsing runs on a blocking thread, one batch ahead of the journal's inserts.
 async fn read_into_journal(
     journal: &Journal,
     file_id: i64,
-    path: &Path,
+    input: Input<'_>,
     sha: &str,
     default_action: Option<Action>,
 ) -> Result<Result<(u64, u64), String>, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<NewOp>, String>>(2);
-    let (path, sha) = (path.to_path_buf(), sha.to_string());
-    let parser = tokio::task::spawn_blocking(move || parse_batches(&path, &sha, default_action, &tx));
+    let (file, path, limits, sha) = (input.file, input.path.to_path_buf(), input.limits, sha.to_string());
+    let parser = tokio::task::spawn_blocking(move || {
+        let reader = intake::from_file(file, &path, default_action, &limits);
+        parse_batches(reader, &sha, &tx)
+    });
     let mut rows = 0u64;
     while let Some(batch) = rx.recv().await {
         match batch {
@@ -151,12 +211,11 @@ async fn read_into_journal(
 
 /// Reads records into batches of journal rows; returns how many rows delete an agent.
 fn parse_batches(
-    path: &Path,
+    reader: Result<intake::Reader<File>, intake::Error>,
     sha: &str,
-    default_action: Option<Action>,
     tx: &tokio::sync::mpsc::Sender<Result<Vec<NewOp>, String>>,
 ) -> u64 {
-    let reader = match intake::open(path, default_action) {
+    let reader = match reader {
         Ok(r) => r,
         Err(e) => {
             let _ = tx.blocking_send(Err(e.to_string()));
@@ -221,7 +280,7 @@ impl std::fmt::Display for Summary {
         write!(
             f,
             "{} (file {}): {total} rows: {}; report: {report}",
-            self.name,
+            Shown(&self.name),
             self.file_id,
             parts.join(", ")
         )?;
@@ -271,7 +330,7 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
     let reports = state_dir.join("reports");
     let report_path = reports.join(report_name(file_id, &file.name));
     let io = |source| Error::Io { path: report_path.clone(), source };
-    std::fs::create_dir_all(&reports).map_err(io)?;
+    crate::private::create_dir(&reports).map_err(io)?;
     report::write_report_file(&report_path, rows).map_err(io)?;
     journal.set_report_path(file_id, report_path.display().to_string()).await?;
     journal.set_file_state(file_id, FileState::Done, None).await?;
@@ -290,9 +349,14 @@ pub fn report_name(file_id: i64, name: &str) -> String {
 }
 
 /// The report of a dry run: what each row would do, without the journal or any call.
-pub fn dry_run(path: &Path, default_action: Option<Action>) -> Result<Vec<ReportRow>, String> {
-    let sha = sha256_file(path).map_err(|e| e.to_string())?;
-    let reader = intake::open(path, default_action).map_err(|e| e.to_string())?;
+pub fn dry_run(
+    path: &Path,
+    default_action: Option<Action>,
+    limits: &intake::Limits,
+) -> Result<Vec<ReportRow>, String> {
+    let file = open_input(path).map_err(|e| e.to_string())?;
+    let sha = sha256_of(&file, path).map_err(|e| e.to_string())?;
+    let reader = intake::from_file(file, path, default_action, limits).map_err(|e| e.to_string())?;
     let mut out = Vec::new();
     for record in reader {
         out.push(match record.map_err(|e| e.to_string())? {

@@ -9,6 +9,7 @@
 //! - [`engine`]: scheduler, pacer, workers, retries, reconciliation.
 //! - [`report`]: the per-file report CSV.
 //! - [`cli`]: the subcommands.
+//! - [`text`]: showing outside strings safely (escaped, cut); [`private`]: state-folder modes.
 #![forbid(unsafe_code)]
 
 pub mod check;
@@ -22,5 +23,7 @@ pub mod freshdesk;
 pub mod intake;
 pub mod journal;
 pub mod metrics;
+pub mod private;
 pub mod report;
 pub mod telemetry;
+pub mod text;

@@ -6,7 +6,10 @@
 //! it. A cell that is entirely a plain number (`-5`, `+3.25`) is left alone: no spreadsheet runs it
 //! as a formula, and quoting it would change the value. Numeric columns never need it.
 //!
-//! Pure except for [`write_report_file`], which writes `<path>.tmp`, fsyncs it and renames it.
+//! Key and message cells are escaped first ([`crate::text::Escaped`]): a control character from
+//! the input shows as `\n`, `\u{1b}`, … and never breaks a line for a reader that is not CSV-aware.
+//!
+//! Pure except for [`write_report_file`], which writes `<path>.tmp` (0600), fsyncs it and renames it.
 
 use crate::domain::{Action, FieldError, Outcome};
 use std::borrow::Cow;
@@ -70,6 +73,15 @@ pub fn neutralise(cell: &str) -> Cow<'_, str> {
     if risky && !is_plain_number(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
 }
 
+/// `s` with control characters made visible; borrowed when there are none.
+fn escaped(s: &str) -> Cow<'_, str> {
+    if s.chars().any(char::is_control) {
+        Cow::Owned(crate::text::Escaped(s).to_string())
+    } else {
+        Cow::Borrowed(s)
+    }
+}
+
 fn number<T: ToString>(n: Option<T>) -> String {
     n.map(|n| n.to_string()).unwrap_or_default()
 }
@@ -83,12 +95,12 @@ pub fn write_report<W: Write>(w: W, rows: impl IntoIterator<Item = ReportRow>) -
         out.write_record([
             r.row.to_string().as_str(),
             &neutralise(&r.action),
-            &neutralise(&r.key),
+            &neutralise(&escaped(&r.key)),
             r.outcome.as_str(),
             &number(r.freshdesk_id),
             &number(r.http_status),
             &neutralise(error_code),
-            &neutralise(&r.message),
+            &neutralise(&escaped(&r.message)),
         ])?;
     }
     out.flush()
@@ -106,7 +118,7 @@ fn temp_path(path: &Path) -> PathBuf {
 pub fn write_report_file(path: &Path, rows: impl IntoIterator<Item = ReportRow>) -> io::Result<()> {
     let tmp = temp_path(path);
     let result = (|| {
-        let mut file = BufWriter::new(File::create(&tmp)?);
+        let mut file = BufWriter::new(crate::private::create_file(&tmp, true)?);
         write_report(&mut file, rows)?;
         file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
         std::fs::rename(&tmp, path)
@@ -174,7 +186,8 @@ mod tests {
         assert_eq!(&rows[1][2], "'=cmd|' /C calc'!A0");
         assert_eq!((&rows[1][3], &rows[1][4], &rows[1][5]), ("failed", "", "400"));
         assert_eq!(&rows[1][6], "invalid_value");
-        assert_eq!(&rows[1][7], "line one,\n\"quoted\"");
+        // A line break from the input is shown, not kept: a reader that is not CSV-aware sees one line.
+        assert_eq!(&rows[1][7], "line one,\\n\"quoted\"");
     }
 
     #[test]

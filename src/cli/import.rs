@@ -1,15 +1,19 @@
 //! `fdsync import FILE... [--action A] [--dry-run]`: take files into the journal, run their ops to
 //! completion, write one report per file. Resumable: after a crash, a kill or Ctrl-C, the same
 //! command carries on where the journal says it stopped, and never sends a row twice.
+//! Each input is opened once (a symlink, FIFO or folder is refused) and hashed and parsed from
+//! that handle; names in messages are escaped and cut ([`crate::text`]).
 
 use super::Exit;
 use crate::config::Settings;
 use crate::domain::Action;
 use crate::engine::pacer::{Pacer, PacerConfig};
 use crate::engine::{Engine, EngineConfig, Mode, RunEnd, RunUntil};
-use crate::files::{self, Taken};
+use crate::files::{self, TakeOptions, Taken};
 use crate::freshdesk::Client;
+use crate::intake::Limits;
 use crate::journal::{FileState, Journal};
+use crate::text::{Shown, shown_path};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
 
@@ -49,11 +53,22 @@ pub(crate) async fn import_paths(
     let journal = Journal::open(&settings.state_dir)?;
     let mut exit = Exit::Success;
     let mut targets = Vec::new();
+    let opts = TakeOptions {
+        limits: Limits::with_max_request(settings.limits.max_request_bytes),
+        ..Default::default()
+    };
     for path in paths {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
-        let taken = files::take(&journal, path, &name, action, None, &settings.safety)
-            .await
-            .with_context(|| format!("taking {}", path.display()))?;
+        let name = display_name(path);
+        let taken = match files::take_with(&journal, path, &name, action, &settings.safety, &opts).await {
+            Ok(t) => t,
+            Err(files::Error::Input { source, .. }) => {
+                println!("{}: refused, nothing sent: {source}", Shown(&name));
+                exit = Exit::RowsFailed;
+                continue;
+            }
+            Err(e) => return Err(e).with_context(|| format!("taking {}", shown_path(path))),
+        };
+        let name = Shown(&name);
         match taken {
             Taken::New { file_id, state: FileState::Held, .. }
             | Taken::Resume { file_id, state: FileState::Held } => {
@@ -91,7 +106,7 @@ pub(crate) async fn import_paths(
             for id in targets {
                 if let Some(f) = journal.file(id).await?.filter(|f| f.state == FileState::Held) {
                     let why = f.error.unwrap_or_default();
-                    println!("{} (file {id}): held: {why}; rows not yet run wait for the next run", f.name);
+                    println!("{} (file {id}): held: {why}; rows not yet run wait for the next run", Shown(&f.name));
                     exit = Exit::RowsFailed;
                     continue;
                 }
@@ -114,16 +129,25 @@ pub(crate) async fn import_paths(
     }
 }
 
+/// A file's name as given, for messages and the journal (lossy if not UTF-8).
+fn display_name(path: &Path) -> String {
+    path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned())
+}
+
 fn dry_run(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
     let mut exit = Exit::Success;
     let dir = settings.state_dir.join("reports");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::private::create_dir(&settings.state_dir)
+        .and_then(|()| crate::private::create_dir(&dir))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    let limits = Limits::with_max_request(settings.limits.max_request_bytes);
     for path in &args.files {
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
-        match files::dry_run(path, args.action) {
+        let raw = display_name(path);
+        let name = Shown(&raw);
+        match files::dry_run(path, args.action, &limits) {
             Ok(rows) => {
                 let failed = rows.iter().filter(|r| !r.outcome.is_success()).count();
-                let report = dir.join(format!("dry-run-{}", files::report_name(0, &name)));
+                let report = dir.join(format!("dry-run-{}", files::report_name(0, &raw)));
                 let total = rows.len();
                 crate::report::write_report_file(&report, rows)
                     .with_context(|| format!("writing {}", report.display()))?;

@@ -339,27 +339,48 @@ impl SecretSource<'_> {
         if let Some(s) = self.inline.filter(|s| !s.expose_secret().is_empty()) {
             return Ok(Some(s));
         }
+        let creds = env("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty());
         if let Some(path) = self.file {
             let path = match base {
                 Some(dir) if path.is_relative() => dir.join(path),
                 _ => path,
             };
-            return read_secret_file(&format!("{}_file", self.key), &path).map(Some);
+            let trusted = creds.as_deref().is_some_and(|d| path.starts_with(d));
+            return read_secret_file(&format!("{}_file", self.key), &path, trusted).map(Some);
         }
-        if let Some(dir) = env("CREDENTIALS_DIRECTORY").filter(|d| !d.is_empty()) {
+        if let Some(dir) = creds {
             let path = Path::new(&dir).join(self.credential);
             if path.exists() {
-                return read_secret_file("CREDENTIALS_DIRECTORY", &path).map(Some);
+                return read_secret_file("CREDENTIALS_DIRECTORY", &path, true).map(Some);
             }
         }
         Ok(env(self.env_var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).map(SecretString::from))
     }
 }
 
-fn read_secret_file(key: &str, path: &Path) -> Result<SecretString, Error> {
-    let text = std::fs::read_to_string(path).map_err(|e| {
+/// Reads a secret file. Unless it is under `$CREDENTIALS_DIRECTORY` (`trusted`: systemd made it
+/// private to the service), a file readable by group or others is refused, like the config file.
+fn read_secret_file(key: &str, path: &Path, trusted: bool) -> Result<SecretString, Error> {
+    use std::io::Read;
+    use std::os::unix::fs::PermissionsExt;
+    let cannot = |e: std::io::Error| {
         Error::invalid(key, format!("cannot read secret file {}: {}", path.display(), e.kind()))
-    })?;
+    };
+    let mut file = std::fs::File::open(path).map_err(cannot)?;
+    let mode = file.metadata().map_err(cannot)?.permissions().mode();
+    if !trusted && mode & 0o077 != 0 {
+        return Err(Error::invalid(
+            key,
+            format!(
+                "secret file {} is readable by other users (mode {:o}); run `chmod 600 {}`",
+                path.display(),
+                mode & 0o777,
+                path.display()
+            ),
+        ));
+    }
+    let mut text = String::new();
+    file.read_to_string(&mut text).map_err(cannot)?;
     let secret = text.trim_end_matches(['\r', '\n']).to_string();
     if secret.trim().is_empty() {
         return Err(Error::invalid(key, format!("secret file {} is empty", path.display())));

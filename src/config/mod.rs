@@ -1,8 +1,11 @@
 //! Configuration: where the file is found, the raw TOML shape (unknown keys rejected), and the
 //! validated [`Settings`] the rest of fdsync uses. Raw structs mirror the file; `Settings` is
-//! resolved once (URLs normalised, secrets loaded, durations typed).
+//! resolved once (URLs normalised, secrets loaded, durations typed). A syntax error names the
+//! file, line, column and key, never the text of a line (`syntax.rs`); secret files readable by
+//! others are refused unless under `$CREDENTIALS_DIRECTORY` (`auth.rs`).
 
 pub mod auth;
+mod syntax;
 
 use crate::domain::Action;
 use serde::Deserialize;
@@ -281,16 +284,18 @@ impl Settings {
         let path = locate(explicit)?;
         let text =
             std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
-        let raw: RawConfig =
-            toml::from_str(&text).map_err(|e| Error::Parse { path: path.clone(), message: e.to_string() })?;
+        let raw: RawConfig = toml::from_str(&text)
+            .map_err(|e| Error::Parse { path: path.clone(), message: syntax::describe(&text, &e) })?;
         auth::check_file_permissions(&path, &raw.auth)?;
         Self::resolve(raw, Some(path))
     }
 
     /// Parses config text (tests, the demo).
     pub fn from_toml(text: &str) -> Result<Self, Error> {
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| Error::Parse { path: PathBuf::from("<inline>"), message: e.to_string() })?;
+        let raw: RawConfig = toml::from_str(text).map_err(|e| Error::Parse {
+            path: PathBuf::from("<inline>"),
+            message: syntax::describe(text, &e),
+        })?;
         Self::resolve(raw, None)
     }
 

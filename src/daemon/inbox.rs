@@ -6,6 +6,10 @@
 //! `processing/`, which assumes the inbox and the state folder share a filesystem; when they do
 //! not (`EXDEV`), the file is copied under a hidden name, fsynced, renamed into place, and only
 //! then removed from the inbox, so a crash at any point leaves a whole file somewhere.
+//!
+//! An entry with a candidate name that is not a regular file (symlink, FIFO, socket, device,
+//! folder) is never opened: the scan lists it as a stray, for the spool to move to `failed/`.
+//! A name that is not UTF-8 is taken under its lossy spelling (the spool logs it).
 
 use crate::config::Inbox;
 use crate::intake::settle::{Settle, is_candidate_name, matches_pattern};
@@ -42,33 +46,34 @@ impl InboxState {
         is_candidate_name(name) && self.cfg.pattern.as_deref().is_none_or(|p| matches_pattern(name, p))
     }
 
-    /// Lists the folder and returns the files ready to take, oldest name first.
-    pub fn scan(&mut self, now: Instant) -> io::Result<Vec<PathBuf>> {
+    /// Lists the folder: the files ready to take, oldest name first, and the strays.
+    pub fn scan(&mut self, now: Instant) -> io::Result<Scan> {
         let mut present = HashSet::new();
-        let mut ready = Vec::new();
+        let mut scan = Scan::default();
         for entry in std::fs::read_dir(&self.cfg.dir)? {
             let Ok(entry) = entry else { continue };
             let name = entry.file_name();
-            let Some(name) = name.to_str() else { continue };
-            if !self.accepts(name) {
+            if !self.accepts(&name.to_string_lossy()) {
                 continue;
             }
-            // Not followed: a symlink or a folder is never taken.
+            // `DirEntry::metadata` does not follow a symlink: a symlink is a stray, not its target.
             let Ok(meta) = entry.metadata() else { continue };
+            let path = entry.path();
             if !meta.is_file() {
+                scan.strays.push((path, crate::intake::kind_of(&meta.file_type())));
                 continue;
             }
-            let path = entry.path();
             let settled = self.settle.observe(&path, meta.len(), meta.modified().ok(), now);
             if settled || self.renamed.contains(&path) {
-                ready.push(path.clone());
+                scan.ready.push(path.clone());
             }
             present.insert(path);
         }
         self.settle.retain(|p| present.contains(p));
         self.renamed.retain(|p| present.contains(p));
-        ready.sort();
-        Ok(ready)
+        scan.ready.sort();
+        scan.strays.sort();
+        Ok(scan)
     }
 
     /// Stops tracking `path` (taken, or given up on).
@@ -81,6 +86,15 @@ impl InboxState {
     pub fn settling(&self) -> bool {
         !self.settle.is_empty()
     }
+}
+
+/// One listing of an inbox.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Scan {
+    /// Regular files ready to take.
+    pub ready: Vec<PathBuf>,
+    /// Entries that are not regular files, with what they are; never opened.
+    pub strays: Vec<(PathBuf, &'static str)>,
 }
 
 /// A short tag naming an inbox folder, kept in claimed file names so a file found in
@@ -104,7 +118,8 @@ pub fn parse_claimed(file_name: &str) -> Option<(&str, &str)> {
     (!name.is_empty()).then_some((tag, name))
 }
 
-/// Moves `src` into `processing/` under a claimed name; returns the new path.
+/// Moves `src` into `processing/` under a claimed name; returns the new path. The file keeps
+/// its mode here; it is made 0600 through the handle it is read from.
 pub fn claim(src: &Path, processing: &Path, tag: &str, name: &str) -> io::Result<PathBuf> {
     let dest = processing.join(claimed_name(tag, name));
     match std::fs::rename(src, &dest) {
@@ -124,8 +139,10 @@ fn copy_across(src: &Path, dest: &Path) -> io::Result<()> {
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dest.with_file_name(format!(".claim-{name}"));
     let result = (|| {
-        std::fs::copy(src, &tmp)?;
-        std::fs::File::open(&tmp)?.sync_all()?;
+        let mut from = crate::intake::open_file(src).map_err(io::Error::other)?;
+        let mut to = crate::private::create_file(&tmp, true)?;
+        io::copy(&mut from, &mut to)?;
+        to.sync_all()?;
         std::fs::rename(&tmp, dest)
     })();
     if let Err(e) = result {
@@ -178,9 +195,11 @@ mod tests {
         std::fs::create_dir(dir.path().join("sub.csv")).expect("mkdir");
         let mut s = inbox(dir.path(), 1000, None);
         let t0 = Instant::now();
-        assert!(s.scan(t0).expect("scan").is_empty());
+        let first = s.scan(t0).expect("scan");
+        assert!(first.ready.is_empty());
+        assert_eq!(first.strays, [(dir.path().join("sub.csv"), "a folder")]);
         assert!(s.settling());
-        let ready = s.scan(t0 + Duration::from_millis(1000)).expect("scan");
+        let ready = s.scan(t0 + Duration::from_millis(1000)).expect("scan").ready;
         assert_eq!(ready, [dir.path().join("a.csv")]);
     }
 
@@ -192,7 +211,7 @@ mod tests {
         let mut s = inbox(dir.path(), 60_000, Some("*.csv"));
         s.note_renamed(&dir.path().join("a.csv"));
         s.note_renamed(&dir.path().join("a.json"));
-        assert_eq!(s.scan(Instant::now()).expect("scan"), [dir.path().join("a.csv")]);
+        assert_eq!(s.scan(Instant::now()).expect("scan").ready, [dir.path().join("a.csv")]);
     }
 
     #[test]

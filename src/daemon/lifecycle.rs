@@ -1,12 +1,14 @@
 //! A taken file's moves between the state folders, as the journal decides them: admitting a
 //! claimed file (`files::take`), finishing files whose rows are all final, bringing approved
-//! files back from `held/`, and recovering `processing/` after a crash.
+//! files back from `held/`, and recovering `processing/` after a crash. File names reach logs
+//! and `.error.txt` notes only escaped ([`crate::text`]).
 
 use super::inbox;
 use super::spool::Spool;
 use crate::domain::Action;
-use crate::files::{self, Taken};
+use crate::files::{self, TakeOptions, Taken};
 use crate::journal::{self, ActiveFile, FileRecord, FileState};
+use crate::text::{Escaped, Shown, shown_path};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
@@ -19,31 +21,35 @@ impl Spool {
         action: Option<Action>,
         inbox: &str,
     ) -> journal::Result<()> {
-        let taken = match files::take(&self.journal, path, name, action, Some(inbox), &self.safety).await {
+        let opts = TakeOptions { inbox: Some(inbox), limits: self.limits, make_private: true };
+        let taken = match files::take_with(&self.journal, path, name, action, &self.safety, &opts).await {
             Ok(t) => t,
             Err(files::Error::Journal(e)) => return Err(e),
-            Err(files::Error::Io { source, .. }) => {
-                let why = format!("cannot be read: {source}");
-                tracing::error!(file = %name, error = %source, "File cannot be read; moved to failed.");
+            Err(e @ (files::Error::Io { .. } | files::Error::Input { .. })) => {
+                let why = match &e {
+                    files::Error::Input { source, .. } => source.to_string(),
+                    _ => format!("cannot be read: {e}"),
+                };
+                tracing::error!(file = %Shown(name), error = %why, "File cannot be read; moved to failed.");
                 self.to_failed(None, path, name, &why);
                 return Ok(());
             }
         };
         match taken {
             Taken::New { file_id, state: FileState::Held, rows, deletes } => {
-                tracing::info!(file_id, file = %name, rows, deletes, "File taken.");
+                tracing::info!(file_id, file = %Shown(name), rows, deletes, "File taken.");
                 self.hold(file_id, path, name).await?;
             }
             Taken::New { file_id, rows, .. } => {
-                tracing::info!(file_id, file = %name, rows, "File taken; its rows are queued.");
+                tracing::info!(file_id, file = %Shown(name), rows, "File taken; its rows are queued.");
             }
             Taken::Resume { file_id, state } => self.resume(file_id, state, path, name).await?,
             Taken::Duplicate { file_id, of } => {
-                tracing::info!(file_id, duplicate_of = of, file = %name, "File identical to one already done; nothing sent.");
+                tracing::info!(file_id, duplicate_of = of, file = %Shown(name), "File identical to one already done; nothing sent.");
                 self.move_and_record(file_id, path, &self.dirs.done.clone(), name).await?;
             }
             Taken::Rejected { file_id, error } => {
-                tracing::warn!(file_id, file = %name, error = %error, "File rejected; nothing from it is sent.");
+                tracing::warn!(file_id, file = %Shown(name), error = %Escaped(&error), "File rejected; nothing from it is sent.");
                 if let Some(dest) = self.to_failed(Some(file_id), path, name, &error) {
                     self.journal.set_file_path(file_id, dest.display().to_string()).await?;
                 }
@@ -64,10 +70,10 @@ impl Spool {
         let known = self.journal.file(file_id).await?.map(|f| PathBuf::from(f.path));
         match known {
             Some(p) if p != path && p.exists() => {
-                tracing::info!(file_id, file = %name, "File identical to one in progress; nothing more sent.");
+                tracing::info!(file_id, file = %Shown(name), "File identical to one in progress; nothing more sent.");
                 let stem = format!("{file_id}-copy-{name}");
                 if let Err(e) = inbox::move_into(path, &self.dirs.done, &stem) {
-                    tracing::warn!(file = %path.display(), error = %e, "Copy cannot be moved to done.");
+                    tracing::warn!(file = %shown_path(path), error = %e, "Copy cannot be moved to done.");
                 }
             }
             _ if state == FileState::Held => self.hold(file_id, path, name).await?,
@@ -91,7 +97,7 @@ impl Spool {
         if self.shared.raise(&format!("held:{file_id}"), &msg) {
             tracing::warn!(
                 file_id,
-                file = %name,
+                file = %Shown(name),
                 max_deletes_per_file = max,
                 "File held: it deletes more agents than safety.max_deletes_per_file allows; check it, then run `fdsync approve {file_id}`."
             );
@@ -119,26 +125,36 @@ impl Spool {
         }
     }
 
-    /// Moves an unusable file to `failed/` with `<name>.error.txt` beside it saying why.
-    fn to_failed(&self, file_id: Option<i64>, path: &Path, name: &str, why: &str) -> Option<PathBuf> {
+    /// Moves an unusable file to `failed/` with `<name>.error.txt` beside it saying why. A
+    /// file that cannot be moved is logged once (it is tried again on every rescan).
+    pub(super) fn to_failed(
+        &self,
+        file_id: Option<i64>,
+        path: &Path,
+        name: &str,
+        why: &str,
+    ) -> Option<PathBuf> {
         let stem = match file_id {
             Some(id) => format!("{id}-{name}"),
-            None => path.file_name().and_then(|n| n.to_str()).unwrap_or(name).to_string(),
+            None => path.file_name().map_or(name.into(), |n| n.to_string_lossy().into_owned()),
         };
+        let key = format!("failed:{}", path.display());
         let dest = match inbox::move_into(path, &self.dirs.failed, &stem) {
             Ok(d) => d,
             Err(e) => {
-                tracing::error!(file = %path.display(), error = %e, "File cannot be moved to failed.");
+                let msg = format!("{} cannot be moved to failed: {e}", shown_path(path));
+                if self.shared.raise(&key, &msg) {
+                    tracing::error!(file = %shown_path(path), error = %e, "File cannot be moved to failed.");
+                }
                 return None;
             }
         };
-        let note = dest.with_file_name(format!(
-            "{}.error.txt",
-            dest.file_name().and_then(|n| n.to_str()).unwrap_or(name)
-        ));
-        let text = format!("{name}: nothing from this file was sent.\n{why}\n");
-        if let Err(e) = std::fs::write(&note, text) {
-            tracing::error!(file = %note.display(), error = %e, "Error note cannot be written.");
+        self.shared.clear(&key);
+        let note_name = dest.file_name().map_or(name.into(), |n| n.to_string_lossy().into_owned());
+        let note = dest.with_file_name(format!("{note_name}.error.txt"));
+        let text = format!("{}: nothing from this file was sent.\n{}\n", Shown(name), Escaped(why));
+        if let Err(e) = crate::private::write(&note, text) {
+            tracing::error!(file = %shown_path(&note), error = %e, "Error note cannot be written.");
         }
         Some(dest)
     }
@@ -159,7 +175,7 @@ impl Spool {
         let path = PathBuf::from(&f.path);
         let in_held = path.starts_with(&self.dirs.held);
         if self.shared.clear(&format!("held:{}", f.id)) || in_held {
-            tracing::info!(file_id = f.id, file = %f.name, "File approved; its rows run now.");
+            tracing::info!(file_id = f.id, file = %Shown(&f.name), "File approved; its rows run now.");
         }
         if in_held {
             self.move_and_record(f.id, &path, &self.dirs.processing.clone(), &f.name).await?;
@@ -170,8 +186,9 @@ impl Spool {
         let summary = match files::finish(&self.journal, &self.dirs.state, f.id).await {
             Ok(s) => s,
             Err(files::Error::Journal(e)) => return Err(e),
-            Err(files::Error::Io { path, source }) => {
-                let msg = format!("report {} cannot be written: {source}", path.display());
+            Err(e @ (files::Error::Io { .. } | files::Error::Input { .. })) => {
+                let msg = format!("report cannot be written: {e}");
+                let source = e;
                 if self.shared.raise(&format!("report:{}", f.id), &msg) {
                     tracing::error!(file_id = f.id, error = %source, "Report cannot be written; will retry.");
                 }
@@ -239,7 +256,7 @@ impl Spool {
             .and_then(|r| r.inbox.clone())
             .or_else(|| from.map(|i| i.cfg.dir.display().to_string()))
             .unwrap_or_default();
-        tracing::info!(file = %name, "File left in processing by an earlier run; taking it again.");
+        tracing::info!(file = %Shown(name), "File left in processing by an earlier run; taking it again.");
         let name = name.to_string();
         self.admit(path, &name, action, &dir).await
     }

@@ -144,6 +144,7 @@ impl Running {
             journal: journal.clone(),
             dirs: dirs.clone(),
             safety: settings.safety.clone(),
+            limits: crate::intake::Limits::with_max_request(settings.limits.max_request_bytes),
             inboxes: settings.inboxes.iter().cloned().map(inbox::InboxState::new).collect(),
             watchers: watch::Watchers::new(wake_tx),
             shared: shared.clone(),

@@ -3,11 +3,17 @@
 //! finished (report in `reports/`) or a duplicate, `failed/` (with `<name>.error.txt`) when
 //! unreadable, `held/` until `fdsync approve ID` (another process) flips it back to processing.
 //! One task owns every move, so no two moves of one file race.
+//!
+//! Anything in an inbox that is not a regular file goes to `failed/` unopened, with a note; a
+//! name that is not UTF-8 is taken under its lossy spelling and logged. File names reach logs
+//! and notes only through [`crate::text`] (escaped, cut), so no name can forge a log line.
 
 use super::inbox::{self, InboxState};
 use super::status::Shared;
 use super::watch::{Wake, Watchers};
 use crate::config::{Inbox, Safety};
+use crate::intake::Limits;
+use crate::text::{Shown, shown_path};
 
 use crate::journal::{self, Journal};
 use std::collections::HashMap;
@@ -35,7 +41,8 @@ pub struct Dirs {
 }
 
 impl Dirs {
-    /// Creates (if needed) `processing/`, `done/`, `failed/`, `held/` and `reports/`.
+    /// Creates (if needed, 0700) the state folder, `processing/`, `done/`, `failed/`, `held/`
+    /// and `reports/`.
     pub fn create(state: &Path) -> std::io::Result<Self> {
         let d = Dirs {
             state: state.to_path_buf(),
@@ -44,8 +51,9 @@ impl Dirs {
             failed: state.join("failed"),
             held: state.join("held"),
         };
+        crate::private::create_dir(state)?;
         for dir in [&d.processing, &d.done, &d.failed, &d.held, &state.join("reports")] {
-            std::fs::create_dir_all(dir)?;
+            crate::private::create_dir(dir)?;
         }
         Ok(d)
     }
@@ -62,6 +70,8 @@ pub struct Spool {
     pub(super) journal: Journal,
     pub(super) dirs: Dirs,
     pub(super) safety: Safety,
+    /// Record caps and `limits.max_request_bytes`, for every file taken.
+    pub(super) limits: Limits,
     pub(super) inboxes: Vec<InboxState>,
     pub(super) watchers: Watchers,
     pub(super) shared: Arc<Shared>,
@@ -162,7 +172,7 @@ impl Spool {
     async fn scan_all(&mut self, stop: &CancellationToken) -> journal::Result<()> {
         let now = Instant::now();
         for i in 0..self.inboxes.len() {
-            let ready = match self.inboxes[i].scan(now) {
+            let scan = match self.inboxes[i].scan(now) {
                 Ok(r) => r,
                 Err(e) => {
                     let dir = self.inboxes[i].cfg.dir.display().to_string();
@@ -174,7 +184,10 @@ impl Spool {
                 }
             };
             self.shared.clear(&format!("inbox:{}", self.inboxes[i].cfg.dir.display()));
-            for path in ready {
+            for (path, kind) in scan.strays {
+                self.stray(&path, kind);
+            }
+            for path in scan.ready {
                 if stop.is_cancelled() {
                     return Ok(());
                 }
@@ -184,10 +197,23 @@ impl Spool {
         Ok(())
     }
 
+    /// An inbox entry that is not a regular file: moved to `failed/` unopened, with a note.
+    fn stray(&mut self, path: &Path, kind: &'static str) {
+        let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+        let why = format!("{kind}, not a regular file: it is not read");
+        if self.to_failed(None, path, &name, &why).is_some() {
+            tracing::warn!(file = %Shown(&name), kind, "Inbox entry is not a regular file; moved to failed.");
+        }
+    }
+
     /// Claims one ready file into `processing/` and takes it into the journal.
     async fn take_one(&mut self, i: usize, path: &Path) -> journal::Result<()> {
         let ib = &mut self.inboxes[i];
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file").to_string();
+        let raw = path.file_name().unwrap_or_default();
+        let name = raw.to_string_lossy().into_owned();
+        if raw.to_str().is_none() {
+            tracing::warn!(file = %Shown(&name), "File name is not valid UTF-8; taken under this spelling.");
+        }
         let tag = inbox::inbox_tag(&ib.cfg.dir);
         let key = format!("claim:{}", path.display());
         let claimed = match inbox::claim(path, &self.dirs.processing, &tag, &name) {
@@ -199,11 +225,11 @@ impl Spool {
             Err(e) => {
                 let msg = format!(
                     "{} cannot be moved into {}: {e}",
-                    path.display(),
+                    shown_path(path),
                     self.dirs.processing.display()
                 );
                 if self.shared.raise(&key, &msg) {
-                    tracing::error!(file = %path.display(), error = %e, "File cannot be moved into processing; will retry.");
+                    tracing::error!(file = %shown_path(path), error = %e, "File cannot be moved into processing; will retry.");
                 }
                 return Ok(());
             }
@@ -211,7 +237,7 @@ impl Spool {
         ib.forget(path);
         self.shared.clear(&key);
         let (action, dir) = (ib.cfg.action, ib.cfg.dir.display().to_string());
-        tracing::info!(file = %name, inbox = %dir, "File claimed.");
+        tracing::info!(file = %Shown(&name), inbox = %dir, "File claimed.");
         self.admit(&claimed, &name, action, &dir).await
     }
 }

@@ -180,7 +180,7 @@ impl std::fmt::Display for DaemonStatus {
 pub fn write_status(state_dir: &Path, status: &DaemonStatus) -> std::io::Result<()> {
     let text = serde_json::to_vec_pretty(status).map_err(std::io::Error::other)?;
     let tmp = state_dir.join(".status.json.tmp");
-    std::fs::write(&tmp, text)?;
+    crate::private::write(&tmp, text)?;
     std::fs::rename(&tmp, state_dir.join(STATUS_FILE))
 }
 

@@ -51,7 +51,11 @@ impl Email {
             }
             None => false,
         };
-        if valid { Ok(Self(s.to_string())) } else { Err(format!("'{s}' is not a valid email address")) }
+        if valid {
+            Ok(Self(s.to_string()))
+        } else {
+            Err(format!("'{}' is not a valid email address", crate::text::Shown(s)))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -80,7 +84,7 @@ fn by_name_or_number(raw: &str, names: &[(&str, u8)]) -> Result<u8, String> {
     }
     names.iter().find(|(name, _)| name.eq_ignore_ascii_case(s)).map(|(_, v)| *v).ok_or_else(|| {
         let allowed: Vec<String> = names.iter().map(|(n, v)| format!("{n} ({v})")).collect();
-        format!("'{s}' is not one of {}", allowed.join(", "))
+        format!("'{}' is not one of {}", crate::text::Shown(s), allowed.join(", "))
     })
 }
 

@@ -58,7 +58,7 @@ impl FromStr for Action {
             "deleteagent" => Ok(Action::DeleteAgent),
             _ => Err(format!(
                 "unknown action '{}' (expected create_ticket, create_agent, get_agent or delete_agent)",
-                raw.trim()
+                crate::text::Shown(raw.trim())
             )),
         }
     }

@@ -1,10 +1,14 @@
 //! CSV input: reads the header once, maps each column through the alias table, then streams one
-//! `csv::StringRecord` at a time (reused) into the row builder. A row with the wrong number of
-//! fields is an invalid row, not a file error (the reader runs in flexible mode).
+//! record at a time (reused buffers) into the row builder. A row with the wrong number of fields
+//! is an invalid row, not a file error (the reader runs in flexible mode). Records reach the csv
+//! crate through [`Bounded`], so a record over the cap arrives cut and becomes an invalid row,
+//! and a header over its cap rejects the file; names echoed in errors go through `text::shown`.
 
+use super::bound::{Bounded, HeaderTooLarge};
 use super::fields::{Cell, Column, Field, RowFields};
-use super::{Error, Record, row};
+use super::{Error, Limits, Record, row};
 use crate::domain::{Action, FieldError};
+use crate::text::shown;
 use std::io::Read;
 
 /// A header column: its name as written (trimmed) and what it means.
@@ -14,18 +18,21 @@ struct HeaderColumn {
 }
 
 pub(crate) struct CsvSource<R: Read> {
-    reader: csv::Reader<R>,
+    reader: csv::Reader<Bounded<R>>,
     columns: Vec<HeaderColumn>,
     ignored: Vec<String>,
+    bytes: csv::ByteRecord,
     record: csv::StringRecord,
+    max_record: usize,
     /// Data records returned so far (blank records are not counted).
     row: u64,
 }
 
 impl<R: Read> CsvSource<R> {
     /// Reads and checks the header row.
-    pub(crate) fn new(input: R) -> Result<Self, Error> {
-        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(input);
+    pub(crate) fn new(input: R, limits: &Limits) -> Result<Self, Error> {
+        let bounded = Bounded::new(input, limits.max_header, limits.max_record);
+        let mut reader = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(bounded);
         let mut header = csv::StringRecord::new();
         match reader.read_record(&mut header) {
             Ok(true) => {}
@@ -34,12 +41,13 @@ impl<R: Read> CsvSource<R> {
         }
         let columns = header_columns(&header)?;
         if columns.iter().all(|c| c.meaning == Column::Unknown) {
-            let names: Vec<&str> = columns.iter().take(5).map(|c| c.name.as_str()).collect();
+            let names: Vec<String> = columns.iter().take(5).map(|c| shown(&c.name)).collect();
             return Err(Error::NoKnownColumns { found: names.join(", ") });
         }
         let ignored =
-            columns.iter().filter(|c| c.meaning == Column::Unknown).map(|c| c.name.clone()).collect();
-        Ok(Self { reader, columns, ignored, record: csv::StringRecord::new(), row: 0 })
+            columns.iter().filter(|c| c.meaning == Column::Unknown).map(|c| shown(&c.name)).collect();
+        let (bytes, record) = (csv::ByteRecord::new(), csv::StringRecord::new());
+        Ok(Self { reader, columns, ignored, bytes, record, max_record: limits.max_record, row: 0 })
     }
 
     pub(crate) fn ignored(&self) -> &[String] {
@@ -48,17 +56,47 @@ impl<R: Read> CsvSource<R> {
 
     pub(crate) fn next_record(&mut self, default: Option<Action>) -> Option<Result<Record, Error>> {
         loop {
-            match self.reader.read_record(&mut self.record) {
+            match self.reader.read_byte_record(&mut self.bytes) {
                 Ok(true) => {}
                 Ok(false) => return None,
                 Err(e) => return Some(Err(csv_error(e, self.row + 1))),
             }
+            if self.was_cut() {
+                self.row += 1;
+                let reason = format!("the record is larger than {} bytes; it is skipped", self.max_record);
+                let errors = vec![FieldError::new("record", reason)];
+                return Some(Ok(Record::Invalid { row: self.row, action: None, key_hint: None, errors }));
+            }
+            let start = self.bytes.position().map_or(0, csv::Position::byte);
+            match csv::StringRecord::from_byte_record(std::mem::take(&mut self.bytes)) {
+                Ok(record) => self.record = record,
+                Err(e) => {
+                    let byte = start + e.utf8_error().valid_up_to() as u64;
+                    return Some(Err(Error::NotUtf8 { row: self.row + 1, byte }));
+                }
+            }
             if self.record.iter().all(|cell| cell.trim().is_empty()) {
+                self.bytes = std::mem::take(&mut self.record).into_byte_record();
                 continue;
             }
             self.row += 1;
-            return Some(Ok(build_row(self.row, &self.columns, &self.record, default)));
+            let built = build_row(self.row, &self.columns, &self.record, default);
+            self.bytes = std::mem::take(&mut self.record).into_byte_record();
+            return Some(Ok(built));
         }
+    }
+
+    /// Whether the record just read was cut by [`Bounded`]: a cut starting before the reader's
+    /// position belongs to it (earlier cuts were taken by earlier records).
+    fn was_cut(&mut self) -> bool {
+        let end = self.reader.position().byte();
+        let cuts = &mut self.reader.get_mut().cuts;
+        let mut cut = false;
+        while cuts.front().is_some_and(|&start| start < end) {
+            cuts.pop_front();
+            cut = true;
+        }
+        cut
     }
 }
 
@@ -77,9 +115,10 @@ fn header_columns(header: &csv::StringRecord) -> Result<Vec<HeaderColumn>, Error
             _ => false,
         };
         if let Some(first) = columns.iter().position(clash) {
-            return Err(Error::DuplicateHeader { name, first: first + 1, second: i + 1 });
+            return Err(Error::DuplicateHeader { name: shown(&name), first: first + 1, second: i + 1 });
         }
-        columns.push(HeaderColumn { name, meaning });
+        // The name is only ever shown (a `cf_*` column's API name lives in `meaning`).
+        columns.push(HeaderColumn { name: shown(&name), meaning });
     }
     Ok(columns)
 }
@@ -114,7 +153,10 @@ fn build_row(
 fn csv_error(e: csv::Error, row: u64) -> Error {
     let line = e.position().map_or(0, |p| p.line());
     match e.into_kind() {
-        csv::ErrorKind::Io(io) => Error::Io(io),
+        csv::ErrorKind::Io(io) => match io.get_ref().and_then(|e| e.downcast_ref::<HeaderTooLarge>()) {
+            Some(h) => Error::HeaderTooLarge { limit: h.limit },
+            None => Error::Io(io),
+        },
         csv::ErrorKind::Utf8 { pos, err } => {
             Error::NotUtf8 { row, byte: pos.map_or(0, |p| p.byte()) + err.valid_up_to() as u64 }
         }

@@ -2,6 +2,11 @@
 //! element's boundary (tracking strings, escapes and nesting depth) and serde_json parses that one
 //! slice; only one record is ever held. NDJSON reads one line at a time; blank lines are skipped
 //! and not counted, and a line that is not valid JSON is an invalid row (the next line is fine).
+//!
+//! A record over `max_record` bytes is never held: the scanner stops copying at the cap but keeps
+//! tracking strings and nesting (array) or looks for the newline (NDJSON) to find where the record
+//! ends, so the record becomes an invalid row and reading resumes with the next one. Resync is
+//! therefore possible in both formats; only broken structure rejects a JSON array.
 
 use super::fields::{Cell, Column, Field, RowFields};
 use super::{Error, Record, row};
@@ -9,8 +14,6 @@ use crate::domain::{Action, FieldError};
 use serde_json::{Map, Value};
 use std::io::{self, Read};
 
-/// The largest single record accepted (a guard against a file that is one huge object).
-pub(crate) const MAX_RECORD: usize = 16 << 20;
 /// At most this many distinct unknown keys are remembered.
 const MAX_IGNORED: usize = 100;
 
@@ -88,13 +91,17 @@ pub(crate) struct JsonSource<R> {
     /// Array mode: whether the next element is the first (no `,` expected before it).
     first: bool,
     buf: Vec<u8>,
+    /// The largest record copied into `buf`.
+    max_record: usize,
+    /// The record being read went over `max_record`; the rest of it is being skipped.
+    overflow: bool,
     row: u64,
     ignored: Vec<String>,
 }
 
 impl<R: Read> JsonSource<R> {
     /// For a JSON array, consumes the opening `[` (anything else is [`Error::NotAnArray`]).
-    pub(crate) fn new(input: R, ndjson: bool) -> Result<Self, Error> {
+    pub(crate) fn new(input: R, ndjson: bool, max_record: usize) -> Result<Self, Error> {
         let mut input = Bytes::new(input);
         if !ndjson {
             match input.skip_ws()? {
@@ -105,7 +112,8 @@ impl<R: Read> JsonSource<R> {
                 None => return Err(Error::NotAnArray { found: "nothing (the file is empty)".into() }),
             }
         }
-        Ok(Self { input, ndjson, first: true, buf: Vec::new(), row: 0, ignored: Vec::new() })
+        let (buf, ignored) = (Vec::new(), Vec::new());
+        Ok(Self { input, ndjson, first: true, buf, max_record, overflow: false, row: 0, ignored })
     }
 
     pub(crate) fn ignored(&self) -> &[String] {
@@ -155,6 +163,7 @@ impl<R: Read> JsonSource<R> {
         self.row += 1;
         let start = self.start();
         self.buf.clear();
+        self.overflow = false;
         self.scan_value()?;
         Ok(Some(start))
     }
@@ -183,12 +192,12 @@ impl<R: Read> JsonSource<R> {
                 return Err(self.broken("unexpected end of input inside a record"));
             };
             // A scalar ends at whitespace or at the punctuation that follows it.
-            let at_top = !in_str && depth == 0 && !self.buf.is_empty();
+            let at_top = !in_str && depth == 0 && (self.overflow || !self.buf.is_empty());
             if at_top && (b.is_ascii_whitespace() || matches!(b, b',' | b']' | b'}')) {
                 return Ok(());
             }
             self.input.next()?;
-            self.push(b)?;
+            self.push(b);
             if in_str {
                 match (escaped, b) {
                     (true, _) => escaped = false,
@@ -210,12 +219,13 @@ impl<R: Read> JsonSource<R> {
         }
     }
 
-    fn push(&mut self, b: u8) -> Result<(), Error> {
-        if self.buf.len() >= MAX_RECORD {
-            return Err(Error::RecordTooLarge { row: self.row, limit: MAX_RECORD });
+    /// Copies one byte of the record, or notes that the record is over the cap.
+    fn push(&mut self, b: u8) {
+        if self.overflow || self.buf.len() >= self.max_record {
+            self.overflow = true;
+        } else {
+            self.buf.push(b);
         }
-        self.buf.push(b);
-        Ok(())
     }
 
     /// Reads the next non-blank NDJSON line into `buf`; `None` at the end. Blank lines are
@@ -226,18 +236,23 @@ impl<R: Read> JsonSource<R> {
         }
         let start = self.start();
         self.buf.clear();
+        self.overflow = false;
         self.row += 1;
         while let Some(b) = self.input.next()? {
             if b == b'\n' {
                 break;
             }
-            self.push(b)?;
+            self.push(b);
         }
         Ok(Some(start))
     }
 
     /// Parses `buf` (the record at `start`) and builds its record.
     fn parse(&mut self, start: Start, default: Option<Action>) -> Result<Record, Error> {
+        if self.overflow {
+            let reason = format!("the record is larger than {} bytes; it is skipped", self.max_record);
+            return Ok(invalid(self.row, FieldError::new("record", reason)));
+        }
         if let Err(e) = std::str::from_utf8(&self.buf) {
             return Err(Error::NotUtf8 { row: self.row, byte: start.offset + e.valid_up_to() as u64 });
         }
@@ -276,8 +291,9 @@ impl<R: Read> JsonSource<R> {
                 }
                 Column::Custom(_) => {}
                 Column::Unknown => {
-                    if self.ignored.len() < MAX_IGNORED && !self.ignored.iter().any(|k| k == key) {
-                        self.ignored.push(key.clone());
+                    let key = crate::text::shown(key);
+                    if self.ignored.len() < MAX_IGNORED && !self.ignored.contains(&key) {
+                        self.ignored.push(key);
                     }
                 }
             }

@@ -26,20 +26,57 @@
 //!   invalid row (the next line is still fine). A JSON element that is not an object is an
 //!   invalid row.
 //!
+//! - Bounds ([`Limits`]): a record over 1 MiB is an invalid row and reading goes on with the
+//!   next record (CSV: the next record; NDJSON: the next line; JSON array: the end of the element,
+//!   found by the scanner, so a JSON file is never rejected for one big record). A CSV header over
+//!   64 KiB rejects the file. A row whose request body would pass `limits.max_request_bytes` is
+//!   invalid, naming its largest field. No record is held beyond its cap.
+//! - Every cell, header name or key echoed in a message goes through [`crate::text::shown`]
+//!   (escaped, cut at 200 characters).
+//! - [`open_file`] opens an input once, without following a symlink or blocking on a FIFO, and
+//!   accepts only a regular file; the caller hashes and parses from that one handle.
+//!
 //! This module parses and validates; it does no network, journal or file-moving work.
 
+mod bound;
 mod csv;
 mod fields;
 mod json;
 mod row;
 pub mod settle;
+mod size;
 
 #[cfg(test)]
 mod tests;
 
 use crate::domain::{Action, FieldError, Op};
+use std::fs::File;
 use std::io::{self, Chain, Cursor, Read, Seek};
 use std::path::Path;
+
+/// The size bounds of one input.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// The largest record (CSV record, JSON element, NDJSON line) read; larger is an invalid row.
+    pub max_record: usize,
+    /// The largest CSV header line; larger rejects the file.
+    pub max_header: usize,
+    /// The largest request body a row may make (`limits.max_request_bytes`).
+    pub max_request: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self { max_record: 1 << 20, max_header: 64 << 10, max_request: 16 << 20 }
+    }
+}
+
+impl Limits {
+    /// The default record caps with the configured request limit.
+    pub fn with_max_request(max_request: usize) -> Self {
+        Self { max_request, ..Self::default() }
+    }
+}
 
 /// The input format of a file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -121,8 +158,11 @@ pub enum Error {
     BrokenJson { row: u64, line: u64, column: u64, reason: String },
     #[error("a JSON file must be an array of objects, but it starts with {found}")]
     NotAnArray { found: String },
-    #[error("record {row} is larger than {limit} bytes")]
-    RecordTooLarge { row: u64, limit: usize },
+    #[error("the header row is larger than {limit} bytes; the file is not read")]
+    HeaderTooLarge { limit: usize },
+    /// Not a regular file: a symlink, FIFO, socket, device or folder.
+    #[error("not a regular file but {kind}; only regular files are read")]
+    NotRegular { kind: &'static str },
 }
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
@@ -139,6 +179,8 @@ fn strip_bom<R: Read>(mut reader: R) -> io::Result<Unbom<R>> {
     Ok(Cursor::new(head).chain(reader))
 }
 
+/// One source per reader, so the size gap between the variants costs nothing.
+#[allow(clippy::large_enum_variant)]
 enum Source<R: Read> {
     Csv(self::csv::CsvSource<Unbom<R>>),
     Json(json::JsonSource<Unbom<R>>),
@@ -148,6 +190,7 @@ enum Source<R: Read> {
 pub struct Reader<R: Read> {
     source: Source<R>,
     default_action: Option<Action>,
+    max_request: usize,
     finished: bool,
 }
 
@@ -169,10 +212,16 @@ impl<R: Read> Iterator for Reader<R> {
         if self.finished {
             return None;
         }
-        let item = match &mut self.source {
+        let mut item = match &mut self.source {
             Source::Csv(s) => s.next_record(self.default_action),
             Source::Json(s) => s.next_record(self.default_action),
         };
+        if let Some(Ok(Record::Op { row, op })) = &item
+            && let Some(error) = size::check(op, self.max_request)
+        {
+            let (row, action) = (*row, Some(op.action()));
+            item = Some(Ok(Record::Invalid { row, action, key_hint: None, errors: vec![error] }));
+        }
         if !matches!(item, Some(Ok(_))) {
             self.finished = true;
         }
@@ -187,20 +236,85 @@ pub fn parse_reader<R: Read>(
     format: Format,
     default_action: Option<Action>,
 ) -> Result<Reader<R>, Error> {
-    let input = strip_bom(reader)?;
-    let source = match format {
-        Format::Csv => Source::Csv(self::csv::CsvSource::new(input)?),
-        Format::Json => Source::Json(json::JsonSource::new(input, false)?),
-        Format::Ndjson => Source::Json(json::JsonSource::new(input, true)?),
-    };
-    Ok(Reader { source, default_action, finished: false })
+    parse_reader_with(reader, format, default_action, &Limits::default())
 }
 
-/// Opens `path`, detects its format, and starts reading it.
-pub fn open(path: &Path, default_action: Option<Action>) -> Result<Reader<std::fs::File>, Error> {
-    let mut file = std::fs::File::open(path)?;
+/// [`parse_reader`] with explicit [`Limits`].
+pub fn parse_reader_with<R: Read>(
+    reader: R,
+    format: Format,
+    default_action: Option<Action>,
+    limits: &Limits,
+) -> Result<Reader<R>, Error> {
+    let input = strip_bom(reader)?;
+    let source = match format {
+        Format::Csv => Source::Csv(self::csv::CsvSource::new(input, limits)?),
+        Format::Json => Source::Json(json::JsonSource::new(input, false, limits.max_record)?),
+        Format::Ndjson => Source::Json(json::JsonSource::new(input, true, limits.max_record)?),
+    };
+    Ok(Reader { source, default_action, max_request: limits.max_request, finished: false })
+}
+
+/// Opens `path` for reading once: no symlink is followed (`O_NOFOLLOW`), a FIFO does not block
+/// the open (`O_NONBLOCK`), and the handle is `fstat`ed: anything but a regular file is
+/// [`Error::NotRegular`]. Hash and parse from the returned handle, never from `path` again.
+pub fn open_file(path: &Path) -> Result<File, Error> {
+    use rustix::fs::OFlags;
+    use std::os::unix::fs::OpenOptionsExt;
+    let flags = (OFlags::NOFOLLOW | OFlags::NONBLOCK | OFlags::NOCTTY).bits();
+    let file = match std::fs::OpenOptions::new().read(true).custom_flags(flags as i32).open(path) {
+        Ok(f) => f,
+        // O_NOFOLLOW on a symlink fails with ELOOP.
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::LOOP.raw_os_error()) => {
+            return Err(Error::NotRegular { kind: "a symbolic link" });
+        }
+        Err(e) => return Err(Error::Io(e)),
+    };
+    let t = file.metadata()?.file_type();
+    if !t.is_file() {
+        return Err(Error::NotRegular { kind: kind_of(&t) });
+    }
+    // Reads block normally from here on; the flag only kept the open from waiting.
+    rustix::fs::fcntl_setfl(&file, OFlags::empty()).map_err(io::Error::from)?;
+    Ok(file)
+}
+
+/// What a directory entry is, in words ("a symbolic link", "a FIFO (named pipe)", …).
+pub fn kind_of(t: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if t.is_file() {
+        "a regular file"
+    } else if t.is_symlink() {
+        "a symbolic link"
+    } else if t.is_dir() {
+        "a folder"
+    } else if t.is_fifo() {
+        "a FIFO (named pipe)"
+    } else if t.is_socket() {
+        "a socket"
+    } else if t.is_block_device() || t.is_char_device() {
+        "a device"
+    } else {
+        "not a regular file"
+    }
+}
+
+/// Starts reading an opened input from its start; `path` (or the name it came under) gives the
+/// extension for [`Format::detect`].
+pub fn from_file(
+    mut file: File,
+    path: &Path,
+    default_action: Option<Action>,
+    limits: &Limits,
+) -> Result<Reader<File>, Error> {
+    file.rewind()?;
     let mut head = Vec::with_capacity(64);
     (&mut file).take(64).read_to_end(&mut head)?;
     file.rewind()?;
-    parse_reader(file, Format::detect(path, &head), default_action)
+    parse_reader_with(file, Format::detect(path, &head), default_action, limits)
+}
+
+/// Opens `path` (see [`open_file`]), detects its format, and starts reading it.
+pub fn open(path: &Path, default_action: Option<Action>) -> Result<Reader<File>, Error> {
+    from_file(open_file(path)?, path, default_action, &Limits::default())
 }

@@ -6,6 +6,7 @@ use super::fields::{Cell, Field, Named, RowFields};
 use crate::domain::{
     Action, AgentRef, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
 };
+use crate::text::shown;
 use serde_json::Value;
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -20,6 +21,17 @@ const MAX_CC: usize = 49;
 /// Builds the record for row `row`. `extra` are errors the format reader already found (a CSV
 /// row with the wrong number of fields); any error makes the row `Invalid`.
 pub(crate) fn build(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldError>) -> Record {
+    let mut record = check(row, f, default, extra);
+    if let Record::Invalid { errors, .. } = &mut record {
+        // Column names are as written: shown, like every other piece of input in a message.
+        for e in errors {
+            e.column = shown(&e.column);
+        }
+    }
+    record
+}
+
+fn check(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldError>) -> Record {
     let mut c = Checker { f, errors: extra };
     for (column, reason) in &f.conflicts {
         c.errors.push(FieldError::new(column.clone(), reason.clone()));
@@ -65,9 +77,9 @@ fn key_hint(f: &RowFields<'_>, action: Option<Action>) -> Option<String> {
         _ => &[Field::Email, Field::AgentId, Field::ExternalId],
     };
     order.iter().find_map(|field| f.get(*field)).map(|(_, cell)| match cell {
-        Cell::Text(s) => s.trim().to_string(),
-        Cell::Json(Value::String(s)) => s.trim().to_string(),
-        Cell::Json(v) => v.to_string(),
+        Cell::Text(s) => shown(s.trim()),
+        Cell::Json(Value::String(s)) => shown(s.trim()),
+        Cell::Json(v) => shown(&v.to_string()),
     })
 }
 
@@ -114,7 +126,7 @@ fn list_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
 fn id_of(raw: &str) -> Result<u64, String> {
     match raw.trim().parse::<u64>() {
         Ok(n) if n > 0 => Ok(n),
-        _ => Err(format!("'{}' is not a positive integer id", raw.trim())),
+        _ => Err(format!("'{}' is not a positive integer id", shown(raw.trim()))),
     }
 }
 
@@ -248,10 +260,10 @@ fn tags_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
     let tags = list_of(cell)?;
     for tag in &tags {
         if tag.chars().count() > MAX_TAG {
-            return Err(format!("tag '{tag}' is longer than {MAX_TAG} characters"));
+            return Err(format!("tag '{}' is longer than {MAX_TAG} characters", shown(tag)));
         }
         if tag.contains(',') {
-            return Err(format!("tag '{tag}' contains a comma"));
+            return Err(format!("tag '{}' contains a comma", shown(tag)));
         }
     }
     Ok(tags)
@@ -283,7 +295,7 @@ fn bool_of(cell: Cell<'_>) -> Result<bool, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "true" | "yes" | "y" | "1" => Ok(true),
         "false" | "no" | "n" | "0" => Ok(false),
-        other => Err(format!("'{other}' is not true/false/yes/no/1/0")),
+        other => Err(format!("'{}' is not true/false/yes/no/1/0", shown(other))),
     }
 }
 
@@ -304,9 +316,7 @@ fn source_of(raw: &str) -> Result<u8, String> {
     }
     let norm: String =
         s.chars().filter(|c| !matches!(c, '_' | '-' | ' ')).flat_map(char::to_lowercase).collect();
-    NAMES
-        .iter()
-        .find(|(n, _)| *n == norm)
-        .map(|(_, v)| *v)
-        .ok_or_else(|| format!("'{s}' is not a ticket source (email, portal, phone, chat, or a number)"))
+    NAMES.iter().find(|(n, _)| *n == norm).map(|(_, v)| *v).ok_or_else(|| {
+        format!("'{}' is not a ticket source (email, portal, phone, chat, or a number)", shown(s))
+    })
 }

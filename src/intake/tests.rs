@@ -324,12 +324,68 @@ fn records_stream_from_an_endless_input_in_every_format() {
 }
 
 #[test]
-fn a_record_that_never_ends_is_refused_at_the_size_limit() {
-    for (format, head) in [(Format::Json, "[{\"subject\":\""), (Format::Ndjson, "{\"subject\":\"")] {
-        let input = Endless { head: head.into(), row: b"xxxxxxxx".to_vec(), pos: 0 };
-        let first = parse_reader(input, format, None).unwrap().next();
-        assert!(matches!(first, Some(Err(Error::RecordTooLarge { row: 1, .. }))), "{format:?}: {first:?}");
+fn a_record_over_the_cap_is_an_invalid_row_and_the_next_record_is_read() {
+    let limits = Limits { max_record: 64, max_header: 32, max_request: 1 << 20 };
+    let big = "x".repeat(500);
+    let cases = [
+        (Format::Csv, format!("action,email,name\nget_agent,a@b.co,\"{big}\n{big}\"\nget_agent,c@d.co,n\n")),
+        (
+            Format::Json,
+            format!(
+                "[{{\"action\":\"get_agent\",\"x\":[\"{big}]\\\"\"]}},\n{{\"action\":\"get_agent\",\"email\":\"c@d.co\"}}]"
+            ),
+        ),
+        (Format::Ndjson, format!("{{\"x\":\"{big}\n{{\"action\":\"get_agent\",\"email\":\"c@d.co\"}}\n")),
+    ];
+    for (format, input) in cases {
+        let recs: Vec<Record> = parse_reader_with(input.as_bytes(), format, None, &limits)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap_or_else(|e| panic!("{format:?}: {e}"));
+        assert_eq!(recs.len(), 2, "{format:?}: {recs:?}");
+        assert_eq!(errors_of(&recs[0]), ["record: the record is larger than 64 bytes; it is skipped"]);
+        assert!(matches!(&recs[1], Record::Op { row: 2, .. }), "{format:?}: {:?}", recs[1]);
     }
+}
+
+#[test]
+fn a_csv_header_over_its_cap_rejects_the_file() {
+    let limits = Limits { max_record: 64, max_header: 32, max_request: 1 << 20 };
+    let input = format!("email,{}\na@b.co,x\n", "n".repeat(100));
+    let err = parse_reader_with(input.as_bytes(), Format::Csv, None, &limits).err();
+    assert!(matches!(err, Some(Error::HeaderTooLarge { limit: 32 })), "{err:?}");
+}
+
+#[test]
+fn a_row_over_the_request_limit_is_invalid_before_any_call() {
+    let limits = Limits { max_record: 1 << 20, max_header: 1 << 10, max_request: 300 };
+    let input = format!("email,subject,description,priority,status\na@b.co,s,{},low,open\n", "d".repeat(400));
+    let recs: Vec<Record> =
+        parse_reader_with(input.as_bytes(), Format::Csv, Some(Action::CreateTicket), &limits)
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+    let errs = errors_of(&recs[0]);
+    assert!(errs[0].starts_with("description: makes a request body of about"), "{errs:?}");
+}
+
+#[test]
+fn echoed_input_is_escaped_and_cut_at_200_characters() {
+    let long = "p".repeat(5000);
+    let input = format!("action,email,priority,{long}\nget_agent,\"x\ny@z\",{long},1\n");
+    let reader = parse_reader(input.as_bytes(), Format::Csv, None).unwrap();
+    assert_eq!(reader.ignored_columns()[0].chars().count(), 201);
+    let recs: Vec<Record> = reader.collect::<Result<_, _>>().unwrap();
+    let errs = errors_of(&recs[0]).join("; ");
+    assert!(errs.contains("'x\\ny@z' is not a valid email"), "{errs}");
+    let bad = format!("email,subject,description,priority,status\na@b.co,s,d,{long},open\n");
+    let errs = errors_of(&read(&bad, Format::Csv, Some(Action::CreateTicket))[0]).join("; ");
+    assert!(errs.len() < 400 && errs.contains("pp…'"), "{errs}");
+    let head = format!("{long}x,{long}y\n");
+    let Some(Error::NoKnownColumns { found }) = parse_reader(head.as_bytes(), Format::Csv, None).err() else {
+        panic!("no known columns")
+    };
+    assert!(found.len() < 500, "{found}");
 }
 
 /// Counts "rows" generously: every newline or comma could start a record.

@@ -2,6 +2,9 @@
 //! SQL. One dedicated writer thread owns the connection; callers send it closures and await the
 //! answer. Closures queued together run in one transaction (group commit), each inside its own
 //! savepoint, and nobody hears back before the commit is durable (`synchronous=FULL`).
+//!
+//! The state folder is created 0700 and `journal.db` 0600 before SQLite opens it; SQLite gives
+//! `-wal` and `-shm` the database file's mode, so they are 0600 too whatever the umask.
 
 mod files;
 mod migrate;
@@ -42,13 +45,8 @@ pub struct RunLock {
 impl RunLock {
     pub fn acquire(dir: &Path) -> Result<Self> {
         let dir_err = |source| Error::Dir { path: dir.display().to_string(), source };
-        std::fs::create_dir_all(dir).map_err(dir_err)?;
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(dir.join("run.lock"))
-            .map_err(dir_err)?;
+        crate::private::create_dir(dir).map_err(dir_err)?;
+        let file = crate::private::create_file(&dir.join("run.lock"), false).map_err(dir_err)?;
         match file.try_lock() {
             Ok(()) => Ok(Self { _file: file }),
             Err(std::fs::TryLockError::WouldBlock) => Err(Error::Busy { path: dir.display().to_string() }),
@@ -76,9 +74,12 @@ const MAX_GROUP: usize = 512;
 impl Journal {
     /// Opens (creating if needed) `dir/journal.db`, applies migrations, and starts the writer.
     pub fn open(dir: &Path) -> Result<Self> {
-        std::fs::create_dir_all(dir)
-            .map_err(|source| Error::Dir { path: dir.display().to_string(), source })?;
-        let conn = Connection::open(dir.join("journal.db"))?;
+        let dir_err = |source| Error::Dir { path: dir.display().to_string(), source };
+        crate::private::create_dir(dir).map_err(dir_err)?;
+        let db = dir.join("journal.db");
+        // Created (or tightened) 0600 first: SQLite's -wal and -shm copy this file's mode.
+        crate::private::create_file(&db, false).map_err(dir_err)?;
+        let conn = Connection::open(&db)?;
         let mode: String = conn.pragma_update_and_check(None, "journal_mode", "WAL", |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
             return Err(Error::Data(format!("journal_mode is {mode}, not wal")));

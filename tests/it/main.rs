@@ -8,6 +8,7 @@ mod daemon;
 mod distrust;
 mod faults;
 mod helpers;
+mod hostile;
 mod import;
 mod misbehave;
 mod quota;

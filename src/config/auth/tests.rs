@@ -22,6 +22,7 @@ fn key_of(a: &AuthSettings) -> String {
 fn secrets_come_from_config_then_file_then_credentials_dir_then_env() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("key.txt"), "from-file\n").unwrap();
+    std::fs::set_permissions(dir.path().join("key.txt"), std::fs::Permissions::from_mode(0o600)).unwrap();
     let creds = dir.path().join("creds");
     std::fs::create_dir(&creds).unwrap();
     std::fs::write(creds.join("api_key"), "from-creds\n").unwrap();
