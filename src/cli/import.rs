@@ -106,7 +106,10 @@ pub(crate) async fn import_paths(
             for id in targets {
                 if let Some(f) = journal.file(id).await?.filter(|f| f.state == FileState::Held) {
                     let why = f.error.unwrap_or_default();
-                    println!("{} (file {id}): held: {why}; rows not yet run wait for the next run", Shown(&f.name));
+                    println!(
+                        "{} (file {id}): held: {why}; rows not yet run wait for the next run",
+                        Shown(&f.name)
+                    );
                     exit = Exit::RowsFailed;
                     continue;
                 }
