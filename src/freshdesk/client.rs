@@ -312,9 +312,4 @@ mod tests {
         assert!(err.contains("https"), "{err}");
         assert!(Client::new(&settings()).is_ok());
     }
-
-    #[test]
-    fn the_user_agent_names_fdsync_and_its_version() {
-        assert_eq!(AGENT, format!("fdsync/{}", env!("CARGO_PKG_VERSION")));
-    }
 }
