@@ -117,13 +117,19 @@ async fn a_file_with_too_many_deletes_is_held_until_approved() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_429_storm_delays_the_import_without_failing_a_row() {
     let sim = SimConfig { rate: Some(60), window: Duration::from_secs(2), ..fast_sim() };
-    let app = spawn_app_with(sim, "[limits]\nwindow_secs = 2\nreserve_percent = 0\n").await;
-    app.sim.update(|c| c.storm_until = Some(std::time::Instant::now() + Duration::from_millis(1500)));
-    let file = app.file("t.csv", &tickets_csv(20));
-    let out = app.import(&file, &["--action", "create_ticket"]).await;
+    // One attempt per row: a 429 that spent an attempt would fail its row.
+    let limits = "[limits]\nwindow_secs = 2\nreserve_percent = 0\nmax_attempts = 1\n";
+    let app = spawn_app_with(sim, limits).await;
+    let file = app.file("t.csv", &tickets_csv(30));
+    // The storm starts mid-run, once ops are flowing (not at `agents/me`, which would absorb it).
+    let storm = async {
+        assert!(wait_until(Duration::from_secs(20), || app.sim.counters().tickets_created >= 5).await);
+        app.sim.update(|c| c.storm_until = Some(std::time::Instant::now() + Duration::from_millis(1500)));
+    };
+    let (out, ()) = tokio::join!(app.import(&file, &["--action", "create_ticket"]), storm);
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(app.sim.state().tickets.len(), 20);
-    assert!(app.sim.counters().rate_limited > 0, "the storm must have been felt");
+    assert_eq!(app.sim.state().tickets.len(), 30);
+    assert!(app.sim.counters().rate_limited > 0, "the storm must have been felt by ops");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
