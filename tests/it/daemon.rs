@@ -274,6 +274,9 @@ async fn a_held_file_waits_until_fdsync_approve_and_then_runs() {
     assert_eq!(app.sim.counters().agents_deleted, 0, "nothing deleted while held");
     let out = app.fdsync(&["approve", &id]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // The README's claim: noticed within a few seconds (the spool looks once a second).
+    let noticed = wait_until(Duration::from_secs(5), || in_state(&app, "held").is_empty()).await;
+    assert!(noticed, "approve not noticed within 5 s:\n{}", d.log());
     assert!(wait_until(WAIT, || in_state(&app, "done").len() == 1).await, "{}", d.log());
     assert_eq!(app.sim.counters().agents_deleted, 2);
     assert!(in_state(&app, "held").is_empty());
