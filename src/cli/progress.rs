@@ -47,11 +47,17 @@ pub fn spawn(journal: Journal, files: Vec<i64>, pacer: Arc<Pacer>) -> Progress {
         let mut last_log = std::time::Instant::now();
         loop {
             let mut lines = Vec::new();
+            let wait = long_wait(&pacer);
             for (id, bar) in files.iter().zip(&bars) {
                 if let Ok(c) = journal.row_counts(*id).await {
                     bar.set_length(c.total);
                     bar.set_position(c.done + c.failed);
-                    bar.set_message(format!("failed {} pending {}", c.failed, c.pending + c.sending));
+                    let pending = c.pending + c.sending;
+                    bar.set_message(format!(
+                        "failed {} pending {pending}{}",
+                        c.failed,
+                        wait.clone().unwrap_or_default()
+                    ));
                     lines.push(format!(
                         "file {id}: {}/{} done, {} failed",
                         c.done + c.failed,
@@ -69,6 +75,7 @@ pub fn spawn(journal: Journal, files: Vec<i64>, pacer: Arc<Pacer>) -> Progress {
                     in_flight = q.in_flight,
                     concurrency = q.concurrency_limit,
                     rate_limited = q.rate_limited,
+                    waiting = wait.as_deref().unwrap_or(""),
                     "Import progress."
                 );
                 last_log = std::time::Instant::now();
@@ -83,4 +90,12 @@ pub fn spawn(journal: Journal, files: Vec<i64>, pacer: Arc<Pacer>) -> Progress {
         }
     });
     Progress { stop, task }
+}
+
+/// "; waiting N s (Freshdesk asked)" while every request waits longer than a minute.
+fn long_wait(pacer: &Pacer) -> Option<String> {
+    let ms = pacer.snapshot().paused_for_ms;
+    let wait = Duration::from_millis(ms);
+    (wait > crate::engine::pacer::LONG_WAIT)
+        .then(|| format!("; waiting {} s (Freshdesk asked)", wait.as_secs()))
 }
