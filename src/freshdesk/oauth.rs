@@ -290,7 +290,7 @@ fn store(path: &Path, cfg: &OAuth2Settings, token: &Token) -> Result<(), Error> 
         move |source| Error::Io { context, source }
     };
     if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(io("cannot create the directory of"))?;
+        crate::private::create_dir(dir).map_err(io("cannot create the directory of"))?;
     }
     let (grant_type, token_type) = names(cfg);
     let stored = StoredToken {
