@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Peak RSS of `fdsync import` on hostile inputs (issue 9, goal: <= 100 MB each).
+# Peak RSS of `fdsync import` on hostile inputs and hostile answers (issue 9, goal: <= 100 MB each).
 #
 #   benches/rss.sh            # builds the release binary, then measures
 #   FDSYNC_BIN=path benches/rss.sh   # measures an existing binary
@@ -74,7 +74,59 @@ def measure(path, action):
     peak_kb = max(hwm, maxrss if maxrss > before else 0)
     return proc.returncode, peak_kb / 1024, time.monotonic() - start, out
 
+# Hostile answers: a local server whose agent lookups answer with big JSON lists.
+import http.server, json, threading
+
+AGENT = b'{"id": 7, "contact": {"email": "someone@example.com", "name": "' + b"n" * 900 + b'"}}'
+
+class Answers(http.server.BaseHTTPRequestHandler):
+    size = 0
+    def log_message(self, *a): pass
+    def do_GET(self):
+        if self.path.startswith("/api/v2/agents/me"):
+            body = b'{"id": 1, "contact": {"email": "owner@example.com"}}'
+            self.send_response(200); self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", str(len(body))); self.end_headers(); self.wfile.write(body)
+            return
+        n = max(1, Answers.size // (len(AGENT) + 1))
+        self.send_response(200); self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(2 + n * (len(AGENT) + 1) - 1)); self.end_headers()
+        try:
+            self.wfile.write(b"[")
+            for i in range(n):
+                self.wfile.write((b"," if i else b"") + AGENT)
+            self.wfile.write(b"]")
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # fdsync stops reading past limits.max_answer_bytes
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Answers)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+answers_config = os.path.join(work, "answers.toml")
+with open(answers_config, "w") as f:
+    f.write(f'[freshdesk]\nbase_url = "http://127.0.0.1:{server.server_address[1]}"\n[auth]\napi_key = "k"\n'
+            f'[state]\ndir = "{work}/answers-state"\n[limits]\nmax_attempts = 1\n')
+os.chmod(answers_config, 0o600)
+answer_cases = [
+    ("answer: 5 MB list (parsed)", 5, 1),
+    ("answer: three 10 MB lists", 10, 3),
+    ("answer: three 50 MB lists", 50, 3),
+]
+
 rows, over = [], False
+for label, mib, n in answer_cases:
+    Answers.size = mib * MIB
+    path = os.path.join(work, f"lookups-{mib}.csv")
+    with open(path, "w") as f:
+        f.write("email\n" + "".join(f"u{i}-{mib}@example.com\n" for i in range(n)))
+    saved = config
+    config = answers_config
+    code, peak_mb, secs, out = measure(path, "get_agent")
+    config = saved
+    ok = peak_mb <= GOAL_MB
+    over |= not ok
+    first = next((l for l in out.splitlines() if l.strip()), "")[:90]
+    rows.append((label, code, f"{peak_mb:.1f}", f"{secs:.1f}", "ok" if ok else "OVER", first))
+
 for label, name, head, fill, tail, action in cases:
     path = big(name, head, fill, tail)
     code, peak_mb, secs, out = measure(path, action)

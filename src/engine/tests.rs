@@ -362,3 +362,40 @@ async fn a_429_does_not_spend_an_attempt() {
     let run = run_one(api.clone(), ticket_op()).await;
     assert_eq!(outcome(&run), (Some(Outcome::Created), Some(1), None), "max_attempts is 2, yet three tries");
 }
+
+#[tokio::test]
+async fn a_lost_agent_create_found_by_email_is_created_or_exists_by_its_creation_time() {
+    let old = r#"{"id": 12, "contact": {"email": "jo@example.com"}, "created_at": "2020-01-01T00:00:00Z"}"#;
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_agent.push_back(Answer::Uncertain { reason: "reset".into() });
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(Agent::decode(old.as_bytes()).unwrap()) });
+    });
+    let run = run_one(api.clone(), agent_op()).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Exists), Some(12), None), "created long before the send");
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_agent.push_back(Answer::Uncertain { reason: "reset".into() });
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(13, "jo@example.com")) });
+    });
+    assert_eq!(outcome(&run_one(api, agent_op()).await), (Some(Outcome::Created), Some(13), None));
+}
+
+#[tokio::test]
+async fn a_delete_by_id_of_an_unknown_agent_is_already_deleted_and_a_refusal_fails_the_row() {
+    let by_id = Op::DeleteAgent { agent: AgentRef::Id(99) };
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.get_agent.push_back(Answer::NotFound);
+    });
+    let run = run_one(api.clone(), by_id.clone()).await;
+    assert_eq!(run.line.outcome, Some(Outcome::AlreadyDeleted));
+    assert_eq!(api.calls("delete_agent"), 0);
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.get_agent.push_back(Answer::Ok { status: 200, value: agent(99, "x@example.com") });
+        s.delete_agent.push_back(Answer::Forbidden { code: "access_denied".into(), message: "no".into() });
+    });
+    let run = run_one(api, by_id).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Failed), None, Some("access_denied")));
+}
