@@ -397,5 +397,5 @@ async fn a_delete_by_id_of_an_unknown_agent_is_already_deleted_and_a_refusal_fai
         s.delete_agent.push_back(Answer::Forbidden { code: "access_denied".into(), message: "no".into() });
     });
     let run = run_one(api, by_id).await;
-    assert_eq!(outcome(&run), (Some(Outcome::Failed), None, Some("access_denied")));
+    assert_eq!(outcome(&run), (Some(Outcome::Failed), Some(99), Some("access_denied")), "the id the delete was for");
 }
