@@ -18,6 +18,7 @@ pub mod config;
 pub mod daemon;
 pub mod domain;
 pub mod engine;
+pub mod exit;
 pub mod files;
 pub mod freshdesk;
 pub mod intake;

@@ -4,11 +4,11 @@
 //! Each input is opened once (a symlink, FIFO or folder is refused) and hashed and parsed from
 //! that handle; names in messages are escaped and cut ([`crate::text`]).
 
-use super::Exit;
 use crate::config::Settings;
 use crate::domain::Action;
 use crate::engine::pacer::{Pacer, PacerConfig};
 use crate::engine::{Engine, EngineConfig, Mode, RunEnd, RunUntil};
+use crate::exit::Exit;
 use crate::files::{self, TakeOptions, Taken};
 use crate::freshdesk::Client;
 use crate::intake::Limits;

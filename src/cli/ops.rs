@@ -1,6 +1,6 @@
 //! The operator's commands on the journal: `retry`, `approve`, `report`.
 
-use super::Exit;
+use crate::exit::Exit;
 use crate::files;
 use crate::journal::{FileState, Journal};
 use std::path::Path;

@@ -1,6 +1,6 @@
 //! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal.
 
-use super::Exit;
+use crate::exit::Exit;
 use crate::journal::{FileRecord, Journal, RowCounts};
 use serde::Serialize;
 use std::path::Path;

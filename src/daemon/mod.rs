@@ -25,10 +25,10 @@ mod watch;
 
 pub use status::{DaemonStatus, QuotaView, read_status};
 
-use crate::cli::Exit;
 use crate::config::Settings;
 use crate::engine::pacer::{Pacer, PacerConfig};
 use crate::engine::{Engine, EngineConfig, Mode, RunUntil};
+use crate::exit::Exit;
 use crate::freshdesk::Client;
 use crate::journal::{self, Journal, now_ms};
 use crate::metrics::Metrics;
