@@ -26,5 +26,6 @@ pub mod journal;
 pub mod metrics;
 pub mod private;
 pub mod report;
+pub mod status_file;
 pub mod telemetry;
 pub mod text;
