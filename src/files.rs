@@ -7,7 +7,7 @@
 //! input strings in messages go through [`crate::text`].
 
 use crate::config::Safety;
-use crate::domain::{Action, AgentRef, Op, Outcome};
+use crate::domain::{Action, AgentRef, Op, OpKey, Outcome};
 use crate::intake::{self, Record};
 use crate::journal::{self, FileState, Journal, NewFile, NewOp};
 use crate::report::{self, ReportRow};
@@ -235,7 +235,7 @@ fn parse_batches(
             Ok(Record::Invalid { row, action, key_hint, errors }) => NewOp {
                 row,
                 action: action.map_or("unknown", Action::as_str).into(),
-                key: key_hint.unwrap_or_else(|| format!("{sha}:{row}")),
+                key: key_hint.unwrap_or_else(|| OpKey::row(sha, row).into()),
                 payload: None,
                 invalid: Some(errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")),
             },
@@ -384,7 +384,7 @@ pub fn dry_run(
             Record::Invalid { row, action, key_hint, errors } => ReportRow {
                 row,
                 action: action.map_or("unknown", Action::as_str).into(),
-                key: key_hint.unwrap_or_else(|| format!("{sha}:{row}")),
+                key: key_hint.unwrap_or_else(|| OpKey::row(&sha, row).into()),
                 outcome: Outcome::Failed,
                 freshdesk_id: None,
                 http_status: None,
