@@ -1,7 +1,7 @@
-//! A file's life in the journal, from the bytes on disk to the report: taken in ([`take`]:
+//! A file's life in the journal, from the bytes on disk to the report: taken in ([`take()`]:
 //! opened once, hashed, deduplicated, parsed row by row, journaled in batches, held when it
-//! deletes too much), finished once every row is final ([`finish`]: report, rejected rows,
-//! summary, state `done`), or only previewed ([`dry_run`]: no journal, no call).
+//! deletes too much), finished once every row is final ([`finish()`]: report, rejected rows,
+//! summary, state `done`), or only previewed ([`dry_run()`]: no journal, no call).
 //!
 //! Moving files between folders is the daemon's business and sending rows the engine's; this
 //! module only reads inputs and writes reports. An input is opened once
