@@ -8,9 +8,9 @@
 use fdsync::config::Settings;
 use fdsync::engine::pacer::{Pacer, PacerConfig};
 use fdsync::engine::{Engine, EngineConfig, RunEnd, RunUntil};
-use fdsync::files::{self, Taken};
 use fdsync::freshdesk::Client;
 use fdsync::journal::Journal;
+use fdsync::pipeline::{Taken, take};
 use std::io::Write;
 use std::path::Path;
 use std::time::Instant;
@@ -64,10 +64,9 @@ async fn journal_rate(rows: usize) -> f64 {
     let s = settings(&dir.path().join("state"), "http://127.0.0.1:9", "k");
     let journal = Journal::open(&s.state_dir).unwrap();
     let t = Instant::now();
-    let taken =
-        files::take(&journal, &csv, "big.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
-            .await
-            .unwrap();
+    let taken = take(&journal, &csv, "big.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
+        .await
+        .unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert!(matches!(taken, Taken::New { rows: r, .. } if r as usize == rows), "{taken:?}");
     rows as f64 / secs
@@ -82,10 +81,9 @@ async fn ops_rate(ops: usize) -> f64 {
     write_csv(&csv, ops);
     let s = settings(&dir.path().join("state"), &sim.base_url(), &sim.api_key());
     let journal = Journal::open(&s.state_dir).unwrap();
-    let taken =
-        files::take(&journal, &csv, "ops.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
-            .await
-            .unwrap();
+    let taken = take(&journal, &csv, "ops.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
+        .await
+        .unwrap();
     let client = Client::new(&s).unwrap();
     let pacer = Pacer::new(PacerConfig::from_limits(&s.limits));
     let engine =

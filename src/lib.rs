@@ -1,15 +1,25 @@
 //! fdsync moves bulk changes into Freshdesk safely.
 //!
 //! # Layout
-//! - [`domain`]: the four operations, their fields and outcomes (pure).
+//! Listed from the bottom up: a module uses only those above it (and `text`, `private`,
+//! `telemetry`, which anyone may use); nothing imports `cli`.
+//! - [`text`]: showing outside strings safely (escaped, cut).
+//! - [`private`]: the state folder's modes (0700 folders, 0600 files).
+//! - [`telemetry`]: logging, initialised once.
+//! - [`domain`]: the four operations, their fields, keys ([`domain::OpKey`]) and outcomes (pure).
 //! - [`config`]: the config file and the validated settings.
 //! - [`intake`]: reads CSV / JSON / NDJSON files into operations, row by row (pure parsing).
 //! - [`journal`]: the SQLite journal; the only code that speaks SQL.
+//! - [`report`]: the per-file report CSV (pure, plus its atomic write).
 //! - [`freshdesk`]: the HTTP client; the only code that speaks to Freshdesk.
 //! - [`engine`]: scheduler, pacer, workers, retries, reconciliation.
-//! - [`report`]: the per-file report CSV.
-//! - [`cli`]: the subcommands.
-//! - [`text`]: showing outside strings safely (escaped, cut); [`private`]: state-folder modes.
+//! - [`pipeline`]: a file's way into the journal (take) and out as a report (finish, dry run).
+//! - [`status_file`]: the `status.json` schema the daemon writes and `fdsync status` reads.
+//! - [`metrics`]: the daemon's Prometheus listener and gauges.
+//! - [`exit`]: the process exit codes and the mapping from an error to one.
+//! - [`check`]: `fdsync check`, one line per finding.
+//! - [`daemon`]: `fdsync run`, the folder-watching service.
+//! - [`cli`]: the subcommands; `main` calls [`cli::run`].
 #![forbid(unsafe_code)]
 
 pub mod check;
@@ -18,12 +28,14 @@ pub mod config;
 pub mod daemon;
 pub mod domain;
 pub mod engine;
-pub mod files;
+pub mod exit;
 pub mod freshdesk;
 pub mod intake;
 pub mod journal;
 pub mod metrics;
+pub mod pipeline;
 pub mod private;
 pub mod report;
+pub mod status_file;
 pub mod telemetry;
 pub mod text;

@@ -13,5 +13,5 @@ fn main() -> ExitCode {
         }
     };
     let exit = runtime.block_on(fdsync::cli::run(cli));
-    ExitCode::from(exit as u8)
+    ExitCode::from(exit)
 }

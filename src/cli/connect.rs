@@ -1,7 +1,7 @@
 //! `fdsync check` (is the connection good before the first nightly run?) and `fdsync auth login`
 //! (the OAuth 2.0 authorization-code step, once).
 
-use super::Exit;
+use crate::exit::Exit;
 use std::path::Path;
 
 #[derive(Debug, clap::Subcommand)]

@@ -3,9 +3,9 @@
 //! writes the example files from `examples/data/` into a fresh state folder, imports them, and
 //! prints each file's summary and where the reports are.
 
-use super::Exit;
 use crate::config::Settings;
 use crate::domain::Action;
+use crate::exit::Exit;
 use anyhow::Context;
 use fdsync_sim::SimConfig;
 use std::path::PathBuf;

@@ -4,15 +4,15 @@
 //! Each input is opened once (a symlink, FIFO or folder is refused) and hashed and parsed from
 //! that handle; names in messages are escaped and cut ([`crate::text`]).
 
-use super::Exit;
 use crate::config::Settings;
 use crate::domain::Action;
 use crate::engine::pacer::{Pacer, PacerConfig};
 use crate::engine::{Engine, EngineConfig, Mode, RunEnd, RunUntil};
-use crate::files::{self, TakeOptions, Taken};
+use crate::exit::Exit;
 use crate::freshdesk::Client;
 use crate::intake::Limits;
 use crate::journal::{FileState, Journal};
+use crate::pipeline::{self, TakeOptions, Taken};
 use crate::text::{Shown, shown_path};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -59,9 +59,9 @@ pub(crate) async fn import_paths(
     };
     for path in paths {
         let name = display_name(path);
-        let taken = match files::take_with(&journal, path, &name, action, &settings.safety, &opts).await {
+        let taken = match pipeline::take_with(&journal, path, &name, action, &settings.safety, &opts).await {
             Ok(t) => t,
-            Err(files::Error::Input { source, .. }) => {
+            Err(pipeline::Error::Input { source, .. }) => {
                 println!("{}: refused, nothing sent: {source}", Shown(&name));
                 exit = Exit::RowsFailed;
                 continue;
@@ -113,7 +113,7 @@ pub(crate) async fn import_paths(
                     exit = Exit::RowsFailed;
                     continue;
                 }
-                let summary = files::finish(&journal, &settings.state_dir, id).await?;
+                let summary = pipeline::finish(&journal, &settings.state_dir, id).await?;
                 println!("{summary}");
                 if summary.failed > 0 {
                     exit = Exit::RowsFailed;
@@ -147,10 +147,10 @@ fn dry_run(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
     for path in &args.files {
         let raw = display_name(path);
         let name = Shown(&raw);
-        match files::dry_run(path, args.action, &limits) {
+        match pipeline::dry_run(path, args.action, &limits) {
             Ok(rows) => {
                 let failed = rows.iter().filter(|r| !r.outcome.is_success()).count();
-                let report = dir.join(format!("dry-run-{}", files::report_name(0, &raw)));
+                let report = dir.join(format!("dry-run-{}", pipeline::report_name(0, &raw)));
                 let total = rows.len();
                 crate::report::write_report_file(&report, rows)
                     .with_context(|| format!("writing {}", report.display()))?;

@@ -1,5 +1,6 @@
 //! The command line: argument definitions and dispatch to one module per subcommand. Commands
-//! return an [`Exit`]; `main` turns it into the process exit code.
+//! return an [`Exit`] ([`crate::exit`]); `main` turns it into the process exit code. Errors are
+//! printed here, once, and mapped by [`Exit::for_error`]; nothing below calls `process::exit`.
 
 mod connect;
 mod demo;
@@ -10,23 +11,9 @@ mod signals;
 mod status;
 
 use crate::config::{self, Settings};
+use crate::exit::Exit;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
-
-/// Exit codes (DESIGN.md, "Command line").
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Exit {
-    /// Every row reached a successful outcome.
-    Success = 0,
-    /// Some rows failed, a file was rejected, or a file is held.
-    RowsFailed = 1,
-    /// Usage or config error.
-    Usage = 2,
-    /// Freshdesk refused the credentials or could not be reached; run again to resume.
-    Unavailable = 3,
-    /// Interrupted (SIGINT/SIGTERM) during a one-shot import; run again to resume.
-    Interrupted = 130,
-}
 
 #[derive(Debug, Parser)]
 #[command(name = "fdsync", version, about = "Moves bulk changes into Freshdesk safely.")]
@@ -93,19 +80,9 @@ pub async fn run(cli: Cli) -> Exit {
         Ok(exit) => exit,
         Err(e) => {
             eprintln!("error: {e:#}");
-            exit_for(&e)
+            Exit::for_error(e.chain())
         }
     }
-}
-
-/// Config and usage problems (and a state folder another fdsync is sending from) are exit 2;
-/// anything else unexpected is 1.
-fn exit_for(e: &anyhow::Error) -> Exit {
-    let usage = e.chain().any(|c| {
-        c.is::<config::Error>()
-            || matches!(c.downcast_ref::<crate::journal::Error>(), Some(crate::journal::Error::Busy { .. }))
-    });
-    if usage { Exit::Usage } else { Exit::RowsFailed }
 }
 
 /// Loads the settings, initialising logging from them.

@@ -1,8 +1,8 @@
 //! The operator's commands on the journal: `retry`, `approve`, `report`.
 
-use super::Exit;
-use crate::files;
+use crate::exit::Exit;
 use crate::journal::{FileState, Journal};
+use crate::pipeline;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -59,7 +59,7 @@ pub async fn report(config: Option<&Path>, args: ReportArgs) -> anyhow::Result<E
     };
     let path = match (&file.report_path, file.state) {
         (Some(p), _) => std::path::PathBuf::from(p),
-        (None, FileState::Done) => files::finish(&journal, &settings.state_dir, file.id).await?.report,
+        (None, FileState::Done) => pipeline::finish(&journal, &settings.state_dir, file.id).await?.report,
         (None, state) => {
             eprintln!("file {} is {}: no report yet", file.id, state.as_str());
             return Ok(Exit::Usage);

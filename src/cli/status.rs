@@ -1,6 +1,6 @@
 //! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal.
 
-use super::Exit;
+use crate::exit::Exit;
 use crate::journal::{FileRecord, Journal, RowCounts};
 use serde::Serialize;
 use std::path::Path;
@@ -28,7 +28,7 @@ struct Status {
     totals: RowCounts,
     inboxes: Vec<String>,
     /// What a running `fdsync run` last reported (quota, files in progress, problems).
-    daemon: Option<crate::daemon::DaemonStatus>,
+    daemon: Option<crate::status_file::DaemonStatus>,
 }
 
 pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
@@ -46,7 +46,7 @@ pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit
         files.push(FileStatus { file, rows });
     }
     let inboxes = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
-    let daemon = crate::daemon::read_status(&settings.state_dir);
+    let daemon = crate::status_file::read_status(&settings.state_dir);
     let status = Status { files, totals, inboxes, daemon };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);

@@ -1,13 +1,13 @@
 //! A taken file's moves between the state folders, as the journal decides them: admitting a
-//! claimed file (`files::take`), finishing files whose rows are all final, bringing approved
+//! claimed file (`pipeline::take`), finishing files whose rows are all final, bringing approved
 //! files back from `held/`, and recovering `processing/` after a crash. File names reach logs
 //! and `.error.txt` notes only escaped ([`crate::text`]).
 
 use super::inbox;
 use super::spool::Spool;
 use crate::domain::Action;
-use crate::files::{self, TakeOptions, Taken};
 use crate::journal::{self, ActiveFile, FileRecord, FileState};
+use crate::pipeline::{self, TakeOptions, Taken};
 use crate::text::{Escaped, Shown, shown_path};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -22,12 +22,12 @@ impl Spool {
         inbox: &str,
     ) -> journal::Result<()> {
         let opts = TakeOptions { inbox: Some(inbox), limits: self.limits, make_private: true };
-        let taken = match files::take_with(&self.journal, path, name, action, &self.safety, &opts).await {
+        let taken = match pipeline::take_with(&self.journal, path, name, action, &self.safety, &opts).await {
             Ok(t) => t,
-            Err(files::Error::Journal(e)) => return Err(e),
-            Err(e @ (files::Error::Io { .. } | files::Error::Input { .. })) => {
+            Err(pipeline::Error::Journal(e)) => return Err(e),
+            Err(e @ (pipeline::Error::Io { .. } | pipeline::Error::Input { .. })) => {
                 let why = match &e {
-                    files::Error::Input { source, .. } => source.to_string(),
+                    pipeline::Error::Input { source, .. } => source.to_string(),
                     _ => format!("cannot be read: {e}"),
                 };
                 tracing::error!(file = %Shown(name), error = %why, "File cannot be read; moved to failed.");
@@ -183,10 +183,10 @@ impl Spool {
         if !self.journal.row_counts(f.id).await?.is_final() {
             return Ok(());
         }
-        let summary = match files::finish(&self.journal, &self.dirs.state, f.id).await {
+        let summary = match pipeline::finish(&self.journal, &self.dirs.state, f.id).await {
             Ok(s) => s,
-            Err(files::Error::Journal(e)) => return Err(e),
-            Err(e @ (files::Error::Io { .. } | files::Error::Input { .. })) => {
+            Err(pipeline::Error::Journal(e)) => return Err(e),
+            Err(e @ (pipeline::Error::Io { .. } | pipeline::Error::Input { .. })) => {
                 let msg = format!("report cannot be written: {e}");
                 let source = e;
                 if self.shared.raise(&format!("report:{}", f.id), &msg) {

@@ -8,7 +8,8 @@
 //! - the [`spool`]: watchers ([`watch`]) wake it, it rescans the inboxes ([`inbox`]), takes
 //!   settled files, and moves each file through `processing/`, `done/`, `failed/`, `held/`
 //!   ([`lifecycle`]);
-//! - the status writer ([`status`]): `status.json`, systemd `STATUS=`, metrics gauges;
+//! - the status writer ([`StatusWriter`]): `status.json` ([`crate::status_file`]), systemd
+//!   `STATUS=`, metrics gauges, and the problems needing a human ([`problems`]);
 //! - the optional metrics listener ([`crate::metrics`]).
 //!
 //! The main task handles signals and the systemd watchdog ([`systemd`]). SIGTERM/SIGINT: stop
@@ -18,23 +19,22 @@
 mod api;
 mod inbox;
 mod lifecycle;
+mod problems;
 mod spool;
-mod status;
 mod systemd;
 mod watch;
 
-pub use status::{DaemonStatus, QuotaView, read_status};
-
-use crate::cli::Exit;
 use crate::config::Settings;
 use crate::engine::pacer::{Pacer, PacerConfig};
 use crate::engine::{Engine, EngineConfig, Mode, RunUntil};
+use crate::exit::Exit;
 use crate::freshdesk::Client;
 use crate::journal::{self, Journal, now_ms};
 use crate::metrics::Metrics;
+use crate::status_file::{self, DaemonStatus};
 use anyhow::Context;
+use problems::Shared;
 use spool::{Control, Dirs, Spool};
-use status::Shared;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -311,10 +311,11 @@ impl StatusWriter {
                         inboxes.borrow().clone(),
                         &stats,
                         &snap,
-                        &self.shared,
+                        self.shared.problems(),
+                        self.shared.last_error(),
                     );
                     systemd::status(&st.line());
-                    if let Err(e) = status::write_status(&self.dirs.state, &st) {
+                    if let Err(e) = status_file::write_status(&self.dirs.state, &st) {
                         tracing::debug!(error = %e, "status.json cannot be written.");
                     }
                     last = Some(st);
@@ -325,7 +326,7 @@ impl StatusWriter {
         if let Some(mut st) = last {
             st.running = false;
             st.updated_at = now_ms();
-            let _ = status::write_status(&self.dirs.state, &st);
+            let _ = status_file::write_status(&self.dirs.state, &st);
         }
     }
 }

@@ -9,7 +9,7 @@
 //! and notes only through [`crate::text`] (escaped, cut), so no name can forge a log line.
 
 use super::inbox::{self, InboxState};
-use super::status::Shared;
+use super::problems::Shared;
 use super::watch::{Wake, Watchers};
 use crate::config::{Inbox, Safety};
 use crate::intake::Limits;

@@ -6,5 +6,5 @@ pub mod op;
 pub mod outcome;
 
 pub use fields::{Email, FieldError, Priority, Status, TicketScope};
-pub use op::{Action, AgentRef, NewAgent, NewTicket, Op, idempotency_tag};
+pub use op::{Action, AgentRef, NewAgent, NewTicket, Op, OpKey, idempotency_tag};
 pub use outcome::Outcome;

@@ -1,10 +1,12 @@
 //! The four operations a row can ask for, with their validated inputs, and the idempotency key
-//! each one is journaled under (DESIGN.md, "Idempotency key").
+//! each one is journaled under (DESIGN.md, "Idempotency key"). [`OpKey`] is the one place that
+//! spells and reads the key's format; nothing else builds or parses a key by hand. Pure: no I/O.
 
 use super::fields::{Email, Priority, Status, TicketScope};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
 
@@ -142,19 +144,102 @@ impl Op {
         }
     }
 
-    /// The idempotency key (DESIGN.md): a ticket's `external_id` when given, else the file's
-    /// sha256 plus the row number; an agent's lower-cased email; a delete by id, the id.
+    /// The idempotency key ([`OpKey::of`]) as the journal's text columns hold it.
     pub fn key(&self, file_sha256: &str, row: u64) -> String {
-        match self {
+        OpKey::of(self, file_sha256, row).into()
+    }
+}
+
+/// The idempotency key an op is journaled under (DESIGN.md, "Idempotency key"). Existing
+/// journals hold these strings, so the format never changes:
+/// - `ext:<external_id>`: a ticket with fdsync's `external_id` column (one ticket across files);
+/// - `<file sha256>:<row>`: a ticket without one (one ticket per row of that content);
+/// - the lower-cased email: an agent (create, get, or delete by email);
+/// - `agent:<id>`: a delete by agent id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct OpKey(String);
+
+impl OpKey {
+    const EXTERNAL: &'static str = "ext:";
+    const AGENT_ID: &'static str = "agent:";
+
+    /// The key of `op`, row `row` of the file whose content hashes to `file_sha256`: a ticket's
+    /// `external_id` when given, else the file and row; an agent's email; a delete by id, the id.
+    pub fn of(op: &Op, file_sha256: &str, row: u64) -> Self {
+        match op {
             Op::CreateTicket(t) => match &t.external_id {
-                Some(ext) => format!("ext:{ext}"),
-                None => format!("{file_sha256}:{row}"),
+                Some(ext) => Self::external(ext),
+                None => Self::row(file_sha256, row),
             },
-            Op::CreateAgent(a) => a.email.key(),
-            Op::GetAgent { email } => email.key(),
-            Op::DeleteAgent { agent: AgentRef::Email(e) } => e.key(),
-            Op::DeleteAgent { agent: AgentRef::Id(id) } => format!("agent:{id}"),
+            Op::CreateAgent(NewAgent { email, .. })
+            | Op::GetAgent { email }
+            | Op::DeleteAgent { agent: AgentRef::Email(email) } => Self::agent(email),
+            Op::DeleteAgent { agent: AgentRef::Id(id) } => Self::agent_id(*id),
         }
+    }
+
+    /// `ext:<external_id>`: the same ticket whichever file or row names it.
+    pub fn external(external_id: &str) -> Self {
+        Self(format!("{}{external_id}", Self::EXTERNAL))
+    }
+
+    /// `<sha256>:<row>`: row `row` of the file whose content hashes to `file_sha256`. Also the
+    /// key of an invalid row that names nothing better.
+    pub fn row(file_sha256: &str, row: u64) -> Self {
+        Self(format!("{file_sha256}:{row}"))
+    }
+
+    /// An agent's natural key: its email, lower-cased ([`Email::key`]).
+    pub fn agent(email: &Email) -> Self {
+        Self(email.key())
+    }
+
+    /// `agent:<id>`: an agent named by its Freshdesk id.
+    pub fn agent_id(id: u64) -> Self {
+        Self(format!("{}{id}", Self::AGENT_ID))
+    }
+
+    /// Whether this is a ticket's `external_id` key, which can have been created by another file.
+    pub fn is_external(&self) -> bool {
+        self.0.starts_with(Self::EXTERNAL)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for OpKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A key read back from the journal, as it was written.
+impl From<String> for OpKey {
+    fn from(key: String) -> Self {
+        Self(key)
+    }
+}
+
+impl From<&str> for OpKey {
+    fn from(key: &str) -> Self {
+        Self(key.to_string())
+    }
+}
+
+impl FromStr for OpKey {
+    type Err = Infallible;
+
+    /// Every journaled string is a key; [`OpKey::is_external`] tells the kinds apart.
+    fn from_str(key: &str) -> Result<Self, Self::Err> {
+        Ok(Self::from(key))
+    }
+}
+
+impl From<OpKey> for String {
+    fn from(key: OpKey) -> Self {
+        key.0
     }
 }
 
@@ -210,6 +295,26 @@ mod tests {
         let json = serde_json::to_string(&op).unwrap();
         assert!(json.contains(r#""action":"create_ticket""#), "{json}");
         assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op);
+    }
+
+    #[test]
+    fn keys_are_spelled_as_existing_journals_hold_them() {
+        assert_eq!(OpKey::external("MON-1").as_str(), "ext:MON-1");
+        assert_eq!(OpKey::row("abc", 7).to_string(), "abc:7");
+        assert_eq!(OpKey::agent(&Email::parse("Jane@Example.com").unwrap()).as_str(), "jane@example.com");
+        assert_eq!(String::from(OpKey::agent_id(43026449322)), "agent:43026449322");
+    }
+
+    #[test]
+    fn only_external_id_keys_are_external_even_when_read_back() {
+        assert!(OpKey::external("MON-1").is_external());
+        assert!(OpKey::from("ext:MON-1".to_string()).is_external());
+        assert!("ext:".parse::<OpKey>().unwrap().is_external());
+        assert!(!OpKey::row("abc", 7).is_external());
+        assert!(!OpKey::agent_id(1).is_external());
+        assert!(!OpKey::from("next:1").is_external());
+        let read: OpKey = "abc:7".parse().unwrap();
+        assert_eq!(read, OpKey::row("abc", 7));
     }
 
     #[test]

@@ -60,7 +60,8 @@ impl PacerConfig {
 }
 
 /// What `fdsync status` and the logs show.
-#[derive(Clone, Debug, serde::Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
 pub struct PacerSnapshot {
     pub server_total: Option<u32>,
     /// Credits per window we allow ourselves (after the reserve, before others' spend).

@@ -201,7 +201,7 @@ impl<'a, A: Api> Worker<'a, A> {
 
     async fn create_ticket(&self, op: &OpRecord, t: &NewTicket) -> journal::Result<Next> {
         let journal = &self.parts.journal;
-        if op.key.starts_with("ext:")
+        if crate::domain::OpKey::from(op.key.as_str()).is_external()
             && let Some((file, row, id)) = journal.created_with_key(op.key.clone(), op.id).await?
         {
             let message = format!("external_id already created as ticket {id} (file {file}, row {row})");

@@ -266,7 +266,7 @@ async fn a_held_file_waits_until_fdsync_approve_and_then_runs() {
     let id = held.split('-').next().expect("id prefix").to_string();
     assert!(d.log().contains(&format!("fdsync approve {id}")), "{}", d.log());
     let status_says = wait_until(WAIT, || {
-        fdsync::daemon::read_status(&app.state_dir())
+        fdsync::status_file::read_status(&app.state_dir())
             .is_some_and(|s| s.is_live() && s.problems.iter().any(|p| p.contains("approve")))
     })
     .await;
@@ -281,7 +281,7 @@ async fn a_held_file_waits_until_fdsync_approve_and_then_runs() {
     assert_eq!(app.sim.counters().agents_deleted, 2);
     assert!(in_state(&app, "held").is_empty());
     assert_eq!(d.stop().await, 0);
-    assert!(!fdsync::daemon::read_status(&app.state_dir()).expect("status").is_live(), "stopped");
+    assert!(!fdsync::status_file::read_status(&app.state_dir()).expect("status").is_live(), "stopped");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -361,7 +361,7 @@ async fn refused_credentials_are_reported_once_and_files_are_still_taken() {
     drop_file(&app, &dir, "t.csv", &tickets_csv(3));
     let reported = wait_until(WAIT, || {
         in_state(&app, "processing").len() == 1
-            && fdsync::daemon::read_status(&app.state_dir())
+            && fdsync::status_file::read_status(&app.state_dir())
                 .is_some_and(|s| s.problems.iter().any(|p| p.contains("refused the credentials")))
     })
     .await;

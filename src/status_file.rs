@@ -1,14 +1,12 @@
-//! What the daemon is doing, for humans and other processes: the problems that need a human
-//! (raised once, cleared when fixed), the `STATUS=` line for systemd, and `status.json` in the
-//! state folder, which `fdsync status` (another process) reads to show the daemon's view of the
-//! quota.
+//! `status.json`: the schema of the file `fdsync run` writes every ~2 s in the state folder and
+//! `fdsync status` (another process) reads, with its atomic write and tolerant read. Sits below
+//! [`crate::cli`] and [`crate::daemon`] so both can use it; it knows nothing of the daemon's tasks
+//! and keeps the JSON field names stable (other tools read them).
 
 use crate::engine::pacer::PacerSnapshot;
 use crate::journal::{FileProgress, JournalStats};
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
 
 /// The status file's name inside the state folder.
 pub const STATUS_FILE: &str = "status.json";
@@ -16,83 +14,9 @@ pub const STATUS_FILE: &str = "status.json";
 /// A status file older than this belongs to a daemon that is not running.
 const STALE_MS: i64 = 15_000;
 
-/// Problems needing a human, shared by the daemon's tasks. Keys are stable ("auth", "held:7",
-/// "inbox:/path") so that one problem is logged once however often it is seen.
-#[derive(Debug, Default)]
-pub struct Shared {
-    inner: Mutex<Problems>,
-}
-
-#[derive(Debug, Default)]
-struct Problems {
-    open: BTreeMap<String, String>,
-    last_error: Option<String>,
-}
-
-impl Shared {
-    pub fn new() -> Arc<Self> {
-        Arc::new(Self::default())
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Problems> {
-        self.inner.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Records a problem; true when it is new (the caller logs it then, and only then).
-    pub fn raise(&self, key: &str, message: &str) -> bool {
-        let mut p = self.lock();
-        p.last_error = Some(message.to_string());
-        p.open.insert(key.to_string(), message.to_string()).is_none()
-    }
-
-    /// The problem is over; true when it was open.
-    pub fn clear(&self, key: &str) -> bool {
-        self.lock().open.remove(key).is_some()
-    }
-
-    /// Clears every problem whose key starts with `prefix`.
-    pub fn clear_prefix(&self, prefix: &str) {
-        self.lock().open.retain(|k, _| !k.starts_with(prefix));
-    }
-
-    pub fn problems(&self) -> Vec<String> {
-        self.lock().open.values().cloned().collect()
-    }
-
-    pub fn last_error(&self) -> Option<String> {
-        self.lock().last_error.clone()
-    }
-}
-
-/// The daemon's view of the quota (the fields of the pacer snapshot an operator reads).
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
-pub struct QuotaView {
-    pub server_total: Option<u32>,
-    pub budget_per_window: Option<u32>,
-    pub window_secs: f64,
-    pub remaining: Option<u32>,
-    pub in_flight: usize,
-    pub concurrency_limit: usize,
-    pub requests: u64,
-    pub rate_limited: u64,
-    pub paused_for_ms: u64,
-}
-
-impl From<&PacerSnapshot> for QuotaView {
-    fn from(s: &PacerSnapshot) -> Self {
-        Self {
-            server_total: s.server_total,
-            budget_per_window: s.budget_per_window,
-            window_secs: s.window_secs,
-            remaining: s.remaining,
-            in_flight: s.in_flight,
-            concurrency_limit: s.concurrency_limit,
-            requests: s.requests,
-            rate_limited: s.rate_limited,
-            paused_for_ms: s.paused_for_ms,
-        }
-    }
-}
+/// The daemon's view of the quota: the pacer's snapshot as it is, under the same field names
+/// (`server_total`, `budget_per_window`, `remaining`, `in_flight`, …).
+pub type QuotaView = PacerSnapshot;
 
 /// `status.json`: written every ~2 s by `fdsync run`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -119,18 +43,19 @@ impl DaemonStatus {
         inboxes: Vec<PathBuf>,
         stats: &JournalStats,
         pacer: &PacerSnapshot,
-        shared: &Shared,
+        problems: Vec<String>,
+        last_error: Option<String>,
     ) -> Self {
         Self {
             pid: std::process::id(),
             started_at,
             updated_at: crate::journal::now_ms(),
             inboxes,
-            quota: QuotaView::from(pacer),
+            quota: pacer.clone(),
             files_in_progress: stats.in_progress.clone(),
             rows_pending: stats.rows_pending(),
-            problems: shared.problems(),
-            last_error: shared.last_error(),
+            problems,
+            last_error,
             running: true,
         }
     }
@@ -248,18 +173,5 @@ mod tests {
         write_status(dir.path(), &s).expect("write");
         assert!(!read_status(dir.path()).expect("read").is_live());
         assert!(read_status(dir.path()).expect("read").to_string().contains("not running"));
-    }
-
-    #[test]
-    fn a_problem_is_new_once_until_cleared() {
-        let shared = Shared::new();
-        assert!(shared.raise("auth", "bad key"));
-        assert!(!shared.raise("auth", "bad key"));
-        assert_eq!(shared.problems(), ["bad key"]);
-        assert!(shared.clear("auth"));
-        assert!(shared.raise("auth", "bad key"));
-        shared.clear_prefix("au");
-        assert!(shared.problems().is_empty());
-        assert_eq!(shared.last_error().as_deref(), Some("bad key"));
     }
 }

@@ -1,0 +1,37 @@
+//! A file's life in the journal, from the bytes on disk to the report: taken in ([`take()`]:
+//! opened once, hashed, deduplicated, parsed row by row, journaled in batches, held when it
+//! deletes too much), finished once every row is final ([`finish()`]: report, rejected rows,
+//! summary, state `done`), or only previewed ([`dry_run()`]: no journal, no call).
+//!
+//! Moving files between folders is the daemon's business and sending rows the engine's; this
+//! module only reads inputs and writes reports. An input is opened once
+//! ([`crate::intake::open_file`]: no symlink, no FIFO, regular files only) and hashed and parsed
+//! from that one handle, so what is hashed is what is parsed. File names and input strings in
+//! messages go through [`crate::text`].
+
+mod dry_run;
+mod finish;
+mod input;
+mod take;
+
+pub use dry_run::dry_run;
+pub use finish::{Summary, finish, report_name};
+pub use input::{open_input, sha256_file};
+pub use take::{TakeOptions, Taken, take, take_with};
+
+use crate::intake;
+use crate::journal;
+use crate::text::shown_path;
+use std::path::PathBuf;
+use thiserror::Error;
+
+#[derive(Debug, Error)]
+pub enum Error {
+    #[error("cannot read {}: {source}", shown_path(path))]
+    Io { path: PathBuf, source: std::io::Error },
+    /// The input cannot be opened as a regular file (symlink, FIFO, folder, …) or read.
+    #[error("{}: {source}", shown_path(path))]
+    Input { path: PathBuf, source: intake::Error },
+    #[error(transparent)]
+    Journal(#[from] journal::Error),
+}
