@@ -80,6 +80,10 @@ impl DaemonStatus {
             }
             _ => s.push_str("; quota not learnt yet"),
         }
+        let wait = std::time::Duration::from_millis(self.quota.paused_for_ms);
+        if wait > crate::engine::pacer::LONG_WAIT {
+            s.push_str(&format!("; every request waits {} s more (Freshdesk asked)", wait.as_secs()));
+        }
         if !held.is_empty() {
             s.push_str(&format!("; held: {} (fdsync approve ID)", held.join(", ")));
         }
@@ -158,6 +162,16 @@ mod tests {
         assert!(line.contains("quota 100 left, budget 360/60s"), "{line}");
         assert!(line.contains("held: 7 (fdsync approve ID)"), "{line}");
         assert!(line.contains("refused the credentials"), "{line}");
+        assert!(!line.contains("waits"), "{line}");
+    }
+
+    #[test]
+    fn a_wait_of_over_a_minute_is_shown_with_its_length() {
+        let mut s = status(vec![]);
+        s.quota.paused_for_ms = 30_000;
+        assert!(!s.line().contains("waits"), "a short pause is not news");
+        s.quota.paused_for_ms = 3_599_000;
+        assert!(s.line().contains("every request waits 3599 s more (Freshdesk asked)"), "{}", s.line());
     }
 
     #[test]

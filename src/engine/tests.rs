@@ -369,7 +369,8 @@ async fn a_lost_agent_create_found_by_email_is_created_or_exists_by_its_creation
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
         s.create_agent.push_back(Answer::Uncertain { reason: "reset".into() });
-        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(Agent::decode(old.as_bytes()).unwrap()) });
+        s.find_agent
+            .push_back(Answer::Ok { status: 200, value: Some(Agent::decode(old.as_bytes()).unwrap()) });
     });
     let run = run_one(api.clone(), agent_op()).await;
     assert_eq!(outcome(&run), (Some(Outcome::Exists), Some(12), None), "created long before the send");
@@ -397,5 +398,9 @@ async fn a_delete_by_id_of_an_unknown_agent_is_already_deleted_and_a_refusal_fai
         s.delete_agent.push_back(Answer::Forbidden { code: "access_denied".into(), message: "no".into() });
     });
     let run = run_one(api, by_id).await;
-    assert_eq!(outcome(&run), (Some(Outcome::Failed), Some(99), Some("access_denied")), "the id the delete was for");
+    assert_eq!(
+        outcome(&run),
+        (Some(Outcome::Failed), Some(99), Some("access_denied")),
+        "the id the delete was for"
+    );
 }

@@ -390,7 +390,7 @@ async fn a_daemon_whose_key_is_refused_then_accepted_again_is_back_to_full_pace_
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "many.csv", &tickets_csv(1500));
     assert!(wait_until(WAIT, || tickets(&app) >= 20).await, "{}", d.log());
-    let before = pace(&app, Duration::from_secs(4)).await;
+    let before = pace(&app, Duration::from_secs(5)).await;
     let key = app.sim.api_key();
     app.sim.update(|c| c.api_key = "rotated-away".into());
     let refused = wait_until(WAIT, || d.log().contains("nothing is sent until it accepts them")).await;
@@ -401,9 +401,11 @@ async fn a_daemon_whose_key_is_refused_then_accepted_again_is_back_to_full_pace_
     assert!(again, "no probe within the interval:\n{}", d.log());
     // Let the pacer's concurrency climb back, then measure.
     tokio::time::sleep(Duration::from_secs(2)).await;
-    let after = pace(&app, Duration::from_secs(4)).await;
+    let after = pace(&app, Duration::from_secs(5)).await;
+    // The bug this guards left the daemon at one request in flight: about a sixth of the pace.
+    // Half of it is the bound, with room for a loaded machine.
     assert!(
-        after >= before * 0.6,
+        after >= before * 0.45,
         "before {before:.1}/s, after {after:.1}/s: the daemon did not get back to its full pace"
     );
     assert_eq!(d.stop().await, 0);
