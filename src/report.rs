@@ -11,7 +11,7 @@
 //!
 //! Pure except for [`write_report_file`], which writes `<path>.tmp` (0600), fsyncs it and renames it.
 
-use crate::domain::{Action, FieldError, Outcome};
+use crate::domain::Outcome;
 use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
@@ -22,7 +22,7 @@ pub const COLUMNS: [&str; 8] =
     ["row", "action", "key", "outcome", "freshdesk_id", "http_status", "error_code", "message"];
 
 /// Error code given to rows the intake refused before any request.
-pub const INVALID_INPUT: &str = "invalid_input";
+pub const INVALID_ROW: &str = "invalid_row";
 
 /// One line of the report.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,29 +35,6 @@ pub struct ReportRow {
     pub http_status: Option<u16>,
     pub error_code: Option<String>,
     pub message: String,
-}
-
-impl ReportRow {
-    /// The line for a row the intake refused: `failed`, code `invalid_input`, and every field
-    /// error in the message, separated by `; `.
-    pub fn invalid(
-        row: u64,
-        action: Option<Action>,
-        key_hint: Option<String>,
-        errors: &[FieldError],
-    ) -> Self {
-        let message = errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ");
-        Self {
-            row,
-            action: action.map(|a| a.as_str().to_string()).unwrap_or_default(),
-            key: key_hint.unwrap_or_default(),
-            outcome: Outcome::Failed,
-            freshdesk_id: None,
-            http_status: None,
-            error_code: Some(INVALID_INPUT.to_string()),
-            message,
-        }
-    }
 }
 
 /// Whether `s` is a plain decimal number: optional sign, digits, optional fraction.
@@ -188,15 +165,6 @@ mod tests {
         assert_eq!(&rows[1][6], "invalid_value");
         // A line break from the input is shown, not kept: a reader that is not CSV-aware sees one line.
         assert_eq!(&rows[1][7], "line one,\\n\"quoted\"");
-    }
-
-    #[test]
-    fn invalid_rows_list_every_field_error() {
-        let errors = [FieldError::new("Email", "is empty"), FieldError::new("subject", "is required")];
-        let r = ReportRow::invalid(7, Some(Action::CreateTicket), Some("x".into()), &errors);
-        assert_eq!((r.row, r.outcome, r.error_code.as_deref()), (7, Outcome::Failed, Some(INVALID_INPUT)));
-        assert_eq!(r.message, "Email: is empty; subject: is required");
-        assert_eq!(r.action, "create_ticket");
     }
 
     #[test]

@@ -8,7 +8,7 @@ use crate::report::ReportRow;
 use std::path::Path;
 
 /// The error code the journal gives a refused row, repeated so a dry run reads the same.
-const INVALID_ROW: &str = "invalid_row";
+use crate::report::INVALID_ROW;
 
 /// The report of a dry run: what each row would do, without the journal or any call.
 pub fn dry_run(
