@@ -38,7 +38,7 @@ impl Spool {
         match taken {
             Taken::New { file_id, state: FileState::Held, rows, deletes } => {
                 tracing::info!(file_id, file = %Shown(name), rows, deletes, "File taken.");
-                self.hold(file_id, path, name).await?;
+                self.hold(file_id, path, name, None).await?;
             }
             Taken::New { file_id, rows, .. } => {
                 tracing::info!(file_id, file = %Shown(name), rows, "File taken; its rows are queued.");
@@ -76,30 +76,41 @@ impl Spool {
                     tracing::warn!(file = %shown_path(path), error = %e, "Copy cannot be moved to done.");
                 }
             }
-            _ if state == FileState::Held => self.hold(file_id, path, name).await?,
+            _ if state == FileState::Held => self.hold(file_id, path, name, None).await?,
             _ => self.journal.set_file_path(file_id, path.display().to_string()).await?,
         }
         Ok(())
     }
 
-    /// Too many deletes: park the file in `held/` and say, once, how to let it run.
-    async fn hold(&mut self, file_id: i64, path: &Path, name: &str) -> journal::Result<()> {
-        if !path.starts_with(&self.dirs.held) {
+    /// Held (too many deletes at intake, or a delete that cannot run safely yet): park the file
+    /// in `held/` and say, once, why and how to let it run.
+    async fn hold(
+        &mut self,
+        file_id: i64,
+        path: &Path,
+        name: &str,
+        reason: Option<&str>,
+    ) -> journal::Result<()> {
+        if !path.starts_with(&self.dirs.held) && path.exists() {
             self.move_and_record(file_id, path, &self.dirs.held.clone(), name).await?;
         }
-        self.announce_held(file_id, name);
+        self.announce_held(file_id, name, reason);
         Ok(())
     }
 
-    fn announce_held(&self, file_id: i64, name: &str) {
+    fn announce_held(&self, file_id: i64, name: &str, reason: Option<&str>) {
         let max = self.safety.max_deletes_per_file;
-        let msg = format!("file {file_id} held (more than {max} deletes): run `fdsync approve {file_id}`");
+        let why = match reason {
+            Some(r) => Shown(r).to_string(),
+            None => format!("more than {max} deletes"),
+        };
+        let msg = format!("file {file_id} held ({why}): run `fdsync approve {file_id}`");
         if self.shared.raise(&format!("held:{file_id}"), &msg) {
             tracing::warn!(
                 file_id,
                 file = %Shown(name),
-                max_deletes_per_file = max,
-                "File held: it deletes more agents than safety.max_deletes_per_file allows; check it, then run `fdsync approve {file_id}`."
+                reason = %why,
+                "File held; check it, then run `fdsync approve {file_id}`."
             );
         }
     }
@@ -163,7 +174,8 @@ impl Spool {
     pub(super) async fn lifecycle(&mut self) -> journal::Result<()> {
         for f in self.journal.active_files().await? {
             if f.held {
-                self.announce_held(f.id, &f.name);
+                let path = PathBuf::from(&f.path);
+                self.hold(f.id, &path, &f.name, f.reason.as_deref()).await?;
             } else {
                 self.advance(f).await?;
             }
@@ -231,7 +243,7 @@ impl Spool {
                 }
                 Some(FileState::Held) => {
                     let r = rec.map(|r| (r.id, r.name.clone())).unwrap_or_default();
-                    self.hold(r.0, &path, &r.1).await?;
+                    self.hold(r.0, &path, &r.1, None).await?;
                 }
                 _ => self.readmit(&path, &file_name, rec).await?,
             }

@@ -26,6 +26,8 @@ pub struct ActiveFile {
     pub name: String,
     pub path: String,
     pub held: bool,
+    /// Why it is held, when the engine held it (else the delete rules held it at intake).
+    pub reason: Option<String>,
 }
 
 /// A snapshot of the journal's counts.
@@ -86,7 +88,7 @@ impl Journal {
     pub async fn active_files(&self) -> Result<Vec<ActiveFile>> {
         self.call(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, name, path, state FROM files WHERE state IN ('processing', 'held') ORDER BY id",
+                "SELECT id, name, path, state, error FROM files WHERE state IN ('processing', 'held') ORDER BY id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(ActiveFile {
@@ -94,6 +96,7 @@ impl Journal {
                     name: r.get(1)?,
                     path: r.get(2)?,
                     held: r.get::<_, String>(3)? == "held",
+                    reason: r.get(4)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -161,7 +164,10 @@ mod tests {
         assert_eq!(s.rows_by_outcome.get("failed"), Some(&1));
         assert!(s.oldest_unfinished_ms.is_some());
         let active = j.active_files().await.expect("active");
-        assert_eq!(active, [ActiveFile { id, name: "a.csv".into(), path: "/p/a.csv".into(), held: false }]);
+        assert_eq!(
+            active,
+            [ActiveFile { id, name: "a.csv".into(), path: "/p/a.csv".into(), held: false, reason: None }]
+        );
         assert_eq!(
             s.in_progress,
             [FileProgress {

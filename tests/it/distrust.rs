@@ -216,3 +216,47 @@ fn find<'a>(v: &'a serde_json::Value, key: &str) -> Vec<&'a serde_json::Value> {
         _ => vec![],
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_holds_an_offboarding_file_with_the_reason_when_agents_me_is_unreadable() {
+    let dir = tempfile::tempdir().expect("inbox");
+    let inbox = dir.path().join("offboarding");
+    std::fs::create_dir_all(&inbox).expect("inbox");
+    let extra =
+        format!("[[inbox]]\ndir = \"{}\"\naction = \"delete_agent\"\nsettle_secs = 0\n", inbox.display());
+    let t = Target::new(&extra).await;
+    t.server.on("GET", "/api/v2/agents/me", vec![Step::html(200)]);
+    t.server.on("GET", "/api/v2/agents", vec![Step::json(200, OWNER)]);
+    t.server.on(
+        "DELETE",
+        "/api/v2/agents/",
+        vec![Step::Answer { status: 204, headers: vec![], body: vec![] }],
+    );
+    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_fdsync"))
+        .arg("--config")
+        .arg(&t.config)
+        .arg("run")
+        .env("RUST_LOG", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("fdsync run");
+    let staged = t.file("leavers.csv", "email\nowner@example.com\n");
+    std::fs::rename(&staged, inbox.join("leavers.csv")).expect("drop");
+    let state = t.dir.path().join("state");
+    let held = super::helpers::wait_until(Duration::from_secs(30), || {
+        let in_held = std::fs::read_dir(state.join("held")).map(|d| d.count()).unwrap_or(0) == 1;
+        let said = fdsync::status_file::read_status(&state)
+            .is_some_and(|s| s.problems.iter().any(|p| p.contains("cannot tell whose API key this is")));
+        in_held && said
+    })
+    .await;
+    assert!(held, "status: {:?}", fdsync::status_file::read_status(&state));
+    assert_eq!(t.server.count("DELETE", "/api/v2/agents/"), 0, "nothing may be deleted");
+    let pid = daemon.id().expect("pid").to_string();
+    std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
+    let status =
+        tokio::time::timeout(Duration::from_secs(20), daemon.wait()).await.expect("exits").expect("wait");
+    assert_eq!(status.code(), Some(0));
+}
