@@ -6,7 +6,8 @@
 //! and checks configuration; it must not act on it (no connections, no state-folder writes).
 //!
 //! Layout: `locate` (which file), `raw` (the file's shape), then one resolution step per table:
-//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`.
+//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`; `simulator` builds a config for a
+//! loopback simulator (tests, benches, `fdsync demo`).
 
 pub mod auth;
 mod endpoint;
@@ -14,6 +15,7 @@ mod inbox;
 mod limits;
 mod locate;
 mod raw;
+mod simulator;
 mod syntax;
 
 use std::net::SocketAddr;
@@ -26,6 +28,7 @@ pub(crate) use endpoint::is_loopback;
 pub use inbox::Inbox;
 pub use limits::Limits;
 pub use raw::{RawConfig, RawFreshdesk, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState};
+pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.
 pub const EXAMPLE: &str = include_str!("../../config.example.toml");
