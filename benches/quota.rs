@@ -154,14 +154,14 @@ where
 }
 
 fn settings(dir: &Path, base_url: &str, api_key: &str) -> Settings {
-    let text = format!(
-        "[freshdesk]\nbase_url = \"{base_url}\"\n[auth]\napi_key = \"{api_key}\"\n[state]\ndir = \"{}\"\n\
-         [limits]\nrequests_per_minute = 0\nwindow_secs = {}\nreserve_percent = {RESERVE}\nconcurrency = 32\n\
-         [safety]\nmax_deletes_per_file = 1000000\n",
-        dir.display(),
-        WINDOW.as_secs()
-    );
-    Settings::from_toml(&text).expect("settings")
+    let mut s = Settings::for_simulator(base_url, api_key);
+    s.state_dir = dir.to_path_buf();
+    s.limits.requests_per_window = 0;
+    s.limits.window = WINDOW;
+    s.limits.reserve_percent = RESERVE as u8;
+    s.limits.concurrency = 32;
+    s.safety.max_deletes_per_file = 1_000_000;
+    s
 }
 
 fn input_csv(work: Work, rows: usize) -> String {

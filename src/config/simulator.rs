@@ -29,11 +29,12 @@ impl Settings {
 /// sets a timeout beside the base URL; any other top-level key (`[[inbox]]`) is taken as is.
 ///
 /// # Panics
-/// If `extra` is not TOML or `state_dir` is not UTF-8 (test and bench input).
+/// If `extra` is not TOML (it is written by tests, benches and the demo, not by operators).
 pub fn simulator_toml(base_url: &str, api_key: &str, state_dir: &Path, extra: &str) -> String {
     let mut config = base(base_url, api_key);
-    let dir = state_dir.to_str().expect("state folder is UTF-8");
-    config.insert("state".into(), Value::Table(Table::from_iter([("dir".into(), Value::from(dir))])));
+    // Lossy, as `Path::display` was in the hand-written configs this replaces.
+    let dir = Value::from(state_dir.to_string_lossy().as_ref());
+    config.insert("state".into(), Value::Table(Table::from_iter([("dir".into(), dir)])));
     let extra: Table = extra.parse().unwrap_or_else(|e| panic!("extra config is not TOML: {e}"));
     merge(&mut config, extra);
     toml::to_string(&config).expect("a table serialises")
