@@ -40,13 +40,15 @@ impl Bench {
         let inbox = base.join("inbox");
         std::fs::create_dir_all(&inbox).expect("inbox");
         let config = base.join("fdsync.toml");
-        let text = format!(
-            "[freshdesk]\nbase_url = \"{}\"\n[auth]\napi_key = \"{}\"\n[state]\ndir = \"{}\"\n\
-             [[inbox]]\ndir = \"{}\"\naction = \"create_ticket\"\nsettle_secs = {settle}\n",
-            self.sim.base_url(),
-            self.sim.api_key(),
-            base.join("state").display(),
+        let inbox_toml = format!(
+            "[[inbox]]\ndir = \"{}\"\naction = \"create_ticket\"\nsettle_secs = {settle}\n",
             inbox.display()
+        );
+        let text = fdsync::config::simulator_toml(
+            &self.sim.base_url(),
+            &self.sim.api_key(),
+            &base.join("state"),
+            &inbox_toml,
         );
         std::fs::write(&config, text).expect("config");
         use std::os::unix::fs::PermissionsExt;

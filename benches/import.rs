@@ -49,12 +49,11 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn settings(dir: &Path, base_url: &str, api_key: &str) -> Settings {
-    let text = format!(
-        "[freshdesk]\nbase_url = \"{base_url}\"\n[auth]\napi_key = \"{api_key}\"\n[state]\ndir = \"{}\"\n\
-         [limits]\nconcurrency = 32\n[safety]\nmax_deletes_per_file = 1000000\n",
-        dir.display()
-    );
-    Settings::from_toml(&text).expect("settings")
+    let mut s = Settings::for_simulator(base_url, api_key);
+    s.state_dir = dir.to_path_buf();
+    s.limits.concurrency = 32;
+    s.safety.max_deletes_per_file = 1_000_000;
+    s
 }
 
 async fn journal_rate(rows: usize) -> f64 {

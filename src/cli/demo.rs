@@ -55,12 +55,8 @@ pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
         sim.base_url(),
         state_dir.display()
     );
-    let config = format!(
-        "[freshdesk]\nbase_url = \"{}\"\n[auth]\napi_key = \"{}\"\n[state]\ndir = \"{}\"\n[limits]\nconcurrency = 8\n",
-        sim.base_url(),
-        sim.api_key(),
-        state_dir.display()
-    );
+    let limits = "[limits]\nconcurrency = 8\n";
+    let config = crate::config::simulator_toml(&sim.base_url(), &sim.api_key(), &state_dir, limits);
     let settings = Settings::from_toml(&config)?;
     let config_path = state_dir.join("fdsync.toml");
     write_private(&config_path, &config).with_context(|| format!("writing {}", config_path.display()))?;

@@ -1,4 +1,7 @@
 use super::*;
+use crate::domain::Action;
+use std::time::Duration;
+use url::Url;
 
 fn base(domain_line: &str) -> Result<Url, Error> {
     let text = format!("[freshdesk]\n{domain_line}\n[auth]\napi_key = \"k\"\n");

@@ -155,10 +155,8 @@ async fn run_one(api: FakeApi, op: Op) -> Run {
     };
     let file_id = journal.insert_file(file, FileState::Processing, None).await.unwrap();
     journal.insert_ops(file_id, vec![NewOp::valid(1, &op, op.key(&"ab".repeat(32), 1))]).await.unwrap();
-    let settings = crate::config::Settings::from_toml(
-        "[freshdesk]\nbase_url = \"http://127.0.0.1:9\"\n[auth]\napi_key = \"k\"\n[limits]\nrequests_per_minute = 60000\n",
-    )
-    .unwrap();
+    let mut settings = crate::config::Settings::for_simulator("http://127.0.0.1:9", "k");
+    settings.limits.requests_per_window = 60_000;
     let pacer = Pacer::new(pacer::PacerConfig::from_limits(&settings.limits));
     let cfg = EngineConfig {
         mode: Mode::OneShot,

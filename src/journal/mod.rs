@@ -9,10 +9,12 @@
 mod files;
 mod migrate;
 mod ops;
+mod queries;
 mod stats;
 
 pub use files::{FileRecord, FileState, NewFile};
-pub use ops::{NewOp, OpRecord, OpResult, OpState, ReportLine, RowCounts};
+pub use ops::{NewOp, OpRecord, OpResult, OpState};
+pub use queries::{ReportLine, RowCounts};
 pub use stats::{ActiveFile, FileProgress, JournalStats};
 
 use rusqlite::Connection;

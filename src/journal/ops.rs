@@ -1,10 +1,13 @@
 //! The `ops` table: one row per input row, and its journey `pending → sending → done | failed`.
 //! `sending` is committed before a mutating request leaves; an op left in `sending` that is not
 //! in flight in this process is uncertain and must be reconciled before it is sent again.
+//! This file holds the op types and the writes that move an op along; the reads (ready and
+//! sending ops, counts, report lines) are in `queries.rs`. It must not decide *when* an op moves
+//! (that is the engine's); it only records it.
 
 use super::{Error, Journal, Result, now_ms};
 use crate::domain::{Action, Op, Outcome};
-use rusqlite::{Connection, OptionalExtension, Row, params};
+use rusqlite::params;
 use serde::Serialize;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -26,7 +29,7 @@ impl OpState {
         }
     }
 
-    fn parse(s: &str) -> Result<Self> {
+    pub(super) fn parse(s: &str) -> Result<Self> {
         Ok(match s {
             "pending" => OpState::Pending,
             "sending" => OpState::Sending,
@@ -82,79 +85,6 @@ pub struct OpResult {
     pub message: String,
 }
 
-/// Rows of one file by state.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
-pub struct RowCounts {
-    pub total: u64,
-    pub pending: u64,
-    pub sending: u64,
-    pub done: u64,
-    pub failed: u64,
-}
-
-impl RowCounts {
-    pub fn is_final(&self) -> bool {
-        self.pending == 0 && self.sending == 0
-    }
-}
-
-/// One line of a report, straight from the journal.
-#[derive(Debug, Clone)]
-pub struct ReportLine {
-    pub row: u64,
-    pub action: String,
-    pub key: String,
-    pub outcome: Option<Outcome>,
-    pub freshdesk_id: Option<u64>,
-    pub http_status: Option<u16>,
-    pub error_code: Option<String>,
-    pub message: Option<String>,
-}
-
-const COLUMNS: &str = "id, file_id, row, action, key, payload, state, attempts, freshdesk_id, sent_at";
-
-fn from_row(r: &Row<'_>) -> rusqlite::Result<RawOp> {
-    Ok((
-        r.get(0)?,
-        r.get(1)?,
-        r.get(2)?,
-        r.get(3)?,
-        r.get(4)?,
-        r.get(5)?,
-        r.get(6)?,
-        r.get(7)?,
-        r.get(8)?,
-        r.get(9)?,
-    ))
-}
-
-type RawOp = (i64, i64, i64, String, String, Option<String>, String, i64, Option<i64>, Option<i64>);
-
-fn to_record(raw: RawOp) -> Result<OpRecord> {
-    let (id, file_id, row, action, key, payload, state, attempts, freshdesk_id, sent_at) = raw;
-    let payload = payload.ok_or_else(|| Error::Data(format!("op {id} has no payload")))?;
-    let op: Op = serde_json::from_str(&payload).map_err(|e| Error::Data(format!("op {id} payload: {e}")))?;
-    let action = action.parse::<Action>().map_err(Error::Data)?;
-    Ok(OpRecord {
-        id,
-        file_id,
-        row: row as u64,
-        action,
-        key,
-        op,
-        state: OpState::parse(&state)?,
-        attempts: attempts as u32,
-        freshdesk_id: freshdesk_id.map(|v| v as u64),
-        sent_at,
-    })
-}
-
-fn query_ops(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<OpRecord>> {
-    let mut stmt = c.prepare_cached(sql)?;
-    let raws: Vec<RawOp> = stmt.query_map(p, from_row)?.collect::<rusqlite::Result<_>>()?;
-    raws.into_iter().map(to_record).collect()
-}
-
 impl Journal {
     /// Adds a batch of rows of one file (one transaction per batch).
     pub async fn insert_ops(&self, file_id: i64, rows: Vec<NewOp>) -> Result<()> {
@@ -197,36 +127,6 @@ impl Journal {
             c.execute("DELETE FROM ops WHERE file_id = ?1", [file_id])?;
             c.execute("UPDATE files SET rows_total = 0 WHERE id = ?1", [file_id])?;
             Ok(())
-        })
-        .await
-    }
-
-    /// Pending ops that may run now, in arrival order: their file is processing, their retry time
-    /// has come, and no earlier op with the same key is still unfinished (per-key file order).
-    pub async fn ready_ops(&self, now: i64, limit: usize) -> Result<Vec<OpRecord>> {
-        self.call(move |c| {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM ops o
-                 WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
-                   AND o.file_id IN (SELECT id FROM files WHERE state = 'processing')
-                   AND NOT EXISTS (SELECT 1 FROM ops p WHERE p.key = o.key AND p.id < o.id
-                                   AND p.state IN ('pending', 'sending')
-                                   AND p.file_id IN (SELECT id FROM files WHERE state = 'processing'))
-                 ORDER BY o.id LIMIT ?2"
-            );
-            query_ops(c, &sql, params![now, limit as i64])
-        })
-        .await
-    }
-
-    /// Ops left in `sending`: uncertain unless this process has them in flight.
-    pub async fn sending_ops(&self) -> Result<Vec<OpRecord>> {
-        self.call(|c| {
-            let sql = format!(
-                "SELECT {COLUMNS} FROM ops WHERE state = 'sending'
-                 AND file_id IN (SELECT id FROM files WHERE state = 'processing') ORDER BY id"
-            );
-            query_ops(c, &sql, [])
         })
         .await
     }
@@ -279,21 +179,6 @@ impl Journal {
         .await
     }
 
-    /// The record saved before a row's delete (`ops.snapshot`), if any.
-    pub async fn snapshot(&self, file_id: i64, row: u64) -> Result<Option<String>> {
-        self.call(move |c| {
-            let found = c
-                .query_row(
-                    "SELECT snapshot FROM ops WHERE file_id = ?1 AND row = ?2",
-                    params![file_id, row as i64],
-                    |r| r.get::<_, Option<String>>(0),
-                )
-                .optional()?;
-            Ok(found.flatten())
-        })
-        .await
-    }
-
     /// The op's final outcome.
     pub async fn finish_op(&self, op_id: i64, r: OpResult) -> Result<()> {
         self.call(move |c| {
@@ -339,63 +224,6 @@ impl Journal {
         .await
     }
 
-    /// Pending `get_agent` / `delete_agent` rows that name an email (the agent directory's test
-    /// of whether listing all agents is cheaper than a lookup per row).
-    pub async fn pending_email_agent_ops(&self) -> Result<u64> {
-        self.call(|c| {
-            Ok(c.query_row(
-                "SELECT COUNT(*) FROM ops WHERE state = 'pending' AND action IN ('get_agent', 'delete_agent')
-                   AND key NOT LIKE 'agent:%' AND file_id IN (SELECT id FROM files WHERE state = 'processing')",
-                [],
-                |r| r.get::<_, i64>(0),
-            )? as u64)
-        })
-        .await
-    }
-
-    pub async fn row_counts(&self, file_id: i64) -> Result<RowCounts> {
-        self.call(move |c| counts(c, file_id)).await
-    }
-
-    /// A finished op elsewhere with this key that created something (cross-file `external_id`).
-    pub async fn created_with_key(&self, key: String, except_op: i64) -> Result<Option<(i64, u64, u64)>> {
-        self.call(move |c| {
-            Ok(c.query_row(
-                "SELECT file_id, row, freshdesk_id FROM ops
-                     WHERE key = ?1 AND id <> ?2 AND state = 'done' AND freshdesk_id IS NOT NULL
-                       AND outcome IN ('created', 'exists') ORDER BY id LIMIT 1",
-                params![key, except_op],
-                |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
-            )
-            .optional()?)
-        })
-        .await
-    }
-
-    pub async fn report_lines(&self, file_id: i64) -> Result<Vec<ReportLine>> {
-        self.call(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT row, action, key, outcome, freshdesk_id, http_status, error_code, message
-                 FROM ops WHERE file_id = ?1 ORDER BY row",
-            )?;
-            let rows = stmt.query_map([file_id], |r| {
-                let outcome: Option<String> = r.get(3)?;
-                Ok(ReportLine {
-                    row: r.get::<_, i64>(0)? as u64,
-                    action: r.get(1)?,
-                    key: r.get(2)?,
-                    outcome: outcome.and_then(|o| o.parse().ok()),
-                    freshdesk_id: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
-                    http_status: r.get(5)?,
-                    error_code: r.get(6)?,
-                    message: r.get(7)?,
-                })
-            })?;
-            Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
-        })
-        .await
-    }
-
     /// `fdsync retry`: failed rows that can run (not validation failures) go back to pending.
     pub async fn requeue_failed(&self, file_id: Option<i64>) -> Result<u64> {
         self.call(move |c| {
@@ -419,20 +247,4 @@ impl Journal {
         })
         .await
     }
-}
-
-pub(super) fn counts(c: &Connection, file_id: i64) -> Result<RowCounts> {
-    let mut stmt = c.prepare_cached("SELECT state, COUNT(*) FROM ops WHERE file_id = ?1 GROUP BY state")?;
-    let mut rc = RowCounts::default();
-    for pair in stmt.query_map([file_id], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)? as u64)))? {
-        let (state, n) = pair?;
-        match OpState::parse(&state)? {
-            OpState::Pending => rc.pending = n,
-            OpState::Sending => rc.sending = n,
-            OpState::Done => rc.done = n,
-            OpState::Failed => rc.failed = n,
-        }
-        rc.total += n;
-    }
-    Ok(rc)
 }

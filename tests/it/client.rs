@@ -2,7 +2,7 @@
 
 use crate::helpers::spawn_sim;
 use fdsync::check::{Level, check};
-use fdsync::config::Settings;
+use fdsync::config::{AuthSettings, Settings};
 use fdsync::domain::{Email, NewAgent, NewTicket, Priority, Status, TicketScope, idempotency_tag};
 use fdsync::freshdesk::{self, Answer, Client, Reply, oauth};
 use fdsync_sim::{BasicUser, SimConfig, SimHandle};
@@ -24,12 +24,12 @@ async fn start(config: SimConfig) -> Env {
 impl Env {
     /// Settings pointing at the simulator; `auth` is the `[auth]` body.
     fn settings(&self, auth: &str) -> Settings {
-        let text = format!(
-            "[freshdesk]\nbase_url = \"{}\"\nrequest_timeout_secs = 5\n[state]\ndir = \"{}\"\n[auth]\n{auth}\n",
-            self.sim.base_url(),
-            self.state_dir().display()
-        );
-        Settings::from_toml(&text).unwrap()
+        let mut settings = Settings::for_simulator(&self.sim.base_url(), &self.sim.api_key());
+        settings.freshdesk.request_timeout = Duration::from_secs(5);
+        settings.state_dir = self.state_dir();
+        let table: toml::Table = format!("[auth]\n{auth}").parse().unwrap();
+        settings.auth = AuthSettings::resolve(table["auth"].clone().try_into().unwrap(), None).unwrap();
+        settings
     }
 
     fn state_dir(&self) -> std::path::PathBuf {
@@ -243,11 +243,9 @@ async fn a_refused_connection_is_transient_and_no_error_shows_the_key() {
     let closed = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let port = closed.local_addr().unwrap().port();
     drop(closed);
-    let text = format!(
-        "[freshdesk]\nbase_url = \"http://127.0.0.1:{port}\"\n[state]\ndir = \"{}\"\n[auth]\napi_key = \"supersecretkey\"\n",
-        env.state_dir().display()
-    );
-    let client = Client::new(&Settings::from_toml(&text).unwrap()).unwrap();
+    let mut settings = Settings::for_simulator(&format!("http://127.0.0.1:{port}"), "supersecretkey");
+    settings.state_dir = env.state_dir();
+    let client = Client::new(&settings).unwrap();
     let reply = client.find_agent_by_email("private@example.com").await;
     match &reply.answer {
         Answer::Transient { status: None, reason } => {
@@ -264,11 +262,9 @@ async fn a_refused_connection_is_transient_and_no_error_shows_the_key() {
 #[tokio::test]
 async fn a_timeout_after_sending_is_uncertain() {
     let env = start(SimConfig { latency_ms: Some((3000, 3000)), ..SimConfig::default() }).await;
-    let text = format!(
-        "[freshdesk]\nbase_url = \"{}\"\nrequest_timeout_secs = 1\n[auth]\napi_key = \"sim-api-key\"\n",
-        env.sim.base_url()
-    );
-    let client = Client::new(&Settings::from_toml(&text).unwrap()).unwrap();
+    let mut settings = Settings::for_simulator(&env.sim.base_url(), "sim-api-key");
+    settings.freshdesk.request_timeout = Duration::from_secs(1);
+    let client = Client::new(&settings).unwrap();
     let reply = client.create_agent(&agent("slow@example.com")).await;
     match reply.answer {
         Answer::Uncertain { reason } => assert!(reason.contains("timed out"), "{reason}"),

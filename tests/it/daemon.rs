@@ -264,7 +264,8 @@ async fn a_held_file_waits_until_fdsync_approve_and_then_runs() {
     assert!(wait_until(WAIT, || in_state(&app, "held").len() == 1).await, "{}", d.log());
     let held = in_state(&app, "held").remove(0);
     let id = held.split('-').next().expect("id prefix").to_string();
-    assert!(d.log().contains(&format!("fdsync approve {id}")), "{}", d.log());
+    let said = wait_until(WAIT, || d.log().contains(&format!("fdsync approve {id}"))).await;
+    assert!(said, "{}", d.log());
     let status_says = wait_until(WAIT, || {
         fdsync::status_file::read_status(&app.state_dir())
             .is_some_and(|s| s.is_live() && s.problems.iter().any(|p| p.contains("approve")))

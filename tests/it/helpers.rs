@@ -1,6 +1,7 @@
 //! `spawn_app()`: a simulator on a free loopback port, a temp state folder, and a config file
 //! pointing fdsync at them; helpers to write input files and run the real `fdsync` binary.
 
+use fdsync::config::simulator_toml;
 use fdsync_sim::{SimConfig, SimHandle};
 use std::path::{Path, PathBuf};
 use std::process::Output;
@@ -57,13 +58,8 @@ impl TestApp {
     /// (Re)writes the config: the simulator, a short request timeout (so lost answers are
     /// reconciled quickly), and `extra` lines appended (whole sections).
     pub fn write_config(&self, extra: &str) {
-        let text = format!(
-            "[freshdesk]\nbase_url = \"{}\"\nrequest_timeout_secs = 2\nconnect_timeout_secs = 2\n\n\
-             [auth]\napi_key = \"{}\"\n\n[state]\ndir = \"{}\"\n\n{extra}\n",
-            self.sim.base_url(),
-            self.sim.api_key(),
-            self.state_dir().display()
-        );
+        let extra = format!("[freshdesk]\nrequest_timeout_secs = 2\nconnect_timeout_secs = 2\n\n{extra}\n");
+        let text = simulator_toml(&self.sim.base_url(), &self.sim.api_key(), &self.state_dir(), &extra);
         std::fs::write(&self.config, text).expect("write config");
         set_private(&self.config);
     }

@@ -4,6 +4,7 @@
 //! no answer. Rules match by method and path prefix, in order; each rule answers from its script
 //! and repeats the last step when the script runs out. Every request is logged.
 
+use fdsync::config::simulator_toml;
 use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -184,13 +185,11 @@ impl Target {
         let server = Misbehaving::start().await;
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("fdsync.toml");
-        let text = format!(
-            "[freshdesk]\nbase_url = \"{}\"\nrequest_timeout_secs = 1\nconnect_timeout_secs = 1\n\n\
-             [auth]\napi_key = \"misbehave-key\"\n\n[state]\ndir = \"{}\"\n\n[limits]\n{attempts}{limits}\n",
-            server.url,
-            dir.path().join("state").display(),
-            attempts = if limits.contains("max_attempts") { "" } else { "max_attempts = 2\n" },
+        let attempts = if limits.contains("max_attempts") { "" } else { "max_attempts = 2\n" };
+        let extra = format!(
+            "[freshdesk]\nrequest_timeout_secs = 1\nconnect_timeout_secs = 1\n\n[limits]\n{attempts}{limits}\n"
         );
+        let text = simulator_toml(&server.url, "misbehave-key", &dir.path().join("state"), &extra);
         std::fs::write(&config, text).expect("config");
         use std::os::unix::fs::PermissionsExt;
         std::fs::set_permissions(&config, std::fs::Permissions::from_mode(0o600)).expect("chmod");

@@ -1,4 +1,5 @@
 use super::*;
+use secrecy::ExposeSecret;
 use std::collections::HashMap;
 use std::os::unix::fs::PermissionsExt;
 
