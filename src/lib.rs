@@ -21,6 +21,7 @@
 //! - [`daemon`]: `fdsync run`, the folder-watching service.
 //! - [`cli`]: the subcommands; `main` calls [`cli::run`].
 #![forbid(unsafe_code)]
+#![warn(unreachable_pub)]
 
 pub mod check;
 pub mod cli;

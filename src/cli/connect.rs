@@ -10,7 +10,7 @@ pub enum AuthCommand {
     Login,
 }
 
-pub async fn check(config: Option<&Path>) -> anyhow::Result<Exit> {
+pub(super) async fn check(config: Option<&Path>) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     let report = crate::check::check(&settings).await;
     print!("{report}");
@@ -21,7 +21,7 @@ pub async fn check(config: Option<&Path>) -> anyhow::Result<Exit> {
     })
 }
 
-pub async fn auth(config: Option<&Path>, command: AuthCommand) -> anyhow::Result<Exit> {
+pub(super) async fn auth(config: Option<&Path>, command: AuthCommand) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     match command {
         AuthCommand::Login => {

@@ -26,7 +26,7 @@ pub struct DemoArgs {
     pub state_dir: Option<PathBuf>,
 }
 
-pub async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     crate::telemetry::init("warn", false);
     let started = Instant::now();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.context("binding the simulator")?;

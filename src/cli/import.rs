@@ -34,7 +34,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
     s.parse()
 }
 
-pub async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     if args.dry_run {
         return dry_run(&settings, &args);

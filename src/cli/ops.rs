@@ -24,7 +24,7 @@ pub struct ReportArgs {
     pub id: i64,
 }
 
-pub async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Result<Exit> {
+pub(super) async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
     let n = journal.requeue_failed(args.file).await?;
@@ -34,7 +34,7 @@ pub async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Result<Exi
     Ok(Exit::Success)
 }
 
-pub async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow::Result<Exit> {
+pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
     let Some(file) = journal.file(args.id).await? else {
@@ -50,7 +50,7 @@ pub async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow::Result
     Ok(Exit::Success)
 }
 
-pub async fn report(config: Option<&Path>, args: ReportArgs) -> anyhow::Result<Exit> {
+pub(super) async fn report(config: Option<&Path>, args: ReportArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
     let Some(file) = journal.file(args.id).await? else {

@@ -10,19 +10,19 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
-pub struct Progress {
+pub(super) struct Progress {
     stop: oneshot::Sender<()>,
     task: JoinHandle<()>,
 }
 
 impl Progress {
-    pub async fn finish(self) {
+    pub(super) async fn finish(self) {
         let _ = self.stop.send(());
         let _ = self.task.await;
     }
 }
 
-pub fn spawn(journal: Journal, files: Vec<i64>, pacer: Arc<Pacer>) -> Progress {
+pub(super) fn spawn(journal: Journal, files: Vec<i64>, pacer: Arc<Pacer>) -> Progress {
     let (stop, mut stopped) = oneshot::channel();
     let task = tokio::spawn(async move {
         let tty = std::io::stderr().is_terminal();

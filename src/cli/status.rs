@@ -31,7 +31,7 @@ struct Status {
     daemon: Option<crate::status_file::DaemonStatus>,
 }
 
-pub async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
+pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
     let mut files = Vec::new();

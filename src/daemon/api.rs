@@ -11,13 +11,13 @@ use time::OffsetDateTime;
 
 /// Wraps an [`Api`] to observe its answers.
 #[derive(Clone)]
-pub struct Observed<A> {
+pub(super) struct Observed<A> {
     inner: A,
     metrics: Arc<Metrics>,
 }
 
 impl<A: Api> Observed<A> {
-    pub fn new(inner: A, metrics: Arc<Metrics>) -> Self {
+    pub(super) fn new(inner: A, metrics: Arc<Metrics>) -> Self {
         Self { inner, metrics }
     }
 

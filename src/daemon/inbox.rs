@@ -22,32 +22,32 @@ use std::time::Instant;
 
 /// What the daemon knows of one configured inbox.
 #[derive(Debug)]
-pub struct InboxState {
+pub(super) struct InboxState {
     pub cfg: Inbox,
     settle: Settle,
     renamed: HashSet<PathBuf>,
 }
 
 impl InboxState {
-    pub fn new(cfg: Inbox) -> Self {
+    pub(super) fn new(cfg: Inbox) -> Self {
         let settle = Settle::new(cfg.settle);
         Self { cfg, settle, renamed: HashSet::new() }
     }
 
     /// A watcher saw `path` renamed into this folder: it is ready without settling.
-    pub fn note_renamed(&mut self, path: &Path) {
+    pub(super) fn note_renamed(&mut self, path: &Path) {
         if path.parent() == Some(self.cfg.dir.as_path()) {
             self.renamed.insert(path.to_path_buf());
         }
     }
 
     /// Whether `name` may be taken from this inbox.
-    pub fn accepts(&self, name: &str) -> bool {
+    pub(super) fn accepts(&self, name: &str) -> bool {
         is_candidate_name(name) && self.cfg.pattern.as_deref().is_none_or(|p| matches_pattern(name, p))
     }
 
     /// Lists the folder: the files ready to take, oldest name first, and the strays.
-    pub fn scan(&mut self, now: Instant) -> io::Result<Scan> {
+    pub(super) fn scan(&mut self, now: Instant) -> io::Result<Scan> {
         let mut present = HashSet::new();
         let mut scan = Scan::default();
         for entry in std::fs::read_dir(&self.cfg.dir)? {
@@ -77,20 +77,20 @@ impl InboxState {
     }
 
     /// Stops tracking `path` (taken, or given up on).
-    pub fn forget(&mut self, path: &Path) {
+    pub(super) fn forget(&mut self, path: &Path) {
         self.settle.forget(path);
         self.renamed.remove(path);
     }
 
     /// Whether some file is still settling (worth looking again soon).
-    pub fn settling(&self) -> bool {
+    pub(super) fn settling(&self) -> bool {
         !self.settle.is_empty()
     }
 }
 
 /// One listing of an inbox.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct Scan {
+pub(super) struct Scan {
     /// Regular files ready to take.
     pub ready: Vec<PathBuf>,
     /// Entries that are not regular files, with what they are; never opened.
@@ -99,7 +99,7 @@ pub struct Scan {
 
 /// A short tag naming an inbox folder, kept in claimed file names so a file found in
 /// `processing/` after a crash can be traced back to its inbox (and its default action).
-pub fn inbox_tag(dir: &Path) -> String {
+pub(super) fn inbox_tag(dir: &Path) -> String {
     let digest = Sha256::digest(dir.as_os_str().as_encoded_bytes());
     digest.iter().take(4).map(|b| format!("{b:02x}")).collect()
 }
@@ -112,7 +112,7 @@ fn claimed_name(tag: &str, name: &str) -> String {
 }
 
 /// Splits a claimed file name back into (inbox tag, original name).
-pub fn parse_claimed(file_name: &str) -> Option<(&str, &str)> {
+pub(super) fn parse_claimed(file_name: &str) -> Option<(&str, &str)> {
     let (prefix, name) = file_name.split_once('-')?;
     let (_, tag) = prefix.split_once('x')?;
     (!name.is_empty()).then_some((tag, name))
@@ -120,7 +120,7 @@ pub fn parse_claimed(file_name: &str) -> Option<(&str, &str)> {
 
 /// Moves `src` into `processing/` under a claimed name; returns the new path. The file keeps
 /// its mode here; it is made 0600 through the handle it is read from.
-pub fn claim(src: &Path, processing: &Path, tag: &str, name: &str) -> io::Result<PathBuf> {
+pub(super) fn claim(src: &Path, processing: &Path, tag: &str, name: &str) -> io::Result<PathBuf> {
     let dest = processing.join(claimed_name(tag, name));
     match std::fs::rename(src, &dest) {
         Ok(()) => {}
@@ -153,7 +153,7 @@ fn copy_across(src: &Path, dest: &Path) -> io::Result<()> {
 }
 
 /// Moves `src` to `dir/<stem>` (adding `.1`, `.2`, … if taken); returns the new path.
-pub fn move_into(src: &Path, dir: &Path, stem: &str) -> io::Result<PathBuf> {
+pub(super) fn move_into(src: &Path, dir: &Path, stem: &str) -> io::Result<PathBuf> {
     let mut dest = dir.join(stem);
     let mut n = 0;
     while dest.exists() {

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 /// Problems needing a human, shared by the daemon's tasks. Keys are stable ("auth", "held:7",
 /// "inbox:/path") so that one problem is logged once however often it is seen.
 #[derive(Debug, Default)]
-pub struct Shared {
+pub(super) struct Shared {
     inner: Mutex<Problems>,
 }
 
@@ -19,7 +19,7 @@ struct Problems {
 }
 
 impl Shared {
-    pub fn new() -> Arc<Self> {
+    pub(super) fn new() -> Arc<Self> {
         Arc::new(Self::default())
     }
 
@@ -28,22 +28,22 @@ impl Shared {
     }
 
     /// Records a problem; true when it is new (the caller logs it then, and only then).
-    pub fn raise(&self, key: &str, message: &str) -> bool {
+    pub(super) fn raise(&self, key: &str, message: &str) -> bool {
         let mut p = self.lock();
         p.last_error = Some(message.to_string());
         p.open.insert(key.to_string(), message.to_string()).is_none()
     }
 
     /// The problem is over; true when it was open.
-    pub fn clear(&self, key: &str) -> bool {
+    pub(super) fn clear(&self, key: &str) -> bool {
         self.lock().open.remove(key).is_some()
     }
 
-    pub fn problems(&self) -> Vec<String> {
+    pub(super) fn problems(&self) -> Vec<String> {
         self.lock().open.values().cloned().collect()
     }
 
-    pub fn last_error(&self) -> Option<String> {
+    pub(super) fn last_error(&self) -> Option<String> {
         self.lock().last_error.clone()
     }
 }

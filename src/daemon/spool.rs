@@ -32,7 +32,7 @@ const LIFECYCLE: Duration = Duration::from_millis(500);
 
 /// The folders of the state directory.
 #[derive(Debug, Clone)]
-pub struct Dirs {
+pub(super) struct Dirs {
     pub state: PathBuf,
     pub processing: PathBuf,
     pub done: PathBuf,
@@ -43,7 +43,7 @@ pub struct Dirs {
 impl Dirs {
     /// Creates (if needed, 0700) the state folder, `processing/`, `done/`, `failed/`, `held/`
     /// and `reports/`.
-    pub fn create(state: &Path) -> std::io::Result<Self> {
+    pub(super) fn create(state: &Path) -> std::io::Result<Self> {
         let d = Dirs {
             state: state.to_path_buf(),
             processing: state.join("processing"),
@@ -61,12 +61,12 @@ impl Dirs {
 
 /// What the spool's owner can tell it while it runs.
 #[derive(Debug)]
-pub enum Control {
+pub(super) enum Control {
     /// A reloaded configuration's inboxes.
     Inboxes(Vec<Inbox>),
 }
 
-pub struct Spool {
+pub(super) struct Spool {
     pub(super) journal: Journal,
     pub(super) dirs: Dirs,
     pub(super) safety: Safety,
@@ -81,7 +81,7 @@ impl Spool {
     /// Runs until `stop`: starts the watchers (then says so on `watching`), recovers
     /// `processing/` after a crash, then takes files and moves them along. A file being read
     /// when `stop` fires is finished reading first.
-    pub async fn run(
+    pub(super) async fn run(
         mut self,
         mut wakes: UnboundedReceiver<Wake>,
         mut control: tokio::sync::mpsc::UnboundedReceiver<Control>,

@@ -12,27 +12,27 @@ fn send(states: &[NotifyState<'_>]) {
 }
 
 /// Startup is finished: the journal is open, the engine and the watchers run.
-pub fn ready() {
+pub(super) fn ready() {
     send(&[NotifyState::Ready]);
 }
 
 /// A one-line, human-readable summary shown by `systemctl status`.
-pub fn status(line: &str) {
+pub(super) fn status(line: &str) {
     send(&[NotifyState::Status(line)]);
 }
 
 /// The main loop is alive.
-pub fn watchdog() {
+pub(super) fn watchdog() {
     send(&[NotifyState::Watchdog]);
 }
 
 /// A clean stop has begun.
-pub fn stopping() {
+pub(super) fn stopping() {
     send(&[NotifyState::Stopping]);
 }
 
 /// A reload (SIGHUP) has begun; [`reloaded`] ends it.
-pub fn reloading() {
+pub(super) fn reloading() {
     match NotifyState::monotonic_usec_now() {
         Ok(now) => send(&[NotifyState::Reloading, now]),
         Err(_) => send(&[NotifyState::Reloading]),
@@ -40,11 +40,11 @@ pub fn reloading() {
 }
 
 /// The reload is over (applied or refused): serving again.
-pub fn reloaded() {
+pub(super) fn reloaded() {
     send(&[NotifyState::Ready]);
 }
 
 /// How often to ping the watchdog: half its timeout, when systemd enabled one for us.
-pub fn watchdog_interval() -> Option<Duration> {
+pub(super) fn watchdog_interval() -> Option<Duration> {
     sd_notify::watchdog_enabled().map(|d| (d / 2).max(Duration::from_millis(100)))
 }

@@ -11,7 +11,7 @@ use tokio::sync::mpsc::UnboundedSender;
 
 /// A reason to look at an inbox again.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Wake {
+pub(super) struct Wake {
     /// The inbox folder, as configured.
     pub inbox: PathBuf,
     /// Files renamed into it (ready at once).
@@ -19,7 +19,7 @@ pub struct Wake {
 }
 
 /// The files an event says were renamed into a watched folder.
-pub fn renamed_in(event: &Event) -> Vec<PathBuf> {
+pub(super) fn renamed_in(event: &Event) -> Vec<PathBuf> {
     match event.kind {
         EventKind::Modify(ModifyKind::Name(RenameMode::To)) => event.paths.clone(),
         // Both ends seen (same cookie): `paths` is [from, to].
@@ -31,19 +31,19 @@ pub fn renamed_in(event: &Event) -> Vec<PathBuf> {
 }
 
 /// The live watchers, one per inbox folder.
-pub struct Watchers {
+pub(super) struct Watchers {
     tx: UnboundedSender<Wake>,
     by_dir: HashMap<PathBuf, RecommendedWatcher>,
 }
 
 impl Watchers {
-    pub fn new(tx: UnboundedSender<Wake>) -> Self {
+    pub(super) fn new(tx: UnboundedSender<Wake>) -> Self {
         Self { tx, by_dir: HashMap::new() }
     }
 
     /// Watches exactly `dirs`: starts missing watchers, drops the ones no longer wanted. Returns
     /// the folders that could not be watched and why (the periodic rescan still covers them).
-    pub fn sync(&mut self, dirs: &[PathBuf]) -> Vec<(PathBuf, String)> {
+    pub(super) fn sync(&mut self, dirs: &[PathBuf]) -> Vec<(PathBuf, String)> {
         self.by_dir.retain(|d, _| dirs.contains(d));
         let mut failed = Vec::new();
         for dir in dirs {
@@ -62,7 +62,7 @@ impl Watchers {
 
     /// Whether `dir` has a live watcher.
     #[cfg(test)]
-    pub fn is_watching(&self, dir: &Path) -> bool {
+    pub(super) fn is_watching(&self, dir: &Path) -> bool {
         self.by_dir.contains_key(dir)
     }
 

@@ -405,9 +405,14 @@ async fn a_daemon_whose_key_is_refused_then_accepted_again_is_back_to_full_pace_
     let after = pace(&app, Duration::from_secs(5)).await;
     // The bug this guards left the daemon at one request in flight: about a sixth of the pace.
     // Half of it is the bound, with room for a loaded machine.
+    let log = d.log();
+    let tail: Vec<&str> = log.lines().rev().take(40).collect();
     assert!(
         after >= before * 0.45,
-        "before {before:.1}/s, after {after:.1}/s: the daemon did not get back to its full pace"
+        "before {before:.1}/s, after {after:.1}/s: the daemon did not get back to its full pace\n\
+         status: {:?}\nlog (newest first):\n{}",
+        fdsync::status_file::read_status(&app.state_dir()),
+        tail.join("\n")
     );
     assert_eq!(d.stop().await, 0);
 }
