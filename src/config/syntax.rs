@@ -87,4 +87,22 @@ mod tests {
         let msg = err_of("[freshdesk]\ndomain = \"acme\"\n[limits]\nconcurrency = \"SECRET-2\"\n");
         assert!(!msg.contains("SECRET") && msg.contains("limits.concurrency"), "{msg}");
     }
+
+    /// The fuzzer's reproducers (`fuzz/artifacts/config/`): no config error may carry the text
+    /// of a value, whatever shape the mistake has.
+    #[test]
+    fn the_fuzzers_secret_leaks_stay_fixed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/artifacts/config");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(&dir).expect("the reproducers are committed") {
+            let text = std::fs::read_to_string(entry.expect("entry").path()).expect("utf-8");
+            let msg = match crate::config::Settings::from_toml(&text) {
+                Ok(_) => continue,
+                Err(e) => e.to_string(),
+            };
+            assert!(!msg.contains("SECRET-MARKER"), "{text:?} -> {msg}");
+            seen += 1;
+        }
+        assert!(seen >= 4, "{seen} reproducers read");
+    }
 }

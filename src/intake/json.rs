@@ -260,10 +260,11 @@ impl<R: Read> JsonSource<R> {
             Ok(v) => v,
             Err(e) => {
                 let line = start.line + e.line().saturating_sub(1) as u64;
+                // serde_json says column 0 right after a line break; columns here are 1-based.
                 let column = if e.line() <= 1 {
                     start.column + e.column().saturating_sub(1) as u64
                 } else {
-                    e.column() as u64
+                    e.column().max(1) as u64
                 };
                 if self.ndjson {
                     let reason = format!("line {line}, column {column}: not valid JSON ({e})");

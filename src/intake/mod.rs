@@ -171,12 +171,16 @@ const BOM: &[u8] = b"\xEF\xBB\xBF";
 type Unbom<R> = Chain<Cursor<Vec<u8>>, R>;
 
 fn strip_bom<R: Read>(mut reader: R) -> io::Result<Unbom<R>> {
+    // Every leading mark, not just one: the csv crate strips one more only when its first read
+    // happens to hold all three bytes, which would make the result depend on read sizes.
     let mut head = Vec::with_capacity(3);
-    (&mut reader).take(3).read_to_end(&mut head)?;
-    if head == BOM {
+    loop {
         head.clear();
+        (&mut reader).take(3).read_to_end(&mut head)?;
+        if head != BOM {
+            return Ok(Cursor::new(head).chain(reader));
+        }
     }
-    Ok(Cursor::new(head).chain(reader))
 }
 
 /// One source per reader, so the size gap between the variants costs nothing.

@@ -451,3 +451,43 @@ proptest! {
         }
     }
 }
+
+/// Reads `r` one byte per `read` call.
+struct OneByte<'a>(&'a [u8]);
+
+impl std::io::Read for OneByte<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        match (self.0.split_first(), buf.first_mut()) {
+            (Some((b, rest)), Some(slot)) => {
+                *slot = *b;
+                self.0 = rest;
+                Ok(1)
+            }
+            _ => Ok(0),
+        }
+    }
+}
+
+fn outcome_of<R: std::io::Read>(r: R, format: Format) -> String {
+    match parse_reader(r, format, Some(Action::GetAgent)) {
+        Ok(records) => format!("{:?}", records.collect::<Vec<_>>()),
+        Err(e) => format!("{e:?}"),
+    }
+}
+
+/// Fuzzer finding F1 (`fuzz/artifacts/intake_csv/`): two byte-order marks were read differently
+/// depending on read sizes.
+#[test]
+fn leading_byte_order_marks_are_all_stripped_whatever_the_read_size() {
+    let text = b"\xEF\xBB\xBF\xEF\xBB\xBFemail\njo@example.com\n";
+    let whole = outcome_of(&text[..], Format::Csv);
+    assert_eq!(whole, outcome_of(OneByte(&text[..]), Format::Csv));
+    assert!(whole.contains("jo@example.com"), "{whole}");
+}
+
+/// Fuzzer finding F2 (`fuzz/artifacts/intake_json/`): a broken JSON file named column 0.
+#[test]
+fn broken_json_right_after_a_line_break_names_column_one() {
+    let err = outcome_of(&b"[\"\n\"]"[..], Format::Json);
+    assert!(err.contains("BrokenJson") && !err.contains("column: 0"), "{err}");
+}
