@@ -472,7 +472,10 @@ async fn kill_9_of_the_daemon_mid_file_then_a_restart_loses_and_doubles_nothing(
     let before = tickets(&app);
     assert!(before < 40, "killed part-way ({before} of 40)");
     let d = Daemon::ready(&app).await;
-    assert!(wait_until(WAIT, || in_state(&app, "done").len() == 1).await, "{}", d.log());
+    // 30 % of the creates land 2.2 s late and are each looked up after the 2 s timeout + 1 s: on
+    // a loaded machine the rest of the file takes longer than the usual 20 s.
+    let finished = wait_until(Duration::from_secs(90), || in_state(&app, "done").len() == 1).await;
+    assert!(finished, "{}", d.log());
     let counts = subject_counts(&app);
     assert_eq!(counts.len(), 40, "nothing lost");
     assert!(counts.values().all(|n| *n == 1), "nothing doubled: {counts:?}");
