@@ -30,21 +30,33 @@ if dpkg-query -W -f='${db:Status-Status}' fdsync 2>/dev/null | grep -qx installe
     fail "fdsync is already installed here and this check purges it; dpkg --purge fdsync first"
 fi
 
-# --- Tools.
+# --- Tools. apt (network and disk) runs in the background while cargo (CPU) installs
+# cargo-deb and builds the package; lintian is first needed after the build.
+apt_pid=
+apt_log=$(mktemp)
+if ! command -v lintian >/dev/null || ! command -v man >/dev/null; then
+    (
+        export DEBIAN_FRONTEND=noninteractive
+        apt-get install -y --no-install-recommends lintian man-db \
+            || { apt-get update && apt-get install -y --no-install-recommends lintian man-db; }
+    ) >"$apt_log" 2>&1 &
+    apt_pid=$!
+fi
 if ! cargo deb --version >/dev/null 2>&1; then
     cargo install cargo-deb --locked
 fi
-if ! command -v lintian >/dev/null || ! command -v man >/dev/null; then
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get install -y --no-install-recommends lintian man-db \
-        || { apt-get update && apt-get install -y --no-install-recommends lintian man-db; }
-fi
-step "tools ready: $(cargo deb --version), $(lintian --version)"
+step "cargo-deb ready: $(cargo deb --version)"
 
 # --- Build.
 deb=$(packaging/build-deb.sh --profile "$profile" | tail -n 1)
 [ -f "$deb" ] || fail "build-deb.sh did not print a .deb path (got '$deb')"
 step "built $deb ($(du -h "$deb" | cut -f1))"
+
+if [ -n "$apt_pid" ]; then
+    wait "$apt_pid" || { cat "$apt_log"; fail "apt-get install lintian man-db"; }
+    step "lintian and man-db installed (in the background)"
+fi
+rm -f "$apt_log"
 
 # --- Contents: every file the package promises, with the modes that matter.
 contents=$(dpkg-deb --contents "$deb")
