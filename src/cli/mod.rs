@@ -2,9 +2,11 @@
 //! return an [`Exit`] ([`crate::exit`]); `main` turns it into the process exit code. Errors are
 //! printed here, once, and mapped by [`Exit::for_error`]; nothing below calls `process::exit`.
 
+mod completions;
 mod connect;
 mod demo;
 mod import;
+mod man;
 mod ops;
 mod progress;
 mod signals;
@@ -50,6 +52,11 @@ pub enum Command {
     Demo(demo::DemoArgs),
     /// Print the example configuration, every key documented.
     ExampleConfig,
+    /// Print a shell completion script (bash, zsh or fish) to stdout.
+    Completions(completions::CompletionsArgs),
+    /// Write the man pages into a folder (used by packaging).
+    #[command(hide = true)]
+    Man(man::ManArgs),
 }
 
 /// Runs a parsed command line.
@@ -75,6 +82,11 @@ pub async fn run(cli: Cli) -> Exit {
             print!("{}", config::EXAMPLE);
             Ok(Exit::Success)
         }
+        Command::Completions(args) => {
+            completions::run(&args);
+            Ok(Exit::Success)
+        }
+        Command::Man(args) => man::run(&args).map(|()| Exit::Success),
     };
     match result {
         Ok(exit) => exit,
