@@ -34,7 +34,7 @@ impl From<CompletionShell> for Shell {
 }
 
 /// Writes the completion script for `shell` to `out`.
-pub fn write(shell: CompletionShell, out: &mut dyn Write) {
+pub(super) fn write(shell: CompletionShell, out: &mut dyn Write) {
     let mut cmd = visible_command();
     let name = cmd.get_name().to_owned();
     clap_complete::generate(Shell::from(shell), &mut cmd, name, out);
@@ -62,7 +62,7 @@ fn visible_command() -> clap::Command {
 }
 
 /// Prints the completion script to stdout.
-pub fn run(args: &CompletionsArgs) {
+pub(super) fn run(args: &CompletionsArgs) {
     write(args.shell, &mut std::io::stdout().lock());
 }
 

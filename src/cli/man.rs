@@ -16,7 +16,7 @@ pub struct ManArgs {
 }
 
 /// Writes every page into `dir`; returns the paths written, the top-level page first.
-pub fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
+pub(super) fn write_all(dir: &Path) -> anyhow::Result<Vec<PathBuf>> {
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     // As clap_mangen::generate_to: build once so subcommands carry their "fdsync-sub" display
     // names, and leave out the generated `help` subcommand.
@@ -39,7 +39,7 @@ fn write_tree(cmd: &clap::Command, dir: &Path, written: &mut Vec<PathBuf>) -> an
 }
 
 /// Writes the pages and lists them on stdout, one path a line.
-pub fn run(args: &ManArgs) -> anyhow::Result<()> {
+pub(super) fn run(args: &ManArgs) -> anyhow::Result<()> {
     for path in write_all(&args.out)? {
         println!("{}", path.display());
     }
