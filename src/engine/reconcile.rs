@@ -130,19 +130,7 @@ impl Reconciler {
             Found::Absent if op.attempts >= max_attempts => {
                 self.lock().remove(&op_id);
                 let message = format!("gave up after {} attempts: no answer, and not applied", op.attempts);
-                let code = Some("no_answer".into());
-                journal
-                    .finish_op(
-                        op_id,
-                        OpResult {
-                            outcome: Outcome::Failed,
-                            freshdesk_id: None,
-                            http_status: None,
-                            error_code: code,
-                            message,
-                        },
-                    )
-                    .await
+                journal.finish_op(op_id, failed("no_answer", message)).await
             }
             Found::Absent => {
                 tracing::info!(
@@ -174,21 +162,20 @@ impl Reconciler {
                     "could not read Freshdesk's answer to {count} lookups ({why}); whether the change was applied is unknown, \
                      so nothing was re-sent; check in Freshdesk, then `fdsync retry` looks again before sending"
                 );
-                let code = Some("unverifiable_answer".into());
-                journal
-                    .finish_op(
-                        op_id,
-                        OpResult {
-                            outcome: Outcome::Failed,
-                            freshdesk_id: None,
-                            http_status: None,
-                            error_code: code,
-                            message,
-                        },
-                    )
-                    .await
+                journal.finish_op(op_id, failed("unverifiable_answer", message)).await
             }
         }
+    }
+}
+
+/// A row reconciliation gives up on.
+fn failed(code: &str, message: String) -> OpResult {
+    OpResult {
+        outcome: Outcome::Failed,
+        freshdesk_id: None,
+        http_status: None,
+        error_code: Some(code.into()),
+        message,
     }
 }
 
