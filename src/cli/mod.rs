@@ -8,6 +8,7 @@ mod demo;
 mod import;
 mod man;
 mod ops;
+mod plan;
 mod progress;
 mod signals;
 mod status;
@@ -33,6 +34,8 @@ pub enum Command {
     Run,
     /// Import files once (resumable: run the same command again after any interruption).
     Import(import::ImportArgs),
+    /// Preview files with read-only lookups: what each row would do, and whether the run would be held.
+    Plan(plan::PlanArgs),
     /// Show files, rows and the quota as the journal knows them.
     Status(status::StatusArgs),
     /// Put failed rows (not validation failures) back in the queue; `fdsync import` or `run` sends them.
@@ -67,6 +70,7 @@ pub async fn run(cli: Cli) -> Exit {
             Err(e) => Err(e),
         },
         Command::Import(args) => import::run(cli.config.as_deref(), args).await,
+        Command::Plan(args) => plan::run(cli.config.as_deref(), args).await,
         Command::Status(args) => status::run(cli.config.as_deref(), args).await,
         Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
         Command::Approve(args) => ops::approve(cli.config.as_deref(), args).await,

@@ -23,10 +23,17 @@ pub enum Outcome {
     Skipped,
     WouldCreate,
     WouldDelete,
+    /// Preview: the row would fail (validation, an unknown agent, a lookup that could not tell).
+    WouldFail,
+    /// Preview: a delete of a protected agent, which fdsync refuses.
+    Protected,
+    /// Preview: a delete of the agent who owns the API key, which fdsync refuses.
+    #[serde(rename = "self")]
+    OwnKey,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 10] = [
+    pub const ALL: [Outcome; 13] = [
         Outcome::Created,
         Outcome::Exists,
         Outcome::Found,
@@ -37,6 +44,9 @@ impl Outcome {
         Outcome::Skipped,
         Outcome::WouldCreate,
         Outcome::WouldDelete,
+        Outcome::WouldFail,
+        Outcome::Protected,
+        Outcome::OwnKey,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,12 +61,16 @@ impl Outcome {
             Outcome::Skipped => "skipped",
             Outcome::WouldCreate => "would_create",
             Outcome::WouldDelete => "would_delete",
+            Outcome::WouldFail => "would_fail",
+            Outcome::Protected => "protected",
+            Outcome::OwnKey => "self",
         }
     }
 
-    /// Whether the row counts as a success for the exit code (everything but `failed`).
+    /// Whether the row counts as a success for the exit code (everything but `failed` and, in a
+    /// preview, `would_fail`).
     pub fn is_success(self) -> bool {
-        self != Outcome::Failed
+        !matches!(self, Outcome::Failed | Outcome::WouldFail)
     }
 }
 

@@ -14,6 +14,7 @@ mod health;
 mod identity;
 pub mod pacer;
 pub mod ports;
+mod preview;
 mod reconcile;
 pub mod retry;
 mod send;
@@ -23,6 +24,7 @@ mod worker;
 mod tests;
 
 pub use health::{HealthSnapshot, Mode};
+pub use preview::{PreviewHolds, ReadOnly};
 
 use crate::journal::{self, Journal, OpRecord, now_ms};
 use directory::AgentDirectory;

@@ -123,7 +123,7 @@ pub(crate) fn otherwise<T>(answer: &Answer<T>, sent_at: i64, mutating: bool) -> 
 }
 
 /// Where the target of an agent row was found.
-enum Lookup {
+pub(crate) enum Lookup {
     Found { agent: Agent, cached: bool, status: Option<u16> },
     Missing { status: Option<u16> },
     Failed(Next),
@@ -233,7 +233,7 @@ impl<'a, A: Api> Worker<'a, A> {
     }
 
     /// Finds the agent a row names: from the directory when it lists it, else by one call.
-    async fn find_agent(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Lookup> {
+    pub(crate) async fn find_agent(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Lookup> {
         let Parts { journal, sender, directory, .. } = self.parts;
         if let AgentRef::Email(e) = target
             && let Some(agent) = directory.lookup(journal, sender, &e.key()).await

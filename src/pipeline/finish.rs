@@ -54,32 +54,18 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
         .file(file_id)
         .await?
         .ok_or_else(|| journal::Error::Data(format!("no file {file_id} in the journal")))?;
-    let lines = journal.report_lines(file_id).await?;
+    let rows = report_rows(journal, file_id).await?;
     let mut summary = Summary { file_id, name: file.name.clone(), ..Default::default() };
-    let rows: Vec<ReportRow> = lines
-        .into_iter()
-        .map(|l| {
-            let outcome = l.outcome.unwrap_or(Outcome::Skipped);
-            *summary.by_outcome.entry(outcome.as_str()).or_default() += 1;
-            if outcome == Outcome::Failed {
-                summary.failed += 1;
-                if summary.failures.len() < FAILURES_SHOWN {
-                    let why = l.message.as_deref().unwrap_or("failed");
-                    summary.failures.push(format!("row {}: {why}", l.row));
-                }
+    for r in &rows {
+        *summary.by_outcome.entry(r.outcome.as_str()).or_default() += 1;
+        if r.outcome == Outcome::Failed {
+            summary.failed += 1;
+            if summary.failures.len() < FAILURES_SHOWN {
+                let why = if r.message.is_empty() { "failed" } else { &r.message };
+                summary.failures.push(format!("row {}: {why}", r.row));
             }
-            ReportRow {
-                row: l.row,
-                action: l.action,
-                key: l.key,
-                outcome,
-                freshdesk_id: l.freshdesk_id,
-                http_status: l.http_status,
-                error_code: l.error_code,
-                message: l.message.unwrap_or_default(),
-            }
-        })
-        .collect();
+        }
+    }
     let reports = state_dir.join("reports");
     let report_path = reports.join(report_name(file_id, &file.name));
     let io = |source| Error::Io { path: report_path.clone(), source };
@@ -89,6 +75,24 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
     journal.set_file_state(file_id, FileState::Done, None).await?;
     summary.report = report_path;
     Ok(summary)
+}
+
+/// A file's report lines as the report writes them (a row not yet final reads `skipped`).
+pub async fn report_rows(journal: &Journal, file_id: i64) -> Result<Vec<ReportRow>, journal::Error> {
+    let lines = journal.report_lines(file_id).await?;
+    Ok(lines
+        .into_iter()
+        .map(|l| ReportRow {
+            row: l.row,
+            action: l.action,
+            key: l.key,
+            outcome: l.outcome.unwrap_or(Outcome::Skipped),
+            freshdesk_id: l.freshdesk_id,
+            http_status: l.http_status,
+            error_code: l.error_code,
+            message: l.message.unwrap_or_default(),
+        })
+        .collect())
 }
 
 /// `<id>-<stem>.report.csv`, with anything but `[A-Za-z0-9._-]` replaced.

@@ -15,7 +15,7 @@ mod input;
 mod take;
 
 pub use dry_run::dry_run;
-pub use finish::{Summary, finish, report_name};
+pub use finish::{Summary, finish, report_name, report_rows};
 pub use input::{open_input, sha256_file};
 pub use take::{TakeOptions, Taken, take, take_with};
 

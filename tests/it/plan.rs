@@ -1,0 +1,93 @@
+//! `fdsync plan`: a preview with real, read-only lookups against the simulator. It must send no
+//! change (checked on the simulator's own request counters) and predict, row by row, what the
+//! real import then does.
+
+use crate::helpers::*;
+use fdsync_sim::SimConfig;
+
+const MIXED: &str = r#"{"action":"create_ticket","email":"jane@example.com","subject":"Disk full","description":"98%","priority":"High","status":"Open"}
+{"action":"create_agent","email":"newhire@example.com","name":"New Hire","ticket_scope":"Global"}
+{"action":"create_agent","email":"agent0001@example.com","name":"Already Here","ticket_scope":"Global"}
+{"action":"get_agent","email":"agent0002@example.com"}
+{"action":"get_agent","email":"nobody@example.com"}
+{"action":"delete_agent","email":"agent0003@example.com"}
+{"action":"delete_agent","email":"gone@example.com"}
+{"action":"delete_agent","email":"admin@example.com"}
+{"action":"delete_agent","email":"agent0004@example.com"}
+"#;
+
+/// Requests the simulator saw that could change something.
+fn changes(app: &TestApp) -> Vec<String> {
+    let c = app.sim.counters();
+    c.requests.keys().filter(|k| !k.starts_with("GET ")).cloned().collect()
+}
+
+/// What a real run reports for each predicted outcome.
+fn real_outcome(predicted: &str) -> (&'static str, &'static str) {
+    match predicted {
+        "would_create" => ("created", ""),
+        "would_delete" => ("deleted", ""),
+        "exists" => ("exists", ""),
+        "found" => ("found", ""),
+        "not_found" => ("not_found", ""),
+        "already_deleted" => ("already_deleted", ""),
+        "protected" | "self" => ("failed", "protected"),
+        other => panic!("unexpected prediction {other}"),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_sends_no_change_and_predicts_every_outcome_of_the_real_run() {
+    let app = spawn_app_with(
+        SimConfig { agents: 6, ..fast_sim() },
+        "[safety]\nprotected_emails = [\"agent0004@example.com\"]\n",
+    )
+    .await;
+    let file = app.file("mixed.ndjson", MIXED);
+    let out = app.fdsync(&["plan", file.to_str().unwrap(), "--json"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(changes(&app), Vec::<String>::new(), "a preview sends only reads");
+    let plans: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
+    let rows = plans[0]["rows"].as_array().expect("rows").clone();
+    let predicted: Vec<String> = rows.iter().map(|r| r["outcome"].as_str().unwrap().to_string()).collect();
+    assert_eq!(
+        predicted,
+        [
+            "would_create",
+            "would_create",
+            "exists",
+            "found",
+            "not_found",
+            "would_delete",
+            "already_deleted",
+            "self",
+            "protected"
+        ],
+        "{plans}"
+    );
+    assert_eq!(plans[0]["held"], serde_json::json!([]), "the run would not be held");
+    assert!(rows[5]["message"].as_str().unwrap().contains("agent0003@example.com"), "{plans}");
+
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 1, "two rows are refused by design: {}{}", stdout(&out), stderr(&out));
+    let report = app.report("mixed");
+    for (row, want) in report.iter().zip(&predicted) {
+        let (outcome, code) = real_outcome(want);
+        assert_eq!((row[3].as_str(), row[6].as_str()), (outcome, code), "row {}: predicted {want}", row[0]);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_preview_says_the_run_would_be_held_and_why() {
+    let app =
+        spawn_app_with(SimConfig { agents: 6, ..fast_sim() }, "[safety]\nmax_deletes_per_file = 2\n").await;
+    let rows: String = (1..=3).map(|i| format!("agent000{i}@example.com\n")).collect();
+    let file = app.file("leavers.csv", &format!("email\n{rows}"));
+    let out = app.fdsync(&["plan", file.to_str().unwrap(), "--action", "delete_agent"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("would be HELD: 3 deletes exceed safety.max_deletes_per_file = 2"), "{text}");
+    assert!(text.contains("3 rows: 3 would_delete"), "{text}");
+    assert_eq!(changes(&app), Vec::<String>::new());
+    assert_eq!(app.sim.counters().agents_deleted, 0);
+}
