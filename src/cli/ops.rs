@@ -16,6 +16,12 @@ pub struct RetryArgs {
 pub struct ApproveArgs {
     /// The held file's id (see `fdsync status`).
     pub id: i64,
+    /// Why it may run (recorded with who approved it and when).
+    #[arg(long)]
+    pub note: Option<String>,
+    /// Approve without showing the preview and asking (for scripts).
+    #[arg(long)]
+    pub yes: bool,
 }
 
 #[derive(Debug, clap::Args)]
@@ -45,9 +51,46 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
         eprintln!("file {} ({}) is {}, not held", file.id, file.name, file.state.as_str());
         return Ok(Exit::Usage);
     }
-    journal.set_file_state(file.id, FileState::Processing, None).await?;
-    println!("file {} ({}) approved: its rows will run", file.id, file.name);
+    if !args.yes {
+        use std::io::IsTerminal;
+        if !std::io::stdin().is_terminal() {
+            eprintln!("approve shows a preview and asks first: run it from a terminal, or pass --yes");
+            return Ok(Exit::Usage);
+        }
+        let action = file.default_action.as_deref().and_then(|a| a.parse().ok());
+        match super::plan::preview(&settings, &[std::path::PathBuf::from(&file.path)], action).await {
+            Ok(plans) => plans.iter().for_each(super::plan::print_table),
+            Err(e) => println!("(no preview: {e:#})"),
+        }
+        print!("approve file {} ({})? [y/N] ", file.id, crate::text::Shown(&file.name));
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+            println!("not approved");
+            return Ok(Exit::RowsFailed);
+        }
+    }
+    let by = approver();
+    if !journal.approve_file(file.id, by.clone(), args.note.clone()).await? {
+        eprintln!("file {} is no longer held", file.id);
+        return Ok(Exit::Usage);
+    }
+    println!("file {} ({}) approved by {by}: its rows will run", file.id, crate::text::Shown(&file.name));
     Ok(Exit::Success)
+}
+
+/// Who is approving: the user behind `sudo`, else the login name, else the uid.
+fn approver() -> String {
+    ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
+        .map(|v| crate::text::shown(&v))
+        .unwrap_or_else(|| {
+            use std::os::unix::fs::MetadataExt;
+            let uid = std::fs::metadata("/proc/self").map(|m| m.uid().to_string());
+            format!("uid {}", uid.unwrap_or_else(|_| "unknown".into()))
+        })
 }
 
 pub(super) async fn report(config: Option<&Path>, args: ReportArgs) -> anyhow::Result<Exit> {

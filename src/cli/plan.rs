@@ -35,7 +35,7 @@ pub struct PlanArgs {
 
 /// One file's preview.
 #[derive(Debug, serde::Serialize)]
-struct FilePlan {
+pub(super) struct FilePlan {
     file: String,
     rows: Vec<PlannedRow>,
     counts: BTreeMap<String, u64>,
@@ -55,11 +55,7 @@ struct PlannedRow {
 
 pub(super) async fn run(config: Option<&Path>, args: PlanArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
-    let scratch = settings.state_dir.join(format!("plan-{}", std::process::id()));
-    crate::private::create_dir(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let result = plan_all(&settings, &scratch, &args).await;
-    let _ = std::fs::remove_dir_all(&scratch);
-    let plans = result?;
+    let plans = preview(&settings, &args.files, args.action).await?;
     let mut exit = Exit::Success;
     for plan in &plans {
         if plan.counts.get(Outcome::WouldFail.as_str()).is_some_and(|n| *n > 0) || !plan.held.is_empty() {
@@ -74,7 +70,25 @@ pub(super) async fn run(config: Option<&Path>, args: PlanArgs) -> anyhow::Result
     Ok(exit)
 }
 
-async fn plan_all(settings: &Settings, scratch: &Path, args: &PlanArgs) -> anyhow::Result<Vec<FilePlan>> {
+/// Previews `files` in a scratch journal under the state folder, removed afterwards.
+pub(super) async fn preview(
+    settings: &Settings,
+    files: &[PathBuf],
+    action: Option<Action>,
+) -> anyhow::Result<Vec<FilePlan>> {
+    let scratch = settings.state_dir.join(format!("plan-{}", std::process::id()));
+    crate::private::create_dir(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
+    let result = plan_all(settings, &scratch, files, action).await;
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+async fn plan_all(
+    settings: &Settings,
+    scratch: &Path,
+    files: &[PathBuf],
+    action: Option<Action>,
+) -> anyhow::Result<Vec<FilePlan>> {
     let journal = Journal::open(scratch)?;
     let opts = TakeOptions {
         limits: Limits::with_max_request(settings.limits.max_request_bytes),
@@ -91,9 +105,9 @@ async fn plan_all(settings: &Settings, scratch: &Path, args: &PlanArgs) -> anyho
     let reports = settings.state_dir.join("reports");
     crate::private::create_dir(&reports).with_context(|| format!("creating {}", reports.display()))?;
     let mut plans = Vec::new();
-    for path in &args.files {
+    for path in files {
         let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
-        let taken = pipeline::take_with(&journal, path, &name, args.action, &settings.safety, &opts)
+        let taken = pipeline::take_with(&journal, path, &name, action, &settings.safety, &opts)
             .await
             .with_context(|| format!("reading {}", crate::text::shown_path(path)))?;
         let mut held = Vec::new();
@@ -142,7 +156,7 @@ fn summarise(name: &str, rows: Vec<ReportRow>, held: Vec<String>, report: &Path)
     FilePlan { file: crate::text::shown(name), rows, counts, held, report: report.display().to_string() }
 }
 
-fn print_table(plan: &FilePlan) {
+pub(super) fn print_table(plan: &FilePlan) {
     println!("{}:", plan.file);
     println!("  {:>6}  {:<13} {:<15} {:>14}  detail", "row", "action", "outcome", "freshdesk_id");
     for r in &plan.rows {

@@ -69,10 +69,14 @@ pub struct FileRecord {
     pub report_path: Option<String>,
     pub created_at: i64,
     pub updated_at: i64,
+    /// Who let a held file run (`fdsync approve`), when (ms) and with what note.
+    pub approved_by: Option<String>,
+    pub approved_at: Option<i64>,
+    pub approval_note: Option<String>,
 }
 
 const COLUMNS: &str = "id, name, path, sha256, inbox, default_action, state, rows_total, error, duplicate_of, \
-                       report_path, created_at, updated_at";
+                       report_path, created_at, updated_at, approved_by, approved_at, approval_note";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
     let state: String = r.get(6)?;
@@ -91,6 +95,9 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
             report_path: r.get(10)?,
             created_at: r.get(11)?,
             updated_at: r.get(12)?,
+            approved_by: r.get(13)?,
+            approved_at: r.get(14)?,
+            approval_note: r.get(15)?,
         },
         state,
     ))
@@ -149,6 +156,20 @@ impl Journal {
                 params![id, state.as_str(), error, now_ms()],
             )?;
             Ok(())
+        })
+        .await
+    }
+
+    /// Lets a held file run, recording who approved it, when and why; false if it was not held.
+    pub async fn approve_file(&self, id: i64, by: String, note: Option<String>) -> Result<bool> {
+        self.call(move |c| {
+            let n = c.execute(
+                "UPDATE files SET state = 'processing', error = NULL, approved_by = ?2, approved_at = ?3,
+                        approval_note = ?4, updated_at = ?3
+                 WHERE id = ?1 AND state = 'held'",
+                params![id, by, now_ms(), note],
+            )?;
+            Ok(n == 1)
         })
         .await
     }

@@ -46,6 +46,12 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX ops_key ON ops(key, id);
     CREATE INDEX ops_file ON ops(file_id, state);
     "#,
+    // 2: who approved a held file, when, and why.
+    r#"
+    ALTER TABLE files ADD COLUMN approved_by TEXT;
+    ALTER TABLE files ADD COLUMN approved_at INTEGER;
+    ALTER TABLE files ADD COLUMN approval_note TEXT;
+    "#,
 ];
 
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {

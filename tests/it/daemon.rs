@@ -273,7 +273,7 @@ async fn a_held_file_waits_until_fdsync_approve_and_then_runs() {
     .await;
     assert!(status_says, "status.json names the held file");
     assert_eq!(app.sim.counters().agents_deleted, 0, "nothing deleted while held");
-    let out = app.fdsync(&["approve", &id]).await;
+    let out = app.fdsync(&["approve", &id, "--yes"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     // The README's claim: noticed within a few seconds (the spool looks once a second).
     let noticed = wait_until(Duration::from_secs(5), || in_state(&app, "held").is_empty()).await;

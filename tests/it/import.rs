@@ -107,8 +107,26 @@ async fn a_file_with_too_many_deletes_is_held_until_approved() {
     assert_eq!(code(&out), 1);
     assert!(stdout(&out).contains("fdsync approve 1"), "{}", stdout(&out));
     assert_eq!(app.sim.counters().agents_deleted, 0, "no delete may be sent while held");
+    // Not from a terminal and without --yes: approve refuses, and nothing changes.
     let out = app.fdsync(&["approve", "1"]).await;
+    assert_eq!(code(&out), 2, "{}", stderr(&out));
+    assert!(stderr(&out).contains("--yes"), "{}", stderr(&out));
+    let out = app
+        .command(&["approve", "1", "--yes", "--note", "checked with HR, ticket 4711"])
+        .env("SUDO_USER", "alice")
+        .output()
+        .await
+        .expect("approve");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
+    assert!(stdout(&out).contains("approved by alice"), "{}", stdout(&out));
+    let db = rusqlite::Connection::open(app.state_dir().join("journal.db")).expect("journal");
+    let (by, at, note): (String, i64, String) = db
+        .query_row("SELECT approved_by, approved_at, approval_note FROM files WHERE id = 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })
+        .expect("approval recorded");
+    assert_eq!((by.as_str(), note.as_str()), ("alice", "checked with HR, ticket 4711"));
+    assert!(at > 0);
     let out = app.import(&file, &["--action", "delete_agent"]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert_eq!(app.sim.counters().agents_deleted, 3);

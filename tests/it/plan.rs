@@ -91,3 +91,40 @@ async fn a_preview_says_the_run_would_be_held_and_why() {
     assert_eq!(changes(&app), Vec::<String>::new());
     assert_eq!(app.sim.counters().agents_deleted, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approve_from_a_terminal_shows_the_preview_then_asks() {
+    let app =
+        spawn_app_with(SimConfig { agents: 6, ..fast_sim() }, "[safety]\nmax_deletes_per_file = 1\n").await;
+    let file = app.file("leavers.csv", "email\nagent0001@example.com\nagent0002@example.com\n");
+    let out = app.import(&file, &["--action", "delete_agent"]).await;
+    assert_eq!(code(&out), 1, "held: {}", stdout(&out));
+    // `script` gives approve a terminal; "y" answers its question.
+    let command = format!(
+        "{} --config {} approve 1 --note 'leavers list checked'",
+        env!("CARGO_BIN_EXE_fdsync"),
+        app.config.display()
+    );
+    let mut child = tokio::process::Command::new("script")
+        .args(["-qec", &command, "/dev/null"])
+        .env("SUDO_USER", "bob")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("script");
+    use tokio::io::AsyncWriteExt;
+    let mut stdin = child.stdin.take().expect("stdin");
+    stdin.write_all(b"y\n").await.expect("answer");
+    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
+        .await
+        .expect("approve answered")
+        .expect("output");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let preview = text.find("2 rows: 2 would_delete").unwrap_or_else(|| panic!("no preview: {text}"));
+    let question = text.find("approve file 1").unwrap_or_else(|| panic!("no question: {text}"));
+    assert!(preview < question, "the preview comes first: {text}");
+    assert!(text.contains("approved by bob"), "{text}");
+    assert_eq!(app.sim.counters().agents_deleted, 0, "approving sends nothing by itself");
+    assert_eq!(changes(&app), Vec::<String>::new());
+}
