@@ -96,6 +96,29 @@ pub struct NewTicket {
     pub external_id: Option<String>,
 }
 
+#[cfg(test)]
+impl NewTicket {
+    /// A minimal valid ticket from `email` (tests).
+    pub(crate) fn example(email: &str) -> Self {
+        NewTicket {
+            email: Email::parse(email).expect("a valid test e-mail"),
+            subject: "s".into(),
+            description: "d".into(),
+            priority: Priority::Low,
+            status: Status::Open,
+            name: None,
+            tags: vec![],
+            ticket_type: None,
+            group_id: None,
+            responder_id: None,
+            source: None,
+            cc_emails: vec![],
+            custom_fields: BTreeMap::new(),
+            external_id: None,
+        }
+    }
+}
+
 /// An agent to create.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewAgent {
@@ -272,22 +295,7 @@ mod tests {
         assert_eq!(get.key("abc", 7), "jane@example.com");
         let del = Op::DeleteAgent { agent: AgentRef::Id(43026449322) };
         assert_eq!(del.key("abc", 7), "agent:43026449322");
-        let mut t = NewTicket {
-            email,
-            subject: "s".into(),
-            description: "d".into(),
-            priority: Priority::Low,
-            status: Status::Open,
-            name: None,
-            tags: vec![],
-            ticket_type: None,
-            group_id: None,
-            responder_id: None,
-            source: None,
-            cc_emails: vec![],
-            custom_fields: BTreeMap::new(),
-            external_id: None,
-        };
+        let mut t = NewTicket::example(email.as_str());
         assert_eq!(Op::CreateTicket(t.clone()).key("abc", 7), "abc:7");
         t.external_id = Some("MON-1".into());
         let op = Op::CreateTicket(t);

@@ -3,10 +3,10 @@
 //! answer class for every action: applied, absent, unknown, unverifiable.
 
 use super::*;
-use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, Priority, Status, TicketScope};
+use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, TicketScope};
 use crate::freshdesk::{Agent, Answer, Decode, Existing, Me, Reply, Ticket};
 use crate::journal::{FileState, NewFile, NewOp, ReportLine};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
@@ -99,22 +99,7 @@ fn agent(id: u64, email: &str) -> Agent {
 }
 
 fn ticket_op() -> Op {
-    Op::CreateTicket(NewTicket {
-        email: Email::parse("jane@example.com").unwrap(),
-        subject: "Disk full".into(),
-        description: "x".into(),
-        priority: Priority::High,
-        status: Status::Open,
-        name: None,
-        tags: vec![],
-        ticket_type: None,
-        group_id: None,
-        responder_id: None,
-        source: None,
-        cc_emails: vec![],
-        custom_fields: BTreeMap::new(),
-        external_id: None,
-    })
+    Op::CreateTicket(NewTicket::example("jane@example.com"))
 }
 
 fn agent_op() -> Op {

@@ -49,26 +49,11 @@ pub(crate) fn check(op: &Op, max: usize) -> Option<FieldError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Email, NewTicket, Priority, Status};
+    use crate::domain::NewTicket;
 
     #[test]
     fn a_row_over_the_request_limit_names_its_largest_field() {
-        let ticket = NewTicket {
-            email: Email::parse("a@b.co").unwrap(),
-            subject: "s".into(),
-            description: "d".repeat(1000),
-            priority: Priority::Low,
-            status: Status::Open,
-            name: None,
-            tags: vec![],
-            ticket_type: None,
-            group_id: None,
-            responder_id: None,
-            source: None,
-            cc_emails: vec![],
-            custom_fields: Default::default(),
-            external_id: None,
-        };
+        let ticket = NewTicket { description: "d".repeat(1000), ..NewTicket::example("a@b.co") };
         let op = Op::CreateTicket(ticket);
         assert!(check(&op, 2000).is_none());
         let err = check(&op, 500).expect("over the limit");

@@ -23,10 +23,20 @@ fn agents_csv(n: usize) -> String {
     s
 }
 
-/// Runs `work` while sampling the simulator every 5 ms; returns its output and, for each quota
-/// window that closed meanwhile, when it was first seen and the credits the whole account used
-/// in it (its peak count).
-async fn with_windows<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<(Instant, u64)>) {
+/// One quota window that closed while `work` ran.
+#[derive(Debug, Clone, Copy)]
+struct Window {
+    /// When it was first seen.
+    start: Instant,
+    /// Credits the whole account used in it (its peak count).
+    peak: u64,
+    /// Tickets created in it.
+    tickets: u64,
+}
+
+/// Runs `work` while sampling the simulator every 5 ms; returns its output and every quota
+/// window that closed meanwhile.
+async fn with_windows<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<Window>) {
     let done = AtomicBool::new(false);
     let run = async {
         let out = work.await;
@@ -34,14 +44,18 @@ async fn with_windows<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<(Ins
         out
     };
     let sample = async {
-        let (mut closed, mut prev, mut peak, mut start) = (Vec::new(), 0u64, 0u64, Instant::now());
+        let (mut closed, mut prev) = (Vec::new(), 0u64);
+        let mut open = Window { start: Instant::now(), peak: 0, tickets: 0 };
+        let mut tickets_at_start = 0;
         while !done.load(Ordering::Relaxed) {
-            let used = app.sim.counters().quota_used;
-            if used < prev {
-                closed.push((start, peak));
-                (peak, start) = (0, Instant::now());
+            let c = app.sim.counters();
+            if c.quota_used < prev {
+                closed.push(Window { tickets: c.tickets_created - tickets_at_start, ..open });
+                open = Window { start: Instant::now(), peak: 0, tickets: 0 };
+                tickets_at_start = c.tickets_created;
             }
-            (prev, peak) = (used, peak.max(used));
+            prev = c.quota_used;
+            open.peak = open.peak.max(c.quota_used);
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         closed
@@ -49,34 +63,16 @@ async fn with_windows<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<(Ins
     tokio::join!(run, sample)
 }
 
-/// Like [`with_windows`], but for each closed window the tickets created in it.
+/// The tickets created in each closed window.
 async fn with_ticket_windows<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<u64>) {
-    let done = AtomicBool::new(false);
-    let run = async {
-        let out = work.await;
-        done.store(true, Ordering::Relaxed);
-        out
-    };
-    let sample = async {
-        let (mut closed, mut prev, mut at_start) = (Vec::new(), 0u64, 0u64);
-        while !done.load(Ordering::Relaxed) {
-            let c = app.sim.counters();
-            if c.quota_used < prev {
-                closed.push(c.tickets_created - at_start);
-                at_start = c.tickets_created;
-            }
-            prev = c.quota_used;
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        closed
-    };
-    tokio::join!(run, sample)
+    let (out, windows) = with_windows(app, work).await;
+    (out, windows.into_iter().map(|w| w.tickets).collect())
 }
 
 /// The peak counts of the closed windows.
 async fn with_window_peaks<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<u64>) {
     let (out, windows) = with_windows(app, work).await;
-    (out, windows.into_iter().map(|(_, peak)| peak).collect())
+    (out, windows.into_iter().map(|w| w.peak).collect())
 }
 
 fn failed_rows(app: &TestApp, stem: &str) -> Vec<Vec<String>> {
@@ -195,7 +191,7 @@ async fn after_a_plan_change_mid_run_the_pacer_keeps_to_the_new_total() {
     // Only the window where the total dropped below what was already spent answers 429.
     assert!(c.rate_limited <= 10, "{} 429s", c.rate_limited);
     // Every window that began after the change keeps to 20 × 0.75 = 15 (+1).
-    let after: Vec<u64> = windows.iter().filter(|(start, _)| *start > changed).map(|w| w.1).collect();
+    let after: Vec<u64> = windows.iter().filter(|w| w.start > changed).map(|w| w.peak).collect();
     assert!(!after.is_empty(), "a full window after the change: {windows:?}");
     assert!(after.iter().all(|&p| p <= 16), "the new total was not followed: {after:?}");
 }
