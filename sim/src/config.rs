@@ -149,6 +149,8 @@ pub struct SimConfig {
     pub oauth_clients: Vec<OAuthClient>,
     /// Largest accepted request body; bigger bodies get 413.
     pub max_body_bytes: usize,
+    /// `GET /api/v2/roles` answers a 200 HTML page instead of the roles.
+    pub roles_unreadable: bool,
 }
 
 impl Default for SimConfig {
@@ -182,6 +184,7 @@ impl Default for SimConfig {
                 client_secret: "sim-secret".into(),
             }],
             max_body_bytes: 1024 * 1024,
+            roles_unreadable: false,
         }
     }
 }
@@ -215,6 +218,7 @@ pub(crate) struct ConfigView {
     token_ttl_secs: f64,
     auth_header: String,
     max_body_bytes: usize,
+    roles_unreadable: bool,
 }
 
 impl ConfigView {
@@ -240,6 +244,7 @@ impl ConfigView {
             token_ttl_secs: c.token_ttl.as_secs_f64(),
             auth_header: c.auth_header.clone(),
             max_body_bytes: c.max_body_bytes,
+            roles_unreadable: c.roles_unreadable,
         }
     }
 }
@@ -266,6 +271,7 @@ pub(crate) struct ConfigPatch {
     token_ttl_secs: Option<f64>,
     auth_header: Option<String>,
     max_body_bytes: Option<usize>,
+    roles_unreadable: Option<bool>,
 }
 
 /// A duration from user-supplied seconds; negative, NaN or huge values are clamped, never panic.
@@ -336,6 +342,9 @@ impl ConfigPatch {
         }
         if let Some(v) = self.max_body_bytes {
             c.max_body_bytes = v;
+        }
+        if let Some(v) = self.roles_unreadable {
+            c.roles_unreadable = v;
         }
     }
 }

@@ -19,6 +19,19 @@ pub const FIRST_USER_ID: u64 = 43_000_000_001;
 pub const DEFAULT_SIGNATURE: &str = "<div dir=\"ltr\"><p><br></p>\r\n</div>";
 
 /// A stored ticket.
+
+/// The built-in roles every account has: (id, name, description). New agents get "Agent".
+pub const BUILT_IN_ROLES: [(u64, &str, &str); 4] = [
+    (ROLE_ACCOUNT_ADMIN, "Account Administrator", "Has complete control over the help desk"),
+    (ROLE_ADMIN, "Administrator", "Can configure all features through the Admin tab"),
+    (ROLE_SUPERVISOR, "Supervisor", "Can perform all agent related activities and access reports"),
+    (ROLE_AGENT, "Agent", "Can log, view, reply, update and resolve tickets"),
+];
+pub const ROLE_ACCOUNT_ADMIN: u64 = 43_000_078_898;
+pub const ROLE_ADMIN: u64 = 43_000_078_899;
+pub const ROLE_SUPERVISOR: u64 = 43_000_078_900;
+pub const ROLE_AGENT: u64 = 43_000_078_901;
+
 #[derive(Clone, Debug, Serialize)]
 pub struct Ticket {
     pub id: u64,
@@ -143,6 +156,9 @@ impl Store {
     fn seed_agent(&mut self, name: &str, email: &str, admin: bool) -> u64 {
         let mut info = Store::agent_info(false, 1);
         info.admin = admin;
+        if admin {
+            info.role_ids = vec![ROLE_ACCOUNT_ADMIN];
+        }
         let new = NewAgent {
             name: name.into(),
             email: email.into(),
@@ -161,7 +177,7 @@ impl Store {
             ticket_scope,
             signature: DEFAULT_SIGNATURE.into(),
             group_ids: Vec::new(),
-            role_ids: vec![43_000_078_901],
+            role_ids: vec![ROLE_AGENT],
             agent_type: 1,
             admin: false,
             created_at: now.clone(),

@@ -33,7 +33,8 @@ pub(super) async fn run(args: DemoArgs) -> anyhow::Result<Exit> {
     let sim_config = SimConfig {
         plan: fdsync_sim::Plan::Enterprise,
         latency_ms: Some((20, 120)),
-        agents: 12,
+        // Enough agents that the example offboarding (8 rows) stays under safety.max_deletes_percent.
+        agents: 120,
         ..SimConfig::default()
     };
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();

@@ -59,7 +59,7 @@ pub(crate) async fn import_paths(
     };
     for path in paths {
         let name = display_name(path);
-        let taken = match pipeline::take_with(&journal, path, &name, action, &settings.safety, &opts).await {
+        let taken = match pipeline::take_with(&journal, path, &name, action, &opts).await {
             Ok(t) => t,
             Err(pipeline::Error::Input { source, .. }) => {
                 println!("{}: refused, nothing sent: {source}", Shown(&name));
@@ -70,13 +70,12 @@ pub(crate) async fn import_paths(
         };
         let name = Shown(&name);
         match taken {
-            Taken::New { file_id, state: FileState::Held, .. }
-            | Taken::Resume { file_id, state: FileState::Held } => {
-                let n = "its deletes";
+            Taken::Resume { file_id, state: FileState::Held } => {
+                let why = journal.file(file_id).await?.and_then(|f| f.error).unwrap_or_default();
                 println!(
-                    "{name} (file {file_id}): held: {n} exceed safety.max_deletes_per_file = {}; \
-                     check it, then run `fdsync approve {file_id}` and import again",
-                    settings.safety.max_deletes_per_file
+                    "{name} (file {file_id}): held: {}; check it, then run `fdsync approve {file_id}` \
+                     and import again",
+                    Shown(&why)
                 );
                 exit = Exit::RowsFailed;
             }

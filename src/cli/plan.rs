@@ -107,21 +107,11 @@ async fn plan_all(
     let mut plans = Vec::new();
     for path in files {
         let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
-        let taken = pipeline::take_with(&journal, path, &name, action, &settings.safety, &opts)
+        let taken = pipeline::take_with(&journal, path, &name, action, &opts)
             .await
             .with_context(|| format!("reading {}", crate::text::shown_path(path)))?;
         let mut held = Vec::new();
         let file_id = match taken {
-            Taken::New { file_id, state, deletes, .. } => {
-                if state == crate::journal::FileState::Held {
-                    held.push(format!(
-                        "{deletes} deletes exceed safety.max_deletes_per_file = {}",
-                        settings.safety.max_deletes_per_file
-                    ));
-                    journal.set_file_state(file_id, crate::journal::FileState::Processing, None).await?;
-                }
-                file_id
-            }
             Taken::Rejected { error, .. } => anyhow::bail!("{}: would be rejected: {error}", Shown(&name)),
             other => other.file_id(),
         };

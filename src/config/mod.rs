@@ -71,8 +71,12 @@ pub struct Settings {
 #[derive(Debug, Clone)]
 pub struct Safety {
     pub max_deletes_per_file: u32,
+    /// A file deleting more than this share of the account's agents is held; 0 = no such rule.
+    pub max_deletes_percent: f64,
     /// Lower-cased.
     pub protected_emails: Vec<String>,
+    /// Role names whose agents are never deleted (matched case-insensitively).
+    pub protected_roles: Vec<String>,
 }
 
 impl Settings {
@@ -105,7 +109,7 @@ impl Settings {
             limits: Limits::resolve(raw.limits)?,
             state_dir: raw.state.dir,
             inboxes: inbox::resolve_all(raw.inbox)?,
-            safety: Safety::resolve(raw.safety),
+            safety: Safety::resolve(raw.safety)?,
             metrics_listen: resolve_metrics_listen(raw.metrics)?,
             log_json: resolve_log_json(raw.log)?,
             source,
@@ -114,11 +118,23 @@ impl Settings {
 }
 
 impl Safety {
-    fn resolve(raw: RawSafety) -> Self {
-        Safety {
-            max_deletes_per_file: raw.max_deletes_per_file,
-            protected_emails: raw.protected_emails.iter().map(|e| e.trim().to_lowercase()).collect(),
+    fn resolve(raw: RawSafety) -> Result<Self, Error> {
+        let pct = raw.max_deletes_percent;
+        if !(0.0..=100.0).contains(&pct) {
+            let why = format!("{pct} is not a share between 0 (no such rule) and 100");
+            return Err(Error::invalid("safety.max_deletes_percent", why));
         }
+        Ok(Safety {
+            max_deletes_per_file: raw.max_deletes_per_file,
+            max_deletes_percent: pct,
+            protected_emails: raw.protected_emails.iter().map(|e| e.trim().to_lowercase()).collect(),
+            protected_roles: raw
+                .protected_roles
+                .iter()
+                .map(|r| r.trim().to_string())
+                .filter(|r| !r.is_empty())
+                .collect(),
+        })
     }
 }
 

@@ -148,14 +148,31 @@ fn default_settle() -> f64 {
 pub struct RawSafety {
     #[serde(default = "default_max_deletes")]
     pub max_deletes_per_file: u32,
+    #[serde(default = "default_max_deletes_percent")]
+    pub max_deletes_percent: f64,
     #[serde(default)]
     pub protected_emails: Vec<String>,
+    #[serde(default = "default_protected_roles")]
+    pub protected_roles: Vec<String>,
 }
 
 impl Default for RawSafety {
     fn default() -> Self {
-        Self { max_deletes_per_file: default_max_deletes(), protected_emails: vec![] }
+        Self {
+            max_deletes_per_file: default_max_deletes(),
+            max_deletes_percent: default_max_deletes_percent(),
+            protected_emails: vec![],
+            protected_roles: default_protected_roles(),
+        }
     }
+}
+
+fn default_max_deletes_percent() -> f64 {
+    10.0
+}
+
+fn default_protected_roles() -> Vec<String> {
+    vec!["Account Administrator".into(), "Administrator".into()]
 }
 
 fn default_max_deletes() -> u32 {

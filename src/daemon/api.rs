@@ -4,7 +4,7 @@
 
 use crate::domain::{NewAgent, NewTicket};
 use crate::engine::ports::Api;
-use crate::freshdesk::{Agent, Me, Reply, Ticket};
+use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket};
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -48,6 +48,12 @@ impl<A: Api> Api for Observed<A> {
     }
     async fn list_agents(&self, page: u32, per_page: u32) -> Reply<Vec<Agent>> {
         self.seen(self.inner.list_agents(page, per_page).await)
+    }
+    async fn list_roles(&self) -> Reply<Vec<Role>> {
+        self.seen(self.inner.list_roles().await)
+    }
+    async fn search_tickets(&self, query: &str, page: u32) -> Reply<SearchPage> {
+        self.seen(self.inner.search_tickets(query, page).await)
     }
     async fn list_tickets_by_email(
         &self,

@@ -22,7 +22,7 @@ impl Spool {
         inbox: &str,
     ) -> journal::Result<()> {
         let opts = TakeOptions { inbox: Some(inbox), limits: self.limits, make_private: true };
-        let taken = match pipeline::take_with(&self.journal, path, name, action, &self.safety, &opts).await {
+        let taken = match pipeline::take_with(&self.journal, path, name, action, &opts).await {
             Ok(t) => t,
             Err(pipeline::Error::Journal(e)) => return Err(e),
             Err(e @ (pipeline::Error::Io { .. } | pipeline::Error::Input { .. })) => {
@@ -36,10 +36,6 @@ impl Spool {
             }
         };
         match taken {
-            Taken::New { file_id, state: FileState::Held, rows, deletes } => {
-                tracing::info!(file_id, file = %Shown(name), rows, deletes, "File taken.");
-                self.hold(file_id, path, name, None).await?;
-            }
             Taken::New { file_id, rows, .. } => {
                 tracing::info!(file_id, file = %Shown(name), rows, "File taken; its rows are queued.");
             }
@@ -82,7 +78,7 @@ impl Spool {
         Ok(())
     }
 
-    /// Held (too many deletes at intake, or a delete that cannot run safely yet): park the file
+    /// Held (a volume guard, or a delete that cannot run safely yet): park the file
     /// in `held/` and say, once, why and how to let it run.
     async fn hold(
         &mut self,
@@ -94,16 +90,16 @@ impl Spool {
         if !path.starts_with(&self.dirs.held) && path.exists() {
             self.move_and_record(file_id, path, &self.dirs.held.clone(), name).await?;
         }
-        self.announce_held(file_id, name, reason);
+        let stored = match reason {
+            Some(r) => Some(r.to_string()),
+            None => self.journal.file(file_id).await?.and_then(|f| f.error),
+        };
+        self.announce_held(file_id, name, stored.as_deref());
         Ok(())
     }
 
     fn announce_held(&self, file_id: i64, name: &str, reason: Option<&str>) {
-        let max = self.safety.max_deletes_per_file;
-        let why = match reason {
-            Some(r) => Shown(r).to_string(),
-            None => format!("more than {max} deletes"),
-        };
+        let why = Shown(reason.unwrap_or("its deletes wait for approval")).to_string();
         let msg = format!("file {file_id} held ({why}): run `fdsync approve {file_id}`");
         if self.shared.raise(&format!("held:{file_id}"), &msg) {
             tracing::warn!(

@@ -143,7 +143,6 @@ impl Running {
         let spool = Spool {
             journal: journal.clone(),
             dirs: dirs.clone(),
-            safety: settings.safety.clone(),
             limits: crate::intake::Limits::with_max_request(settings.limits.max_request_bytes),
             inboxes: settings.inboxes.iter().cloned().map(inbox::InboxState::new).collect(),
             watchers: watch::Watchers::new(wake_tx),

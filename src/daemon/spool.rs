@@ -11,7 +11,7 @@
 use super::inbox::{self, InboxState};
 use super::problems::Shared;
 use super::watch::{Wake, Watchers};
-use crate::config::{Inbox, Safety};
+use crate::config::Inbox;
 use crate::intake::Limits;
 use crate::text::{Shown, shown_path};
 
@@ -69,7 +69,6 @@ pub(super) enum Control {
 pub(super) struct Spool {
     pub(super) journal: Journal,
     pub(super) dirs: Dirs,
-    pub(super) safety: Safety,
     /// Record caps and `limits.max_request_bytes`, for every file taken.
     pub(super) limits: Limits,
     pub(super) inboxes: Vec<InboxState>,

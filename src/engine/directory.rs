@@ -26,9 +26,14 @@ enum DirState {
     },
     Loaded {
         by_email: HashMap<String, Agent>,
+        /// Every agent listed, with or without an email (the volume guard's base).
+        total: usize,
         until: Instant,
     },
 }
+
+/// Most pages read to count the account's agents (100,000 agents).
+const MAX_COUNT_PAGES: u32 = 1000;
 
 /// The listing and when to trust it; an async lock so one listing serves every worker.
 #[derive(Default)]
@@ -59,6 +64,20 @@ impl AgentDirectory {
         }
     }
 
+    /// How many agents the account has now: the loaded listing's count, else a full listing
+    /// (kept for lookups). `Err` says why it cannot be told; the volume guard then holds.
+    pub(crate) async fn count<A: Api>(&self, sender: &Sender<A>) -> Result<usize, String> {
+        let mut state = self.state.lock().await;
+        if let DirState::Loaded { total, until, .. } = &*state
+            && Instant::now() < *until
+        {
+            return Ok(*total);
+        }
+        let (by_email, total) = list_all(sender, MAX_COUNT_PAGES).await?;
+        *state = DirState::Loaded { by_email, total, until: Instant::now() + TTL };
+        Ok(total)
+    }
+
     /// Drops an entry that proved stale (or was just deleted).
     pub(crate) async fn forget(&self, email_key: &str) {
         if let DirState::Loaded { by_email, .. } = &mut *self.state.lock().await {
@@ -77,26 +96,40 @@ async fn load<A: Api>(journal: &Journal, sender: &Sender<A>) -> DirState {
         return DirState::Unused { until: now + RECHECK };
     }
     let max_pages = u32::try_from(rows / 2).unwrap_or(u32::MAX).max(1);
-    let mut by_email = HashMap::new();
+    match list_all(sender, max_pages).await {
+        Ok((by_email, total)) => DirState::Loaded { by_email, total, until: Instant::now() + TTL },
+        Err(why) => {
+            tracing::info!(rows, reason = %why, "Looking agents up one by one.");
+            DirState::Unused { until: now + RECHECK }
+        }
+    }
+}
+
+/// Lists every agent in at most `max_pages` pages: by email, and how many in all; or why not.
+async fn list_all<A: Api>(
+    sender: &Sender<A>,
+    max_pages: u32,
+) -> Result<(HashMap<String, Agent>, usize), String> {
+    let (mut by_email, mut total) = (HashMap::new(), 0usize);
     for page in 1..=max_pages {
         let reply = sender.send(EndpointClass::Other, |api| api.list_agents(page, PER_PAGE)).await;
         let Some(reply) = reply else {
-            return DirState::Unused { until: now + RECHECK };
+            return Err("requests are paused".into());
         };
-        let Answer::Ok { value: agents, .. } = reply.answer else {
-            tracing::info!("Agent listing unavailable; looking agents up one by one.");
-            return DirState::Unused { until: now + RECHECK };
+        let agents = match reply.answer {
+            Answer::Ok { value, .. } => value,
+            other => return Err(format!("the agent listing is unavailable: {}", other.describe().1)),
         };
+        total += agents.len();
         for agent in agents {
             if let Some(email) = agent.email.clone() {
                 by_email.insert(email, agent);
             }
         }
         if !reply.next_page {
-            tracing::info!(agents = by_email.len(), pages = page, rows, "Agent directory loaded.");
-            return DirState::Loaded { by_email, until: Instant::now() + TTL };
+            tracing::info!(agents = total, pages = page, "Agent directory loaded.");
+            return Ok((by_email, total));
         }
     }
-    tracing::info!(rows, "Agent listing longer than the rows it would save; looking agents up one by one.");
-    DirState::Unused { until: now + RECHECK }
+    Err(format!("the agent listing is longer than {max_pages} pages"))
 }

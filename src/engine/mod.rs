@@ -4,20 +4,25 @@
 //!
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`identity`] (whose key this is);
-//! [`directory`] (the agent listing); [`worker`] (one op's decisions); [`reconcile`] (uncertain
+//! [`directory`] (the agent listing); [`guards`] (the volume rules, per file); [`roles`]
+//! (the account's roles, for protected roles); [`worker`] (one op's decisions); [`reconcile`] (uncertain
 //! ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`], [`arc`].
 
 pub mod arc;
 pub mod breaker;
 mod directory;
+pub mod guards;
 mod health;
 mod identity;
+mod open_tickets;
 pub mod pacer;
 pub mod ports;
 mod preview;
 mod reconcile;
 pub mod retry;
+mod roles;
 mod send;
+mod vet;
 mod worker;
 
 #[cfg(test)]
@@ -49,6 +54,10 @@ pub struct EngineConfig {
     pub request_timeout: Duration,
     /// Lower-cased emails that are never deleted.
     pub protected_emails: Vec<String>,
+    /// Role names whose agents are never deleted.
+    pub protected_roles: Vec<String>,
+    /// When a file's deletes are held for approval.
+    pub volume: guards::VolumeRules,
     /// Most ops handed to tasks at once (the pacer bounds what is really in flight).
     pub max_tasks: usize,
     /// A one-shot run answered only by 429s this long stops.
@@ -62,6 +71,11 @@ impl EngineConfig {
             max_attempts: s.limits.max_attempts,
             request_timeout: s.freshdesk.request_timeout,
             protected_emails: s.safety.protected_emails.clone(),
+            protected_roles: s.safety.protected_roles.clone(),
+            volume: guards::VolumeRules {
+                max_deletes_per_file: s.safety.max_deletes_per_file,
+                max_deletes_percent: s.safety.max_deletes_percent,
+            },
             max_tasks: (s.limits.concurrency * 2).max(4),
             max_rate_limited: s.limits.max_rate_limited,
         }
@@ -107,6 +121,8 @@ pub(crate) struct Parts<A> {
     pub(crate) cfg: EngineConfig,
     pub(crate) identity: Identity,
     pub(crate) directory: AgentDirectory,
+    pub(crate) gate: guards::FileGate,
+    pub(crate) roles: roles::RoleBook,
     pub(crate) reconciler: Reconciler,
 }
 
@@ -139,6 +155,8 @@ impl<A: Api> Engine<A> {
             cfg,
             identity: Identity::new(),
             directory: AgentDirectory::default(),
+            gate: guards::FileGate::default(),
+            roles: roles::RoleBook::new(),
             reconciler,
         };
         Self { inner: Arc::new(inner) }

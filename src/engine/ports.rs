@@ -3,7 +3,7 @@
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
 use crate::domain::{NewAgent, NewTicket};
-use crate::freshdesk::{Agent, Me, Reply, Ticket};
+use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket};
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -20,6 +20,10 @@ pub trait Api: Send + Sync + 'static {
     fn delete_agent(&self, id: u64) -> impl Future<Output = Reply<()>> + Send;
     /// `GET agents/me`: whose credentials these are.
     fn me(&self) -> impl Future<Output = Reply<Me>> + Send;
+    /// `GET search/tickets?query="…"&page=` (the query without its quotes).
+    fn search_tickets(&self, query: &str, page: u32) -> impl Future<Output = Reply<SearchPage>> + Send;
+    /// `GET roles`.
+    fn list_roles(&self) -> impl Future<Output = Reply<Vec<Role>>> + Send;
     /// `GET agents?page=&per_page=`.
     fn list_agents(&self, page: u32, per_page: u32) -> impl Future<Output = Reply<Vec<Agent>>> + Send;
     /// `GET tickets?email=&updated_since=&page=`, newest first.
@@ -53,6 +57,12 @@ impl Api for crate::freshdesk::Client {
     }
     async fn list_agents(&self, page: u32, per_page: u32) -> Reply<Vec<Agent>> {
         crate::freshdesk::Client::list_agents(self, page, per_page).await
+    }
+    async fn list_roles(&self) -> Reply<Vec<Role>> {
+        crate::freshdesk::Client::list_roles(self).await
+    }
+    async fn search_tickets(&self, query: &str, page: u32) -> Reply<SearchPage> {
+        crate::freshdesk::Client::search_tickets(self, query, page).await
     }
     async fn list_tickets_by_email(
         &self,

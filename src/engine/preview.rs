@@ -2,14 +2,17 @@
 //! only. [`ReadOnly`] is the one place that keeps changes from leaving the process: it answers
 //! every create and delete itself and never calls Freshdesk for them. The preview uses the same
 //! parts as a run (identity, agent directory, lookups, safety rules), so it predicts what the run
-//! will do, and it says whether the run would be held and why.
+//! will do, and it says whether the run would be held and why. A delete row's detail names the
+//! agent, their roles, groups, ticket scope and open tickets (counted in batches at the end).
 
-use super::identity::Identity;
+use super::open_tickets;
 use super::ports::Api;
+use super::vet::{Vetted, who};
 use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, Op, Outcome};
-use crate::freshdesk::{Agent, Answer, Me, Reply, Ticket};
+use std::collections::HashMap;
+use crate::freshdesk::{Agent, Answer, Me, Reply, Role, SearchPage, Ticket};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use time::OffsetDateTime;
 
@@ -44,6 +47,12 @@ impl<A: Api> Api for ReadOnly<A> {
     async fn list_agents(&self, page: u32, per_page: u32) -> Reply<Vec<Agent>> {
         self.0.list_agents(page, per_page).await
     }
+    async fn list_roles(&self) -> Reply<Vec<Role>> {
+        self.0.list_roles().await
+    }
+    async fn search_tickets(&self, query: &str, page: u32) -> Reply<SearchPage> {
+        self.0.search_tickets(query, page).await
+    }
     async fn list_tickets_by_email(
         &self,
         email: &str,
@@ -60,6 +69,28 @@ pub struct PreviewHolds {
     pub reasons: Vec<String>,
 }
 
+impl PreviewHolds {
+    fn add(&mut self, reason: String) {
+        if !self.reasons.contains(&reason) {
+            self.reasons.push(reason);
+        }
+    }
+}
+
+/// One row's prediction: its outcome, reasons the run would be held, and the agent a delete
+/// would remove (whose open tickets are counted at the end).
+struct Predicted {
+    result: OpResult,
+    holds: Vec<String>,
+    deletes: Option<u64>,
+}
+
+impl Predicted {
+    fn row(result: OpResult) -> Self {
+        Self { result, holds: Vec::new(), deletes: None }
+    }
+}
+
 impl<A: Api> Engine<ReadOnly<A>> {
     /// Previews every op of `file_id` (in a scratch journal the caller owns): each op ends with
     /// its predicted outcome, so the journal's report lines are the preview's report.
@@ -69,32 +100,52 @@ impl<A: Api> Engine<ReadOnly<A>> {
             return Ok(Err(end));
         }
         let mut holds = PreviewHolds::default();
+        let mut gated = false;
+        let mut deleted: Vec<(i64, OpResult, u64)> = Vec::new();
         loop {
             let ops = parts.journal.ready_ops(now_ms().saturating_add(i64::MAX / 2), 1024).await?;
             let ops: Vec<OpRecord> = ops.into_iter().filter(|o| o.file_id == file_id).collect();
             if ops.is_empty() {
-                return Ok(Ok(holds));
+                break;
             }
             for op in ops {
-                let (result, hold) = predict(parts, &op).await?;
-                if let Some(reason) = hold.filter(|r| !holds.reasons.contains(r)) {
-                    holds.reasons.push(reason);
+                if !gated && matches!(op.op, Op::DeleteAgent { .. }) {
+                    gated = true;
+                    let (gate, journal, sender) = (&parts.gate, &parts.journal, &parts.sender);
+                    if let Err(reason) = gate.check(file_id, parts.cfg.volume, journal, sender, &parts.directory).await? {
+                        holds.add(reason);
+                    }
                 }
-                parts.journal.finish_op(op.id, result).await?;
+                let p = predict(parts, &op).await?;
+                p.holds.into_iter().for_each(|r| holds.add(r));
+                if let Some(agent) = p.deletes {
+                    deleted.push((op.id, p.result.clone(), agent));
+                }
+                parts.journal.finish_op(op.id, p.result).await?;
             }
         }
+        add_open_tickets(parts, deleted).await?;
+        Ok(Ok(holds))
     }
+}
+
+/// Appends each would-be-deleted agent's open tickets to its row.
+async fn add_open_tickets<A: Api>(parts: &Parts<ReadOnly<A>>, rows: Vec<(i64, OpResult, u64)>) -> journal::Result<()> {
+    let agents: Vec<u64> = rows.iter().map(|(_, _, id)| *id).collect();
+    let counts = open_tickets::count(&parts.sender, &agents).await;
+    for (op_id, mut result, agent) in rows {
+        let open = match &counts {
+            Ok(counts) => counts.get(&agent).copied().unwrap_or_default().to_string(),
+            Err(why) => format!("unknown ({why})"),
+        };
+        result.message = format!("{}; open tickets: {open}", result.message);
+        parts.journal.finish_op(op_id, result).await?;
+    }
+    Ok(())
 }
 
 fn row(outcome: Outcome, id: Option<u64>, message: impl Into<String>) -> OpResult {
     OpResult { outcome, freshdesk_id: id, http_status: None, error_code: None, message: message.into() }
-}
-
-/// The agent as the report shows it.
-fn who(agent: &Agent) -> String {
-    let name = agent.name.as_deref().unwrap_or("(no name)");
-    let email = agent.email.as_deref().unwrap_or("no e-mail");
-    format!("agent {} {} <{}>", agent.id, crate::text::shown(name), crate::text::shown(email))
 }
 
 /// Why a lookup could not tell, from the worker's conclusion.
@@ -108,33 +159,21 @@ fn unknown(next: Next) -> OpResult {
     row(Outcome::WouldFail, None, format!("the lookup could not tell: {message}"))
 }
 
-/// One row's predicted outcome, and a reason the run would be held, if this row gives one.
-async fn predict<A: Api>(
-    parts: &Parts<ReadOnly<A>>,
-    op: &OpRecord,
-) -> journal::Result<(OpResult, Option<String>)> {
+/// One row's predicted outcome.
+async fn predict<A: Api>(parts: &Parts<ReadOnly<A>>, op: &OpRecord) -> journal::Result<Predicted> {
     let worker = Worker::new(parts);
     Ok(match &op.op {
-        Op::CreateTicket(_) => (row(Outcome::WouldCreate, None, "would create the ticket"), None),
-        Op::CreateAgent(a) => {
-            let target = AgentRef::Email(a.email.clone());
-            let result = match worker.find_agent(op, &target).await? {
-                Lookup::Found { agent, .. } => {
-                    row(Outcome::Exists, Some(agent.id), format!("{} exists", who(&agent)))
-                }
-                Lookup::Missing { .. } => row(Outcome::WouldCreate, None, "would create the agent"),
-                Lookup::Failed(next) => unknown(next),
-            };
-            (result, None)
-        }
-        Op::GetAgent { email } => {
-            let result = match worker.find_agent(op, &AgentRef::Email(email.clone())).await? {
-                Lookup::Found { agent, .. } => row(Outcome::Found, Some(agent.id), who(&agent)),
-                Lookup::Missing { .. } => row(Outcome::NotFound, None, "no agent with this e-mail"),
-                Lookup::Failed(next) => unknown(next),
-            };
-            (result, None)
-        }
+        Op::CreateTicket(_) => Predicted::row(row(Outcome::WouldCreate, None, "would create the ticket")),
+        Op::CreateAgent(a) => Predicted::row(match worker.find_agent(op, &AgentRef::Email(a.email.clone())).await? {
+            Lookup::Found { agent, .. } => row(Outcome::Exists, Some(agent.id), format!("{} exists", who(&agent))),
+            Lookup::Missing { .. } => row(Outcome::WouldCreate, None, "would create the agent"),
+            Lookup::Failed(next) => unknown(next),
+        }),
+        Op::GetAgent { email } => Predicted::row(match worker.find_agent(op, &AgentRef::Email(email.clone())).await? {
+            Lookup::Found { agent, .. } => row(Outcome::Found, Some(agent.id), who(&agent)),
+            Lookup::Missing { .. } => row(Outcome::NotFound, None, "no agent with this e-mail"),
+            Lookup::Failed(next) => unknown(next),
+        }),
         Op::DeleteAgent { agent } => predict_delete(parts, &worker, op, agent).await?,
     })
 }
@@ -144,36 +183,56 @@ async fn predict_delete<A: Api>(
     worker: &Worker<'_, ReadOnly<A>>,
     op: &OpRecord,
     target: &AgentRef,
-) -> journal::Result<(OpResult, Option<String>)> {
-    let protected_emails = &parts.cfg.protected_emails;
-    if let AgentRef::Email(e) = target
-        && protected_emails.contains(&e.key())
-    {
-        return Ok((
-            row(Outcome::Protected, None, format!("{} is in safety.protected_emails", e.key())),
-            None,
-        ));
-    }
-    let me = Identity::for_delete(&parts.identity, &parts.sender).await;
-    let agent = match worker.find_agent(op, target).await? {
-        Lookup::Found { agent, .. } => agent,
-        Lookup::Missing { .. } => return Ok((row(Outcome::AlreadyDeleted, None, "no such agent"), None)),
-        Lookup::Failed(next) => return Ok((unknown(next), None)),
+) -> journal::Result<Predicted> {
+    Ok(match worker.vet_delete(op, target).await? {
+        Vetted::Go { agent, waits, .. } => {
+            let roles = parts.roles.names(&parts.sender).await.ok();
+            let message = format!("would delete {}", detail(&agent, roles.as_deref()));
+            Predicted { result: row(Outcome::WouldDelete, Some(agent.id), message), holds: waits, deletes: Some(agent.id) }
+        }
+        Vetted::Protected { agent, why, own_key } => {
+            let outcome = if own_key { Outcome::OwnKey } else { Outcome::Protected };
+            Predicted::row(row(outcome, agent.map(|a| a.id), why))
+        }
+        Vetted::Stop(Next::Final(r)) if r.outcome != Outcome::Failed => Predicted::row(r),
+        Vetted::Stop(next) => Predicted::row(unknown(next)),
+    })
+}
+
+/// The agent a delete would remove: who, roles (by name when the account's roles are known),
+/// groups and ticket scope.
+fn detail(agent: &Agent, roles: Option<&HashMap<u64, String>>) -> String {
+    let role_names = match (&agent.role_ids, roles) {
+        (Some(ids), Some(names)) => ids
+            .iter()
+            .map(|id| names.get(id).map_or_else(|| format!("role {id}"), |n| crate::text::shown(n).to_string()))
+            .collect::<Vec<_>>()
+            .join(", "),
+        (Some(ids), None) => ids.iter().map(|id| format!("role {id}")).collect::<Vec<_>>().join(", "),
+        (None, _) => "unknown".into(),
     };
-    let id = Some(agent.id);
-    if agent.email.as_ref().is_some_and(|e| protected_emails.contains(e)) {
-        return Ok((
-            row(Outcome::Protected, id, format!("{} is protected (safety.protected_emails)", who(&agent))),
-            None,
-        ));
-    }
-    match me {
-        Ok(me) if me.id == agent.id || agent.email.as_deref() == Some(me.email.as_str()) => {
-            Ok((row(Outcome::OwnKey, id, format!("{} owns the API key; never deleted", who(&agent))), None))
-        }
-        Ok(_) => Ok((row(Outcome::WouldDelete, id, format!("would delete {}", who(&agent))), None)),
-        Err(reason) => {
-            Ok((row(Outcome::WouldDelete, id, format!("would delete {}", who(&agent))), Some(reason)))
-        }
+    let groups = agent.group_ids.as_ref().map_or_else(|| "unknown".to_string(), |g| g.len().to_string());
+    let scope = match agent.ticket_scope {
+        Some(1) => "global",
+        Some(2) => "group",
+        Some(3) => "restricted",
+        _ => "unknown",
+    };
+    format!("{}; roles: {role_names}; groups: {groups}; ticket scope: {scope}", who(agent))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::freshdesk::Decode;
+
+    #[test]
+    fn a_delete_detail_names_roles_groups_and_scope() {
+        let body = r#"{"id": 6, "contact": {"email": "jo@example.com", "name": "Jo <b>"},
+                       "role_ids": [4, 9], "group_ids": [1, 2], "ticket_scope": 2}"#;
+        let agent = Agent::decode(body.as_bytes()).unwrap();
+        let names = HashMap::from([(4, "Agent".to_string())]);
+        let d = detail(&agent, Some(&names));
+        assert_eq!(d, "agent 6 Jo <b> <jo@example.com>; roles: Agent, role 9; groups: 2; ticket scope: group");
     }
 }

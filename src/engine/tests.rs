@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, TicketScope};
-use crate::freshdesk::{Agent, Answer, Decode, Existing, Me, Reply, Ticket};
+use crate::freshdesk::{Agent, Answer, Decode, Existing, Me, Reply, Role, SearchPage, Ticket};
 use crate::journal::{FileState, NewFile, NewOp, ReportLine};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -20,6 +20,7 @@ struct Script {
     delete_agent: VecDeque<Answer<()>>,
     me: VecDeque<Answer<Me>>,
     list_tickets: VecDeque<Answer<Vec<Ticket>>>,
+    roles: VecDeque<Answer<Vec<Role>>>,
 }
 
 #[derive(Default, Clone)]
@@ -75,7 +76,17 @@ impl Api for FakeApi {
     }
     async fn list_agents(&self, _: u32, _: u32) -> Reply<Vec<Agent>> {
         self.count("list_agents");
-        Reply::bare(Answer::Ok { status: 200, value: vec![] })
+        // An account of 1,000 agents (none of the tests' own), so the volume guard lets 100 pass.
+        let listed = (0..1000).map(|i| listed(10_000 + i, &format!("listed{i}@example.com"))).collect();
+        Reply::bare(Answer::Ok { status: 200, value: listed })
+    }
+    async fn search_tickets(&self, _: &str, _: u32) -> Reply<SearchPage> {
+        self.count("search_tickets");
+        Reply::bare(Answer::Ok { status: 200, value: SearchPage::default() })
+    }
+    async fn list_roles(&self) -> Reply<Vec<Role>> {
+        self.count("list_roles");
+        next(&mut self.script.lock().unwrap().roles)
     }
     async fn list_tickets_by_email(&self, _: &str, _: OffsetDateTime, _: u32) -> Reply<Vec<Ticket>> {
         self.count("list_tickets");
@@ -93,9 +104,21 @@ fn html<T>() -> Answer<T> {
     Answer::Unverifiable { status: 200, why: "content type text/html, not JSON".into() }
 }
 
+/// An agent as `GET agents/{id}` shows it: with its roles (here the "Agent" role, 4).
 fn agent(id: u64, email: &str) -> Agent {
+    let body = format!(r#"{{"id": {id}, "contact": {{"email": "{email}"}}, "role_ids": [4]}}"#);
+    Agent::decode(body.as_bytes()).unwrap()
+}
+
+/// An agent as a listing shows it: no `role_ids`.
+fn listed(id: u64, email: &str) -> Agent {
     let body = format!(r#"{{"id": {id}, "contact": {{"email": "{email}"}}}}"#);
     Agent::decode(body.as_bytes()).unwrap()
+}
+
+fn roles_ok() -> Answer<Vec<Role>> {
+    let roles = [(1, "Account Administrator"), (2, "Administrator"), (4, "Agent")];
+    Answer::Ok { status: 200, value: roles.map(|(id, name)| Role { id, name: name.into() }).to_vec() }
 }
 
 fn ticket_op() -> Op {
@@ -123,12 +146,17 @@ fn delete_op(email: &str) -> Op {
 struct Run {
     line: ReportLine,
     file_state: FileState,
+    file_error: Option<String>,
     snapshot: Option<String>,
 }
 
-/// Runs one op through a fresh engine (request timeout 0, so lookups are due after the 1 s
-/// margin) and reads back its report line.
 async fn run_one(api: FakeApi, op: Op) -> Run {
+    run_with(api, op, |_| {}).await
+}
+
+/// Runs one op through a fresh engine (request timeout 0, so lookups are due after the 1 s
+/// margin; `tweak` adjusts the config) and reads back its report line.
+async fn run_with(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig)) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let file = NewFile {
@@ -143,21 +171,24 @@ async fn run_one(api: FakeApi, op: Op) -> Run {
     let mut settings = crate::config::Settings::for_simulator("http://127.0.0.1:9", "k");
     settings.limits.requests_per_window = 60_000;
     let pacer = Pacer::new(pacer::PacerConfig::from_limits(&settings.limits));
-    let cfg = EngineConfig {
+    let mut cfg = EngineConfig {
         mode: Mode::OneShot,
         max_attempts: 2,
         request_timeout: Duration::ZERO,
         protected_emails: vec!["boss@example.com".into()],
+        protected_roles: vec![],
+        volume: guards::VolumeRules { max_deletes_per_file: 25, max_deletes_percent: 10.0 },
         max_tasks: 4,
         max_rate_limited: Duration::from_secs(60),
     };
+    tweak(&mut cfg);
     let engine = Engine::new(journal.clone(), api, pacer, cfg);
     let end = engine.run(RunUntil::Files(vec![file_id]), CancellationToken::new()).await.unwrap();
     assert_eq!(end, RunEnd::Finished);
     let line = journal.report_lines(file_id).await.unwrap().remove(0);
-    let file_state = journal.file(file_id).await.unwrap().unwrap().state;
+    let file = journal.file(file_id).await.unwrap().unwrap();
     let snapshot = journal.snapshot(file_id, 1).await.unwrap();
-    Run { line, file_state, snapshot }
+    Run { line, file_state: file.state, file_error: file.error, snapshot }
 }
 
 fn outcome(run: &Run) -> (Option<Outcome>, Option<u64>, Option<&str>) {
@@ -386,4 +417,71 @@ async fn a_delete_by_id_of_an_unknown_agent_is_already_deleted_and_a_refusal_fai
         (Some(Outcome::Failed), Some(99), Some("access_denied")),
         "the id the delete was for"
     );
+}
+
+#[tokio::test]
+async fn a_listed_agent_is_read_by_id_first_and_an_administrator_is_never_deleted() {
+    let protect = |cfg: &mut EngineConfig| cfg.protected_roles = vec!["administrator".into()];
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(listed(6, "admin2@example.com")) });
+        let full = r#"{"id": 6, "contact": {"email": "admin2@example.com"}, "role_ids": [4, 2]}"#;
+        s.get_agent.push_back(Answer::Ok { status: 200, value: Agent::decode(full.as_bytes()).unwrap() });
+        s.roles.push_back(roles_ok());
+    });
+    let run = run_with(api.clone(), delete_op("admin2@example.com"), protect).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Failed), None, Some("protected")));
+    assert!(run.line.message.as_deref().is_some_and(|m| m.contains("'Administrator'")), "{:?}", run.line.message);
+    assert_eq!((api.calls("get_agent"), api.calls("delete_agent")), (1, 0));
+    // An agent without a protected role is deleted, and its full record is the snapshot.
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(listed(7, "leaver@example.com")) });
+        s.get_agent.push_back(Answer::Ok { status: 200, value: agent(7, "leaver@example.com") });
+        s.roles.push_back(roles_ok());
+        s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
+    });
+    let run = run_with(api, delete_op("leaver@example.com"), protect).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(7), None));
+    assert!(run.snapshot.is_some_and(|s| s.contains("role_ids")), "the before-image has the roles");
+}
+
+#[tokio::test]
+async fn an_unreadable_role_list_or_a_record_without_roles_holds_the_delete() {
+    let protect = |cfg: &mut EngineConfig| cfg.protected_roles = vec!["Administrator".into()];
+    let unreadable = Answer::Unverifiable { status: 200, why: "content type text/html, not JSON".into() };
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.roles.push_back(unreadable);
+        s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
+    });
+    let run = run_with(api.clone(), delete_op("leaver@example.com"), protect).await;
+    assert_eq!((run.file_state, run.line.outcome), (FileState::Held, None));
+    assert!(run.file_error.as_deref().is_some_and(|e| e.contains("cannot read the account's roles")));
+    assert_eq!(api.calls("delete_agent"), 0);
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.get_agent.push_back(Answer::Ok { status: 200, value: listed(8, "x@example.com") });
+        s.roles.push_back(roles_ok());
+    });
+    let run = run_with(api.clone(), Op::DeleteAgent { agent: AgentRef::Id(8) }, protect).await;
+    assert_eq!(run.file_state, FileState::Held, "a record that does not list roles proves nothing");
+    assert_eq!(api.calls("delete_agent"), 0);
+}
+
+#[tokio::test]
+async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_lookup() {
+    // 1 delete of an account of 1,000 agents is 0.1%: over a 0.05% rule, held.
+    let tiny = |cfg: &mut EngineConfig| cfg.volume.max_deletes_percent = 0.05;
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
+    });
+    let run = run_with(api.clone(), delete_op("leaver@example.com"), tiny).await;
+    assert_eq!(run.file_state, FileState::Held);
+    let why = run.file_error.unwrap_or_default();
+    assert!(why.contains("of the account's 1000 agents") && why.contains("fdsync approve"), "{why}");
+    assert_eq!((api.calls("find_agent"), api.calls("delete_agent")), (0, 0));
 }

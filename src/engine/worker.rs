@@ -10,15 +10,16 @@
 //! | 429, refused credentials    | retried, no attempt spent    | retried, no attempt spent      |
 //! | 404, 409, 400, 403 …        | final (`already_deleted`, `exists`, `failed`) | final        |
 //!
-//! A delete runs only when the key's owner is known (else the file is held) and the agent is
-//! not protected; its record is saved before the request leaves.
+//! A delete runs only when its file passes the volume guards ([`super::guards`]) and the row
+//! passes the safety rules ([`super::vet`]: key owner known, agent not protected by e-mail or
+//! role; else the file is held or the row refused); its record is saved before the request leaves.
 
 use super::Parts;
-use super::identity::Identity;
+use super::vet::Vetted;
 use super::ports::Api;
 use super::retry;
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
-use crate::freshdesk::{Agent, Answer, EndpointClass, Existing, Me};
+use crate::freshdesk::{Agent, Answer, EndpointClass, Existing};
 use crate::journal::{self, FileState, OpRecord, OpResult, now_ms};
 use std::time::Duration;
 
@@ -48,7 +49,7 @@ pub(crate) enum Next {
 /// How long an op waits when the breaker held it back (nothing was sent).
 const PAUSED: Duration = Duration::from_secs(1);
 
-fn done(outcome: Outcome, id: Option<u64>, http_status: Option<u16>, message: impl Into<String>) -> Next {
+pub(crate) fn done(outcome: Outcome, id: Option<u64>, http_status: Option<u16>, message: impl Into<String>) -> Next {
     Next::Final(OpResult {
         outcome,
         freshdesk_id: id,
@@ -69,7 +70,7 @@ pub(crate) fn refused(code: &str, message: String) -> Next {
     })
 }
 
-fn paused() -> Next {
+pub(crate) fn paused() -> Next {
     Next::Retry {
         refund: true,
         delay: PAUSED,
@@ -136,6 +137,10 @@ pub(crate) struct Worker<'a, A> {
 impl<'a, A: Api> Worker<'a, A> {
     pub(crate) fn new(parts: &'a Parts<A>) -> Self {
         Self { parts }
+    }
+
+    pub(crate) fn parts(&self) -> &'a Parts<A> {
+        self.parts
     }
 
     pub(crate) async fn execute(&self, op: OpRecord) -> journal::Result<()> {
@@ -278,28 +283,18 @@ impl<'a, A: Api> Worker<'a, A> {
     }
 
     async fn delete_agent(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Next> {
-        let Parts { journal, sender, cfg, identity, directory, .. } = self.parts;
-        if let AgentRef::Email(e) = target
-            && cfg.protected_emails.contains(&e.key())
-        {
-            return Ok(refused("protected", format!("{} is in safety.protected_emails", e.key())));
+        let Parts { journal, sender, cfg, directory, gate, .. } = self.parts;
+        // 0. The volume guards, once per file, before anything of it is deleted.
+        if let Err(reason) = gate.check(op.file_id, cfg.volume, journal, sender, directory).await? {
+            return Ok(Next::Hold { reason });
         }
-        // 0. Whose key this is must be known before anything is deleted.
-        let me = match Identity::for_delete(identity, sender).await {
-            Ok(me) => me,
-            Err(reason) => return Ok(Next::Hold { reason }),
+        // 1. The per-row rules; the agent's whole record is the pre-delete snapshot.
+        let (agent, cached) = match self.vet_delete(op, target).await? {
+            Vetted::Go { waits, .. } if !waits.is_empty() => return Ok(Next::Hold { reason: waits.join("; ") }),
+            Vetted::Go { agent, cached, .. } => (agent, cached),
+            Vetted::Protected { why, .. } => return Ok(refused("protected", why)),
+            Vetted::Stop(next) => return Ok(next),
         };
-        // 1. Find the agent and keep its record (the pre-delete snapshot).
-        let (agent, cached) = match self.find_agent(op, target).await? {
-            Lookup::Found { agent, cached, .. } => (agent, cached),
-            Lookup::Missing { status } => {
-                return Ok(done(Outcome::AlreadyDeleted, None, status, "no such agent"));
-            }
-            Lookup::Failed(next) => return Ok(next),
-        };
-        if let Some(why) = protected(&cfg.protected_emails, &me, &agent) {
-            return Ok(refused("protected", why));
-        }
         journal.record_lookup(op.id, agent.id, Some(agent.record.clone())).await?;
         // 2. Delete it.
         let mark = journal.mark_sending(op.id);
@@ -311,29 +306,8 @@ impl<'a, A: Api> Worker<'a, A> {
         let id = Some(agent.id);
         Ok(match &reply.answer {
             Answer::Ok { status, .. } => done(Outcome::Deleted, id, Some(*status), ""),
-            // The listing was stale: look the email up afresh before concluding anything.
-            Answer::NotFound if cached => Next::Retry {
-                refund: true,
-                delay: Duration::ZERO,
-                code: None,
-                message: "the listed agent id is gone; looking the email up again".into(),
-                http_status: Some(404),
-            },
             Answer::NotFound => done(Outcome::AlreadyDeleted, id, Some(404), "already deleted"),
             other => otherwise(other, sent_at, true),
         })
     }
-}
-
-/// Why this agent must not be deleted, if it must not: a protected email, or the key's owner.
-fn protected(protected_emails: &[String], me: &Me, agent: &Agent) -> Option<String> {
-    if let Some(e) = &agent.email
-        && protected_emails.iter().any(|p| p == e)
-    {
-        return Some(format!("{e} is in safety.protected_emails"));
-    }
-    if me.id == agent.id || agent.email.as_deref() == Some(me.email.as_str()) {
-        return Some("refusing to delete the agent who owns the API key".into());
-    }
-    None
 }

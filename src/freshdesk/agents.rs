@@ -19,6 +19,12 @@ pub struct Agent {
     pub name: Option<String>,
     /// `None` when absent or not RFC 3339.
     pub created_at: Option<OffsetDateTime>,
+    /// The agent's roles: `None` when the answer does not say (list items never do).
+    pub role_ids: Option<Vec<u64>>,
+    /// The agent's groups: `None` when the answer does not say.
+    pub group_ids: Option<Vec<u64>>,
+    /// 1 global, 2 group, 3 restricted; `None` when absent.
+    pub ticket_scope: Option<u64>,
     /// The agent's JSON as Freshdesk sent it: what a delete saves (`ops.snapshot`) for undo.
     pub record: String,
 }
@@ -38,6 +44,12 @@ struct AgentDto {
     contact: Option<ContactDto>,
     #[serde(default)]
     created_at: Option<String>,
+    #[serde(default)]
+    role_ids: Option<Vec<u64>>,
+    #[serde(default)]
+    group_ids: Option<Vec<u64>>,
+    #[serde(default)]
+    ticket_scope: Option<u64>,
 }
 
 #[derive(Deserialize)]
@@ -57,6 +69,9 @@ impl Agent {
             email: email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty()),
             name,
             created_at: dto.created_at.as_deref().and_then(parse_time),
+            role_ids: dto.role_ids,
+            group_ids: dto.group_ids,
+            ticket_scope: dto.ticket_scope,
             record: text.trim().to_string(),
         })
     }

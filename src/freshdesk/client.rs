@@ -127,6 +127,17 @@ impl Client {
         self.send(Method::GET, "api/v2/agents", &query, None).await
     }
 
+    /// `GET api/v2/search/tickets?query="…"&page=`: one page (30 hits) of a ticket search.
+    pub async fn search_tickets(&self, query: &str, page: u32) -> Reply<super::SearchPage> {
+        let query = [("query", format!("\"{query}\"")), ("page", page.to_string())];
+        self.send(Method::GET, "api/v2/search/tickets", &query, None).await
+    }
+
+    /// `GET api/v2/roles`: the account's roles.
+    pub async fn list_roles(&self) -> Reply<Vec<super::Role>> {
+        self.send(Method::GET, "api/v2/roles", &[], None).await
+    }
+
     /// Sends once; with OAuth, a 401 refreshes the token once and re-sends once.
     async fn send<T: Decode>(
         &self,

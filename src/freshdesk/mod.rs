@@ -10,13 +10,15 @@ pub mod classify;
 mod client;
 pub mod oauth;
 pub mod quota;
+pub mod roles;
 pub mod tickets;
 
 pub use agents::{Agent, Me};
 pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply};
 pub use classify::classify;
 pub use client::Client;
-pub use tickets::Ticket;
+pub use roles::Role;
+pub use tickets::{SearchPage, Ticket};
 
 /// Why a client (or an OAuth login) could not be set up. Never contains a secret.
 #[derive(Debug, thiserror::Error)]

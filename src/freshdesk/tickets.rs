@@ -74,6 +74,36 @@ pub fn create_body(t: &NewTicket, tag: &str) -> Value {
     body
 }
 
+/// One page of `GET search/tickets`: how many match in all, and this page's hits.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SearchPage {
+    pub total: u64,
+    pub hits: Vec<SearchHit>,
+}
+
+/// A ticket found by search: its id and the agent it is assigned to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+pub struct SearchHit {
+    pub id: NonZeroU64,
+    #[serde(default)]
+    pub responder_id: Option<u64>,
+}
+
+#[derive(Deserialize)]
+struct SearchDto {
+    total: u64,
+    results: Vec<SearchHit>,
+}
+
+/// `GET search/tickets?query=`: `{"results": [...], "total": N}`, every hit with an id.
+impl Decode for SearchPage {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        let text = std::str::from_utf8(body).map_err(|_| "not UTF-8".to_string())?;
+        let dto: SearchDto = serde_json::from_str(text).map_err(|e| format!("not a search answer ({e})"))?;
+        Ok(SearchPage { total: dto.total, hits: dto.results })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -150,5 +180,15 @@ mod tests {
         assert!(Vec::<Ticket>::decode(br#"[{"id": 1}, {"subject": "x"}]"#).is_err());
         assert!(Vec::<Ticket>::decode(br#"{"not": "a list"}"#).is_err());
         assert!(Vec::<Ticket>::decode(br#"[{"id": 1},"#).is_err());
+    }
+
+    #[test]
+    fn a_search_page_has_a_total_and_hits_with_ids() {
+        let body = br#"{"results": [{"id": 3, "responder_id": 7, "status": 2}, {"id": 4, "responder_id": null}], "total": 42}"#;
+        let page = SearchPage::decode(body).unwrap();
+        assert_eq!(page.total, 42);
+        assert_eq!(page.hits.iter().map(|h| h.responder_id).collect::<Vec<_>>(), vec![Some(7), None]);
+        assert!(SearchPage::decode(br#"{"results": []}"#).is_err(), "no total proves nothing");
+        assert!(SearchPage::decode(br#"{"results": [{"id": 0}], "total": 1}"#).is_err());
     }
 }

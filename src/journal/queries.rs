@@ -141,6 +141,18 @@ impl Journal {
         .await
     }
 
+    /// How many rows of a file ask for this action (the volume guards count `delete_agent`).
+    pub async fn count_action(&self, file_id: i64, action: &'static str) -> Result<u64> {
+        self.call(move |c| {
+            Ok(c.query_row(
+                "SELECT COUNT(*) FROM ops WHERE file_id = ?1 AND action = ?2",
+                rusqlite::params![file_id, action],
+                |r| r.get::<_, i64>(0),
+            )? as u64)
+        })
+        .await
+    }
+
     pub async fn row_counts(&self, file_id: i64) -> Result<RowCounts> {
         self.call(move |c| counts(c, file_id)).await
     }

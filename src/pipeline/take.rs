@@ -6,7 +6,6 @@
 
 use super::Error;
 use super::input::{Refused, open_input, sha256_of};
-use crate::config::Safety;
 use crate::domain::{Action, Op, OpKey};
 use crate::intake::{self, Record};
 use crate::journal::{self, FileState, Journal, NewFile, NewOp};
@@ -59,10 +58,9 @@ pub async fn take(
     name: &str,
     default_action: Option<Action>,
     inbox: Option<&str>,
-    safety: &Safety,
 ) -> Result<Taken, Error> {
     let opts = TakeOptions { inbox, ..TakeOptions::default() };
-    take_with(journal, path, name, default_action, safety, &opts).await
+    take_with(journal, path, name, default_action, &opts).await
 }
 
 /// [`take`] with explicit [`TakeOptions`]: opens the file once and hashes and parses that handle.
@@ -71,7 +69,6 @@ pub async fn take_with(
     path: &Path,
     name: &str,
     default_action: Option<Action>,
-    safety: &Safety,
     opts: &TakeOptions<'_>,
 ) -> Result<Taken, Error> {
     let inbox = opts.inbox;
@@ -106,11 +103,9 @@ pub async fn take_with(
     let input = Input { file, path, limits: opts.limits };
     match read_into_journal(journal, file_id, input, &sha, default_action).await? {
         Ok((rows, deletes)) => {
-            let state = if deletes > u64::from(safety.max_deletes_per_file) {
-                FileState::Held
-            } else {
-                FileState::Processing
-            };
+            // The volume guards (safety.max_deletes_*) are the engine's: they need the account's
+            // agent count, and a held file's reason names every rule it trips.
+            let state = FileState::Processing;
             journal.set_file_state(file_id, state, None).await?;
             Ok(Taken::New { file_id, state, rows, deletes })
         }
@@ -214,10 +209,6 @@ mod tests {
     use super::*;
     use crate::pipeline::finish;
 
-    fn safety(max: u32) -> Safety {
-        Safety { max_deletes_per_file: max, protected_emails: vec![] }
-    }
-
     #[tokio::test]
     async fn a_file_is_journaled_then_resumed_then_recognised_as_a_duplicate() {
         let dir = tempfile::tempdir().unwrap();
@@ -229,16 +220,16 @@ mod tests {
         )
         .unwrap();
         let taken =
-            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None).await.unwrap();
         let Taken::New { file_id, state, rows, deletes } = taken else { panic!("{taken:?}") };
         assert_eq!((state, rows, deletes), (FileState::Processing, 2, 0));
         let again =
-            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None).await.unwrap();
         assert_eq!(again, Taken::Resume { file_id, state: FileState::Processing });
         let summary = finish(&journal, &dir.path().join("state"), file_id).await.unwrap();
         assert_eq!(summary.failed, 1, "the invalid row is failed");
         assert!(summary.report.exists());
-        let dup = take(&journal, &csv, "copy.csv", None, None, &safety(25)).await.unwrap();
+        let dup = take(&journal, &csv, "copy.csv", None, None).await.unwrap();
         assert!(matches!(dup, Taken::Duplicate { of, .. } if of == file_id), "{dup:?}");
     }
 
@@ -253,7 +244,7 @@ mod tests {
         )
         .unwrap();
         let taken =
-            take(&journal, &json, "t.json", Some(Action::CreateTicket), None, &safety(25)).await.unwrap();
+            take(&journal, &json, "t.json", Some(Action::CreateTicket), None).await.unwrap();
         let Taken::Rejected { file_id, error } = taken else { panic!("{taken:?}") };
         assert!(!error.is_empty());
         assert_eq!(journal.row_counts(file_id).await.unwrap().total, 0);
@@ -261,17 +252,13 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn more_deletes_than_allowed_hold_the_file() {
+    async fn deletes_are_counted_and_left_to_the_engine_guards() {
         let dir = tempfile::tempdir().unwrap();
         let journal = Journal::open(&dir.path().join("state")).unwrap();
         let csv = dir.path().join("off.csv");
         std::fs::write(&csv, "email\na@example.com\nb@example.com\nc@example.com\n").unwrap();
-        let taken =
-            take(&journal, &csv, "off.csv", Some(Action::DeleteAgent), None, &safety(2)).await.unwrap();
-        assert!(matches!(taken, Taken::New { state: FileState::Held, deletes: 3, .. }), "{taken:?}");
-        assert!(
-            journal.ready_ops(crate::journal::now_ms(), 10).await.unwrap().is_empty(),
-            "held rows do not run"
-        );
+        let taken = take(&journal, &csv, "off.csv", Some(Action::DeleteAgent), None).await.unwrap();
+        assert!(matches!(taken, Taken::New { state: FileState::Processing, deletes: 3, .. }), "{taken:?}");
+        assert_eq!(journal.count_action(taken.file_id(), "delete_agent").await.unwrap(), 3);
     }
 }

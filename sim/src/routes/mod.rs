@@ -5,6 +5,7 @@ pub(crate) mod agents;
 pub(crate) mod contacts;
 pub(crate) mod inspect;
 pub(crate) mod oauth;
+pub(crate) mod roles;
 pub(crate) mod search;
 pub(crate) mod ticket_fields;
 pub(crate) mod tickets;
