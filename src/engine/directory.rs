@@ -5,7 +5,7 @@
 
 use super::ports::Api;
 use super::send::Sender;
-use crate::freshdesk::{Agent, Answer, EndpointClass};
+use crate::freshdesk::{Agent, EndpointClass};
 use crate::journal::Journal;
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
@@ -112,21 +112,17 @@ async fn list_all<A: Api>(
 ) -> Result<(HashMap<String, Agent>, usize), String> {
     let (mut by_email, mut total) = (HashMap::new(), 0usize);
     for page in 1..=max_pages {
-        let reply = sender.send(EndpointClass::Other, |api| api.list_agents(page, PER_PAGE)).await;
-        let Some(reply) = reply else {
-            return Err("requests are paused".into());
-        };
-        let agents = match reply.answer {
-            Answer::Ok { value, .. } => value,
-            other => return Err(format!("the agent listing is unavailable: {}", other.describe().1)),
-        };
+        let (agents, next_page) = sender
+            .read(EndpointClass::Other, |api| api.list_agents(page, PER_PAGE))
+            .await
+            .map_err(|why| format!("the agent listing is unavailable: {why}"))?;
         total += agents.len();
         for agent in agents {
             if let Some(email) = agent.email.clone() {
                 by_email.insert(email, agent);
             }
         }
-        if !reply.next_page {
+        if !next_page {
             tracing::info!(agents = total, pages = page, "Agent directory loaded.");
             return Ok((by_email, total));
         }

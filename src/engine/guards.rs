@@ -56,10 +56,17 @@ impl FileGate {
 
 /// Every volume rule `deletes` trips, given the account's agent count (or why it is unknown;
 /// `None` when the percentage rule is off). Pure.
-pub(crate) fn reasons(deletes: u64, rules: VolumeRules, agents: Option<Result<usize, String>>) -> Vec<String> {
+pub(crate) fn reasons(
+    deletes: u64,
+    rules: VolumeRules,
+    agents: Option<Result<usize, String>>,
+) -> Vec<String> {
     let mut out = Vec::new();
     if deletes > u64::from(rules.max_deletes_per_file) {
-        out.push(format!("{deletes} deletes exceed safety.max_deletes_per_file = {}", rules.max_deletes_per_file));
+        out.push(format!(
+            "{deletes} deletes exceed safety.max_deletes_per_file = {}",
+            rules.max_deletes_per_file
+        ));
     }
     match agents {
         None => {}
@@ -92,7 +99,9 @@ mod tests {
     fn a_full_export_trips_both_rules_and_names_both() {
         let r = reasons(60, RULES, Some(Ok(60)));
         assert_eq!(r.len(), 2, "{r:?}");
-        assert!(r[0].contains("max_deletes_per_file = 25") && r[1].contains("100% of the account's 60 agents"));
+        assert!(
+            r[0].contains("max_deletes_per_file = 25") && r[1].contains("100% of the account's 60 agents")
+        );
     }
 
     #[test]

@@ -28,7 +28,10 @@ impl std::fmt::Display for OpenCount {
 }
 
 /// Open-ticket counts for `agents`, or why they could not be read.
-pub(crate) async fn count<A: Api>(sender: &Sender<A>, agents: &[u64]) -> Result<HashMap<u64, OpenCount>, String> {
+pub(crate) async fn count<A: Api>(
+    sender: &Sender<A>,
+    agents: &[u64],
+) -> Result<HashMap<u64, OpenCount>, String> {
     let mut counts: HashMap<u64, OpenCount> = agents.iter().map(|id| (*id, OpenCount::default())).collect();
     if agents.is_empty() {
         return Ok(counts);

@@ -11,9 +11,9 @@ use super::vet::{Vetted, who};
 use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, Op, Outcome};
-use std::collections::HashMap;
 use crate::freshdesk::{Agent, Answer, Me, Reply, Role, SearchPage, Ticket};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
+use std::collections::HashMap;
 use time::OffsetDateTime;
 
 /// An [`Api`] that can only read: creates and deletes are refused here, never sent.
@@ -112,7 +112,9 @@ impl<A: Api> Engine<ReadOnly<A>> {
                 if !gated && matches!(op.op, Op::DeleteAgent { .. }) {
                     gated = true;
                     let (gate, journal, sender) = (&parts.gate, &parts.journal, &parts.sender);
-                    if let Err(reason) = gate.check(file_id, parts.cfg.volume, journal, sender, &parts.directory).await? {
+                    if let Err(reason) =
+                        gate.check(file_id, parts.cfg.volume, journal, sender, &parts.directory).await?
+                    {
                         holds.add(reason);
                     }
                 }
@@ -130,7 +132,10 @@ impl<A: Api> Engine<ReadOnly<A>> {
 }
 
 /// Appends each would-be-deleted agent's open tickets to its row.
-async fn add_open_tickets<A: Api>(parts: &Parts<ReadOnly<A>>, rows: Vec<(i64, OpResult, u64)>) -> journal::Result<()> {
+async fn add_open_tickets<A: Api>(
+    parts: &Parts<ReadOnly<A>>,
+    rows: Vec<(i64, OpResult, u64)>,
+) -> journal::Result<()> {
     let agents: Vec<u64> = rows.iter().map(|(_, _, id)| *id).collect();
     let counts = open_tickets::count(&parts.sender, &agents).await;
     for (op_id, mut result, agent) in rows {
@@ -164,16 +169,22 @@ async fn predict<A: Api>(parts: &Parts<ReadOnly<A>>, op: &OpRecord) -> journal::
     let worker = Worker::new(parts);
     Ok(match &op.op {
         Op::CreateTicket(_) => Predicted::row(row(Outcome::WouldCreate, None, "would create the ticket")),
-        Op::CreateAgent(a) => Predicted::row(match worker.find_agent(op, &AgentRef::Email(a.email.clone())).await? {
-            Lookup::Found { agent, .. } => row(Outcome::Exists, Some(agent.id), format!("{} exists", who(&agent))),
-            Lookup::Missing { .. } => row(Outcome::WouldCreate, None, "would create the agent"),
-            Lookup::Failed(next) => unknown(next),
-        }),
-        Op::GetAgent { email } => Predicted::row(match worker.find_agent(op, &AgentRef::Email(email.clone())).await? {
-            Lookup::Found { agent, .. } => row(Outcome::Found, Some(agent.id), who(&agent)),
-            Lookup::Missing { .. } => row(Outcome::NotFound, None, "no agent with this e-mail"),
-            Lookup::Failed(next) => unknown(next),
-        }),
+        Op::CreateAgent(a) => {
+            Predicted::row(match worker.find_agent(op, &AgentRef::Email(a.email.clone())).await? {
+                Lookup::Found { agent, .. } => {
+                    row(Outcome::Exists, Some(agent.id), format!("{} exists", who(&agent)))
+                }
+                Lookup::Missing { .. } => row(Outcome::WouldCreate, None, "would create the agent"),
+                Lookup::Failed(next) => unknown(next),
+            })
+        }
+        Op::GetAgent { email } => {
+            Predicted::row(match worker.find_agent(op, &AgentRef::Email(email.clone())).await? {
+                Lookup::Found { agent, .. } => row(Outcome::Found, Some(agent.id), who(&agent)),
+                Lookup::Missing { .. } => row(Outcome::NotFound, None, "no agent with this e-mail"),
+                Lookup::Failed(next) => unknown(next),
+            })
+        }
         Op::DeleteAgent { agent } => predict_delete(parts, &worker, op, agent).await?,
     })
 }
@@ -184,11 +195,15 @@ async fn predict_delete<A: Api>(
     op: &OpRecord,
     target: &AgentRef,
 ) -> journal::Result<Predicted> {
-    Ok(match worker.vet_delete(op, target).await? {
+    Ok(match worker.vet_delete(op, target, true).await? {
         Vetted::Go { agent, waits, .. } => {
             let roles = parts.roles.names(&parts.sender).await.ok();
             let message = format!("would delete {}", detail(&agent, roles.as_deref()));
-            Predicted { result: row(Outcome::WouldDelete, Some(agent.id), message), holds: waits, deletes: Some(agent.id) }
+            Predicted {
+                result: row(Outcome::WouldDelete, Some(agent.id), message),
+                holds: waits,
+                deletes: Some(agent.id),
+            }
         }
         Vetted::Protected { agent, why, own_key } => {
             let outcome = if own_key { Outcome::OwnKey } else { Outcome::Protected };
@@ -205,7 +220,9 @@ fn detail(agent: &Agent, roles: Option<&HashMap<u64, String>>) -> String {
     let role_names = match (&agent.role_ids, roles) {
         (Some(ids), Some(names)) => ids
             .iter()
-            .map(|id| names.get(id).map_or_else(|| format!("role {id}"), |n| crate::text::shown(n).to_string()))
+            .map(|id| {
+                names.get(id).map_or_else(|| format!("role {id}"), |n| crate::text::shown(n).to_string())
+            })
             .collect::<Vec<_>>()
             .join(", "),
         (Some(ids), None) => ids.iter().map(|id| format!("role {id}")).collect::<Vec<_>>().join(", "),
@@ -233,6 +250,9 @@ mod tests {
         let agent = Agent::decode(body.as_bytes()).unwrap();
         let names = HashMap::from([(4, "Agent".to_string())]);
         let d = detail(&agent, Some(&names));
-        assert_eq!(d, "agent 6 Jo <b> <jo@example.com>; roles: Agent, role 9; groups: 2; ticket scope: group");
+        assert_eq!(
+            d,
+            "agent 6 Jo <b> <jo@example.com>; roles: Agent, role 9; groups: 2; ticket scope: group"
+        );
     }
 }

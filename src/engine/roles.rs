@@ -4,7 +4,7 @@
 
 use super::ports::Api;
 use super::send::Sender;
-use crate::freshdesk::{Answer, EndpointClass, Role};
+use crate::freshdesk::{EndpointClass, Role};
 use crate::text::Shown;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -47,7 +47,9 @@ impl RoleBook {
         }
         match &*state {
             State::Known { names, .. } => Ok(names.clone()),
-            State::Unknown { why, .. } => Err(format!("cannot read the account's roles ({why}); deletes wait")),
+            State::Unknown { why, .. } => {
+                Err(format!("cannot read the account's roles ({why}); deletes wait"))
+            }
             State::NotAsked => Err("the account's roles were not read; deletes wait".into()),
         }
     }
@@ -65,7 +67,10 @@ impl RoleBook {
 }
 
 /// Resolves protected role names against the account's roles. Pure.
-pub(crate) fn resolve(names: &HashMap<u64, String>, protected: &[String]) -> Result<HashMap<u64, String>, String> {
+pub(crate) fn resolve(
+    names: &HashMap<u64, String>,
+    protected: &[String],
+) -> Result<HashMap<u64, String>, String> {
     let mut ids = HashMap::new();
     for wanted in protected {
         let found: Vec<_> = names.iter().filter(|(_, n)| n.trim().eq_ignore_ascii_case(wanted)).collect();
@@ -84,12 +89,9 @@ pub(crate) fn resolve(names: &HashMap<u64, String>, protected: &[String]) -> Res
 }
 
 async fn ask<A: Api>(sender: &Sender<A>) -> State {
-    let why = match sender.send(EndpointClass::Other, |api| api.list_roles()).await {
-        None => "requests are paused".to_string(),
-        Some(reply) => match reply.answer {
-            Answer::Ok { value, .. } => return known(value),
-            other => other.describe().1,
-        },
+    let why = match sender.read(EndpointClass::Other, |api| api.list_roles()).await {
+        Ok((roles, _)) => return known(roles),
+        Err(why) => why,
     };
     tracing::warn!(reason = %why, "Cannot read the account's roles; deletes wait until it can.");
     State::Unknown { why, ask_again: Instant::now() + RETRY }
@@ -118,6 +120,9 @@ mod tests {
     #[test]
     fn a_name_the_account_does_not_have_makes_deletes_wait() {
         let err = resolve(&names(), &["Administrators".into()]).unwrap_err();
-        assert!(err.contains("'Administrators'") && err.contains("Agent") && err.contains("deletes wait"), "{err}");
+        assert!(
+            err.contains("'Administrators'") && err.contains("Agent") && err.contains("deletes wait"),
+            "{err}"
+        );
     }
 }

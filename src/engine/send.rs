@@ -5,10 +5,11 @@
 use super::health::Health;
 use super::pacer::Pacer;
 use super::ports::Api;
-use crate::freshdesk::{EndpointClass, Reply};
+use crate::freshdesk::{Answer, EndpointClass, Reply};
 use crate::journal;
 use std::future::Future;
 use std::sync::Arc;
+use std::time::Duration;
 
 pub(crate) struct Sender<A> {
     api: A,
@@ -64,4 +65,46 @@ impl<A: Api> Sender<A> {
             Err(_) => None,
         }
     }
+
+    /// A read that must succeed for a safety decision, retried through passing trouble: up to
+    /// [`READ_TRIES`] answers that prove nothing (5xx, transport, unreadable), each after a short
+    /// backoff, and up to [`READ_RATE_LIMITED`] 429s (each waited out in the pacer). `Err` says
+    /// why the answer is still unknown; any other refusal ends it at once. `Ok` has the value and
+    /// whether a next page exists.
+    pub(crate) async fn read<'a, T, F, Fut>(
+        &'a self,
+        class: EndpointClass,
+        call: F,
+    ) -> Result<(T, bool), String>
+    where
+        F: Fn(&'a A) -> Fut,
+        Fut: Future<Output = Reply<T>>,
+    {
+        let (mut tries, mut limited) = (0, 0);
+        let mut last = String::from("no answer");
+        while tries < READ_TRIES && limited < READ_RATE_LIMITED {
+            let Some(reply) = self.send(class, &call).await else {
+                return Err("requests are paused".into());
+            };
+            match reply.answer {
+                Answer::Ok { value, .. } => return Ok((value, reply.next_page)),
+                Answer::RateLimited { .. } => limited += 1,
+                ref other @ (Answer::Transient { .. }
+                | Answer::Uncertain { .. }
+                | Answer::Unverifiable { .. }
+                | Answer::TooLarge { .. }) => {
+                    last = other.describe().1;
+                    tokio::time::sleep(Duration::from_millis(250 << tries)).await;
+                    tries += 1;
+                }
+                other => return Err(other.describe().1),
+            }
+        }
+        Err(last)
+    }
 }
+
+/// Answers that prove nothing tolerated by [`Sender::read`].
+const READ_TRIES: u32 = 3;
+/// 429s tolerated by [`Sender::read`].
+const READ_RATE_LIMITED: u32 = 20;

@@ -431,7 +431,11 @@ async fn a_listed_agent_is_read_by_id_first_and_an_administrator_is_never_delete
     });
     let run = run_with(api.clone(), delete_op("admin2@example.com"), protect).await;
     assert_eq!(outcome(&run), (Some(Outcome::Failed), None, Some("protected")));
-    assert!(run.line.message.as_deref().is_some_and(|m| m.contains("'Administrator'")), "{:?}", run.line.message);
+    assert!(
+        run.line.message.as_deref().is_some_and(|m| m.contains("'Administrator'")),
+        "{:?}",
+        run.line.message
+    );
     assert_eq!((api.calls("get_agent"), api.calls("delete_agent")), (1, 0));
     // An agent without a protected role is deleted, and its full record is the snapshot.
     let api = FakeApi::with(|s| {

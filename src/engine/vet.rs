@@ -26,7 +26,14 @@ pub(crate) enum Vetted {
 }
 
 impl<A: Api> Worker<'_, A> {
-    pub(crate) async fn vet_delete(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Vetted> {
+    /// `preview`: go on past reasons to wait (collected in `Go::waits`) to show the agent; a
+    /// run stops at the first one, before spending a lookup.
+    pub(crate) async fn vet_delete(
+        &self,
+        op: &OpRecord,
+        target: &AgentRef,
+        preview: bool,
+    ) -> journal::Result<Vetted> {
         let Parts { cfg, identity, sender, roles, .. } = self.parts();
         if let AgentRef::Email(e) = target
             && cfg.protected_emails.contains(&e.key())
@@ -35,7 +42,26 @@ impl<A: Api> Worker<'_, A> {
             return Ok(Vetted::Protected { agent: None, why, own_key: false });
         }
         let mut waits = Vec::new();
-        let me = Identity::for_delete(identity, sender).await.map_err(|reason| waits.push(reason)).ok();
+        let me = match Identity::for_delete(identity, sender).await {
+            Ok(me) => Some(me),
+            Err(reason) if preview => {
+                waits.push(reason);
+                None
+            }
+            Err(reason) => return Ok(Vetted::Stop(Next::Hold { reason })),
+        };
+        let protected_roles = if cfg.protected_roles.is_empty() {
+            None
+        } else {
+            match roles.protected(sender, &cfg.protected_roles).await {
+                Ok(ids) => Some(ids),
+                Err(reason) if preview => {
+                    waits.push(reason);
+                    None
+                }
+                Err(reason) => return Ok(Vetted::Stop(Next::Hold { reason })),
+            }
+        };
         let (agent, cached) = match self.find_agent(op, target).await? {
             Lookup::Found { agent, cached, .. } => (agent, cached),
             Lookup::Missing { status } => {
@@ -54,22 +80,19 @@ impl<A: Api> Worker<'_, A> {
         if let Some((why, own_key)) = me.and_then(|me| protected(&cfg.protected_emails, &me, &agent)) {
             return Ok(Vetted::Protected { agent: Some(agent), why, own_key });
         }
-        if !cfg.protected_roles.is_empty() {
-            match roles.protected(sender, &cfg.protected_roles).await {
-                Err(reason) => waits.push(reason),
-                Ok(ids) => match &agent.role_ids {
-                    None => waits.push(format!("{} lists no roles; deletes wait", who(&agent))),
-                    Some(held) => {
-                        if let Some(name) = held.iter().find_map(|id| ids.get(id)) {
-                            let why = format!(
-                                "{} has the role '{}' (safety.protected_roles)",
-                                who(&agent),
-                                shown(name)
-                            );
-                            return Ok(Vetted::Protected { agent: Some(agent), why, own_key: false });
-                        }
+        if let Some(ids) = protected_roles {
+            match &agent.role_ids {
+                None => waits.push(format!("{} lists no roles; deletes wait", who(&agent))),
+                Some(held) => {
+                    if let Some(name) = held.iter().find_map(|id| ids.get(id)) {
+                        let why = format!(
+                            "{} has the role '{}' (safety.protected_roles)",
+                            who(&agent),
+                            shown(name)
+                        );
+                        return Ok(Vetted::Protected { agent: Some(agent), why, own_key: false });
                     }
-                },
+                }
             }
         }
         Ok(Vetted::Go { agent, cached, waits })
@@ -99,7 +122,9 @@ impl<A: Api> Worker<'_, A> {
                     http_status: Some(404),
                 })
             }
-            Answer::NotFound => Err(done(Outcome::AlreadyDeleted, Some(agent.id), Some(404), "already deleted")),
+            Answer::NotFound => {
+                Err(done(Outcome::AlreadyDeleted, Some(agent.id), Some(404), "already deleted"))
+            }
             other => Err(otherwise(&other, now_ms(), false)),
         }
     }

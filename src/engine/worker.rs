@@ -15,9 +15,9 @@
 //! role; else the file is held or the row refused); its record is saved before the request leaves.
 
 use super::Parts;
-use super::vet::Vetted;
 use super::ports::Api;
 use super::retry;
+use super::vet::Vetted;
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
 use crate::freshdesk::{Agent, Answer, EndpointClass, Existing};
 use crate::journal::{self, FileState, OpRecord, OpResult, now_ms};
@@ -49,7 +49,12 @@ pub(crate) enum Next {
 /// How long an op waits when the breaker held it back (nothing was sent).
 const PAUSED: Duration = Duration::from_secs(1);
 
-pub(crate) fn done(outcome: Outcome, id: Option<u64>, http_status: Option<u16>, message: impl Into<String>) -> Next {
+pub(crate) fn done(
+    outcome: Outcome,
+    id: Option<u64>,
+    http_status: Option<u16>,
+    message: impl Into<String>,
+) -> Next {
     Next::Final(OpResult {
         outcome,
         freshdesk_id: id,
@@ -289,8 +294,10 @@ impl<'a, A: Api> Worker<'a, A> {
             return Ok(Next::Hold { reason });
         }
         // 1. The per-row rules; the agent's whole record is the pre-delete snapshot.
-        let (agent, cached) = match self.vet_delete(op, target).await? {
-            Vetted::Go { waits, .. } if !waits.is_empty() => return Ok(Next::Hold { reason: waits.join("; ") }),
+        let (agent, cached) = match self.vet_delete(op, target, false).await? {
+            Vetted::Go { waits, .. } if !waits.is_empty() => {
+                return Ok(Next::Hold { reason: waits.join("; ") });
+            }
             Vetted::Go { agent, cached, .. } => (agent, cached),
             Vetted::Protected { why, .. } => return Ok(refused("protected", why)),
             Vetted::Stop(next) => return Ok(next),

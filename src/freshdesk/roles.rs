@@ -22,7 +22,8 @@ struct RoleDto {
 impl Decode for Vec<Role> {
     fn decode(body: &[u8]) -> Result<Self, String> {
         let text = std::str::from_utf8(body).map_err(|_| "not UTF-8".to_string())?;
-        let roles: Vec<RoleDto> = serde_json::from_str(text).map_err(|e| format!("not a list of roles ({e})"))?;
+        let roles: Vec<RoleDto> =
+            serde_json::from_str(text).map_err(|e| format!("not a list of roles ({e})"))?;
         Ok(roles.into_iter().map(|r| Role { id: r.id.get(), name: r.name }).collect())
     }
 }
@@ -42,8 +43,12 @@ mod tests {
 
     #[test]
     fn anything_but_a_list_of_named_roles_proves_nothing() {
-        for body in [&b"<html>Sign in</html>"[..], b"{\"roles\": []}", b"[{\"id\": 0, \"name\": \"x\"}]", b"[{\"id\": 3}]"]
-        {
+        for body in [
+            &b"<html>Sign in</html>"[..],
+            b"{\"roles\": []}",
+            b"[{\"id\": 0, \"name\": \"x\"}]",
+            b"[{\"id\": 3}]",
+        ] {
             assert!(Vec::<Role>::decode(body).is_err(), "{}", String::from_utf8_lossy(body));
         }
     }

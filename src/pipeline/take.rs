@@ -219,12 +219,10 @@ mod tests {
             "email,subject,description,priority,status\na@example.com,s,d,low,open\nbad,s,d,low,open\n",
         )
         .unwrap();
-        let taken =
-            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None).await.unwrap();
+        let taken = take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None).await.unwrap();
         let Taken::New { file_id, state, rows, deletes } = taken else { panic!("{taken:?}") };
         assert_eq!((state, rows, deletes), (FileState::Processing, 2, 0));
-        let again =
-            take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None).await.unwrap();
+        let again = take(&journal, &csv, "t.csv", Some(Action::CreateTicket), None).await.unwrap();
         assert_eq!(again, Taken::Resume { file_id, state: FileState::Processing });
         let summary = finish(&journal, &dir.path().join("state"), file_id).await.unwrap();
         assert_eq!(summary.failed, 1, "the invalid row is failed");
@@ -243,8 +241,7 @@ mod tests {
             r#"[{"email":"a@example.com","subject":"s","description":"d","priority":1,"status":2},{"#,
         )
         .unwrap();
-        let taken =
-            take(&journal, &json, "t.json", Some(Action::CreateTicket), None).await.unwrap();
+        let taken = take(&journal, &json, "t.json", Some(Action::CreateTicket), None).await.unwrap();
         let Taken::Rejected { file_id, error } = taken else { panic!("{taken:?}") };
         assert!(!error.is_empty());
         assert_eq!(journal.row_counts(file_id).await.unwrap().total, 0);

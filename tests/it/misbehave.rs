@@ -187,7 +187,8 @@ impl Target {
         let config = dir.path().join("fdsync.toml");
         let attempts = if limits.contains("max_attempts") { "" } else { "max_attempts = 2\n" };
         let extra = format!(
-            "[freshdesk]\nrequest_timeout_secs = 1\nconnect_timeout_secs = 1\n\n[limits]\n{attempts}{limits}\n"
+            "[freshdesk]\nrequest_timeout_secs = 1\nconnect_timeout_secs = 1\n\n[limits]\n{attempts}{limits}\n\n\
+             [safety]\nmax_deletes_percent = 0\n"
         );
         let text = simulator_toml(&server.url, "misbehave-key", &dir.path().join("state"), &extra);
         std::fs::write(&config, text).expect("config");
