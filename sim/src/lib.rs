@@ -68,7 +68,10 @@ use tokio::task::JoinHandle;
 pub use app::{Counters, RecordedRequest};
 pub use config::{BasicUser, Limits, OAuthClient, Plan, SimConfig};
 pub use error::FieldError;
-pub use state::{AgentInfo, SimState, Ticket, User};
+pub use state::{
+    AgentInfo, BUILT_IN_ROLES, ROLE_ACCOUNT_ADMIN, ROLE_ADMIN, ROLE_AGENT, ROLE_SUPERVISOR, SimState, Ticket,
+    User,
+};
 
 use app::{App, lock};
 

@@ -124,6 +124,21 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
     }
 
+    /// `POST /api/v2/agents` straight to the simulator (an admin adding an agent by hand): the
+    /// new agent's id.
+    pub async fn create_agent_directly(&self, body: serde_json::Value) -> u64 {
+        let resp = reqwest::Client::new()
+            .post(format!("{}/api/v2/agents", self.sim.base_url()))
+            .basic_auth(self.sim.api_key(), Some("X"))
+            .json(&body)
+            .send()
+            .await
+            .expect("simulator answers");
+        assert_eq!(resp.status(), 201, "{body}");
+        let agent: serde_json::Value = resp.json().await.expect("agent json");
+        agent["id"].as_u64().expect("id")
+    }
+
     /// `POST /api/v2/tickets` straight to the simulator, as another integration would.
     pub async fn create_ticket_directly(&self, email: &str, subject: &str) {
         let body = serde_json::json!({

@@ -7,6 +7,7 @@ mod crash;
 mod daemon;
 mod distrust;
 mod faults;
+mod guards;
 mod helpers;
 mod hostile;
 mod import;
