@@ -3,7 +3,7 @@
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
 use crate::domain::{NewAgent, NewTicket};
-use crate::freshdesk::{Agent, Me, Reply, Ticket};
+use crate::freshdesk::{Agent, Me, Reply, Ticket, TicketFields};
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -29,6 +29,8 @@ pub trait Api: Send + Sync + 'static {
         updated_since: OffsetDateTime,
         page: u32,
     ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
+    /// `GET ticket_fields`: the account's custom fields.
+    fn ticket_fields(&self) -> impl Future<Output = Reply<TicketFields>> + Send;
 }
 
 /// Production: the real client.
@@ -61,5 +63,8 @@ impl Api for crate::freshdesk::Client {
         page: u32,
     ) -> Reply<Vec<Ticket>> {
         crate::freshdesk::Client::list_tickets_by_email(self, email, updated_since, page).await
+    }
+    async fn ticket_fields(&self) -> Reply<TicketFields> {
+        crate::freshdesk::Client::ticket_fields(self).await
     }
 }

@@ -1,6 +1,7 @@
 //! The Freshdesk client: the only code that speaks HTTP to Freshdesk. [`Client`] sends one
 //! request per call and returns a classified, typed [`Reply`]; [`classify()`] and [`quota`] are pure;
-//! [`tickets`] and [`agents`] hold each resource's bodies and DTOs; [`oauth`] runs token
+//! [`tickets`], [`agents`] and [`ticket_fields`] hold each resource's bodies and DTOs (and
+//! `TicketFields::check`, the custom-field rules of a ticket create); [`oauth`] runs token
 //! requests and `fdsync auth login`.
 
 pub mod agents;
@@ -10,12 +11,14 @@ pub mod classify;
 mod client;
 pub mod oauth;
 pub mod quota;
+pub mod ticket_fields;
 pub mod tickets;
 
 pub use agents::{Agent, Me};
 pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply};
 pub use classify::classify;
 pub use client::Client;
+pub use ticket_fields::TicketFields;
 pub use tickets::Ticket;
 
 /// Why a client (or an OAuth login) could not be set up. Never contains a secret.
