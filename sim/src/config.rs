@@ -8,6 +8,8 @@ use std::time::{Duration, Instant};
 
 use serde::{Deserialize, Serialize};
 
+use crate::fields::CustomField;
+
 /// A Freshdesk plan; fixes the per-window total and the four sub-limits (facts file §2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -139,8 +141,9 @@ pub struct SimConfig {
     pub agents: u32,
     /// Full-time agent seats; creating a full-time agent beyond them gives 400.
     pub seats: u64,
-    /// Ticket custom fields that exist on the account (API names).
-    pub custom_fields: Vec<String>,
+    /// Ticket custom fields that exist on the account, checked on ticket create and update and
+    /// listed by `GET /api/v2/ticket_fields`. `"cf_x".into()` is an optional text field.
+    pub custom_fields: Vec<CustomField>,
     /// Search indexing lag: tickets younger than this are not found by search.
     pub search_lag: Duration,
     /// Lifetime of OAuth access tokens.
@@ -176,7 +179,7 @@ impl Default for SimConfig {
             seed: 42,
             agents: 0,
             seats: 1000,
-            custom_fields: vec!["cf_host".into()],
+            custom_fields: crate::fields::default_custom_fields(),
             search_lag: Duration::ZERO,
             token_ttl: Duration::from_secs(3600),
             oauth_clients: vec![OAuthClient {
@@ -213,7 +216,7 @@ pub(crate) struct ConfigView {
     late_ms: u64,
     storm_secs_left: f64,
     seats: u64,
-    custom_fields: Vec<String>,
+    custom_fields: Vec<CustomField>,
     search_lag_secs: f64,
     token_ttl_secs: f64,
     auth_header: String,
@@ -266,7 +269,7 @@ pub(crate) struct ConfigPatch {
     late_ms: Option<u64>,
     storm_secs: Option<f64>,
     seats: Option<u64>,
-    custom_fields: Option<Vec<String>>,
+    custom_fields: Option<Vec<CustomField>>,
     search_lag_secs: Option<f64>,
     token_ttl_secs: Option<f64>,
     auth_header: Option<String>,

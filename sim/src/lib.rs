@@ -17,7 +17,9 @@
 //! fdsync's OAuth and custom-header support. `/_sim/*` is the inspection API.
 //!
 //! **Model limits** (where the simulator is simpler than Freshdesk): statuses are the four
-//! defaults (2–5), ticket types the five defaults, custom fields are free text; attachments and
+//! defaults (2–5), ticket types the five defaults; custom fields are text, paragraph, number,
+//! checkbox or dropdown (`SimConfig::custom_fields`, listed by `GET /api/v2/ticket_fields` and
+//! checked on create: type, choices, required for agents / for closure); attachments and
 //! `multipart/form-data` are not supported (415); `include=stats|company` are accepted and
 //! charged but add nothing; search knows tag, status, priority, type, group_id, agent_id,
 //! created_at, updated_at and the configured custom fields; there is one account and one
@@ -28,6 +30,7 @@
 //! - `router`: the route table and the /api/v2 pipeline (quota, faults, header checks).
 //! - `server`: the accept loop and the per-connection kill switch.
 //! - `state`: the in-memory account and its JSON renderings.
+//! - `fields`: the account's ticket fields (default and custom) and custom value checks.
 //! - `quota`, `faults`, `auth`, `error`: the limiter, the dice, credentials, error shapes.
 //! - `routes`: one module per resource, plus `oauth` and `inspect`.
 //! - [`cli`]: `fdsync sim`.
@@ -39,8 +42,9 @@
 //! - `POST /_sim/reset`: clears data, counters, quota and tokens; keeps the config.
 //! - `GET /_sim/config`, `PATCH /_sim/config`: partial JSON update with any of `plan`, `rate`,
 //!   `window_secs`, `competitor`, `latency_ms` (`[a, b]`), `fail_rate`, `drop_rate`,
-//!   `reset_rate`, `fail_after_rate`, `late_rate`, `late_ms`, `storm_secs`, `seats`, `custom_fields`, `search_lag_secs`, `token_ttl_secs`,
-//!   `auth_header`, `max_body_bytes`.
+//!   `reset_rate`, `fail_after_rate`, `late_rate`, `late_ms`, `storm_secs`, `seats`,
+//!   `custom_fields` (names, or `{name, type, choices, required_for_agents, …}`),
+//!   `search_lag_secs`, `token_ttl_secs`, `auth_header`, `max_body_bytes`.
 //! - `POST /_sim/revoke`: revokes every refresh token (`?access=true`: access tokens too).
 #![forbid(unsafe_code)]
 
@@ -50,6 +54,7 @@ pub mod cli;
 pub mod config;
 mod error;
 mod faults;
+mod fields;
 mod quota;
 mod router;
 mod routes;
@@ -68,6 +73,7 @@ use tokio::task::JoinHandle;
 pub use app::{Counters, RecordedRequest};
 pub use config::{BasicUser, Limits, OAuthClient, Plan, SimConfig};
 pub use error::FieldError;
+pub use fields::{CustomField, FieldKind};
 pub use state::{
     AgentInfo, BUILT_IN_ROLES, ROLE_ACCOUNT_ADMIN, ROLE_ADMIN, ROLE_AGENT, ROLE_SUPERVISOR, SimState, Ticket,
     User,

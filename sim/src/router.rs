@@ -18,7 +18,7 @@ use crate::app::{App, RawRequest, lock};
 use crate::error::ApiError;
 use crate::faults::{self, Fault};
 use crate::quota::{Class, Verdict};
-use crate::routes::{agents, contacts, inspect, oauth, roles, search, tickets};
+use crate::routes::{agents, contacts, inspect, oauth, roles, search, ticket_fields, tickets};
 use crate::server::KillSwitch;
 
 /// Builds the simulator's router.
@@ -28,6 +28,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v2/tickets/{id}", get(tickets::show).delete(tickets::delete).put(tickets::update))
         .route("/api/v2/tickets/{id}/restore", put(tickets::restore))
         .route("/api/v2/search/tickets", get(search::tickets))
+        .route("/api/v2/ticket_fields", get(ticket_fields::index))
         .route("/api/v2/agents", get(agents::list).post(agents::create))
         .route("/api/v2/agents/me", get(agents::me))
         .route("/api/v2/agents/{id}", get(agents::show).delete(agents::delete))

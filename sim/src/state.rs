@@ -349,6 +349,11 @@ pub(crate) fn agent_json(u: &User, list: bool) -> Value {
     v
 }
 
+/// The `requester` object a ticket embeds with `include=requester` (list and show).
+pub(crate) fn requester_json(u: &User) -> Value {
+    json!({"id": u.id, "name": u.name, "email": u.email, "mobile": u.mobile, "phone": u.phone})
+}
+
 /// The contact body (contacts list and show).
 pub(crate) fn contact_json(u: &User) -> Value {
     let mut v = contact_part(u);

@@ -63,4 +63,7 @@ impl<A: Api> Api for Observed<A> {
     ) -> Reply<Vec<Ticket>> {
         self.seen(self.inner.list_tickets_by_email(email, updated_since, page).await)
     }
+    async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
+        self.seen(self.inner.ticket_fields().await)
+    }
 }

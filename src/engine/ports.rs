@@ -3,7 +3,7 @@
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
 use crate::domain::{NewAgent, NewTicket};
-use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket};
+use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields};
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -33,6 +33,8 @@ pub trait Api: Send + Sync + 'static {
         updated_since: OffsetDateTime,
         page: u32,
     ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
+    /// `GET ticket_fields`: the account's custom fields.
+    fn ticket_fields(&self) -> impl Future<Output = Reply<TicketFields>> + Send;
 }
 
 /// Production: the real client.
@@ -71,5 +73,8 @@ impl Api for crate::freshdesk::Client {
         page: u32,
     ) -> Reply<Vec<Ticket>> {
         crate::freshdesk::Client::list_tickets_by_email(self, email, updated_since, page).await
+    }
+    async fn ticket_fields(&self) -> Reply<TicketFields> {
+        crate::freshdesk::Client::ticket_fields(self).await
     }
 }

@@ -61,6 +61,9 @@ impl<A: Api> Api for ReadOnly<A> {
     ) -> Reply<Vec<Ticket>> {
         self.0.list_tickets_by_email(email, since, page).await
     }
+    async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
+        self.0.ticket_fields().await
+    }
 }
 
 /// What a preview found besides the rows: reasons the real run would be held.

@@ -92,6 +92,10 @@ impl Api for FakeApi {
         self.count("list_tickets");
         next(&mut self.script.lock().unwrap().list_tickets)
     }
+    async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
+        self.count("ticket_fields");
+        Reply::bare(Answer::Ok { status: 200, value: Default::default() })
+    }
 }
 
 const ME: u64 = 1;

@@ -6,6 +6,7 @@
 use super::agents::{Agent, Me};
 use super::answer::{Answer, Decode, RateHeaders, Reply};
 use super::oauth::TokenSource;
+use super::ticket_fields::TicketFields;
 use super::tickets::Ticket;
 use super::{Error, agents, auth, classify, quota, tickets};
 use crate::config::Settings;
@@ -119,6 +120,11 @@ impl Client {
             ("page", page.to_string()),
         ];
         self.send(Method::GET, "api/v2/tickets", &query, None).await
+    }
+
+    /// `GET api/v2/ticket_fields`: the account's custom fields (a read: `EndpointClass::Other`).
+    pub async fn ticket_fields(&self) -> Reply<TicketFields> {
+        self.send(Method::GET, "api/v2/ticket_fields", &[], None).await
     }
 
     /// `GET api/v2/agents?page=&per_page=`.

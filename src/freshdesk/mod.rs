@@ -1,6 +1,7 @@
 //! The Freshdesk client: the only code that speaks HTTP to Freshdesk. [`Client`] sends one
 //! request per call and returns a classified, typed [`Reply`]; [`classify()`] and [`quota`] are pure;
-//! [`tickets`] and [`agents`] hold each resource's bodies and DTOs; [`oauth`] runs token
+//! [`tickets`], [`agents`] and [`ticket_fields`] hold each resource's bodies and DTOs (and
+//! `TicketFields::check`, the custom-field rules of a ticket create); [`oauth`] runs token
 //! requests and `fdsync auth login`.
 
 pub mod agents;
@@ -11,6 +12,7 @@ mod client;
 pub mod oauth;
 pub mod quota;
 pub mod roles;
+pub mod ticket_fields;
 pub mod tickets;
 
 pub use agents::{Agent, Me};
@@ -18,6 +20,7 @@ pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHea
 pub use classify::classify;
 pub use client::Client;
 pub use roles::Role;
+pub use ticket_fields::TicketFields;
 pub use tickets::{SearchPage, Ticket};
 
 /// Why a client (or an OAuth login) could not be set up. Never contains a secret.

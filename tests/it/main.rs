@@ -16,3 +16,4 @@ mod plan;
 mod quota;
 mod safety;
 mod secrets;
+mod ticket_fields;

@@ -224,7 +224,7 @@ pub(crate) async fn tickets(
     }
     let (custom, lag) = {
         let c = app.config();
-        (c.custom_fields.clone(), c.search_lag)
+        (c.custom_fields.iter().map(|f| f.name.clone()).collect::<Vec<_>>(), c.search_lag)
     };
     let expr = parse(inner, &custom).ok_or_else(|| {
         query_error(

@@ -1,11 +1,35 @@
-//! Ticket body validation (create and update), field by field as the facts file §4 describes:
-//! unknown keys alone first, then each field's type, range and list checks in a fixed order.
-//! Pure: no store access (requester lookup happens in `tickets`).
+//! `GET /api/v2/ticket_fields`, and ticket body validation (create and update), field by field
+//! as the facts file §4 describes: unknown keys alone first, then each field's type, range and
+//! list checks in a fixed order, then the account's custom fields (`crate::fields`: their kinds,
+//! choices and required flags). Validation is pure: no store access (requester lookup happens
+//! in `tickets`).
 
+use std::sync::Arc;
+
+use axum::extract::{RawQuery, State};
+use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value};
 
-use super::{is_email, unknown_keys};
-use crate::error::FieldError;
+use super::{is_email, list_query, param, unknown_keys};
+use crate::app::App;
+use crate::auth::Caller;
+use crate::error::{ApiError, FieldError};
+use crate::fields::{self, CustomField, FIELD_TYPES};
+
+/// `GET /api/v2/ticket_fields[?type=…]`: the default fields, then the configured custom ones.
+pub(crate) async fn index(
+    State(app): State<Arc<App>>,
+    _caller: Caller,
+    RawQuery(raw): RawQuery,
+) -> Result<Response, ApiError> {
+    let params = list_query(raw.as_deref(), &["type"])?;
+    let kind = param(&params, "type");
+    if kind.is_some_and(|k| !FIELD_TYPES.contains(&k)) {
+        return Err(ApiError::one(FieldError::one_of("type", "invalid_value", &FIELD_TYPES.join(","))));
+    }
+    let custom = app.config().custom_fields.clone();
+    Ok(axum::Json(fields::ticket_fields_json(&custom, TYPES, kind)).into_response())
+}
 
 /// Keys accepted on create (facts file §4, `CREATE_FIELDS`).
 pub(crate) const CREATE_FIELDS: &[&str] = &[
@@ -193,9 +217,19 @@ fn cc_emails(value: &Value) -> Result<Vec<String>, FieldError> {
     Ok(out)
 }
 
+fn nested(key: &str, code: &'static str, message: &str) -> FieldError {
+    FieldError {
+        nested_field: Some(format!("custom_fields.{key}")),
+        ..FieldError::new("custom_fields", code, message)
+    }
+}
+
+/// Each sent custom field: unknown → `invalid_field`; a value of the wrong type or outside a
+/// dropdown's choices → that field's own code and message.
 fn custom_fields(
     value: &Value,
-    known: &[String],
+    known: &[CustomField],
+    status: u64,
     errors: &mut Vec<FieldError>,
 ) -> Option<Map<String, Value>> {
     let Value::Object(map) = value else {
@@ -204,17 +238,26 @@ fn custom_fields(
     };
     let before = errors.len();
     for (k, v) in map {
-        let nested = |code, msg: &str| FieldError {
-            nested_field: Some(format!("custom_fields.{k}")),
-            ..FieldError::new("custom_fields", code, msg)
-        };
-        if !known.iter().any(|f| f == k) {
-            errors.push(nested("invalid_field", "Unexpected/invalid field in request"));
-        } else if v.is_array() || v.is_object() {
-            errors.push(nested("datatype_mismatch", "It should be a/an String"));
+        match known.iter().find(|f| f.name == *k) {
+            None => errors.push(nested(k, "invalid_field", "Unexpected/invalid field in request")),
+            Some(f) => {
+                if let Some(code) = f.refuse(v, f.required_on_create(status)) {
+                    errors.push(nested(k, code, &f.expectation()));
+                }
+            }
         }
     }
     (errors.len() == before).then(|| map.clone())
+}
+
+/// On create: each custom field required for this status and not sent is `missing_field`.
+fn required_custom_fields(obj: &Map<String, Value>, known: &[CustomField], status: u64) -> Vec<FieldError> {
+    let sent = obj.get("custom_fields").and_then(Value::as_object);
+    known
+        .iter()
+        .filter(|f| f.required_on_create(status) && sent.is_none_or(|m| !m.contains_key(&f.name)))
+        .map(|f| nested(&f.name, "missing_field", &f.expectation()))
+        .collect()
 }
 
 /// The requester fields, and the "at least one requester" rule on create.
@@ -245,7 +288,7 @@ fn requester(obj: &Map<String, Value>, create: bool, e: &mut Vec<FieldError>) ->
 pub(crate) fn parse(
     obj: &Map<String, Value>,
     create: bool,
-    known_custom: &[String],
+    known_custom: &[CustomField],
 ) -> Result<TicketInput, Vec<FieldError>> {
     let unknown = unknown_keys(obj.keys(), if create { CREATE_FIELDS } else { UPDATE_FIELDS });
     if !unknown.is_empty() {
@@ -274,7 +317,11 @@ pub(crate) fn parse(
     }
     t.tags = obj.get("tags").and_then(|v| tags(v).map_err(|err| e.push(err)).ok());
     t.cc_emails = obj.get("cc_emails").and_then(|v| cc_emails(v).map_err(|err| e.push(err)).ok());
-    t.custom_fields = obj.get("custom_fields").and_then(|v| custom_fields(v, known_custom, &mut e));
+    let status = if create { t.status.unwrap_or(2) } else { 0 };
+    t.custom_fields = obj.get("custom_fields").and_then(|v| custom_fields(v, known_custom, status, &mut e));
+    if create {
+        e.extend(required_custom_fields(obj, known_custom, status));
+    }
     t.responder_id = positive_int(obj, "responder_id", &mut e);
     t.group_id = positive_int(obj, "group_id", &mut e);
     t.product_id = positive_int(obj, "product_id", &mut e);

@@ -1,5 +1,6 @@
 //! `/api/v2/tickets`: create (with requester resolution and contact auto-creation), list with
-//! filters and paging, show, update, soft delete and restore (facts file §4). The list and its
+//! filters and paging, show (with `include=requester|conversations`), update, soft delete and
+//! restore (facts file §4). The list and its
 //! query parsing are in `tickets/list.rs`; this file must not grow list filters.
 
 mod list;
@@ -10,17 +11,17 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::body::Body;
-use axum::extract::{Path, State};
+use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use time::OffsetDateTime;
 
 use super::ticket_fields::{self, TicketInput};
-use super::{parse_id, read_object};
+use super::{list_query, param, parse_id, read_object};
 use crate::app::{App, lock};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
-use crate::state::{Store, Ticket, TicketView, ticket_json, timestamp};
+use crate::state::{Store, Ticket, TicketView, requester_json, ticket_json, timestamp};
 
 /// Finds or creates the requester; errors are validation items.
 fn resolve_requester(store: &mut Store, input: &TicketInput) -> Result<(u64, bool), FieldError> {
@@ -102,15 +103,57 @@ pub(crate) async fn create(
     Ok(resp)
 }
 
+/// What `include` asks a ticket show to embed (each costs a credit, charged by the router).
+#[derive(Default)]
+struct ShowIncludes {
+    requester: bool,
+    conversations: bool,
+}
+
+/// `include` on a show: a comma list of `conversations`, `requester`, `company`, `stats`
+/// (the last two accepted and ignored); anything else, or an empty list, is `invalid_value`.
+fn show_includes(raw: Option<&str>) -> Result<ShowIncludes, ApiError> {
+    let mut inc = ShowIncludes::default();
+    let Some(raw) = raw else { return Ok(inc) };
+    let refused = || {
+        let list = "conversations, requester, company, stats";
+        ApiError::one(FieldError::one_of("include", "invalid_value", list))
+    };
+    if raw.trim().is_empty() {
+        return Err(refused());
+    }
+    for item in raw.split(',').map(str::trim) {
+        match item {
+            "requester" => inc.requester = true,
+            "conversations" => inc.conversations = true,
+            "company" | "stats" => {}
+            _ => return Err(refused()),
+        }
+    }
+    Ok(inc)
+}
+
 pub(crate) async fn show(
     State(app): State<Arc<App>>,
     _caller: Caller,
     Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
+    let params = list_query(raw.as_deref(), &["include"])?;
+    let include = show_includes(param(&params, "include"))?;
     let store = lock(&app.store);
     let ticket = store.ticket(id).ok_or(ApiError::NotFound)?;
-    Ok(axum::Json(ticket_json(ticket, TicketView::Full)).into_response())
+    let mut body = ticket_json(ticket, TicketView::Full);
+    if let Some(obj) = body.as_object_mut() {
+        if let Some(u) = store.users.get(&ticket.requester_id).filter(|_| include.requester) {
+            obj.insert("requester".into(), requester_json(u));
+        }
+        if include.conversations {
+            obj.insert("conversations".into(), serde_json::json!([]));
+        }
+    }
+    Ok(axum::Json(body).into_response())
 }
 
 pub(crate) async fn delete(

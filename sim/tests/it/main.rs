@@ -9,4 +9,5 @@ mod oauth;
 mod quota;
 mod robustness;
 mod search;
+mod ticket_fields;
 mod tickets;

@@ -61,3 +61,24 @@ async fn a_new_ticket_appears_in_search_only_after_the_lag() {
     let found = wait_until(3, async || sim.send(sim.get(&path)).await.2["total"] == 1).await;
     assert!(found);
 }
+
+#[tokio::test]
+async fn an_agents_open_and_pending_tickets_are_found_with_a_total() {
+    let sim = spawn_default().await;
+    let agent = 43_000_000_777_u64;
+    for (responder, status) in [(agent, 2), (agent, 3), (agent, 4), (agent + 1, 2), (agent, 5)] {
+        let mut body = ticket("open@example.com", "fds-open");
+        body["responder_id"] = serde_json::json!(responder);
+        body["status"] = serde_json::json!(status);
+        let (created, _) = sim.create_ticket(body).await;
+        assert_eq!(created, StatusCode::CREATED);
+    }
+    let q = format!("\"agent_id:{agent} AND (status:2 OR status:3)\"");
+    let (status, _, body) = sim.send(sim.get(&search_path(&q))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["total"], 2);
+    let mut found: Vec<u64> =
+        body["results"].as_array().unwrap().iter().map(|t| t["id"].as_u64().unwrap()).collect();
+    found.sort_unstable();
+    assert_eq!(found, [1, 2]);
+}

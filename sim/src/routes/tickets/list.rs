@@ -15,7 +15,7 @@ use super::super::{link_next, list_query, page_of, paging, param};
 use crate::app::{App, lock};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
-use crate::state::{Store, Ticket, TicketView, ticket_json};
+use crate::state::{Store, Ticket, TicketView, requester_json, ticket_json};
 
 const LIST_PARAMS: &[&str] = &[
     "filter",
@@ -192,9 +192,7 @@ pub(crate) async fn list(
         let mut item = ticket_json(t, view);
         let user = store.users.get(&t.requester_id).filter(|_| q.requester_object);
         if let (Some(u), Some(obj)) = (user, item.as_object_mut()) {
-            let requester =
-                json!({"id": u.id, "name": u.name, "email": u.email, "mobile": u.mobile, "phone": u.phone});
-            obj.insert("requester".into(), requester);
+            obj.insert("requester".into(), requester_json(u));
         }
         item
     };
