@@ -9,11 +9,12 @@
 //! (no payload) and rows not yet sent (pending, held) are not changes.
 //!
 //! [`Change`]'s fields, the live SQL, the `audit` columns and the CSV columns all come from one
-//! table ([`audit_fields!`]): a new column is one line there (plus its migration). It only reads
-//! and archives; it must not change an op's state.
+//! table ([`audit_fields!`]): a new column is one line there (plus its migration). A mark kept on
+//! `files`, which prune never deletes, reads the same for live and pruned rows, e.g.
+//! `undone_by: Option<i64> = "f.undone_by", kept "f.undone_by";`. Pruning is in `prune.rs`.
+//! It only reads and archives; it must not change an op's state.
 
-use super::files::FileState;
-use super::{Journal, Result, now_ms};
+use super::{Journal, Result};
 use crate::domain::Action;
 use rusqlite::types::{FromSql, FromSqlResult, ValueRef};
 use rusqlite::{Connection, Row, params};
@@ -93,7 +94,7 @@ struct Field {
 macro_rules! audit_fields {
     ($( $(#[doc = $doc:literal])* $field:ident: $ty:ty = $live:expr $(, kept $kept:literal)?; )*) => {
         /// One change fdsync made or tried, as `fdsync audit` shows it.
-        #[derive(Debug, Clone, PartialEq, Serialize)]
+        #[derive(Debug, Clone, Default, PartialEq, Serialize)]
         pub struct Change {
             $( $(#[doc = $doc])* pub $field: $ty, )*
         }
@@ -250,25 +251,6 @@ pub struct AuditPage {
     pub truncated: bool,
 }
 
-/// A finished file whose ops prune removes (or removed).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct PrunedFile {
-    pub id: i64,
-    pub name: String,
-    pub state: String,
-    /// Op rows deleted.
-    pub ops: u64,
-    /// Of those, the changes kept as audit rows.
-    pub kept: u64,
-}
-
-/// The file states prune may touch: nothing of these runs again (unless `fdsync retry`, which
-/// moves a file back to `processing` first).
-const FINISHED: [FileState; 3] = [FileState::Done, FileState::Failed, FileState::Duplicate];
-
-/// Most files pruned in one transaction (bounds how long the journal writer is held).
-const PRUNE_BATCH: usize = 50;
-
 fn mutating_actions() -> String {
     let names: Vec<String> =
         Action::ALL.iter().filter(|a| a.is_mutating()).map(|a| format!("'{}'", a.as_str())).collect();
@@ -329,85 +311,15 @@ fn query(c: &Connection, q: &AuditQuery) -> Result<AuditPage> {
     rows.truncate(limit);
     Ok(AuditPage { rows, truncated })
 }
-
-/// Finished files last updated before `before` that still have op rows, oldest first: never a
-/// file with an op still pending or sending, nor a done file whose report is not written yet.
-fn candidates(c: &Connection, before: i64, limit: usize) -> Result<Vec<PrunedFile>> {
-    let states: Vec<String> = FINISHED.iter().map(|s| format!("'{}'", s.as_str())).collect();
-    let sql = format!(
-        "SELECT f.id, f.name, f.state, COUNT(o.id), COALESCE(SUM(({})), 0)
-         FROM files f JOIN ops o ON o.file_id = f.id
-         WHERE f.state IN ({}) AND f.updated_at < ?1 AND (f.state <> 'done' OR f.report_path IS NOT NULL)
-           AND NOT EXISTS (SELECT 1 FROM ops p WHERE p.file_id = f.id AND p.state IN ('pending', 'sending'))
-         GROUP BY f.id ORDER BY f.id LIMIT ?2",
-        tried(),
-        states.join(", ")
-    );
-    let mut stmt = c.prepare(&sql)?;
-    let rows = stmt.query_map(params![before, limit as i64], |r| {
-        Ok(PrunedFile {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            state: r.get(2)?,
-            ops: r.get::<_, i64>(3)?.max(0) as u64,
-            kept: r.get::<_, i64>(4)?.max(0) as u64,
-        })
-    })?;
-    Ok(rows.collect::<rusqlite::Result<_>>()?)
-}
-
-/// Archives one file's changes into `audit` and deletes its ops (inside the caller's transaction).
-fn prune_file(c: &Connection, file: &PrunedFile, now: i64) -> Result<()> {
-    let stored: Vec<&Field> = FIELDS.iter().filter(|f| f.kept.is_empty()).collect();
-    let names: Vec<String> = stored.iter().map(|f| format!("\"{}\"", f.name)).collect();
-    let exprs: Vec<&str> = stored.iter().map(|f| f.live).collect();
-    let sql = format!(
-        "INSERT INTO audit ({}, op_id, snapshot, pruned_at)
-         SELECT {}, o.id, o.snapshot, ?2 FROM ops o JOIN files f ON f.id = o.file_id
-         WHERE o.file_id = ?1 AND {} ORDER BY o.id",
-        names.join(", "),
-        exprs.join(", "),
-        tried()
-    );
-    c.execute(&sql, params![file.id, now])?;
-    c.execute("DELETE FROM ops WHERE file_id = ?1", [file.id])?;
-    Ok(())
-}
-
 impl Journal {
     /// The changes matching `q`, live and pruned alike, oldest first.
     pub async fn audit(&self, q: AuditQuery) -> Result<AuditPage> {
         self.call(move |c| query(c, &q)).await
     }
-
-    /// What [`Journal::prune`] would remove now (at most `limit` files).
-    pub async fn prune_plan(&self, before: i64, limit: usize) -> Result<Vec<PrunedFile>> {
-        self.call(move |c| candidates(c, before, limit)).await
-    }
-
-    /// Drops the ops of finished files last updated before `before`, keeping their changes as
-    /// audit rows, a batch of files per transaction; returns the files pruned.
-    pub async fn prune(&self, before: i64) -> Result<Vec<PrunedFile>> {
-        let mut pruned = Vec::new();
-        loop {
-            let batch = self
-                .call(move |c| {
-                    let files = candidates(c, before, PRUNE_BATCH)?;
-                    let now = now_ms();
-                    for f in &files {
-                        prune_file(c, f, now)?;
-                    }
-                    Ok(files)
-                })
-                .await?;
-            let last = batch.len() < PRUNE_BATCH;
-            pruned.extend(batch);
-            if last {
-                return Ok(pruned);
-            }
-        }
-    }
 }
+
+mod prune;
+pub use prune::PrunedFile;
 
 #[cfg(test)]
 mod tests;

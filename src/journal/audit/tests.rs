@@ -1,6 +1,6 @@
 use super::*;
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, TicketScope};
-use crate::journal::{NewFile, NewOp, OpResult};
+use crate::journal::{FileState, NewFile, NewOp, OpResult, now_ms};
 
 const JANE_RECORD: &str = r#"{"id": 43, "occasional": false, "ticket_scope": 2, "group_ids": [7, 9],
     "role_ids": [43000078901], "contact": {"name": "Jane Doe", "email": "Jane@Example.com"}}"#;
