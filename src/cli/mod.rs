@@ -2,6 +2,7 @@
 //! return an [`Exit`] ([`crate::exit`]); `main` turns it into the process exit code. Errors are
 //! printed here, once, and mapped by [`Exit::for_error`]; nothing below calls `process::exit`.
 
+mod audit;
 mod completions;
 mod connect;
 mod demo;
@@ -10,6 +11,7 @@ mod man;
 mod ops;
 mod plan;
 mod progress;
+mod prune;
 mod signals;
 mod status;
 
@@ -44,6 +46,10 @@ pub enum Command {
     Approve(ops::ApproveArgs),
     /// Print (or write again) a file's report.
     Report(ops::ReportArgs),
+    /// Every change fdsync made or tried: when, from which file, who approved it, the agent before a delete.
+    Audit(audit::AuditArgs),
+    /// Drop the ops of finished files last updated before a date, keeping their audit rows.
+    Prune(prune::PruneArgs),
     /// Run the Freshdesk simulator (tests, demos, rehearsals); prints its URL and API key.
     Sim(fdsync_sim::cli::SimArgs),
     /// Check the config, the credentials, the quota and the folders; one line per finding.
@@ -75,6 +81,8 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
         Command::Approve(args) => ops::approve(cli.config.as_deref(), args).await,
         Command::Report(args) => ops::report(cli.config.as_deref(), args).await,
+        Command::Audit(args) => audit::run(cli.config.as_deref(), args).await,
+        Command::Prune(args) => prune::run(cli.config.as_deref(), args).await,
         Command::Sim(args) => {
             crate::telemetry::init("info", false);
             fdsync_sim::cli::run(args).await.map(|()| Exit::Success).map_err(|e| anyhow::anyhow!(e))

@@ -62,11 +62,7 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
             Ok(plans) => plans.iter().for_each(super::plan::print_table),
             Err(e) => println!("(no preview: {e:#})"),
         }
-        print!("approve file {} ({})? [y/N] ", file.id, crate::text::Shown(&file.name));
-        std::io::Write::flush(&mut std::io::stdout())?;
-        let mut answer = String::new();
-        std::io::stdin().read_line(&mut answer)?;
-        if !matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes") {
+        if !confirm(&format!("approve file {} ({})?", file.id, crate::text::Shown(&file.name)))? {
             println!("not approved");
             return Ok(Exit::RowsFailed);
         }
@@ -78,6 +74,15 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
     }
     println!("file {} ({}) approved by {by}: its rows will run", file.id, crate::text::Shown(&file.name));
     Ok(Exit::Success)
+}
+
+/// Asks `question` on the terminal; true when the answer is y or yes.
+pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
+    print!("{question} [y/N] ");
+    std::io::Write::flush(&mut std::io::stdout())?;
+    let mut answer = String::new();
+    std::io::stdin().read_line(&mut answer)?;
+    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
 }
 
 /// Who is approving: the user behind `sudo`, else the login name, else the uid.

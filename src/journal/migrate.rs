@@ -52,6 +52,37 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE files ADD COLUMN approved_at INTEGER;
     ALTER TABLE files ADD COLUMN approval_note TEXT;
     "#,
+    // 3: the audit rows of pruned files (`fdsync prune`), denormalised: what `fdsync audit`
+    // shows of each change, kept after its op row is deleted (src/journal/audit.rs).
+    r#"
+    CREATE TABLE audit (
+        id              INTEGER PRIMARY KEY,
+        op_id           INTEGER NOT NULL,
+        file_id         INTEGER NOT NULL,
+        file_name       TEXT    NOT NULL,
+        sha256          TEXT    NOT NULL,
+        inbox           TEXT,
+        row             INTEGER NOT NULL,
+        action          TEXT    NOT NULL,
+        key             TEXT    NOT NULL,
+        email           TEXT,
+        sent_at         INTEGER,
+        confirmed_at    INTEGER,
+        outcome         TEXT,
+        freshdesk_id    INTEGER,
+        http_status     INTEGER,
+        error_code      TEXT,
+        message         TEXT,
+        approved_by     TEXT,
+        approved_at     INTEGER,
+        approval_note   TEXT,
+        snapshot        TEXT,
+        pruned_at       INTEGER NOT NULL
+    );
+    CREATE INDEX audit_file ON audit(file_id, row);
+    CREATE INDEX audit_key ON audit(key);
+    CREATE INDEX audit_email ON audit(email);
+    "#,
 ];
 
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {

@@ -6,12 +6,14 @@
 //! The state folder is created 0700 and `journal.db` 0600 before SQLite opens it; SQLite gives
 //! `-wal` and `-shm` the database file's mode, so they are 0600 too whatever the umask.
 
+mod audit;
 mod files;
 mod migrate;
 mod ops;
 mod queries;
 mod stats;
 
+pub use audit::{AuditPage, AuditQuery, AuditRow, BeforeImage, Change, PrunedFile, When};
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
 pub use queries::{ReportLine, RowCounts};

@@ -157,13 +157,18 @@ impl Journal {
         self.call(move |c| counts(c, file_id)).await
     }
 
-    /// A finished op elsewhere with this key that created something (cross-file `external_id`).
+    /// A finished op elsewhere with this key that created something (cross-file `external_id`),
+    /// live or pruned (kept in `audit`, so a pruned file still dedupes its `external_id`s).
     pub async fn created_with_key(&self, key: String, except_op: i64) -> Result<Option<(i64, u64, u64)>> {
         self.call(move |c| {
             Ok(c.query_row(
-                "SELECT file_id, row, freshdesk_id FROM ops
+                "SELECT file_id, row, freshdesk_id, id FROM ops
                      WHERE key = ?1 AND id <> ?2 AND state = 'done' AND freshdesk_id IS NOT NULL
-                       AND outcome IN ('created', 'exists') ORDER BY id LIMIT 1",
+                       AND outcome IN ('created', 'exists')
+                 UNION ALL
+                 SELECT file_id, row, freshdesk_id, op_id FROM audit
+                     WHERE key = ?1 AND freshdesk_id IS NOT NULL AND outcome IN ('created', 'exists')
+                 ORDER BY 4 LIMIT 1",
                 params![key, except_op],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
             )

@@ -1,6 +1,7 @@
 //! The integration tests: one binary; real `fdsync` processes (and, in `client`, the library
 //! in-process), real HTTP against the simulator.
 
+mod audit;
 mod client;
 mod commands;
 mod crash;
