@@ -10,8 +10,8 @@ use super::ports::Api;
 use super::vet::{Vetted, who};
 use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
-use crate::domain::{AgentRef, Op, Outcome};
-use crate::freshdesk::{Agent, Answer, Me, Reply, Role, SearchPage, Ticket};
+use crate::domain::{AgentRef, NewTicket, Op, Outcome};
+use crate::freshdesk::{Agent, Answer, EndpointClass, Me, Reply, Role, SearchPage, Ticket, TicketFields};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -104,6 +104,7 @@ impl<A: Api> Engine<ReadOnly<A>> {
         }
         let mut holds = PreviewHolds::default();
         let mut gated = false;
+        let mut fields: Option<Result<TicketFields, String>> = None;
         let mut deleted: Vec<(i64, OpResult, u64)> = Vec::new();
         loop {
             let ops = parts.journal.ready_ops(now_ms().saturating_add(i64::MAX / 2), 1024).await?;
@@ -121,7 +122,11 @@ impl<A: Api> Engine<ReadOnly<A>> {
                         holds.add(reason);
                     }
                 }
-                let p = predict(parts, &op).await?;
+                if fields.is_none() && matches!(op.op, Op::CreateTicket(_)) {
+                    let read = parts.sender.read(EndpointClass::Other, |api| api.ticket_fields()).await;
+                    fields = Some(read.map(|(f, _)| f));
+                }
+                let p = predict(parts, &op, fields.as_ref()).await?;
                 p.holds.into_iter().for_each(|r| holds.add(r));
                 if let Some(agent) = p.deletes {
                     deleted.push((op.id, p.result.clone(), agent));
@@ -167,11 +172,15 @@ fn unknown(next: Next) -> OpResult {
     row(Outcome::WouldFail, None, format!("the lookup could not tell: {message}"))
 }
 
-/// One row's predicted outcome.
-async fn predict<A: Api>(parts: &Parts<ReadOnly<A>>, op: &OpRecord) -> journal::Result<Predicted> {
+/// One row's predicted outcome (`fields`: the account's ticket fields, read once).
+async fn predict<A: Api>(
+    parts: &Parts<ReadOnly<A>>,
+    op: &OpRecord,
+    fields: Option<&Result<TicketFields, String>>,
+) -> journal::Result<Predicted> {
     let worker = Worker::new(parts);
     Ok(match &op.op {
-        Op::CreateTicket(_) => Predicted::row(row(Outcome::WouldCreate, None, "would create the ticket")),
+        Op::CreateTicket(t) => Predicted::row(predict_ticket(t, fields)),
         Op::CreateAgent(a) => {
             Predicted::row(match worker.find_agent(op, &AgentRef::Email(a.email.clone())).await? {
                 Lookup::Found { agent, .. } => {
@@ -190,6 +199,24 @@ async fn predict<A: Api>(parts: &Parts<ReadOnly<A>>, op: &OpRecord) -> journal::
         }
         Op::DeleteAgent { agent } => predict_delete(parts, &worker, op, agent).await?,
     })
+}
+
+/// A ticket create, checked against the account's ticket fields the way Freshdesk checks it.
+fn predict_ticket(t: &NewTicket, fields: Option<&Result<TicketFields, String>>) -> OpResult {
+    match fields {
+        Some(Ok(fields)) => match fields.check(t).as_slice() {
+            [] => row(Outcome::WouldCreate, None, "would create the ticket"),
+            reasons => row(Outcome::WouldFail, None, reasons.join("; ")),
+        },
+        Some(Err(why)) => row(
+            Outcome::WouldCreate,
+            None,
+            format!(
+                "would create the ticket; its custom fields were not checked (ticket fields unreadable: {why})"
+            ),
+        ),
+        None => row(Outcome::WouldCreate, None, "would create the ticket"),
+    }
 }
 
 async fn predict_delete<A: Api>(

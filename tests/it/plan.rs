@@ -14,6 +14,7 @@ const MIXED: &str = r#"{"action":"create_ticket","email":"jane@example.com","sub
 {"action":"delete_agent","email":"gone@example.com"}
 {"action":"delete_agent","email":"admin@example.com"}
 {"action":"delete_agent","email":"agent0004@example.com"}
+{"action":"create_ticket","email":"sam@example.com","subject":"Move","description":"to Mars","priority":"Low","status":"Open","custom_fields":{"cf_region":"Mars"}}
 "#;
 
 /// Requests the simulator saw that could change something.
@@ -32,6 +33,8 @@ fn real_outcome(predicted: &str) -> (&'static str, &'static str) {
         "not_found" => ("not_found", ""),
         "already_deleted" => ("already_deleted", ""),
         "protected" | "self" => ("failed", "protected"),
+        // The simulator refuses the create: a dropdown value outside its choices.
+        "would_fail" => ("failed", "invalid_value"),
         other => panic!("unexpected prediction {other}"),
     }
 }
@@ -45,7 +48,7 @@ async fn a_preview_sends_no_change_and_predicts_every_outcome_of_the_real_run() 
     .await;
     let file = app.file("mixed.ndjson", MIXED);
     let out = app.fdsync(&["plan", file.to_str().unwrap(), "--json"]).await;
-    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert_eq!(code(&out), 1, "one row would fail: {}{}", stdout(&out), stderr(&out));
     assert_eq!(changes(&app), Vec::<String>::new(), "a preview sends only reads");
     let plans: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json");
     let rows = plans[0]["rows"].as_array().expect("rows").clone();
@@ -61,12 +64,14 @@ async fn a_preview_sends_no_change_and_predicts_every_outcome_of_the_real_run() 
             "would_delete",
             "already_deleted",
             "self",
-            "protected"
+            "protected",
+            "would_fail"
         ],
         "{plans}"
     );
     assert_eq!(plans[0]["held"], serde_json::json!([]), "the run would not be held");
     assert!(rows[5]["message"].as_str().unwrap().contains("agent0003@example.com"), "{plans}");
+    assert!(rows[9]["message"].as_str().unwrap().contains("EMEA"), "the allowed values are named: {plans}");
 
     let out = app.import(&file, &[]).await;
     assert_eq!(code(&out), 1, "two rows are refused by design: {}{}", stdout(&out), stderr(&out));
