@@ -53,6 +53,7 @@ fn settings(dir: &Path, base_url: &str, api_key: &str) -> Settings {
     s.state_dir = dir.to_path_buf();
     s.limits.concurrency = 32;
     s.safety.max_deletes_per_file = 1_000_000;
+    s.safety.max_deletes_percent = 0.0;
     s
 }
 
@@ -63,9 +64,8 @@ async fn journal_rate(rows: usize) -> f64 {
     let s = settings(&dir.path().join("state"), "http://127.0.0.1:9", "k");
     let journal = Journal::open(&s.state_dir).unwrap();
     let t = Instant::now();
-    let taken = take(&journal, &csv, "big.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
-        .await
-        .unwrap();
+    let taken =
+        take(&journal, &csv, "big.csv", Some(fdsync::domain::Action::CreateTicket), None).await.unwrap();
     let secs = t.elapsed().as_secs_f64();
     assert!(matches!(taken, Taken::New { rows: r, .. } if r as usize == rows), "{taken:?}");
     rows as f64 / secs
@@ -80,9 +80,8 @@ async fn ops_rate(ops: usize) -> f64 {
     write_csv(&csv, ops);
     let s = settings(&dir.path().join("state"), &sim.base_url(), &sim.api_key());
     let journal = Journal::open(&s.state_dir).unwrap();
-    let taken = take(&journal, &csv, "ops.csv", Some(fdsync::domain::Action::CreateTicket), None, &s.safety)
-        .await
-        .unwrap();
+    let taken =
+        take(&journal, &csv, "ops.csv", Some(fdsync::domain::Action::CreateTicket), None).await.unwrap();
     let client = Client::new(&s).unwrap();
     let pacer = Pacer::new(PacerConfig::from_limits(&s.limits));
     let engine =

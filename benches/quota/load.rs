@@ -24,6 +24,7 @@ fn settings(dir: &Path, base_url: &str, api_key: &str) -> Settings {
     s.limits.reserve_percent = RESERVE as u8;
     s.limits.concurrency = 32;
     s.safety.max_deletes_per_file = 1_000_000;
+    s.safety.max_deletes_percent = 0.0;
     s
 }
 
@@ -53,7 +54,7 @@ pub(crate) async fn fdsync_load(sim: Arc<SimHandle>, cancel: CancellationToken, 
     std::fs::write(&path, csv).expect("write input");
     let s = settings(&dir.path().join("state"), &sim.base_url(), &sim.api_key());
     let journal = Journal::open(&s.state_dir).expect("journal");
-    let taken = take(&journal, &path, "input.csv", Some(action), None, &s.safety).await.expect("take");
+    let taken = take(&journal, &path, "input.csv", Some(action), None).await.expect("take");
     assert!(matches!(taken, Taken::New { .. }), "{taken:?}");
     let client = Client::new(&s).expect("client");
     let pacer = Pacer::new(PacerConfig::from_limits(&s.limits));

@@ -18,8 +18,6 @@ pub const FIRST_USER_ID: u64 = 43_000_000_001;
 /// The default signature Freshdesk gives new agents.
 pub const DEFAULT_SIGNATURE: &str = "<div dir=\"ltr\"><p><br></p>\r\n</div>";
 
-/// A stored ticket.
-
 /// The built-in roles every account has: (id, name, description). New agents get "Agent".
 pub const BUILT_IN_ROLES: [(u64, &str, &str); 4] = [
     (ROLE_ACCOUNT_ADMIN, "Account Administrator", "Has complete control over the help desk"),
@@ -32,6 +30,7 @@ pub const ROLE_ADMIN: u64 = 43_000_078_899;
 pub const ROLE_SUPERVISOR: u64 = 43_000_078_900;
 pub const ROLE_AGENT: u64 = 43_000_078_901;
 
+/// A stored ticket.
 #[derive(Clone, Debug, Serialize)]
 pub struct Ticket {
     pub id: u64,

@@ -1,5 +1,5 @@
 //! `fdsync import FILE... [--action A] [--dry-run]`: take files into the journal, run their ops to
-//! completion, write one report per file. Resumable: after a crash, a kill or Ctrl-C, the same
+//! completion, write one report per file (`--dry-run` is `fdsync plan`). Resumable: after a crash, a kill or Ctrl-C, the same
 //! command carries on where the journal says it stopped, and never sends a row twice.
 //! Each input is opened once (a symlink, FIFO or folder is refused) and hashed and parsed from
 //! that handle; names in messages are escaped and cut ([`crate::text`]).
@@ -25,7 +25,7 @@ pub struct ImportArgs {
     /// Action for rows without an `action` column: create_ticket, create_agent, get_agent, delete_agent.
     #[arg(long, value_parser = parse_action)]
     pub action: Option<Action>,
-    /// Check every row and write a report of what would happen; send nothing.
+    /// Preview instead: the same as `fdsync plan` (read-only lookups, no change sent).
     #[arg(long)]
     pub dry_run: bool,
 }
@@ -37,7 +37,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
 pub(super) async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     if args.dry_run {
-        return dry_run(&settings, &args);
+        return super::plan::show(&settings, &args.files, args.action, false).await;
     }
     import_paths(&settings, &args.files, args.action, super::signals::shutdown_token()).await
 }
@@ -134,35 +134,4 @@ pub(crate) async fn import_paths(
 /// A file's name as given, for messages and the journal (lossy if not UTF-8).
 fn display_name(path: &Path) -> String {
     path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned())
-}
-
-fn dry_run(settings: &Settings, args: &ImportArgs) -> anyhow::Result<Exit> {
-    let mut exit = Exit::Success;
-    let dir = settings.state_dir.join("reports");
-    crate::private::create_dir(&settings.state_dir)
-        .and_then(|()| crate::private::create_dir(&dir))
-        .with_context(|| format!("creating {}", dir.display()))?;
-    let limits = Limits::with_max_request(settings.limits.max_request_bytes);
-    for path in &args.files {
-        let raw = display_name(path);
-        let name = Shown(&raw);
-        match pipeline::dry_run(path, args.action, &limits) {
-            Ok(rows) => {
-                let failed = rows.iter().filter(|r| !r.outcome.is_success()).count();
-                let report = dir.join(format!("dry-run-{}", pipeline::report_name(0, &raw)));
-                let total = rows.len();
-                crate::report::write_report_file(&report, rows)
-                    .with_context(|| format!("writing {}", report.display()))?;
-                println!("{name}: dry run: {total} rows, {failed} invalid; report: {}", report.display());
-                if failed > 0 {
-                    exit = Exit::RowsFailed;
-                }
-            }
-            Err(e) => {
-                println!("{name}: would be rejected: {e}");
-                exit = Exit::RowsFailed;
-            }
-        }
-    }
-    Ok(exit)
 }

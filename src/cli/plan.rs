@@ -55,14 +55,25 @@ struct PlannedRow {
 
 pub(super) async fn run(config: Option<&Path>, args: PlanArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
-    let plans = preview(&settings, &args.files, args.action).await?;
+    show(&settings, &args.files, args.action, args.json).await
+}
+
+/// Previews and prints (a table, or JSON): `plan`, and `import --dry-run`. Exit 1 when a row
+/// would fail or the run would be held.
+pub(super) async fn show(
+    settings: &Settings,
+    files: &[PathBuf],
+    action: Option<Action>,
+    json: bool,
+) -> anyhow::Result<Exit> {
+    let plans = preview(settings, files, action).await?;
     let mut exit = Exit::Success;
     for plan in &plans {
         if plan.counts.get(Outcome::WouldFail.as_str()).is_some_and(|n| *n > 0) || !plan.held.is_empty() {
             exit = Exit::RowsFailed;
         }
     }
-    if args.json {
+    if json {
         println!("{}", serde_json::to_string_pretty(&plans)?);
     } else {
         plans.iter().for_each(print_table);

@@ -1,7 +1,8 @@
 //! A file's life in the journal, from the bytes on disk to the report: taken in ([`take()`]:
-//! opened once, hashed, deduplicated, parsed row by row, journaled in batches, held when it
-//! deletes too much), finished once every row is final ([`finish()`]: report, rejected rows,
-//! summary, state `done`), or only previewed ([`dry_run()`]: no journal, no call).
+//! opened once, hashed, deduplicated, parsed row by row, journaled in batches; its deletes are
+//! counted for the engine's volume guards), finished once every row is final ([`finish()`]:
+//! report, rejected rows, summary, state `done`). Previews (`plan`, `import --dry-run`) take a
+//! file into a scratch journal the same way.
 //!
 //! Moving files between folders is the daemon's business and sending rows the engine's; this
 //! module only reads inputs and writes reports. An input is opened once
@@ -9,12 +10,10 @@
 //! from that one handle, so what is hashed is what is parsed. File names and input strings in
 //! messages go through [`crate::text`].
 
-mod dry_run;
 mod finish;
 mod input;
 mod take;
 
-pub use dry_run::dry_run;
 pub use finish::{Summary, finish, report_name, report_rows};
 pub use input::{open_input, sha256_file};
 pub use take::{TakeOptions, Taken, take, take_with};

@@ -250,9 +250,12 @@ async fn a_dry_run_reports_what_would_happen_and_sends_nothing() {
     let file = app.file("dry.csv", &tickets_csv(3));
     let out = app.import(&file, &["--action", "create_ticket", "--dry-run"]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert_eq!(app.sim.counters().api_requests, 0);
-    let report = app.report("dry");
-    assert!(report.iter().all(|r| r[3] == "would_create"));
+    let c = app.sim.counters();
+    assert!(c.requests.keys().all(|k| k.starts_with("GET ")), "only reads: {:?}", c.requests);
+    assert_eq!(c.tickets_created, 0);
+    let report = app.report("plan-dry");
+    assert_eq!(report.len(), 3);
+    assert!(report.iter().all(|r| r[3] == "would_create"), "{report:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
