@@ -3,6 +3,7 @@
 //! printed here, once, and mapped by [`Exit::for_error`]; nothing below calls `process::exit`.
 
 mod completions;
+mod confirm;
 mod connect;
 mod demo;
 mod import;
@@ -12,6 +13,7 @@ mod plan;
 mod progress;
 mod signals;
 mod status;
+mod undo;
 
 use crate::config::{self, Settings};
 use crate::exit::Exit;
@@ -44,6 +46,8 @@ pub enum Command {
     Approve(ops::ApproveArgs),
     /// Print (or write again) a file's report.
     Report(ops::ReportArgs),
+    /// Reverse a finished file: restore the agents it deleted, delete the tickets it created (asks first).
+    Undo(undo::UndoArgs),
     /// Run the Freshdesk simulator (tests, demos, rehearsals); prints its URL and API key.
     Sim(fdsync_sim::cli::SimArgs),
     /// Check the config, the credentials, the quota and the folders; one line per finding.
@@ -75,6 +79,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Retry(args) => ops::retry(cli.config.as_deref(), args).await,
         Command::Approve(args) => ops::approve(cli.config.as_deref(), args).await,
         Command::Report(args) => ops::report(cli.config.as_deref(), args).await,
+        Command::Undo(args) => undo::run(cli.config.as_deref(), args).await,
         Command::Sim(args) => {
             crate::telemetry::init("info", false);
             fdsync_sim::cli::run(args).await.map(|()| Exit::Success).map_err(|e| anyhow::anyhow!(e))

@@ -4,8 +4,8 @@
 //!
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`identity`] (whose key this is);
-//! [`directory`] (the agent listing); [`worker`] (one op's decisions); [`reconcile`] (uncertain
-//! ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`], [`arc`].
+//! [`directory`] (the agent listing); [`worker`] (one op's decisions; an undo's in [`undo`]);
+//! [`reconcile`] (uncertain ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`], [`arc`].
 
 pub mod arc;
 pub mod breaker;
@@ -18,6 +18,7 @@ mod preview;
 mod reconcile;
 pub mod retry;
 mod send;
+mod undo;
 mod worker;
 
 #[cfg(test)]

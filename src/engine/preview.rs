@@ -1,6 +1,6 @@
 //! The preview (`fdsync plan`): what each row of a file would do, found with read-only calls
 //! only. [`ReadOnly`] is the one place that keeps changes from leaving the process: it answers
-//! every create and delete itself and never calls Freshdesk for them. The preview uses the same
+//! every create, delete and restore itself and never calls Freshdesk for them. The preview uses the same
 //! parts as a run (identity, agent directory, lookups, safety rules), so it predicts what the run
 //! will do, and it says whether the run would be held and why.
 
@@ -9,11 +9,11 @@ use super::ports::Api;
 use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, Op, Outcome};
-use crate::freshdesk::{Agent, Answer, Me, Reply, Ticket};
+use crate::freshdesk::{Agent, Answer, Me, Reply, Ticket, TicketState};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use time::OffsetDateTime;
 
-/// An [`Api`] that can only read: creates and deletes are refused here, never sent.
+/// An [`Api`] that can only read: creates, deletes and restores are refused here, never sent.
 #[derive(Clone)]
 pub struct ReadOnly<A>(pub A);
 
@@ -31,6 +31,15 @@ impl<A: Api> Api for ReadOnly<A> {
     }
     async fn delete_agent(&self, _: u64) -> Reply<()> {
         refused()
+    }
+    async fn make_agent(&self, _: u64, _: &crate::domain::Restore) -> Reply<Agent> {
+        refused()
+    }
+    async fn delete_ticket(&self, _: u64) -> Reply<()> {
+        refused()
+    }
+    async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
+        self.0.get_ticket(id).await
     }
     async fn find_agent_by_email(&self, email: &str) -> Reply<Option<Agent>> {
         self.0.find_agent_by_email(email).await
@@ -136,6 +145,10 @@ async fn predict<A: Api>(
             (result, None)
         }
         Op::DeleteAgent { agent } => predict_delete(parts, &worker, op, agent).await?,
+        // Made by `fdsync undo`, never read from a file: nothing to preview.
+        Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => {
+            (row(Outcome::Skipped, None, "an undo is not previewed"), None)
+        }
     })
 }
 

@@ -11,7 +11,8 @@
 //! | 404, 409, 400, 403 …        | final (`already_deleted`, `exists`, `failed`) | final        |
 //!
 //! A delete runs only when the key's owner is known (else the file is held) and the agent is
-//! not protected; its record is saved before the request leaves.
+//! not protected; its full record (the before-image an undo restores) is saved before the
+//! request leaves. An undo's two changes are decided in `undo.rs`.
 
 use super::Parts;
 use super::identity::Identity;
@@ -48,7 +49,12 @@ pub(crate) enum Next {
 /// How long an op waits when the breaker held it back (nothing was sent).
 const PAUSED: Duration = Duration::from_secs(1);
 
-fn done(outcome: Outcome, id: Option<u64>, http_status: Option<u16>, message: impl Into<String>) -> Next {
+pub(super) fn done(
+    outcome: Outcome,
+    id: Option<u64>,
+    http_status: Option<u16>,
+    message: impl Into<String>,
+) -> Next {
     Next::Final(OpResult {
         outcome,
         freshdesk_id: id,
@@ -69,7 +75,7 @@ pub(crate) fn refused(code: &str, message: String) -> Next {
     })
 }
 
-fn paused() -> Next {
+pub(super) fn paused() -> Next {
     Next::Retry {
         refund: true,
         delay: PAUSED,
@@ -149,6 +155,12 @@ impl<'a, A: Api> Worker<'a, A> {
             Op::CreateAgent(a) => self.create_agent(op, a).await,
             Op::GetAgent { email } => self.get_agent(op, email).await,
             Op::DeleteAgent { agent } => self.delete_agent(op, agent).await,
+            Op::RestoreAgent { agent_id, image, .. } => {
+                super::undo::restore_agent(self.parts, op, *agent_id, image.as_ref()).await
+            }
+            Op::DeleteTicket { ticket_id, .. } => {
+                super::undo::delete_ticket(self.parts, op, *ticket_id).await
+            }
         }
     }
 
@@ -300,6 +312,11 @@ impl<'a, A: Api> Worker<'a, A> {
         if let Some(why) = protected(&cfg.protected_emails, &me, &agent) {
             return Ok(refused("protected", why));
         }
+        // The snapshot is what an undo restores from: a full record (role and group ids).
+        let agent = match super::undo::with_before_image(self.parts, agent).await {
+            Ok(agent) => agent,
+            Err(next) => return Ok(next),
+        };
         journal.record_lookup(op.id, agent.id, Some(agent.record.clone())).await?;
         // 2. Delete it.
         let mark = journal.mark_sending(op.id);

@@ -16,7 +16,7 @@ pub use agents::{Agent, Me};
 pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply};
 pub use classify::classify;
 pub use client::Client;
-pub use tickets::Ticket;
+pub use tickets::{Ticket, TicketState};
 
 /// Why a client (or an OAuth login) could not be set up. Never contains a secret.
 #[derive(Debug, thiserror::Error)]

@@ -52,6 +52,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE files ADD COLUMN approved_at INTEGER;
     ALTER TABLE files ADD COLUMN approval_note TEXT;
     "#,
+    // 3: an undo (`fdsync undo`) is a file of its own; `undo_of` names the file it reverses.
+    r#"
+    ALTER TABLE files ADD COLUMN undo_of INTEGER REFERENCES files(id);
+    CREATE INDEX files_undo_of ON files(undo_of);
+    "#,
 ];
 
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {

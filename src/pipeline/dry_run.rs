@@ -46,7 +46,8 @@ fn would(op: &Op, key: OpKey, row: u64) -> ReportRow {
     let outcome = match op {
         Op::CreateTicket(_) | Op::CreateAgent(_) => Outcome::WouldCreate,
         Op::DeleteAgent { .. } => Outcome::WouldDelete,
-        Op::GetAgent { .. } => Outcome::Skipped,
+        // Undo ops are never read from a file.
+        Op::GetAgent { .. } | Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => Outcome::Skipped,
     };
     let freshdesk_id = match op {
         Op::DeleteAgent { agent: AgentRef::Id(id) } => Some(*id),
