@@ -15,3 +15,4 @@ mod plan;
 mod quota;
 mod safety;
 mod secrets;
+mod undo;
