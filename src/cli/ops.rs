@@ -77,6 +77,9 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
         return Ok(Exit::Usage);
     }
     println!("file {} ({}) approved by {by}: its rows will run", file.id, crate::text::Shown(&file.name));
+    if let Some(of) = file.undo_of {
+        println!("run `fdsync undo {of}` to run it now (or let `fdsync run` do it)");
+    }
     Ok(Exit::Success)
 }
 
