@@ -93,6 +93,19 @@ pub(crate) async fn import_paths(
     if targets.is_empty() {
         return Ok(exit);
     }
+    run_files(settings, &journal, targets, shutdown, exit).await
+}
+
+/// Runs the ops of `targets` (journaled, not held) to completion through the engine, then writes
+/// each file's report and prints its summary. `exit` is the exit so far. Shared with `undo`; the
+/// caller holds the [`crate::journal::RunLock`].
+pub(crate) async fn run_files(
+    settings: &Settings,
+    journal: &Journal,
+    targets: Vec<i64>,
+    shutdown: tokio_util::sync::CancellationToken,
+    mut exit: Exit,
+) -> anyhow::Result<Exit> {
     let client = Client::new(settings).context("setting up the Freshdesk client")?;
     let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
     let engine =
@@ -112,7 +125,7 @@ pub(crate) async fn import_paths(
                     exit = Exit::RowsFailed;
                     continue;
                 }
-                let summary = pipeline::finish(&journal, &settings.state_dir, id).await?;
+                let summary = pipeline::finish(journal, &settings.state_dir, id).await?;
                 println!("{summary}");
                 if summary.failed > 0 {
                     exit = Exit::RowsFailed;

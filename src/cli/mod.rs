@@ -4,6 +4,7 @@
 
 mod audit;
 mod completions;
+mod confirm;
 mod connect;
 mod demo;
 mod import;
@@ -14,6 +15,7 @@ mod progress;
 mod prune;
 mod signals;
 mod status;
+mod undo;
 
 use crate::config::{self, Settings};
 use crate::exit::Exit;
@@ -50,6 +52,8 @@ pub enum Command {
     Audit(audit::AuditArgs),
     /// Drop the ops of finished files last updated before a date, keeping their audit rows.
     Prune(prune::PruneArgs),
+    /// Reverse a finished file: restore the agents it deleted, delete the tickets it created (asks first).
+    Undo(undo::UndoArgs),
     /// Run the Freshdesk simulator (tests, demos, rehearsals); prints its URL and API key.
     Sim(fdsync_sim::cli::SimArgs),
     /// Check the config, the credentials, the quota and the folders; one line per finding.
@@ -83,6 +87,7 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Report(args) => ops::report(cli.config.as_deref(), args).await,
         Command::Audit(args) => audit::run(cli.config.as_deref(), args).await,
         Command::Prune(args) => prune::run(cli.config.as_deref(), args).await,
+        Command::Undo(args) => undo::run(cli.config.as_deref(), args).await,
         Command::Sim(args) => {
             crate::telemetry::init("info", false);
             fdsync_sim::cli::run(args).await.map(|()| Exit::Success).map_err(|e| anyhow::anyhow!(e))

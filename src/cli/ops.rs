@@ -52,50 +52,35 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
         return Ok(Exit::Usage);
     }
     if !args.yes {
-        use std::io::IsTerminal;
-        if !std::io::stdin().is_terminal() {
+        if !super::confirm::can_ask() {
             eprintln!("approve shows a preview and asks first: run it from a terminal, or pass --yes");
             return Ok(Exit::Usage);
         }
-        let action = file.default_action.as_deref().and_then(|a| a.parse().ok());
-        match super::plan::preview(&settings, &[std::path::PathBuf::from(&file.path)], action).await {
-            Ok(plans) => plans.iter().for_each(super::plan::print_table),
-            Err(e) => println!("(no preview: {e:#})"),
+        if file.undo_of.is_some() {
+            super::undo::print_plan(&journal, &file).await?;
+        } else {
+            let action = file.default_action.as_deref().and_then(|a| a.parse().ok());
+            match super::plan::preview(&settings, &[std::path::PathBuf::from(&file.path)], action).await {
+                Ok(plans) => plans.iter().for_each(super::plan::print_table),
+                Err(e) => println!("(no preview: {e:#})"),
+            }
         }
-        if !confirm(&format!("approve file {} ({})?", file.id, crate::text::Shown(&file.name)))? {
+        let question = format!("approve file {} ({})?", file.id, crate::text::Shown(&file.name));
+        if !super::confirm::ask(&question)? {
             println!("not approved");
             return Ok(Exit::RowsFailed);
         }
     }
-    let by = approver();
+    let by = super::confirm::approver();
     if !journal.approve_file(file.id, by.clone(), args.note.clone()).await? {
         eprintln!("file {} is no longer held", file.id);
         return Ok(Exit::Usage);
     }
     println!("file {} ({}) approved by {by}: its rows will run", file.id, crate::text::Shown(&file.name));
+    if let Some(of) = file.undo_of {
+        println!("run `fdsync undo {of}` to run it now (or let `fdsync run` do it)");
+    }
     Ok(Exit::Success)
-}
-
-/// Asks `question` on the terminal; true when the answer is y or yes.
-pub(super) fn confirm(question: &str) -> std::io::Result<bool> {
-    print!("{question} [y/N] ");
-    std::io::Write::flush(&mut std::io::stdout())?;
-    let mut answer = String::new();
-    std::io::stdin().read_line(&mut answer)?;
-    Ok(matches!(answer.trim().to_ascii_lowercase().as_str(), "y" | "yes"))
-}
-
-/// Who is approving: the user behind `sudo`, else the login name, else the uid.
-fn approver() -> String {
-    ["SUDO_USER", "USER", "LOGNAME"]
-        .iter()
-        .find_map(|k| std::env::var(k).ok().filter(|v| !v.trim().is_empty()))
-        .map(|v| crate::text::shown(&v))
-        .unwrap_or_else(|| {
-            use std::os::unix::fs::MetadataExt;
-            let uid = std::fs::metadata("/proc/self").map(|m| m.uid().to_string());
-            format!("uid {}", uid.unwrap_or_else(|_| "unknown".into()))
-        })
 }
 
 pub(super) async fn report(config: Option<&Path>, args: ReportArgs) -> anyhow::Result<Exit> {

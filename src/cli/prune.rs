@@ -39,7 +39,7 @@ pub(super) async fn run(config: Option<&Path>, args: PruneArgs) -> anyhow::Resul
             println!("nothing removed: pass --yes to prune");
             return Ok(Exit::Success);
         }
-        if !super::ops::confirm("prune these files' ops?")? {
+        if !super::confirm::ask("prune these files' ops?")? {
             println!("nothing removed");
             return Ok(Exit::RowsFailed);
         }

@@ -1,4 +1,6 @@
-//! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal.
+//! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal. An
+//! undone file names the undo files that reversed it (`undone_by`); an undo file names the file
+//! it reverses (`undo_of`).
 
 use crate::exit::Exit;
 use crate::journal::{FileRecord, Journal, RowCounts};
@@ -20,6 +22,23 @@ struct FileStatus {
     #[serde(flatten)]
     file: FileRecord,
     rows: RowCounts,
+    /// The undo files (`fdsync undo`) of this file, oldest first.
+    undone_by: Vec<i64>,
+}
+
+impl FileStatus {
+    /// The name, with what undid it or what it undoes.
+    fn label(&self) -> String {
+        let mut label = self.file.name.clone();
+        if let Some(of) = self.file.undo_of {
+            label.push_str(&format!(" (undo of file {of})"));
+        }
+        if !self.undone_by.is_empty() {
+            let by: Vec<String> = self.undone_by.iter().map(i64::to_string).collect();
+            label.push_str(&format!(" (undone by file {})", by.join(", ")));
+        }
+        label
+    }
 }
 
 #[derive(Serialize)]
@@ -36,14 +55,18 @@ pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Resu
     let journal = Journal::open(&settings.state_dir)?;
     let mut files = Vec::new();
     let mut totals = RowCounts::default();
-    for file in journal.files(vec![]).await?.into_iter().take(args.limit) {
+    let all = journal.files(vec![]).await?;
+    for file in all.iter().take(args.limit).cloned() {
         let rows = journal.row_counts(file.id).await?;
+        let mut undone_by: Vec<i64> =
+            all.iter().filter(|u| u.undo_of == Some(file.id)).map(|u| u.id).collect();
+        undone_by.sort_unstable();
         totals.total += rows.total;
         totals.pending += rows.pending;
         totals.sending += rows.sending;
         totals.done += rows.done;
         totals.failed += rows.failed;
-        files.push(FileStatus { file, rows });
+        files.push(FileStatus { file, rows, undone_by });
     }
     let inboxes = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
     let daemon = crate::status_file::read_status(&settings.state_dir);
@@ -66,7 +89,7 @@ pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Resu
             f.rows.failed,
             f.rows.pending + f.rows.sending,
             &f.file.sha256[..f.file.sha256.len().min(12)],
-            f.file.name
+            crate::text::Shown(&f.label())
         );
     }
     let t = &status.totals;

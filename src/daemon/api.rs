@@ -2,9 +2,9 @@
 //! for the metrics. (Refused credentials are the engine's health gate's to notice; the status
 //! writer shows them.)
 
-use crate::domain::{NewAgent, NewTicket};
+use crate::domain::{NewAgent, NewTicket, Restore};
 use crate::engine::ports::Api;
-use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket};
+use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketState};
 use crate::metrics::Metrics;
 use std::sync::Arc;
 use time::OffsetDateTime;
@@ -42,6 +42,15 @@ impl<A: Api> Api for Observed<A> {
     }
     async fn delete_agent(&self, id: u64) -> Reply<()> {
         self.seen(self.inner.delete_agent(id).await)
+    }
+    async fn make_agent(&self, id: u64, r: &Restore) -> Reply<Agent> {
+        self.seen(self.inner.make_agent(id, r).await)
+    }
+    async fn delete_ticket(&self, id: u64) -> Reply<()> {
+        self.seen(self.inner.delete_ticket(id).await)
+    }
+    async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
+        self.seen(self.inner.get_ticket(id).await)
     }
     async fn me(&self) -> Reply<Me> {
         self.seen(self.inner.me().await)

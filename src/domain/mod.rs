@@ -1,4 +1,4 @@
-//! Domain types shared by every stage: the four operations, their validated fields, and the
+//! Domain types shared by every stage: the four operations (and the two an undo makes), their validated fields, and the
 //! outcomes a report can give. Pure data and parsing; no I/O here.
 
 pub mod fields;
@@ -6,5 +6,5 @@ pub mod op;
 pub mod outcome;
 
 pub use fields::{Email, FieldError, Priority, Status, TicketScope};
-pub use op::{Action, AgentRef, NewAgent, NewTicket, Op, OpKey, idempotency_tag};
+pub use op::{Action, AgentRef, NewAgent, NewTicket, Op, OpKey, Restore, UndoOf, idempotency_tag};
 pub use outcome::Outcome;

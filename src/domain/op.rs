@@ -1,6 +1,7 @@
-//! The four operations a row can ask for, with their validated inputs, and the idempotency key
-//! each one is journaled under (DESIGN.md, "Idempotency key"). [`OpKey`] is the one place that
-//! spells and reads the key's format; nothing else builds or parses a key by hand. Pure: no I/O.
+//! The four operations a row can ask for, with their validated inputs, the two an undo makes
+//! (restore a deleted agent, delete a created ticket), and the idempotency key each one is
+//! journaled under (DESIGN.md, "Idempotency key"). [`OpKey`] is the one place that spells and
+//! reads the key's format; nothing else builds or parses a key by hand. Pure: no I/O.
 
 use super::fields::{Email, Priority, Status, TicketScope};
 use serde::{Deserialize, Serialize};
@@ -10,7 +11,8 @@ use std::convert::Infallible;
 use std::fmt;
 use std::str::FromStr;
 
-/// What a row asks for. Parsed from the `action` column or the file's default action.
+/// What a row asks for. Parsed from the `action` column or the file's default action; the
+/// last two are made only by `fdsync undo` (a file cannot ask for them).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Action {
@@ -18,11 +20,21 @@ pub enum Action {
     CreateAgent,
     GetAgent,
     DeleteAgent,
+    /// Undo of a delete: the contact made an agent again from its before-image.
+    RestoreAgent,
+    /// Undo of a create: the ticket soft-deleted.
+    DeleteTicket,
 }
 
 impl Action {
-    pub const ALL: [Action; 4] =
-        [Action::CreateTicket, Action::CreateAgent, Action::GetAgent, Action::DeleteAgent];
+    pub const ALL: [Action; 6] = [
+        Action::CreateTicket,
+        Action::CreateAgent,
+        Action::GetAgent,
+        Action::DeleteAgent,
+        Action::RestoreAgent,
+        Action::DeleteTicket,
+    ];
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -30,7 +42,15 @@ impl Action {
             Action::CreateAgent => "create_agent",
             Action::GetAgent => "get_agent",
             Action::DeleteAgent => "delete_agent",
+            Action::RestoreAgent => "restore_agent",
+            Action::DeleteTicket => "delete_ticket",
         }
+    }
+
+    /// An action by its canonical name as the journal stores it (all six; a file's `action`
+    /// column goes through [`FromStr`], which knows only the four a file may ask for).
+    pub fn from_stored(name: &str) -> Result<Self, String> {
+        Action::ALL.into_iter().find(|a| a.as_str() == name).ok_or_else(|| format!("unknown action '{name}'"))
     }
 
     /// Whether the operation changes Freshdesk (and so needs the durable `sending` mark).
@@ -147,14 +167,48 @@ pub enum AgentRef {
     Email(Email),
 }
 
+/// What `PUT contacts/{id}/make_agent` is sent to restore a deleted agent: the agent's
+/// before-image (facts file §8), read from the record saved before the delete.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Restore {
+    pub occasional: bool,
+    pub group_ids: Vec<u64>,
+    pub role_ids: Vec<u64>,
+    pub ticket_scope: TicketScope,
+}
+
+/// The row an undo op reverses: row `row` of file `file_id`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct UndoOf {
+    pub file_id: i64,
+    pub row: u64,
+}
+
 /// One row's operation, validated. Stored in the journal as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
 pub enum Op {
     CreateTicket(NewTicket),
     CreateAgent(NewAgent),
-    GetAgent { email: Email },
-    DeleteAgent { agent: AgentRef },
+    GetAgent {
+        email: Email,
+    },
+    DeleteAgent {
+        agent: AgentRef,
+    },
+    /// Undo of a delete. `image`: `None` when no usable before-image was saved (not restorable).
+    RestoreAgent {
+        agent_id: u64,
+        of: UndoOf,
+        image: Option<Restore>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        email: Option<String>,
+    },
+    /// Undo of a ticket create.
+    DeleteTicket {
+        ticket_id: u64,
+        of: UndoOf,
+    },
 }
 
 impl Op {
@@ -164,6 +218,8 @@ impl Op {
             Op::CreateAgent(_) => Action::CreateAgent,
             Op::GetAgent { .. } => Action::GetAgent,
             Op::DeleteAgent { .. } => Action::DeleteAgent,
+            Op::RestoreAgent { .. } => Action::RestoreAgent,
+            Op::DeleteTicket { .. } => Action::DeleteTicket,
         }
     }
 
@@ -178,13 +234,15 @@ impl Op {
 /// - `ext:<external_id>`: a ticket with fdsync's `external_id` column (one ticket across files);
 /// - `<file sha256>:<row>`: a ticket without one (one ticket per row of that content);
 /// - the lower-cased email: an agent (create, get, or delete by email);
-/// - `agent:<id>`: a delete by agent id.
+/// - `agent:<id>`: a delete by agent id;
+/// - `undo:<file id>:<row>`: an undo of that row (one per row, whichever undo file holds it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpKey(String);
 
 impl OpKey {
     const EXTERNAL: &'static str = "ext:";
     const AGENT_ID: &'static str = "agent:";
+    const UNDO: &'static str = "undo:";
 
     /// The key of `op`, row `row` of the file whose content hashes to `file_sha256`: a ticket's
     /// `external_id` when given, else the file and row; an agent's email; a delete by id, the id.
@@ -198,7 +256,13 @@ impl OpKey {
             | Op::GetAgent { email }
             | Op::DeleteAgent { agent: AgentRef::Email(email) } => Self::agent(email),
             Op::DeleteAgent { agent: AgentRef::Id(id) } => Self::agent_id(*id),
+            Op::RestoreAgent { of, .. } | Op::DeleteTicket { of, .. } => Self::undo(*of),
         }
+    }
+
+    /// `undo:<file id>:<row>`: the undo of that row, so no row is undone twice.
+    pub fn undo(of: UndoOf) -> Self {
+        Self(format!("{}{}:{}", Self::UNDO, of.file_id, of.row))
     }
 
     /// `ext:<external_id>`: the same ticket whichever file or row names it.
@@ -311,6 +375,32 @@ mod tests {
         assert_eq!(OpKey::row("abc", 7).to_string(), "abc:7");
         assert_eq!(OpKey::agent(&Email::parse("Jane@Example.com").unwrap()).as_str(), "jane@example.com");
         assert_eq!(String::from(OpKey::agent_id(43026449322)), "agent:43026449322");
+        assert_eq!(OpKey::undo(UndoOf { file_id: 3, row: 7 }).as_str(), "undo:3:7");
+    }
+
+    #[test]
+    fn undo_actions_are_stored_by_name_but_never_read_from_a_file() {
+        for a in Action::ALL {
+            assert_eq!(Action::from_stored(a.as_str()), Ok(a));
+        }
+        assert!("restore_agent".parse::<Action>().is_err(), "a file cannot ask for an undo action");
+        assert!("delete_ticket".parse::<Action>().is_err());
+        let of = UndoOf { file_id: 2, row: 5 };
+        let image = Restore {
+            occasional: false,
+            group_ids: vec![4],
+            role_ids: vec![1, 2],
+            ticket_scope: TicketScope::Group,
+        };
+        let op = Op::RestoreAgent { agent_id: 9, of, image: Some(image), email: None };
+        let json = serde_json::to_string(&op).unwrap();
+        assert!(
+            json.contains(r#""action":"restore_agent""#) && json.contains(r#""ticket_scope":2"#),
+            "{json}"
+        );
+        assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op);
+        assert_eq!(op.key("abc", 5), "undo:2:5");
+        assert_eq!(Op::DeleteTicket { ticket_id: 1, of }.key("abc", 5), "undo:2:5", "one undo per row");
     }
 
     #[test]

@@ -30,10 +30,15 @@ pub enum Outcome {
     /// Preview: a delete of the agent who owns the API key, which fdsync refuses.
     #[serde(rename = "self")]
     OwnKey,
+    /// Undo: the deleted agent is an agent again, from its before-image.
+    Restored,
+    /// Undo: the change cannot be reversed (the reason is in the row's error code and message:
+    /// the contact is gone, is an agent already, no seat, no before-image, the ticket is gone).
+    NotRestorable,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 13] = [
+    pub const ALL: [Outcome; 15] = [
         Outcome::Created,
         Outcome::Exists,
         Outcome::Found,
@@ -47,6 +52,8 @@ impl Outcome {
         Outcome::WouldFail,
         Outcome::Protected,
         Outcome::OwnKey,
+        Outcome::Restored,
+        Outcome::NotRestorable,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -64,13 +71,15 @@ impl Outcome {
             Outcome::WouldFail => "would_fail",
             Outcome::Protected => "protected",
             Outcome::OwnKey => "self",
+            Outcome::Restored => "restored",
+            Outcome::NotRestorable => "not_restorable",
         }
     }
 
-    /// Whether the row counts as a success for the exit code (everything but `failed` and, in a
-    /// preview, `would_fail`).
+    /// Whether the row counts as a success for the exit code (everything but `failed`, an undo's
+    /// `not_restorable` and, in a preview, `would_fail`).
     pub fn is_success(self) -> bool {
-        !matches!(self, Outcome::Failed | Outcome::WouldFail)
+        !matches!(self, Outcome::Failed | Outcome::WouldFail | Outcome::NotRestorable)
     }
 }
 

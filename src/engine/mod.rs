@@ -5,8 +5,9 @@
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`identity`] (whose key this is);
 //! [`directory`] (the agent listing); [`guards`] (the volume rules, per file); [`roles`]
-//! (the account's roles, for protected roles); [`worker`] (one op's decisions); [`reconcile`] (uncertain
-//! ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`], [`arc`].
+//! (the account's roles, for protected roles); [`worker`] (one op's decisions; an undo's in
+//! [`undo`]); [`reconcile`] (uncertain ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`],
+//! [`arc`].
 
 pub mod arc;
 pub mod breaker;
@@ -22,6 +23,7 @@ mod reconcile;
 pub mod retry;
 mod roles;
 mod send;
+mod undo;
 mod vet;
 mod worker;
 

@@ -2,8 +2,8 @@
 //! success value is already decoded by `freshdesk/` (the engine never reads JSON). Production
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
-use crate::domain::{NewAgent, NewTicket};
-use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields};
+use crate::domain::{NewAgent, NewTicket, Restore};
+use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState};
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -18,6 +18,12 @@ pub trait Api: Send + Sync + 'static {
     fn get_agent(&self, id: u64) -> impl Future<Output = Reply<Agent>> + Send;
     /// `DELETE agents/{id}`.
     fn delete_agent(&self, id: u64) -> impl Future<Output = Reply<()>> + Send;
+    /// `PUT contacts/{id}/make_agent`: a deleted agent restored from its before-image (undo).
+    fn make_agent(&self, id: u64, r: &Restore) -> impl Future<Output = Reply<Agent>> + Send;
+    /// `DELETE tickets/{id}`: a soft delete (undo of a create).
+    fn delete_ticket(&self, id: u64) -> impl Future<Output = Reply<()>> + Send;
+    /// `GET tickets/{id}`: whether the ticket is deleted (an undo's reconciliation).
+    fn get_ticket(&self, id: u64) -> impl Future<Output = Reply<TicketState>> + Send;
     /// `GET agents/me`: whose credentials these are.
     fn me(&self) -> impl Future<Output = Reply<Me>> + Send;
     /// `GET search/tickets?query="…"&page=` (the query without its quotes).
@@ -53,6 +59,15 @@ impl Api for crate::freshdesk::Client {
     }
     async fn delete_agent(&self, id: u64) -> Reply<()> {
         crate::freshdesk::Client::delete_agent(self, id).await
+    }
+    async fn make_agent(&self, id: u64, r: &Restore) -> Reply<Agent> {
+        crate::freshdesk::Client::make_agent(self, id, r).await
+    }
+    async fn delete_ticket(&self, id: u64) -> Reply<()> {
+        crate::freshdesk::Client::delete_ticket(self, id).await
+    }
+    async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
+        crate::freshdesk::Client::get_ticket(self, id).await
     }
     async fn me(&self) -> Reply<Me> {
         crate::freshdesk::Client::me(self).await

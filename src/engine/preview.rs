@@ -1,6 +1,6 @@
 //! The preview (`fdsync plan`): what each row of a file would do, found with read-only calls
 //! only. [`ReadOnly`] is the one place that keeps changes from leaving the process: it answers
-//! every create and delete itself and never calls Freshdesk for them. The preview uses the same
+//! every create, delete and restore itself and never calls Freshdesk for them. The preview uses the same
 //! parts as a run (identity, agent directory, lookups, safety rules), so it predicts what the run
 //! will do, and it says whether the run would be held and why. A delete row's detail names the
 //! agent, their roles, groups, ticket scope and open tickets (counted in batches at the end).
@@ -11,12 +11,14 @@ use super::vet::{Vetted, who};
 use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, NewTicket, Op, Outcome};
-use crate::freshdesk::{Agent, Answer, EndpointClass, Me, Reply, Role, SearchPage, Ticket, TicketFields};
+use crate::freshdesk::{
+    Agent, Answer, EndpointClass, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState,
+};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::collections::HashMap;
 use time::OffsetDateTime;
 
-/// An [`Api`] that can only read: creates and deletes are refused here, never sent.
+/// An [`Api`] that can only read: creates, deletes and restores are refused here, never sent.
 #[derive(Clone)]
 pub struct ReadOnly<A>(pub A);
 
@@ -34,6 +36,15 @@ impl<A: Api> Api for ReadOnly<A> {
     }
     async fn delete_agent(&self, _: u64) -> Reply<()> {
         refused()
+    }
+    async fn make_agent(&self, _: u64, _: &crate::domain::Restore) -> Reply<Agent> {
+        refused()
+    }
+    async fn delete_ticket(&self, _: u64) -> Reply<()> {
+        refused()
+    }
+    async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
+        self.0.get_ticket(id).await
     }
     async fn find_agent_by_email(&self, email: &str) -> Reply<Option<Agent>> {
         self.0.find_agent_by_email(email).await
@@ -198,6 +209,10 @@ async fn predict<A: Api>(
             })
         }
         Op::DeleteAgent { agent } => predict_delete(parts, &worker, op, agent).await?,
+        // Made by `fdsync undo`, never read from a file: nothing to preview.
+        Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => {
+            Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))
+        }
     })
 }
 

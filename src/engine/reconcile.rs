@@ -1,6 +1,7 @@
 //! Reconciliation: an op left `sending` (killed mid-request, or no readable answer came) may or
 //! may not have reached Freshdesk. Before anything is sent again, look: a ticket by its
-//! idempotency tag among the requester's tickets, an agent by email, a deleted agent by id. The
+//! idempotency tag among the requester's tickets, an agent by email, a deleted agent by id, an
+//! undo's restored agent or deleted ticket by id (`undo.rs`). The
 //! lookup's answer proves only what it parses as:
 //!
 //! | lookup answer                         | conclusion                                        |
@@ -190,10 +191,16 @@ async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
             None => Found::Absent,
         },
         Op::GetAgent { .. } => Found::Absent,
+        Op::RestoreAgent { agent_id, image: Some(image), .. } => {
+            super::undo::find_restored_agent(parts, *agent_id, image).await
+        }
+        // Never sent: nothing to look for.
+        Op::RestoreAgent { image: None, .. } => Found::Absent,
+        Op::DeleteTicket { ticket_id, .. } => super::undo::find_deleted_ticket(parts, *ticket_id).await,
     }
 }
 
-fn unknown<T>(answer: &Answer<T>) -> Found {
+pub(super) fn unknown<T>(answer: &Answer<T>) -> Found {
     let wait = match answer {
         Answer::RateLimited { retry_after } => Some(*retry_after),
         _ => None,
@@ -201,7 +208,7 @@ fn unknown<T>(answer: &Answer<T>) -> Found {
     Found::Unknown { why: answer.describe().1, wait, unreadable: answer.is_unreadable() }
 }
 
-fn paused() -> Found {
+pub(super) fn paused() -> Found {
     Found::Unknown {
         why: "paused: Freshdesk keeps failing".into(),
         wait: Some(Duration::from_secs(1)),

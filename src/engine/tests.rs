@@ -4,7 +4,7 @@
 
 use super::*;
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, TicketScope};
-use crate::freshdesk::{Agent, Answer, Decode, Existing, Me, Reply, Role, SearchPage, Ticket};
+use crate::freshdesk::{Agent, Answer, Decode, Existing, Me, Reply, Role, SearchPage, Ticket, TicketState};
 use crate::journal::{FileState, NewFile, NewOp, ReportLine};
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -21,6 +21,9 @@ struct Script {
     me: VecDeque<Answer<Me>>,
     list_tickets: VecDeque<Answer<Vec<Ticket>>>,
     roles: VecDeque<Answer<Vec<Role>>>,
+    make_agent: VecDeque<Answer<Agent>>,
+    delete_ticket: VecDeque<Answer<()>>,
+    get_ticket: VecDeque<Answer<TicketState>>,
 }
 
 #[derive(Default, Clone)]
@@ -70,6 +73,18 @@ impl Api for FakeApi {
         self.count("delete_agent");
         next(&mut self.script.lock().unwrap().delete_agent)
     }
+    async fn make_agent(&self, _: u64, _: &crate::domain::Restore) -> Reply<Agent> {
+        self.count("make_agent");
+        next(&mut self.script.lock().unwrap().make_agent)
+    }
+    async fn delete_ticket(&self, _: u64) -> Reply<()> {
+        self.count("delete_ticket");
+        next(&mut self.script.lock().unwrap().delete_ticket)
+    }
+    async fn get_ticket(&self, _: u64) -> Reply<TicketState> {
+        self.count("get_ticket");
+        next(&mut self.script.lock().unwrap().get_ticket)
+    }
     async fn me(&self) -> Reply<Me> {
         self.count("me");
         next(&mut self.script.lock().unwrap().me)
@@ -108,9 +123,10 @@ fn html<T>() -> Answer<T> {
     Answer::Unverifiable { status: 200, why: "content type text/html, not JSON".into() }
 }
 
-/// An agent as `GET agents/{id}` shows it: with its roles (here the "Agent" role, 4).
+/// An agent as `GET agents/{id}` shows it: with its roles (here the "Agent" role, 4) and groups.
 fn agent(id: u64, email: &str) -> Agent {
-    let body = format!(r#"{{"id": {id}, "contact": {{"email": "{email}"}}, "role_ids": [4]}}"#);
+    let body =
+        format!(r#"{{"id": {id}, "contact": {{"email": "{email}"}}, "role_ids": [4], "group_ids": []}}"#);
     Agent::decode(body.as_bytes()).unwrap()
 }
 
@@ -123,6 +139,15 @@ fn listed(id: u64, email: &str) -> Agent {
 fn roles_ok() -> Answer<Vec<Role>> {
     let roles = [(1, "Account Administrator"), (2, "Administrator"), (4, "Agent")];
     Answer::Ok { status: 200, value: roles.map(|(id, name)| Role { id, name: name.into() }).to_vec() }
+}
+
+/// An agent as `GET agents/{id}` shows it: a full record, a before-image an undo can restore.
+fn full_agent(id: u64, email: &str) -> Agent {
+    let body = format!(
+        r#"{{"id": {id}, "occasional": false, "ticket_scope": 2, "role_ids": [11, 12], "group_ids": [21],
+            "contact": {{"email": "{email}"}}}}"#
+    );
+    Agent::decode(body.as_bytes()).unwrap()
 }
 
 fn ticket_op() -> Op {
@@ -334,18 +359,21 @@ async fn the_agent_who_owns_the_key_and_protected_emails_are_never_deleted() {
 }
 
 #[tokio::test]
-async fn a_delete_saves_the_record_first_and_a_404_is_already_deleted() {
+async fn a_delete_saves_the_full_record_first_and_a_404_is_already_deleted() {
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
         s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.get_agent.push_back(Answer::Ok { status: 200, value: full_agent(6, "leaver@example.com") });
         s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
     });
-    let run = run_one(api, delete_op("leaver@example.com")).await;
+    let run = run_one(api.clone(), delete_op("leaver@example.com")).await;
     assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(6), None));
-    assert!(run.snapshot.as_deref().is_some_and(|s| s.contains("leaver@example.com")), "{:?}", run.snapshot);
+    let snapshot = run.snapshot.as_deref().unwrap_or_default();
+    assert!(snapshot.contains("leaver@example.com") && snapshot.contains("role_ids"), "{snapshot}");
+    assert_eq!(api.calls("get_agent"), 1, "a listed agent is read in full before the delete");
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
-        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(full_agent(6, "leaver@example.com")) });
         s.delete_agent.push_back(Answer::NotFound);
     });
     assert_eq!(
@@ -358,7 +386,7 @@ async fn a_delete_saves_the_record_first_and_a_404_is_already_deleted() {
 async fn an_unreadable_answer_to_a_delete_is_checked_by_id_before_anything_else() {
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
-        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(full_agent(6, "leaver@example.com")) });
         s.delete_agent.push_back(Answer::TooLarge { status: 200, limit: 1024 });
         s.get_agent.push_back(Answer::NotFound);
     });
@@ -412,7 +440,7 @@ async fn a_delete_by_id_of_an_unknown_agent_is_already_deleted_and_a_refusal_fai
     assert_eq!(api.calls("delete_agent"), 0);
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
-        s.get_agent.push_back(Answer::Ok { status: 200, value: agent(99, "x@example.com") });
+        s.get_agent.push_back(Answer::Ok { status: 200, value: full_agent(99, "x@example.com") });
         s.delete_agent.push_back(Answer::Forbidden { code: "access_denied".into(), message: "no".into() });
     });
     let run = run_one(api, by_id).await;
@@ -493,3 +521,4 @@ async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_l
     assert!(why.contains("of the account's 1000 agents") && why.contains("fdsync approve"), "{why}");
     assert_eq!((api.calls("find_agent"), api.calls("delete_agent")), (0, 0));
 }
+mod undo;

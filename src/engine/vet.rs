@@ -98,9 +98,10 @@ impl<A: Api> Worker<'_, A> {
         Ok(Vetted::Go { agent, cached, waits })
     }
 
-    /// The agent's whole record (with `role_ids`), read by id unless the lookup already did.
+    /// The agent's whole record (`role_ids`, `group_ids`: the before-image an undo restores),
+    /// read by id unless the lookup already did.
     async fn full_record(&self, agent: Agent, cached: bool) -> Result<Agent, Next> {
-        if agent.role_ids.is_some() {
+        if crate::freshdesk::agents::has_before_image(&agent.record) {
             return Ok(agent);
         }
         let Parts { sender, directory, .. } = self.parts();

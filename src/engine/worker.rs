@@ -159,6 +159,12 @@ impl<'a, A: Api> Worker<'a, A> {
             Op::CreateAgent(a) => self.create_agent(op, a).await,
             Op::GetAgent { email } => self.get_agent(op, email).await,
             Op::DeleteAgent { agent } => self.delete_agent(op, agent).await,
+            Op::RestoreAgent { agent_id, image, .. } => {
+                super::undo::restore_agent(self.parts, op, *agent_id, image.as_ref()).await
+            }
+            Op::DeleteTicket { ticket_id, .. } => {
+                super::undo::delete_ticket(self.parts, op, *ticket_id).await
+            }
         }
     }
 

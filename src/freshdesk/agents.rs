@@ -1,9 +1,10 @@
 //! Agents: the create body, and the agent read back from create, show, `me` and list answers,
 //! decoded strictly (a positive integer `id`, else the answer is unverifiable). Each [`Agent`]
-//! keeps its own JSON text as the pre-delete snapshot, which the engine stores unread. Pure.
+//! keeps its own JSON text as the pre-delete snapshot, which the engine stores unread; an undo
+//! reads it back as a before-image ([`before_image`]) for `make_agent`. Pure.
 
 use super::answer::Decode;
-use crate::domain::NewAgent;
+use crate::domain::{NewAgent, Restore, TicketScope};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -118,6 +119,41 @@ impl Decode for Me {
     }
 }
 
+#[derive(Deserialize)]
+struct ImageDto {
+    occasional: bool,
+    ticket_scope: u8,
+    role_ids: Vec<NonZeroU64>,
+    group_ids: Vec<NonZeroU64>,
+}
+
+/// The before-image an agent's saved record (`ops.snapshot`, or a show answer) gives for
+/// `make_agent`: `occasional`, `ticket_scope` and every role and group id. A record without one
+/// of them (a list item omits `role_ids` and `group_ids`) gives none: restoring an agent with
+/// roles guessed would be worse than not restoring it.
+pub fn before_image(record: &str) -> Result<Restore, String> {
+    let dto: ImageDto =
+        serde_json::from_str(record).map_err(|e| format!("not an agent's full record ({e})"))?;
+    let ticket_scope = TicketScope::parse(&dto.ticket_scope.to_string())?;
+    let ids = |v: Vec<NonZeroU64>| v.into_iter().map(NonZeroU64::get).collect();
+    Ok(Restore {
+        occasional: dto.occasional,
+        group_ids: ids(dto.group_ids),
+        role_ids: ids(dto.role_ids),
+        ticket_scope,
+    })
+}
+
+/// Whether `record` is a full agent record that can be restored from ([`before_image`]).
+pub fn has_before_image(record: &str) -> bool {
+    before_image(record).is_ok()
+}
+
+/// The JSON sent to `PUT api/v2/contacts/{id}/make_agent`.
+pub fn make_agent_body(r: &Restore) -> Value {
+    serde_json::to_value(r).unwrap_or(Value::Null)
+}
+
 /// The JSON sent to `POST api/v2/agents` (`name` always present).
 pub fn create_body(a: &NewAgent) -> Value {
     serde_json::to_value(a).unwrap_or(Value::Null)
@@ -162,6 +198,33 @@ mod tests {
         assert_eq!(agents.len(), 2);
         assert_eq!(agents[1].record, r#"{"id": 7}"#);
         assert_eq!(Option::<Agent>::decode(b"[]").unwrap(), None);
+    }
+
+    #[test]
+    fn a_full_record_gives_a_before_image_and_a_list_item_none() {
+        let full = r#"{"id": 7, "occasional": false, "ticket_scope": 2, "role_ids": [43000078901, 5],
+                       "group_ids": [], "contact": {"email": "j@x.io"}}"#;
+        let image = before_image(full).unwrap();
+        assert_eq!(image.role_ids, vec![43000078901, 5]);
+        assert_eq!(
+            (image.occasional, image.ticket_scope, image.group_ids.len()),
+            (false, TicketScope::Group, 0)
+        );
+        assert_eq!(
+            make_agent_body(&image),
+            json!({"occasional": false, "group_ids": [], "role_ids": [43000078901u64, 5], "ticket_scope": 2})
+        );
+        let item = r#"{"id": 7, "occasional": false, "ticket_scope": 2, "contact": {"email": "j@x.io"}}"#;
+        assert!(before_image(item).is_err(), "a list item has no role_ids");
+        assert!(!has_before_image(item) && has_before_image(full));
+        for bad in [
+            r#"{"occasional": false, "ticket_scope": 4, "role_ids": [1], "group_ids": []}"#,
+            r#"{"occasional": false, "ticket_scope": 1, "role_ids": [0], "group_ids": []}"#,
+            r#"{"occasional": "no", "ticket_scope": 1, "role_ids": [1], "group_ids": []}"#,
+            "<html>",
+        ] {
+            assert!(before_image(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

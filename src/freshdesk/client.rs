@@ -7,10 +7,10 @@ use super::agents::{Agent, Me};
 use super::answer::{Answer, Decode, RateHeaders, Reply};
 use super::oauth::TokenSource;
 use super::ticket_fields::TicketFields;
-use super::tickets::Ticket;
+use super::tickets::{Ticket, TicketState};
 use super::{Error, agents, auth, classify, quota, tickets};
 use crate::config::Settings;
-use crate::domain::{NewAgent, NewTicket};
+use crate::domain::{NewAgent, NewTicket, Restore};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Method, redirect};
 use serde_json::Value;
@@ -92,6 +92,22 @@ impl Client {
     /// `DELETE api/v2/agents/{id}`.
     pub async fn delete_agent(&self, id: u64) -> Reply<()> {
         self.send(Method::DELETE, &format!("api/v2/agents/{id}"), &[], None).await
+    }
+
+    /// `PUT api/v2/contacts/{id}/make_agent`: the contact an agent again, from a before-image.
+    pub async fn make_agent(&self, id: u64, r: &Restore) -> Reply<Agent> {
+        let path = format!("api/v2/contacts/{id}/make_agent");
+        self.send(Method::PUT, &path, &[], Some(agents::make_agent_body(r))).await
+    }
+
+    /// `DELETE api/v2/tickets/{id}`: a soft delete (204; 405 when already deleted).
+    pub async fn delete_ticket(&self, id: u64) -> Reply<()> {
+        self.send(Method::DELETE, &format!("api/v2/tickets/{id}"), &[], None).await
+    }
+
+    /// `GET api/v2/tickets/{id}`: whether it is deleted.
+    pub async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
+        self.send(Method::GET, &format!("api/v2/tickets/{id}"), &[], None).await
     }
 
     /// `GET api/v2/agents/me`: whose credential this is.

@@ -21,7 +21,7 @@ pub use classify::classify;
 pub use client::Client;
 pub use roles::Role;
 pub use ticket_fields::TicketFields;
-pub use tickets::{SearchPage, Ticket};
+pub use tickets::{SearchPage, Ticket, TicketState};
 
 /// Why a client (or an OAuth login) could not be set up. Never contains a secret.
 #[derive(Debug, thiserror::Error)]

@@ -1,6 +1,7 @@
 //! Tickets: the create body (idempotency tag added, `external_id` never sent) and the ticket
-//! read back from create and list answers (`id`, `tags`, `created_at`), decoded strictly: a
-//! positive integer `id` or the answer is unverifiable. Pure; the client sends.
+//! read back from create and list answers (`id`, `tags`, `created_at`) and from show answers
+//! (`id`, `deleted`: an undo's reconciliation), decoded strictly: a positive integer `id` or the
+//! answer is unverifiable. Pure; the client sends.
 
 use super::answer::Decode;
 use crate::domain::NewTicket;
@@ -57,6 +58,30 @@ impl Decode for Vec<Ticket> {
         serde_json::from_slice::<Vec<TicketDto>>(body)
             .map(|items| items.into_iter().map(Ticket::from).collect())
             .map_err(|e| format!("not a list of tickets ({e})"))
+    }
+}
+
+/// A ticket as `GET tickets/{id}` shows it: whether it is (soft-)deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TicketState {
+    pub id: u64,
+    /// `deleted: true`; absent or false means not deleted.
+    pub deleted: bool,
+}
+
+#[derive(Deserialize)]
+struct TicketStateDto {
+    id: NonZeroU64,
+    #[serde(default)]
+    deleted: Option<bool>,
+}
+
+/// `GET tickets/{id}`.
+impl Decode for TicketState {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        let dto =
+            serde_json::from_slice::<TicketStateDto>(body).map_err(|e| format!("not a ticket ({e})"))?;
+        Ok(TicketState { id: dto.id.get(), deleted: dto.deleted.unwrap_or(false) })
     }
 }
 
@@ -161,6 +186,17 @@ mod tests {
         assert!(t.created_at.is_some());
         let list = Vec::<Ticket>::decode(br#"[{"id": 7, "tags": null}, {"id": 8}]"#).unwrap();
         assert_eq!(list.iter().map(|t| t.id).collect::<Vec<_>>(), vec![7, 8]);
+    }
+
+    #[test]
+    fn a_shown_ticket_says_whether_it_is_deleted_and_proves_nothing_without_an_id() {
+        assert_eq!(
+            TicketState::decode(br#"{"id": 5, "deleted": true}"#),
+            Ok(TicketState { id: 5, deleted: true })
+        );
+        assert!(!TicketState::decode(br#"{"id": 5, "subject": "s"}"#).unwrap().deleted);
+        assert!(TicketState::decode(br#"{"id": 5, "deleted": "yes"}"#).is_err());
+        assert!(TicketState::decode(br#"{"deleted": true}"#).is_err());
     }
 
     #[test]

@@ -57,6 +57,11 @@ fn check(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldE
         Action::CreateAgent => c.agent().map(Op::CreateAgent),
         Action::GetAgent => c.email().map(|email| Op::GetAgent { email }),
         Action::DeleteAgent => c.agent_ref().map(|agent| Op::DeleteAgent { agent }),
+        // `Action::from_str` never yields these; a default action could only come from code.
+        Action::RestoreAgent | Action::DeleteTicket => {
+            c.errors.push(FieldError::new("action", format!("{action} is made only by `fdsync undo`")));
+            None
+        }
     };
     match op {
         Some(op) if c.errors.is_empty() => Record::Op { row, op },

@@ -11,7 +11,7 @@
 //! [`Change`]'s fields, the live SQL, the `audit` columns and the CSV columns all come from one
 //! table ([`audit_fields!`]): a new column is one line there (plus its migration). A mark kept on
 //! `files`, which prune never deletes, reads the same for live and pruned rows, e.g.
-//! `undone_by: Option<i64> = "f.undone_by", kept "f.undone_by";`. Pruning is in `prune.rs`.
+//! `undone_by` below. Pruning is in `prune.rs`.
 //! It only reads and archives; it must not change an op's state.
 
 use super::{Journal, Result};
@@ -146,6 +146,9 @@ audit_fields! {
     approved_by: Option<String> = "f.approved_by";
     approved_at: Option<When> = "f.approved_at";
     approval_note: Option<String> = "f.approval_note";
+    /// The undo (`fdsync undo`) that reversed this change's file, if one did.
+    undone_by: Option<i64> = "(SELECT MIN(u.id) FROM files u WHERE u.undo_of = f.id)",
+        kept "(SELECT MIN(u.id) FROM files u WHERE u.undo_of = f.id)";
 }
 
 /// The agent as it was before a delete, read from the record saved then (`ops.snapshot`):

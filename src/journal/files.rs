@@ -73,12 +73,14 @@ pub struct FileRecord {
     pub approved_by: Option<String>,
     pub approved_at: Option<i64>,
     pub approval_note: Option<String>,
+    /// On an undo file (`fdsync undo`): the file it reverses.
+    pub undo_of: Option<i64>,
 }
 
-const COLUMNS: &str = "id, name, path, sha256, inbox, default_action, state, rows_total, error, duplicate_of, \
-                       report_path, created_at, updated_at, approved_by, approved_at, approval_note";
+pub(super) const COLUMNS: &str = "id, name, path, sha256, inbox, default_action, state, rows_total, error, duplicate_of, \
+                       report_path, created_at, updated_at, approved_by, approved_at, approval_note, undo_of";
 
-fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
+pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
     let state: String = r.get(6)?;
     Ok((
         FileRecord {
@@ -98,12 +100,13 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
             approved_by: r.get(13)?,
             approved_at: r.get(14)?,
             approval_note: r.get(15)?,
+            undo_of: r.get(16)?,
         },
         state,
     ))
 }
 
-fn finish(pair: (FileRecord, String)) -> Result<FileRecord> {
+pub(super) fn finish(pair: (FileRecord, String)) -> Result<FileRecord> {
     let (mut rec, state) = pair;
     rec.state = FileState::parse(&state)?;
     Ok(rec)
@@ -112,6 +115,31 @@ fn finish(pair: (FileRecord, String)) -> Result<FileRecord> {
 pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<FileRecord>> {
     let sql = format!("SELECT {COLUMNS} FROM files WHERE id = ?1");
     conn.query_row(&sql, [id], from_row).optional()?.map(finish).transpose()
+}
+
+/// Inserts a file row inside the caller's transaction; its id.
+pub(super) fn insert_in(
+    c: &Connection,
+    f: &NewFile,
+    state: FileState,
+    duplicate_of: Option<i64>,
+) -> Result<i64> {
+    let now = now_ms();
+    c.execute(
+        "INSERT INTO files (name, path, sha256, inbox, default_action, state, duplicate_of, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        params![
+            f.name,
+            f.path,
+            f.sha256,
+            f.inbox,
+            f.default_action.map(|a| a.as_str()),
+            state.as_str(),
+            duplicate_of,
+            now
+        ],
+    )?;
+    Ok(c.last_insert_rowid())
 }
 
 impl Journal {
@@ -128,25 +156,7 @@ impl Journal {
     }
 
     pub async fn insert_file(&self, f: NewFile, state: FileState, duplicate_of: Option<i64>) -> Result<i64> {
-        self.call(move |c| {
-            let now = now_ms();
-            c.execute(
-                "INSERT INTO files (name, path, sha256, inbox, default_action, state, duplicate_of, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
-                params![
-                    f.name,
-                    f.path,
-                    f.sha256,
-                    f.inbox,
-                    f.default_action.map(|a| a.as_str()),
-                    state.as_str(),
-                    duplicate_of,
-                    now
-                ],
-            )?;
-            Ok(c.last_insert_rowid())
-        })
-        .await
+        self.call(move |c| insert_in(c, &f, state, duplicate_of)).await
     }
 
     pub async fn set_file_state(&self, id: i64, state: FileState, error: Option<String>) -> Result<()> {

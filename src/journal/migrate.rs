@@ -83,6 +83,11 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_key ON audit(key);
     CREATE INDEX audit_email ON audit(email);
     "#,
+    // 4: an undo (`fdsync undo`) is a file of its own; `undo_of` names the file it reverses.
+    r#"
+    ALTER TABLE files ADD COLUMN undo_of INTEGER REFERENCES files(id);
+    CREATE INDEX files_undo_of ON files(undo_of);
+    "#,
 ];
 
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {

@@ -12,12 +12,14 @@ mod migrate;
 mod ops;
 mod queries;
 mod stats;
+mod undo;
 
 pub use audit::{AuditPage, AuditQuery, AuditRow, BeforeImage, Change, PrunedFile, When};
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
 pub use queries::{ReportLine, RowCounts};
 pub use stats::{ActiveFile, FileProgress, JournalStats};
+pub use undo::Undoable;
 
 use rusqlite::Connection;
 use std::path::Path;

@@ -85,40 +85,42 @@ pub struct OpResult {
     pub message: String,
 }
 
+/// Inserts rows of one file inside the caller's transaction; counts them in `rows_total`.
+pub(super) fn insert_ops_in(c: &rusqlite::Connection, file_id: i64, rows: &[NewOp]) -> Result<()> {
+    let now = now_ms();
+    let mut stmt = c.prepare_cached(
+        "INSERT INTO ops (file_id, row, action, key, payload, state, outcome, error_code, message, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )?;
+    for r in rows {
+        let (state, outcome, code) = match r.invalid {
+            Some(_) => (OpState::Failed, Some(Outcome::Failed.as_str()), Some("invalid_row")),
+            None => (OpState::Pending, None, None),
+        };
+        stmt.execute(params![
+            file_id,
+            r.row as i64,
+            r.action,
+            r.key,
+            r.payload,
+            state.as_str(),
+            outcome,
+            code,
+            r.invalid,
+            now
+        ])?;
+    }
+    c.execute(
+        "UPDATE files SET rows_total = rows_total + ?2, updated_at = ?3 WHERE id = ?1",
+        params![file_id, rows.len() as i64, now],
+    )?;
+    Ok(())
+}
+
 impl Journal {
     /// Adds a batch of rows of one file (one transaction per batch).
     pub async fn insert_ops(&self, file_id: i64, rows: Vec<NewOp>) -> Result<()> {
-        self.call(move |c| {
-            let now = now_ms();
-            let mut stmt = c.prepare_cached(
-                "INSERT INTO ops (file_id, row, action, key, payload, state, outcome, error_code, message, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for r in &rows {
-                let (state, outcome, code) = match r.invalid {
-                    Some(_) => (OpState::Failed, Some(Outcome::Failed.as_str()), Some("invalid_row")),
-                    None => (OpState::Pending, None, None),
-                };
-                stmt.execute(params![
-                    file_id,
-                    r.row as i64,
-                    r.action,
-                    r.key,
-                    r.payload,
-                    state.as_str(),
-                    outcome,
-                    code,
-                    r.invalid,
-                    now
-                ])?;
-            }
-            c.execute(
-                "UPDATE files SET rows_total = rows_total + ?2, updated_at = ?3 WHERE id = ?1",
-                params![file_id, rows.len() as i64, now],
-            )?;
-            Ok(())
-        })
-        .await
+        self.call(move |c| insert_ops_in(c, file_id, &rows)).await
     }
 
     /// Removes every op of a file (a file rejected as a whole after some rows were journaled).

@@ -37,7 +37,8 @@ pub struct ReportLine {
     pub message: Option<String>,
 }
 
-const COLUMNS: &str = "id, file_id, row, action, key, payload, state, attempts, freshdesk_id, sent_at";
+pub(super) const COLUMNS: &str =
+    "id, file_id, row, action, key, payload, state, attempts, freshdesk_id, sent_at";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<RawOp> {
     Ok((
@@ -60,7 +61,7 @@ fn to_record(raw: RawOp) -> Result<OpRecord> {
     let (id, file_id, row, action, key, payload, state, attempts, freshdesk_id, sent_at) = raw;
     let payload = payload.ok_or_else(|| Error::Data(format!("op {id} has no payload")))?;
     let op: Op = serde_json::from_str(&payload).map_err(|e| Error::Data(format!("op {id} payload: {e}")))?;
-    let action = action.parse::<Action>().map_err(Error::Data)?;
+    let action = Action::from_stored(&action).map_err(Error::Data)?;
     Ok(OpRecord {
         id,
         file_id,
@@ -75,7 +76,7 @@ fn to_record(raw: RawOp) -> Result<OpRecord> {
     })
 }
 
-fn query_ops(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<OpRecord>> {
+pub(super) fn query_ops(c: &Connection, sql: &str, p: impl rusqlite::Params) -> Result<Vec<OpRecord>> {
     let mut stmt = c.prepare_cached(sql)?;
     let raws: Vec<RawOp> = stmt.query_map(p, from_row)?.collect::<rusqlite::Result<_>>()?;
     raws.into_iter().map(to_record).collect()

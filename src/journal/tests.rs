@@ -143,3 +143,59 @@ async fn a_retried_change_whose_answer_was_unreadable_is_looked_up_before_it_is_
     assert_eq!(sending, vec![1], "the unreadable change is reconciled first");
     assert_eq!(j.row_counts(file).await.unwrap().pending, 1);
 }
+
+fn result(outcome: Outcome, id: u64) -> OpResult {
+    OpResult { outcome, freshdesk_id: Some(id), http_status: None, error_code: None, message: String::new() }
+}
+
+#[tokio::test]
+async fn an_undo_file_names_what_it_undoes_and_holds_each_row_unless_it_was_not_restorable() {
+    use crate::domain::{OpKey, UndoOf};
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let del = |id| Op::DeleteAgent { agent: AgentRef::Id(id) };
+    j.insert_ops(file, vec![new_op(1, del(41)), new_op(2, del(42)), new_op(3, get_op("x@example.com"))])
+        .await
+        .unwrap();
+    for op in j.ready_ops(now_ms(), 10).await.unwrap() {
+        let outcome = if op.row == 3 { Outcome::Found } else { Outcome::Deleted };
+        j.record_lookup(op.id, 40 + op.row, Some(format!("{{\"id\": {}}}", 40 + op.row))).await.unwrap();
+        j.finish_op(op.id, result(outcome, 40 + op.row)).await.unwrap();
+    }
+    let rows = j.undoable_rows(file).await.unwrap();
+    assert_eq!(
+        rows.iter().map(|u| (u.row, u.freshdesk_id)).collect::<Vec<_>>(),
+        [(1, Some(41)), (2, Some(42))]
+    );
+    assert_eq!(rows[0].snapshot.as_deref(), Some("{\"id\": 41}"));
+
+    let of = |row| UndoOf { file_id: file, row };
+    let ops: Vec<NewOp> = [1, 2]
+        .map(|row| {
+            let op = Op::RestoreAgent { agent_id: 40 + row, of: of(row), image: None, email: None };
+            NewOp::valid(row, &op, OpKey::undo(of(row)).into())
+        })
+        .into();
+    let f = NewFile {
+        name: "undo".into(),
+        path: String::new(),
+        sha256: "u".into(),
+        inbox: None,
+        default_action: None,
+    };
+    let undo = j.insert_undo_file(file, f, ops, FileState::Processing).await.unwrap();
+    assert_eq!(j.file(undo).await.unwrap().unwrap().undo_of, Some(file));
+    assert_eq!(j.undos_of(file).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), [undo]);
+    let keys: Vec<String> = [1, 2].map(|row| OpKey::undo(of(row)).into()).into();
+    assert_eq!(j.undo_holders(keys.clone()).await.unwrap().len(), 2, "pending undo ops hold their rows");
+    let undo_ops = j.undo_ops(undo).await.unwrap();
+    assert_eq!(undo_ops.len(), 2);
+    j.finish_op(undo_ops[0].id, result(Outcome::Restored, 41)).await.unwrap();
+    j.finish_op(undo_ops[1].id, result(Outcome::NotRestorable, 42)).await.unwrap();
+    let held = j.undo_holders(keys).await.unwrap();
+    assert_eq!(
+        held.into_keys().collect::<Vec<_>>(),
+        [OpKey::undo(of(1)).to_string()],
+        "row 2 may be tried again"
+    );
+}

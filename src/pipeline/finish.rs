@@ -16,8 +16,9 @@ pub struct Summary {
     pub file_id: i64,
     pub name: String,
     pub by_outcome: BTreeMap<&'static str, u64>,
+    /// Rows that did not reach their goal: `failed`, and an undo's `not_restorable`.
     pub failed: u64,
-    /// The first few failed rows, as `row N: reason`.
+    /// The first few of those rows, as `row N: reason` (`row N: not_restorable: reason`).
     pub failures: Vec<String>,
     pub report: PathBuf,
 }
@@ -58,11 +59,15 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
     let mut summary = Summary { file_id, name: file.name.clone(), ..Default::default() };
     for r in &rows {
         *summary.by_outcome.entry(r.outcome.as_str()).or_default() += 1;
-        if r.outcome == Outcome::Failed {
+        if !r.outcome.is_success() {
             summary.failed += 1;
             if summary.failures.len() < FAILURES_SHOWN {
-                let why = if r.message.is_empty() { "failed" } else { &r.message };
-                summary.failures.push(format!("row {}: {why}", r.row));
+                let why = if r.message.is_empty() { r.outcome.as_str() } else { &r.message };
+                let line = match r.outcome {
+                    Outcome::Failed => format!("row {}: {why}", r.row),
+                    other => format!("row {}: {other}: {why}", r.row),
+                };
+                summary.failures.push(line);
             }
         }
     }

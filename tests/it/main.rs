@@ -18,3 +18,4 @@ mod quota;
 mod safety;
 mod secrets;
 mod ticket_fields;
+mod undo;

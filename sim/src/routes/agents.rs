@@ -72,7 +72,7 @@ fn short_string(
     }
 }
 
-fn id_list(obj: &Map<String, Value>, key: &str, e: &mut Vec<FieldError>) -> Vec<u64> {
+pub(crate) fn id_list(obj: &Map<String, Value>, key: &str, e: &mut Vec<FieldError>) -> Vec<u64> {
     let Some(v) = obj.get(key) else { return Vec::new() };
     let ids: Option<Vec<u64>> =
         v.as_array().and_then(|a| a.iter().map(|x| x.as_u64().filter(|n| *n > 0)).collect());
@@ -83,7 +83,7 @@ fn id_list(obj: &Map<String, Value>, key: &str, e: &mut Vec<FieldError>) -> Vec<
     })
 }
 
-fn small_choice(
+pub(crate) fn small_choice(
     obj: &Map<String, Value>,
     key: &str,
     allowed: &[u64],
@@ -114,14 +114,18 @@ fn agent_email(obj: &Map<String, Value>, e: &mut Vec<FieldError>) -> Option<Stri
     }
 }
 
-/// `occasional` (default true: a day-pass agent) and `signature`.
-fn agent_flags(obj: &Map<String, Value>, e: &mut Vec<FieldError>) -> (bool, Option<String>) {
+/// `occasional` (`default` when absent: true on create, a day-pass agent) and `signature`.
+pub(crate) fn agent_flags(
+    obj: &Map<String, Value>,
+    default: bool,
+    e: &mut Vec<FieldError>,
+) -> (bool, Option<String>) {
     let occasional = match obj.get("occasional") {
-        None => true,
+        None => default,
         Some(Value::Bool(b)) => *b,
         Some(_) => {
             e.push(FieldError::datatype("occasional", "Boolean"));
-            true
+            default
         }
     };
     let signature = match obj.get("signature") {
@@ -154,7 +158,7 @@ fn parse_new_agent(obj: &Map<String, Value>) -> Result<NewAgent, Vec<FieldError>
     let phone = short_string(obj, "phone", false, &mut e);
     let mobile = short_string(obj, "mobile", false, &mut e);
     let job_title = short_string(obj, "job_title", false, &mut e);
-    let (occasional, signature) = agent_flags(obj, &mut e);
+    let (occasional, signature) = agent_flags(obj, true, &mut e);
     let group_ids = id_list(obj, "group_ids", &mut e);
     let role_ids = id_list(obj, "role_ids", &mut e);
     let agent_type = small_choice(obj, "agent_type", &[1, 2, 3], &mut e).unwrap_or(1);

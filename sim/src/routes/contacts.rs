@@ -6,14 +6,14 @@ use std::sync::Arc;
 use axum::body::Body;
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 
-use super::agents::seat_error;
+use super::agents::{agent_flags, id_list, seat_error, small_choice};
 use super::{is_email, link_next, list_query, page_of, paging, param, parse_id, read_object, unknown_keys};
 use crate::app::{App, lock};
 use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, FieldError};
-use crate::state::{Store, User, agent_json, contact_json};
+use crate::state::{AgentInfo, Store, User, agent_json, contact_json, timestamp};
 
 const LIST_PARAMS: &[&str] =
     &["email", "phone", "mobile", "state", "company_id", "updated_since", "per_page", "page"];
@@ -63,31 +63,46 @@ pub(crate) async fn show(
     Ok(axum::Json(contact_json(user)).into_response())
 }
 
-/// Options of make_agent: `occasional` (default false), `ticket_scope` (default 1).
-fn make_agent_options(obj: &serde_json::Map<String, Value>) -> Result<(bool, u64), Vec<FieldError>> {
+/// What make_agent sets on the agent (facts file §8): `occasional` (default false),
+/// `ticket_scope` (1..3, default 1), `role_ids` and `group_ids` (positive integers; defaults:
+/// the Agent role, no group), `signature`, `type` (1..3). An undo sends its before-image here.
+fn make_agent_info(obj: &Map<String, Value>) -> Result<AgentInfo, Vec<FieldError>> {
     let allowed = ["occasional", "ticket_scope", "role_ids", "group_ids", "signature", "type"];
     let unknown = unknown_keys(obj.keys(), &allowed);
     if !unknown.is_empty() {
         return Err(unknown);
     }
     let mut e = Vec::new();
-    let occasional = match obj.get("occasional") {
-        None => false,
-        Some(v) => v.as_bool().unwrap_or_else(|| {
-            e.push(FieldError::datatype("occasional", "Boolean"));
-            false
-        }),
-    };
-    let scope = match obj.get("ticket_scope") {
-        None => 1,
-        Some(v) => v.as_u64().filter(|n| (1..=3).contains(n)).unwrap_or_else(|| {
-            e.push(FieldError::one_of("ticket_scope", "invalid_value", "1,2,3"));
-            1
-        }),
-    };
-    if e.is_empty() { Ok((occasional, scope)) } else { Err(e) }
+    let (occasional, signature) = agent_flags(obj, false, &mut e);
+    let scope = small_choice(obj, "ticket_scope", &[1, 2, 3], &mut e).unwrap_or(1);
+    let agent_type = small_choice(obj, "type", &[1, 2, 3], &mut e).unwrap_or(1);
+    let group_ids = id_list(obj, "group_ids", &mut e);
+    let role_ids = id_list(obj, "role_ids", &mut e);
+    if !e.is_empty() {
+        return Err(e);
+    }
+    let mut info = Store::agent_info(occasional, scope);
+    info.group_ids = group_ids;
+    if !role_ids.is_empty() {
+        info.role_ids = role_ids;
+    }
+    info.agent_type = agent_type;
+    if let Some(s) = signature {
+        info.signature = s;
+    }
+    Ok(info)
 }
 
+/// 409 (validation shape, `duplicate_value`, naming the agent) when the contact is an agent.
+fn already_an_agent(id: u64) -> ApiError {
+    ApiError::one(FieldError {
+        additional_info: Some(json!({ "agent_id": id })),
+        ..FieldError::new("id", "duplicate_value", "The contact is already an agent")
+    })
+}
+
+/// `PUT /contacts/{id}/make_agent`: 404 for an unknown contact, 409 for an agent, 400 for the
+/// seat limit (a full-time agent when every seat is taken); else the agent, same id.
 pub(crate) async fn make_agent(
     State(app): State<Arc<App>>,
     _admin: Admin,
@@ -96,19 +111,23 @@ pub(crate) async fn make_agent(
 ) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
     let obj = read_object(&app, body).await?;
-    let (occasional, scope) = make_agent_options(&obj).map_err(ApiError::Validation)?;
+    let info = make_agent_info(&obj).map_err(ApiError::Validation)?;
     let seats = app.config().seats;
     let mut store = lock(&app.store);
-    let user = store.users.get(&id).filter(|u| u.agent.is_none()).ok_or(ApiError::NotFound)?;
+    let user = store.users.get(&id).ok_or(ApiError::NotFound)?;
+    if user.agent.is_some() {
+        return Err(already_an_agent(id));
+    }
     if user.email.is_none() {
         let msg = "The contact needs an email address to become an agent";
         return Err(ApiError::one(FieldError::new("email", "missing_field", msg)));
     }
-    if let Some(err) = seat_error(&store, seats, occasional) {
+    if let Some(err) = seat_error(&store, seats, info.occasional) {
         return Err(ApiError::one(err));
     }
     let user = store.users.get_mut(&id).ok_or(ApiError::NotFound)?;
-    user.agent = Some(Store::agent_info(occasional, scope));
+    user.agent = Some(info);
+    user.updated_at = timestamp(time::OffsetDateTime::now_utc());
     let body = agent_json(user, false);
     drop(store);
     app.counters().agents_created += 1;

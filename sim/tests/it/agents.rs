@@ -1,5 +1,6 @@
 //! Agents: create with 409 `agent_id` / `user_id`, seats, list by e-mail with Link, show,
-//! delete → contact → 404, own-agent 403, contacts and make_agent.
+//! delete → contact → 404, own-agent 403, contacts, and make_agent (restores the body's roles,
+//! groups, scope and occasional; 409 for an agent, 404 for an unknown id, the seat limit).
 
 use fdsync_sim::SimConfig;
 use reqwest::StatusCode;
@@ -135,4 +136,77 @@ async fn the_contacts_list_filters_by_email_and_has_its_own_sub_limit() {
     }
     assert_eq!(sim.send(sim.get("/api/v2/contacts")).await.0, StatusCode::TOO_MANY_REQUESTS);
     assert_eq!(sim.send(sim.get("/api/v2/agents/me")).await.0, StatusCode::OK);
+}
+
+/// Creates an agent with these settings, deletes it (it becomes a contact); returns its id.
+async fn deleted_agent(sim: &crate::helpers::TestSim, email: &str, settings: Value) -> u64 {
+    let mut body = agent(email);
+    body.as_object_mut().unwrap().extend(settings.as_object().unwrap().clone());
+    let (status, _, created) = sim.send(sim.post("/api/v2/agents", &body)).await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_u64().unwrap();
+    assert_eq!(sim.send(sim.delete(&format!("/api/v2/agents/{id}"))).await.0, StatusCode::NO_CONTENT);
+    id
+}
+
+#[tokio::test]
+async fn make_agent_restores_roles_groups_scope_and_occasional_from_the_body() {
+    let sim = spawn_default().await;
+    let image = json!({"occasional": false, "ticket_scope": 3, "role_ids": [7, 9], "group_ids": [11, 12]});
+    let id = deleted_agent(&sim, "back@example.com", image.clone()).await;
+    let (status, _, body) = sim.send(sim.put(&format!("/api/v2/contacts/{id}/make_agent"), &image)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["id"], id);
+    for key in ["occasional", "ticket_scope", "role_ids", "group_ids"] {
+        assert_eq!(body[key], image[key], "{key}");
+    }
+    let state = sim.handle.state();
+    let restored = state.agents.iter().find(|a| a.id == id).expect("an agent again");
+    let info = restored.agent.as_ref().unwrap();
+    assert_eq!((info.occasional, info.ticket_scope), (false, 3), "/_sim/state shows them");
+    assert_eq!((info.role_ids.clone(), info.group_ids.clone()), (vec![7, 9], vec![11, 12]));
+}
+
+#[tokio::test]
+async fn make_agent_on_an_agent_is_409_and_on_an_unknown_id_404() {
+    let sim = spawn_default().await;
+    let (_, _, me) = sim.send(sim.get("/api/v2/agents/me")).await;
+    let (status, _, body) =
+        sim.send(sim.put(&format!("/api/v2/contacts/{}/make_agent", me["id"]), &json!({}))).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["description"], "Validation failed");
+    assert_eq!(body["errors"][0]["code"], "duplicate_value");
+    assert_eq!(body["errors"][0]["additional_info"]["agent_id"], me["id"]);
+    let (status, _, body) = sim.send(sim.put("/api/v2/contacts/999/make_agent", &json!({}))).await;
+    assert_eq!((status, body), (StatusCode::NOT_FOUND, Value::Null));
+}
+
+#[tokio::test]
+async fn make_agent_validates_its_body_and_keeps_the_seat_limit() {
+    let sim = spawn_sim(SimConfig { seats: 3, ..SimConfig::default() }).await; // admin + agent + one
+    let id = deleted_agent(&sim, "seat@example.com", json!({"occasional": false})).await;
+    let path = format!("/api/v2/contacts/{id}/make_agent");
+    for (bad, field) in [
+        (json!({"ticket_scope": 4}), "ticket_scope"),
+        (json!({"role_ids": [0]}), "role_ids"),
+        (json!({"group_ids": "1"}), "group_ids"),
+        (json!({"occasional": "no"}), "occasional"),
+    ] {
+        let (status, _, body) = sim.send(sim.put(&path, &bad)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{bad}");
+        assert_eq!(body["errors"][0]["field"], field, "{body}");
+    }
+    let (status, _, _) = sim
+        .send(sim.post(
+            "/api/v2/agents",
+            &json!({"email": "ft@example.com",
+        "ticket_scope": 1, "name": "Full Time", "occasional": false}),
+        ))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "the freed seat is taken");
+    let (status, _, body) = sim.send(sim.put(&path, &json!({"occasional": false}))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["errors"][0]["code"], "incompatible_value");
+    let (status, _, _) = sim.send(sim.put(&path, &json!({"occasional": true}))).await;
+    assert_eq!(status, StatusCode::OK, "an occasional agent needs no seat");
 }
