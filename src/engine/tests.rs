@@ -125,8 +125,10 @@ fn html<T>() -> Answer<T> {
 
 /// An agent as `GET agents/{id}` shows it: with its roles (here the "Agent" role, 4) and groups.
 fn agent(id: u64, email: &str) -> Agent {
-    let body =
-        format!(r#"{{"id": {id}, "contact": {{"email": "{email}"}}, "role_ids": [4], "group_ids": []}}"#);
+    let body = format!(
+        r#"{{"id": {id}, "contact": {{"email": "{email}"}}, "role_ids": [4], "group_ids": [],
+                       "ticket_scope": 1, "occasional": false}}"#
+    );
     Agent::decode(body.as_bytes()).unwrap()
 }
 
@@ -362,7 +364,7 @@ async fn the_agent_who_owns_the_key_and_protected_emails_are_never_deleted() {
 async fn a_delete_saves_the_full_record_first_and_a_404_is_already_deleted() {
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
-        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(6, "leaver@example.com")) });
+        s.find_agent.push_back(Answer::Ok { status: 200, value: Some(listed(6, "leaver@example.com")) });
         s.get_agent.push_back(Answer::Ok { status: 200, value: full_agent(6, "leaver@example.com") });
         s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
     });

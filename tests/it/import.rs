@@ -253,7 +253,7 @@ async fn a_dry_run_reports_what_would_happen_and_sends_nothing() {
     let c = app.sim.counters();
     assert!(c.requests.keys().all(|k| k.starts_with("GET ")), "only reads: {:?}", c.requests);
     assert_eq!(c.tickets_created, 0);
-    let report = app.report("plan-dry");
+    let report = app.report("dry");
     assert_eq!(report.len(), 3);
     assert!(report.iter().all(|r| r[3] == "would_create"), "{report:?}");
 }
