@@ -1,6 +1,6 @@
 //! A file's life in the journal, from the bytes on disk to the report: taken in ([`take()`]:
 //! opened once, hashed, deduplicated, parsed row by row, journaled in batches, held when it
-//! deletes too much), finished once every row is final ([`finish()`]: report, rejected rows,
+//! deletes too much), finished once every row is final ([`finish()`]: report, rejects file,
 //! summary, state `done`), or only previewed ([`dry_run()`]: no journal, no call).
 //!
 //! Moving files between folders is the daemon's business and sending rows the engine's; this
@@ -12,6 +12,7 @@
 mod dry_run;
 mod finish;
 mod input;
+mod rejects;
 mod take;
 
 pub use dry_run::dry_run;
