@@ -10,12 +10,13 @@
 //! - [`config`]: the config file and the validated settings.
 //! - [`intake`]: reads CSV / JSON / NDJSON files into operations, row by row (pure parsing).
 //! - [`journal`]: the SQLite journal; the only code that speaks SQL.
-//! - [`report`]: the per-file report CSV (pure, plus its atomic write).
+//! - [`report`]: the per-file report CSV (pure, plus its atomic write) and the rejects file.
 //! - [`freshdesk`]: the HTTP client; the only code that speaks to Freshdesk.
 //! - [`engine`]: scheduler, pacer, workers, retries, reconciliation.
 //! - [`pipeline`]: a file's way into the journal (take) and out as a report (finish, dry run).
 //! - [`status_file`]: the `status.json` schema the daemon writes and `fdsync status` reads.
 //! - [`metrics`]: the daemon's Prometheus listener and gauges.
+//! - [`notify`]: `[[notify]]` webhooks and e-mails, delivered from the journal's outbox.
 //! - [`exit`]: the process exit codes and the mapping from an error to one.
 //! - [`check`]: `fdsync check`, one line per finding.
 //! - [`daemon`]: `fdsync run`, the folder-watching service.
@@ -34,6 +35,7 @@ pub mod freshdesk;
 pub mod intake;
 pub mod journal;
 pub mod metrics;
+pub mod notify;
 pub mod pipeline;
 pub mod private;
 pub mod report;

@@ -10,6 +10,9 @@
 //! the input shows as `\n`, `\u{1b}`, … and never breaks a line for a reader that is not CSV-aware.
 //!
 //! Pure except for [`write_report_file`], which writes `<path>.tmp` (0600), fsyncs it and renames it.
+//! [`rejects`] writes the rows a file could not run back out in the input's own format.
+
+pub mod rejects;
 
 use crate::domain::Outcome;
 use std::borrow::Cow;
@@ -93,19 +96,47 @@ fn temp_path(path: &Path) -> PathBuf {
 /// Writes the report to `path` atomically: `<path>.tmp` first, fsynced, then renamed over `path`,
 /// then the directory fsynced, so a crash leaves either the old report or the whole new one.
 pub fn write_report_file(path: &Path, rows: impl IntoIterator<Item = ReportRow>) -> io::Result<()> {
+    write_atomically(path, |w| write_report(w, rows))
+}
+
+/// Writes `path` through `body` atomically (0600, see [`write_report_file`]); returns `body`'s value.
+pub fn write_atomically<T>(
+    path: &Path,
+    body: impl FnOnce(&mut BufWriter<File>) -> io::Result<T>,
+) -> io::Result<T> {
     let tmp = temp_path(path);
-    let result = (|| {
+    let result = (|| -> io::Result<T> {
         let mut file = BufWriter::new(crate::private::create_file(&tmp, true)?);
-        write_report(&mut file, rows)?;
+        let value = body(&mut file)?;
         file.into_inner().map_err(io::IntoInnerError::into_error)?.sync_all()?;
-        std::fs::rename(&tmp, path)
+        std::fs::rename(&tmp, path)?;
+        Ok(value)
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }
-    result?;
+    let value = result?;
     let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    File::open(dir)?.sync_all()
+    File::open(dir)?.sync_all()?;
+    Ok(value)
+}
+
+/// A file's name reduced to a safe stem: its stem, anything but `[A-Za-z0-9._-]` replaced by `_`.
+pub fn safe_stem(name: &str) -> String {
+    let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("file");
+    stem.chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
+        .collect()
+}
+
+/// Where file `file_id` (named `name`) has its rejects file in `state_dir`'s `reports/`, if it has
+/// one: `<id>-<stem>.rejects.csv`, or `.rejects.ndjson` for JSON input.
+pub fn rejects_path(state_dir: &Path, file_id: i64, name: &str) -> Option<PathBuf> {
+    let reports = state_dir.join("reports");
+    rejects::Format::ALL
+        .iter()
+        .map(|f| reports.join(rejects::file_name(file_id, name, *f)))
+        .find(|p| p.is_file())
 }
 
 #[cfg(test)]

@@ -10,13 +10,13 @@ mod secret;
 
 use super::Error;
 use secrecy::SecretString;
-use secret::SecretSource;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
 pub use oauth2::{GrantType, OAuth2Settings, RawOAuth2, TokenType};
 pub(crate) use secret::check_file_permissions;
 pub use secret::{EnvLookup, process_env};
+pub(in crate::config) use secret::{SecretSource, refuse_if_readable};
 
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

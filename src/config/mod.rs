@@ -6,14 +6,15 @@
 //! and checks configuration; it must not act on it (no connections, no state-folder writes).
 //!
 //! Layout: `locate` (which file), `raw` (the file's shape), then one resolution step per table:
-//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`; `simulator` builds a config for a
-//! loopback simulator (tests, benches, `fdsync demo`).
+//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`, `notify` (`[[notify]]`); `simulator`
+//! builds a config for a loopback simulator (tests, benches, `fdsync demo`).
 
 pub mod auth;
 mod endpoint;
 mod inbox;
 mod limits;
 mod locate;
+pub mod notify;
 mod raw;
 mod simulator;
 mod syntax;
@@ -27,6 +28,7 @@ pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
 pub use inbox::Inbox;
 pub use limits::Limits;
+pub use notify::{NotifyEvent, NotifyTarget};
 pub use raw::{RawConfig, RawFreshdesk, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState};
 pub use simulator::simulator_toml;
 
@@ -66,6 +68,8 @@ pub struct Settings {
     pub safety: Safety,
     pub metrics_listen: Option<SocketAddr>,
     pub log_json: bool,
+    /// `[[notify]]`: who the daemon tells about held, failed and finished files.
+    pub notify: Vec<NotifyTarget>,
 }
 
 #[derive(Debug, Clone)]
@@ -89,6 +93,9 @@ impl Settings {
         let raw: RawConfig = toml::from_str(&text)
             .map_err(|e| Error::Parse { path: path.clone(), message: syntax::describe(&text, &e) })?;
         auth::check_file_permissions(&path, &raw.auth)?;
+        if notify::has_inline_secret(&raw.notify) {
+            auth::refuse_if_readable(&path)?;
+        }
         Self::resolve(raw, Some(path))
     }
 
@@ -112,6 +119,7 @@ impl Settings {
             safety: Safety::resolve(raw.safety)?,
             metrics_listen: resolve_metrics_listen(raw.metrics)?,
             log_json: resolve_log_json(raw.log)?,
+            notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
             source,
         })
     }

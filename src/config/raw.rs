@@ -24,6 +24,8 @@ pub struct RawConfig {
     pub metrics: RawMetrics,
     #[serde(default)]
     pub log: RawLog,
+    #[serde(default)]
+    pub notify: Vec<super::notify::RawNotify>,
 }
 
 #[derive(Debug, Deserialize)]

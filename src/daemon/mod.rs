@@ -10,7 +10,8 @@
 //!   ([`lifecycle`]);
 //! - the status writer ([`StatusWriter`]): `status.json` ([`crate::status_file`]), systemd
 //!   `STATUS=`, metrics gauges, and the problems needing a human ([`problems`]);
-//! - the optional metrics listener ([`crate::metrics`]).
+//! - the optional metrics listener ([`crate::metrics`]);
+//! - the notification delivery task ([`crate::notify`]), when `[[notify]]` sections exist.
 //!
 //! The main task handles signals and the systemd watchdog ([`systemd`]). SIGTERM/SIGINT: stop
 //! taking files, let requests in flight finish (bounded by the request timeout), leave the rest
@@ -97,6 +98,7 @@ struct Running {
     spool: Task,
     status: JoinHandle<()>,
     metrics_server: Option<JoinHandle<std::io::Result<()>>>,
+    notifier: Option<JoinHandle<()>>,
     /// Fires once the spool watches the inboxes.
     watching: Option<tokio::sync::oneshot::Receiver<()>>,
     stop_intake: CancellationToken,
@@ -118,6 +120,14 @@ impl Running {
         let lock = crate::journal::RunLock::acquire(&settings.state_dir)?;
         let journal = Journal::open(&settings.state_dir).context("opening the journal")?;
         let (shared, metrics) = (Shared::new(), Metrics::new());
+        // Routes first: a file held or finished from now on records its notifications.
+        let notifier = crate::notify::Delivery::new(
+            journal.clone(),
+            settings.notify.clone(),
+            settings.state_dir.clone(),
+        )
+        .map_err(anyhow::Error::msg)?;
+        shared.record_events_in(journal.clone());
         let metrics_listener = match settings.metrics_listen {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
@@ -167,6 +177,7 @@ impl Running {
             status: tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone())),
             metrics_server: metrics_listener
                 .map(|l| tokio::spawn(crate::metrics::serve(l, metrics, stop_rest.clone()))),
+            notifier: notifier.map(|n| tokio::spawn(n.run(stop_rest.clone()))),
             watching: Some(watching),
             stop_intake,
             stop_engine,
@@ -212,6 +223,9 @@ impl Running {
         let _ = self.status.await;
         if let Some(m) = self.metrics_server {
             let _ = m.await;
+        }
+        if let Some(n) = self.notifier {
+            let _ = n.await;
         }
     }
 }

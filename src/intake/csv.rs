@@ -19,6 +19,8 @@ struct HeaderColumn {
 
 pub(crate) struct CsvSource<R: Read> {
     reader: csv::Reader<Bounded<R>>,
+    /// The header row as written (for the rejects file).
+    header: csv::StringRecord,
     columns: Vec<HeaderColumn>,
     ignored: Vec<String>,
     bytes: csv::ByteRecord,
@@ -26,6 +28,8 @@ pub(crate) struct CsvSource<R: Read> {
     max_record: usize,
     /// Data records returned so far (blank records are not counted).
     row: u64,
+    /// The last record returned was over the cap (`bytes` holds only its start).
+    last_cut: bool,
 }
 
 impl<R: Read> CsvSource<R> {
@@ -40,18 +44,29 @@ impl<R: Read> CsvSource<R> {
             Err(e) => return Err(csv_error(e, 0)),
         }
         let columns = header_columns(&header)?;
-        if columns.iter().all(|c| c.meaning == Column::Unknown) {
+        if columns.iter().all(|c| matches!(c.meaning, Column::Unknown | Column::Ours)) {
             let names: Vec<String> = columns.iter().take(5).map(|c| shown(&c.name)).collect();
             return Err(Error::NoKnownColumns { found: names.join(", ") });
         }
         let ignored =
             columns.iter().filter(|c| c.meaning == Column::Unknown).map(|c| shown(&c.name)).collect();
         let (bytes, record) = (csv::ByteRecord::new(), csv::StringRecord::new());
-        Ok(Self { reader, columns, ignored, bytes, record, max_record: limits.max_record, row: 0 })
+        let max_record = limits.max_record;
+        Ok(Self { reader, header, columns, ignored, bytes, record, max_record, row: 0, last_cut: false })
     }
 
     pub(crate) fn ignored(&self) -> &[String] {
         &self.ignored
+    }
+
+    /// The header row's cells as written.
+    pub(crate) fn header(&self) -> &csv::StringRecord {
+        &self.header
+    }
+
+    /// The last record returned, cells as written; `None` when it was over the cap.
+    pub(crate) fn last_raw(&self) -> Option<&csv::ByteRecord> {
+        (!self.last_cut).then_some(&self.bytes)
     }
 
     pub(crate) fn next_record(&mut self, default: Option<Action>) -> Option<Result<Record, Error>> {
@@ -61,7 +76,8 @@ impl<R: Read> CsvSource<R> {
                 Ok(false) => return None,
                 Err(e) => return Some(Err(csv_error(e, self.row + 1))),
             }
-            if self.was_cut() {
+            self.last_cut = self.was_cut();
+            if self.last_cut {
                 self.row += 1;
                 let reason = format!("the record is larger than {} bytes; it is skipped", self.max_record);
                 let errors = vec![FieldError::new("record", reason)];

@@ -71,8 +71,13 @@ pub(crate) enum Column {
     Known(Field),
     /// A `cf_*` custom field; holds its API name (trimmed, as written).
     Custom(String),
+    /// A column fdsync writes itself (`fdsync_error` in a rejects file): read back, ignored.
+    Ours,
     Unknown,
 }
+
+/// Columns fdsync adds to the rows it hands back (the rejects file); ignored on input.
+pub(crate) const OUR_COLUMNS: [&str; 2] = ["fdsync_error", "fdsync_record"];
 
 impl Field {
     /// The canonical name, used in error messages when the field is missing altogether.
@@ -107,6 +112,9 @@ impl Field {
     /// Classifies a header name or JSON key.
     pub(crate) fn from_name(raw: &str) -> Column {
         let trimmed = raw.trim().trim_start_matches('\u{feff}').trim();
+        if OUR_COLUMNS.iter().any(|c| c.eq_ignore_ascii_case(trimmed)) {
+            return Column::Ours;
+        }
         if trimmed.len() > 3 && trimmed.get(..3).is_some_and(|p| p.eq_ignore_ascii_case("cf_")) {
             return Column::Custom(trimmed.to_string());
         }
@@ -184,6 +192,7 @@ mod tests {
         assert_eq!(Field::from_name("cf_host"), Column::Custom("cf_host".into()));
         assert_eq!(Field::from_name("cf_"), Column::Unknown);
         assert_eq!(Field::from_name("notes"), Column::Unknown);
+        assert_eq!(Field::from_name(" FDSYNC_error "), Column::Ours);
     }
 
     #[test]

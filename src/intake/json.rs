@@ -120,6 +120,11 @@ impl<R: Read> JsonSource<R> {
         &self.ignored
     }
 
+    /// The last record returned, as written; `None` when it was over the cap.
+    pub(crate) fn last_raw(&self) -> Option<&[u8]> {
+        (!self.overflow).then_some(&self.buf)
+    }
+
     pub(crate) fn next_record(&mut self, default: Option<Action>) -> Option<Result<Record, Error>> {
         let read = if self.ndjson { self.next_line() } else { self.next_element() };
         match read {
@@ -290,7 +295,7 @@ impl<R: Read> JsonSource<R> {
                 Column::Custom(_) if !Cell::Json(value).is_blank() => {
                     fields.custom.push((key, key.trim(), Cell::Json(value)))
                 }
-                Column::Custom(_) => {}
+                Column::Custom(_) | Column::Ours => {}
                 Column::Unknown => {
                     let key = crate::text::shown(key);
                     if self.ignored.len() < MAX_IGNORED && !self.ignored.contains(&key) {

@@ -7,7 +7,9 @@
 //! Row numbers are 1-based record numbers: the first data record is row 1 (a CSV header is not
 //! counted), the same for JSON array elements and NDJSON lines. Blank records are skipped and
 //! **not** counted: empty NDJSON lines, CSV rows whose every cell is blank. Blank cells and JSON
-//! `null` mean "absent". Unknown columns are ignored and listed by [`Reader::ignored_columns`].
+//! `null` mean "absent". Unknown columns are ignored and listed by [`Reader::ignored_columns`];
+//! fdsync's own `fdsync_error` / `fdsync_record` (a rejects file dropped back in) are ignored
+//! without being listed. [`Reader::last_raw`] gives the record just read as it was written.
 //!
 //! Decisions, in one place:
 //! - Header names and JSON keys share one alias table (`fields.rs`): case-insensitive, trimmed,
@@ -205,6 +207,33 @@ impl<R: Read> Reader<R> {
         match &self.source {
             Source::Csv(s) => s.ignored(),
             Source::Json(s) => s.ignored(),
+        }
+    }
+}
+
+/// The record just read, as it was written in the input (for the rejects file).
+#[derive(Debug, Clone, Copy)]
+pub enum Raw<'a> {
+    /// CSV cells, unquoted; `None` when the record was over the cap and only its start was kept.
+    Csv(Option<&'a ::csv::ByteRecord>),
+    /// The JSON element or NDJSON line; `None` when it was over the cap.
+    Json(Option<&'a [u8]>),
+}
+
+impl<R: Read> Reader<R> {
+    /// The record the iterator returned last, as written; meaningful after an `Ok` item.
+    pub fn last_raw(&self) -> Raw<'_> {
+        match &self.source {
+            Source::Csv(s) => Raw::Csv(s.last_raw()),
+            Source::Json(s) => Raw::Json(s.last_raw()),
+        }
+    }
+
+    /// The CSV header row as written; `None` for JSON and NDJSON.
+    pub fn csv_header(&self) -> Option<&::csv::StringRecord> {
+        match &self.source {
+            Source::Csv(s) => Some(s.header()),
+            Source::Json(_) => None,
         }
     }
 }

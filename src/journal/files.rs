@@ -159,12 +159,22 @@ impl Journal {
         self.call(move |c| insert_in(c, &f, state, duplicate_of)).await
     }
 
+    /// Sets a file's state; entering held, failed or done records its notifications in the same
+    /// transaction (see `outbox.rs`).
     pub async fn set_file_state(&self, id: i64, state: FileState, error: Option<String>) -> Result<()> {
+        let routes = self.routes();
         self.call(move |c| {
+            let before = match routes.is_empty() {
+                true => None,
+                false => get(c, id)?.map(|f| f.state),
+            };
             c.execute(
                 "UPDATE files SET state = ?2, error = COALESCE(?3, error), updated_at = ?4 WHERE id = ?1",
                 params![id, state.as_str(), error, now_ms()],
             )?;
+            if !routes.is_empty() && before.is_some_and(|b| b != state) {
+                super::outbox::file_event(c, id, state, &routes)?;
+            }
             Ok(())
         })
         .await

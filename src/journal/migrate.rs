@@ -88,6 +88,23 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE files ADD COLUMN undo_of INTEGER REFERENCES files(id);
     CREATE INDEX files_undo_of ON files(undo_of);
     "#,
+    // 5: the notification outbox (one row per event and target; `target` is a key, never a URL).
+    r#"
+    CREATE TABLE outbox (
+        id              INTEGER PRIMARY KEY,
+        event           TEXT    NOT NULL,
+        file_id         INTEGER,
+        target          TEXT    NOT NULL,
+        detail          TEXT,
+        state           TEXT    NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL DEFAULT 0,
+        last_error      TEXT,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL
+    );
+    CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
+    "#,
 ];
 
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {

@@ -10,6 +10,7 @@ mod audit;
 mod files;
 mod migrate;
 mod ops;
+mod outbox;
 mod queries;
 mod stats;
 mod undo;
@@ -17,6 +18,7 @@ mod undo;
 pub use audit::{AuditPage, AuditQuery, AuditRow, BeforeImage, Change, PrunedFile, When};
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
+pub use outbox::{FileFacts, Notice, NoticeEnd, Route};
 pub use queries::{ReportLine, RowCounts};
 pub use stats::{ActiveFile, FileProgress, JournalStats};
 pub use undo::Undoable;
@@ -72,6 +74,8 @@ type Reply = Box<dyn FnOnce(bool) + Send>;
 #[derive(Clone)]
 pub struct Journal {
     tx: std_mpsc::Sender<Job>,
+    /// Which notification target wants which event (`outbox.rs`); empty unless the daemon set it.
+    routes: outbox::Routes,
 }
 
 /// Most closures one transaction takes; bounds the latency of the first caller in a batch.
@@ -99,7 +103,7 @@ impl Journal {
             .name("fdsync-journal".into())
             .spawn(move || writer(conn, rx))
             .map_err(|e| Error::Data(format!("cannot start journal writer: {e}")))?;
-        Ok(Self { tx })
+        Ok(Self { tx, routes: outbox::no_routes() })
     }
 
     /// Runs `f` on the writer thread inside a transaction; returns once it is committed.

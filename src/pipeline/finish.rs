@@ -1,6 +1,7 @@
 //! Finishing a file whose rows are all final: its report written (every row, rejected ones
-//! included, 0600, atomically), the journal told where it is and that the file is `done`, and a
-//! one-line [`Summary`] for the caller to print or log. It sends nothing and moves no file.
+//! included, 0600, atomically) and its rejects file ([`super::rejects`]), the journal told where
+//! the report is and that the file is `done`, and a one-line [`Summary`] for the caller to print
+//! or log. It sends nothing and moves no file.
 
 use super::Error;
 use crate::domain::Outcome;
@@ -21,6 +22,8 @@ pub struct Summary {
     /// The first few of those rows, as `row N: reason` (`row N: not_restorable: reason`).
     pub failures: Vec<String>,
     pub report: PathBuf,
+    /// The rejects file (failed and invalid rows as they were in the input), if any row failed.
+    pub rejects: Option<PathBuf>,
 }
 
 /// Failed rows named in a summary; the report has them all.
@@ -38,6 +41,9 @@ impl std::fmt::Display for Summary {
             self.file_id,
             parts.join(", ")
         )?;
+        if let Some(rejects) = &self.rejects {
+            write!(f, "; rejects: {}", rejects.display())?;
+        }
         for line in &self.failures {
             write!(f, "\n  {line}")?;
         }
@@ -75,6 +81,7 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
     let report_path = reports.join(report_name(file_id, &file.name));
     let io = |source| Error::Io { path: report_path.clone(), source };
     crate::private::create_dir(&reports).map_err(io)?;
+    summary.rejects = super::rejects::write(&file, state_dir, &rows).await?;
     report::write_report_file(&report_path, rows).map_err(io)?;
     journal.set_report_path(file_id, report_path.display().to_string()).await?;
     journal.set_file_state(file_id, FileState::Done, None).await?;
@@ -102,12 +109,7 @@ pub async fn report_rows(journal: &Journal, file_id: i64) -> Result<Vec<ReportRo
 
 /// `<id>-<stem>.report.csv`, with anything but `[A-Za-z0-9._-]` replaced.
 pub fn report_name(file_id: i64, name: &str) -> String {
-    let stem = Path::new(name).file_stem().and_then(|s| s.to_str()).unwrap_or("file");
-    let clean: String = stem
-        .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-') { c } else { '_' })
-        .collect();
-    format!("{file_id}-{clean}.report.csv")
+    format!("{file_id}-{}.report.csv", report::safe_stem(name))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! A file's life in the journal, from the bytes on disk to the report: taken in ([`take()`]:
 //! opened once, hashed, deduplicated, parsed row by row, journaled in batches; its deletes are
 //! counted for the engine's volume guards), finished once every row is final ([`finish()`]:
-//! report, rejected rows, summary, state `done`). Previews (`plan`, `import --dry-run`) take a
+//! report, rejects file, summary, state `done`). Previews (`plan`, `import --dry-run`) take a
 //! file into a scratch journal the same way.
 //!
 //! Moving files between folders is the daemon's business and sending rows the engine's; this
@@ -12,6 +12,7 @@
 
 mod finish;
 mod input;
+mod rejects;
 mod take;
 
 pub use finish::{Summary, finish, report_name, report_rows};

@@ -19,16 +19,20 @@ pub fn process_env(name: &str) -> Option<String> {
 }
 
 /// One secret and the four places it may come from.
-pub(super) struct SecretSource<'a> {
-    pub(super) key: &'a str,
-    pub(super) inline: Option<SecretString>,
-    pub(super) file: Option<PathBuf>,
-    pub(super) credential: &'a str,
-    pub(super) env_var: &'a str,
+pub(in crate::config) struct SecretSource<'a> {
+    pub(in crate::config) key: &'a str,
+    pub(in crate::config) inline: Option<SecretString>,
+    pub(in crate::config) file: Option<PathBuf>,
+    pub(in crate::config) credential: &'a str,
+    pub(in crate::config) env_var: &'a str,
 }
 
 impl SecretSource<'_> {
-    pub(super) fn require(self, base: Option<&Path>, env: EnvLookup) -> Result<SecretString, Error> {
+    pub(in crate::config) fn require(
+        self,
+        base: Option<&Path>,
+        env: EnvLookup,
+    ) -> Result<SecretString, Error> {
         let (key, credential, env_var) = (self.key, self.credential, self.env_var);
         self.find(base, env)?.ok_or_else(|| {
             Error::invalid(
@@ -42,7 +46,11 @@ impl SecretSource<'_> {
     }
 
     /// Config value, then `*_file`, then `$CREDENTIALS_DIRECTORY/<name>`, then the variable.
-    pub(super) fn find(self, base: Option<&Path>, env: EnvLookup) -> Result<Option<SecretString>, Error> {
+    pub(in crate::config) fn find(
+        self,
+        base: Option<&Path>,
+        env: EnvLookup,
+    ) -> Result<Option<SecretString>, Error> {
         if let Some(s) = self.inline.filter(|s| !s.expose_secret().is_empty()) {
             return Ok(Some(s));
         }
@@ -97,7 +105,6 @@ fn read_secret_file(key: &str, path: &Path, trusted: bool) -> Result<SecretStrin
 
 /// Refuses a config file that holds an inline secret and is readable by group or others.
 pub(crate) fn check_file_permissions(path: &Path, raw: &RawAuth) -> Result<(), Error> {
-    use std::os::unix::fs::PermissionsExt;
     let oauth = raw.oauth2.as_ref();
     let inline = raw.api_key.is_some()
         || raw.password.is_some()
@@ -105,6 +112,12 @@ pub(crate) fn check_file_permissions(path: &Path, raw: &RawAuth) -> Result<(), E
     if !inline {
         return Ok(());
     }
+    refuse_if_readable(path)
+}
+
+/// Refuses a config file that holds a secret and is readable by group or others.
+pub(in crate::config) fn refuse_if_readable(path: &Path) -> Result<(), Error> {
+    use std::os::unix::fs::PermissionsExt;
     let meta = std::fs::metadata(path).map_err(|source| Error::Read { path: path.to_path_buf(), source })?;
     let mode = meta.permissions().mode();
     if mode & 0o077 != 0 {

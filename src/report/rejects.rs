@@ -1,0 +1,197 @@
+//! The rejects file: the rows of an input that did not run (invalid, or refused by Freshdesk), as
+//! they were in the input, plus why, in a file that can be fixed and dropped back into an inbox.
+//!
+//! - CSV input gives `<id>-<stem>.rejects.csv`: the input's header as written plus an
+//!   `fdsync_error` column (reused in place when the input has one: a rejects file dropped back
+//!   in), then each rejected row's cells as written, a short row padded to the header.
+//! - JSON and NDJSON input give `<id>-<stem>.rejects.ndjson`: each rejected object on one line,
+//!   its keys and values as written and in their order, plus an `fdsync_error` key. A record that
+//!   is not an object (or not JSON) is kept as text under `fdsync_record`.
+//! - A record over the intake's size cap was never kept: its line has empty cells (`{}` plus the
+//!   error), and the error says why.
+//!
+//! The input's cells are written back unchanged (no formula neutralisation: the file is data for
+//! fdsync, and a changed cell would import differently). The `fdsync_error` cell is fdsync's own
+//! text and is escaped and neutralised like a report cell. The intake ignores `fdsync_error` and
+//! `fdsync_record`.
+//!
+//! Streaming: the input is read record by record through the intake, so row numbers are the
+//! journal's, and reading stops after the last rejected row. Pure apart from the reader and the
+//! writer it is given.
+
+use crate::intake::{Raw, Reader};
+use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde_json::value::RawValue;
+use std::io::{self, Read, Write};
+
+/// The column (CSV) or key (JSON) holding why a row was rejected.
+pub const ERROR_COLUMN: &str = "fdsync_error";
+/// The key holding a JSON record that is not an object, as text.
+pub const RECORD_KEY: &str = "fdsync_record";
+
+/// The rejects file's format, from the input's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Csv,
+    /// For JSON arrays and NDJSON alike: one object per line.
+    Ndjson,
+}
+
+impl Format {
+    pub const ALL: [Format; 2] = [Format::Csv, Format::Ndjson];
+
+    /// The format of the rejects of what `reader` reads.
+    pub fn of<R: Read>(reader: &Reader<R>) -> Format {
+        if reader.csv_header().is_some() { Format::Csv } else { Format::Ndjson }
+    }
+
+    fn suffix(self) -> &'static str {
+        match self {
+            Format::Csv => "rejects.csv",
+            Format::Ndjson => "rejects.ndjson",
+        }
+    }
+}
+
+/// `<id>-<stem>.rejects.csv` / `.rejects.ndjson`, beside `<id>-<stem>.report.csv`.
+pub fn file_name(file_id: i64, name: &str, format: Format) -> String {
+    format!("{file_id}-{}.{}", super::safe_stem(name), format.suffix())
+}
+
+/// One rejected row: its number in the input (the journal's) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reject {
+    pub row: u64,
+    pub error: String,
+}
+
+/// Writes the records of `input` named in `rejects` (ascending rows) to `out`, in the format of
+/// [`Format::of`] the input; returns how many were found. An input that turns out unreadable
+/// (it changed since it was taken) is an error.
+pub fn write_rejects<R: Read, W: Write>(
+    input: &mut Reader<R>,
+    rejects: &[Reject],
+    out: W,
+) -> io::Result<u64> {
+    match input.csv_header().cloned() {
+        Some(header) => write_csv(input, &header, rejects, out),
+        None => write_ndjson(input, rejects, out),
+    }
+}
+
+/// Calls `f` with each rejected record as written and its error, in row order.
+fn each_rejected<R: Read>(
+    input: &mut Reader<R>,
+    rejects: &[Reject],
+    mut f: impl FnMut(Raw<'_>, &str) -> io::Result<()>,
+) -> io::Result<u64> {
+    let mut want = rejects.iter().peekable();
+    let mut found = 0;
+    while want.peek().is_some() {
+        let Some(item) = input.next() else { break };
+        let row = item.map_err(io::Error::other)?.row();
+        while want.next_if(|r| r.row < row).is_some() {}
+        if let Some(r) = want.next_if(|r| r.row == row) {
+            f(input.last_raw(), &r.error)?;
+            found += 1;
+        }
+    }
+    Ok(found)
+}
+
+/// The `fdsync_error` cell: control characters shown, formula leads neutralised.
+fn error_cell(error: &str) -> String {
+    super::neutralise(&super::escaped(error)).into_owned()
+}
+
+fn write_csv<R: Read, W: Write>(
+    input: &mut Reader<R>,
+    header: &csv::StringRecord,
+    rejects: &[Reject],
+    out: W,
+) -> io::Result<u64> {
+    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
+    let existing = header.iter().position(|h| h.trim().eq_ignore_ascii_case(ERROR_COLUMN));
+    let mut head: Vec<&str> = header.iter().collect();
+    if existing.is_none() {
+        head.push(ERROR_COLUMN);
+    }
+    w.write_record(&head)?;
+    // The error's column: the input's own, else one past the header.
+    let at = existing.unwrap_or(header.len());
+    let found = each_rejected(input, rejects, |raw, error| {
+        let error = error_cell(error);
+        let mut cells: Vec<&[u8]> = match raw {
+            Raw::Csv(Some(record)) => record.iter().collect(),
+            _ => Vec::new(),
+        };
+        if cells.len() < at {
+            cells.resize(at, b"");
+        }
+        match existing {
+            Some(i) if i < cells.len() => cells[i] = error.as_bytes(),
+            _ => cells.push(error.as_bytes()),
+        }
+        w.write_record(&cells).map_err(io::Error::from)
+    })?;
+    w.flush()?;
+    Ok(found)
+}
+
+fn write_ndjson<R: Read, W: Write>(input: &mut Reader<R>, rejects: &[Reject], mut out: W) -> io::Result<u64> {
+    let found = each_rejected(input, rejects, |raw, error| {
+        let text = match raw {
+            Raw::Json(text) => text,
+            Raw::Csv(_) => None,
+        };
+        out.write_all(json_line(text, error).as_bytes())
+    })?;
+    out.flush()?;
+    Ok(found)
+}
+
+/// One NDJSON line (with its `\n`): the object as written plus `fdsync_error`.
+fn json_line(raw: Option<&[u8]>, error: &str) -> String {
+    let error = serde_json::Value::from(error).to_string();
+    let Some(raw) = raw else { return format!("{{\"{ERROR_COLUMN}\":{error}}}\n") };
+    let Ok(Entries(entries)) = serde_json::from_slice::<Entries>(raw) else {
+        let record = serde_json::Value::from(String::from_utf8_lossy(raw).trim()).to_string();
+        return format!("{{\"{RECORD_KEY}\":{record},\"{ERROR_COLUMN}\":{error}}}\n");
+    };
+    let mut line = String::from("{");
+    for (key, value) in entries.iter().filter(|(k, _)| !k.trim().eq_ignore_ascii_case(ERROR_COLUMN)) {
+        line.push_str(&serde_json::Value::from(key.as_str()).to_string());
+        line.push(':');
+        // Valid JSON has no raw line break inside a string: any is whitespace between tokens.
+        line.push_str(&value.get().replace(['\n', '\r'], " "));
+        line.push(',');
+    }
+    line.push_str(&format!("\"{ERROR_COLUMN}\":{error}}}\n"));
+    line
+}
+
+/// A JSON object's entries in the order written, values untouched.
+struct Entries(Vec<(String, Box<RawValue>)>);
+
+impl<'de> Deserialize<'de> for Entries {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct InOrder;
+        impl<'de> Visitor<'de> for InOrder {
+            type Value = Entries;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
+                let mut entries = Vec::new();
+                while let Some(entry) = map.next_entry::<String, Box<RawValue>>()? {
+                    entries.push(entry);
+                }
+                Ok(Entries(entries))
+            }
+        }
+        d.deserialize_map(InOrder)
+    }
+}
+
+#[cfg(test)]
+mod tests;
