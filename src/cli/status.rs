@@ -1,8 +1,8 @@
 //! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal.
 
 use crate::exit::Exit;
-use crate::journal::{FileRecord, Journal, RowCounts};
-use serde::Serialize;
+use crate::journal::Journal;
+use crate::status_file::StatusReport;
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -11,43 +11,15 @@ pub struct StatusArgs {
     #[arg(long)]
     pub json: bool,
     /// Only the newest N files.
-    #[arg(long, default_value_t = 50)]
+    #[arg(long, default_value_t = crate::status_file::STATUS_FILES)]
     pub limit: usize,
-}
-
-#[derive(Serialize)]
-struct FileStatus {
-    #[serde(flatten)]
-    file: FileRecord,
-    rows: RowCounts,
-}
-
-#[derive(Serialize)]
-struct Status {
-    files: Vec<FileStatus>,
-    totals: RowCounts,
-    inboxes: Vec<String>,
-    /// What a running `fdsync run` last reported (quota, files in progress, problems).
-    daemon: Option<crate::status_file::DaemonStatus>,
 }
 
 pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
-    let mut files = Vec::new();
-    let mut totals = RowCounts::default();
-    for file in journal.files(vec![]).await?.into_iter().take(args.limit) {
-        let rows = journal.row_counts(file.id).await?;
-        totals.total += rows.total;
-        totals.pending += rows.pending;
-        totals.sending += rows.sending;
-        totals.done += rows.done;
-        totals.failed += rows.failed;
-        files.push(FileStatus { file, rows });
-    }
     let inboxes = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
-    let daemon = crate::status_file::read_status(&settings.state_dir);
-    let status = Status { files, totals, inboxes, daemon };
+    let status = StatusReport::build(&journal, &settings.state_dir, inboxes, args.limit).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(Exit::Success);

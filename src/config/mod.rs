@@ -6,11 +6,12 @@
 //! and checks configuration; it must not act on it (no connections, no state-folder writes).
 //!
 //! Layout: `locate` (which file), `raw` (the file's shape), then one resolution step per table:
-//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`; `simulator` builds a config for a
+//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`, `http` (`[http]`, alias `[metrics]`); `simulator` builds a config for a
 //! loopback simulator (tests, benches, `fdsync demo`).
 
 pub mod auth;
 mod endpoint;
+mod http;
 mod inbox;
 mod limits;
 mod locate;
@@ -27,7 +28,9 @@ pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
 pub use inbox::Inbox;
 pub use limits::Limits;
-pub use raw::{RawConfig, RawFreshdesk, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState};
+pub use raw::{
+    RawConfig, RawFreshdesk, RawHttp, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState,
+};
 pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.
@@ -64,7 +67,8 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub inboxes: Vec<Inbox>,
     pub safety: Safety,
-    pub metrics_listen: Option<SocketAddr>,
+    /// `[http] listen` (alias `[metrics] listen`): the status page, `/metrics` and `/healthz`.
+    pub http_listen: Option<SocketAddr>,
     pub log_json: bool,
 }
 
@@ -106,7 +110,7 @@ impl Settings {
             state_dir: raw.state.dir,
             inboxes: inbox::resolve_all(raw.inbox)?,
             safety: Safety::resolve(raw.safety),
-            metrics_listen: resolve_metrics_listen(raw.metrics)?,
+            http_listen: http::resolve_listen(raw.http, raw.metrics)?,
             log_json: resolve_log_json(raw.log)?,
             source,
         })
@@ -120,14 +124,6 @@ impl Safety {
             protected_emails: raw.protected_emails.iter().map(|e| e.trim().to_lowercase()).collect(),
         }
     }
-}
-
-/// `[metrics] listen`: an address like `127.0.0.1:9184`, or none.
-fn resolve_metrics_listen(raw: RawMetrics) -> Result<Option<SocketAddr>, Error> {
-    let Some(s) = raw.listen else { return Ok(None) };
-    s.parse()
-        .map(Some)
-        .map_err(|_| Error::invalid("metrics.listen", format!("'{s}' is not an address like 127.0.0.1:9184")))
 }
 
 /// `[log] format`: `plain` (default) or `json`; true for JSON.

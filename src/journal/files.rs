@@ -114,6 +114,14 @@ pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<FileRecord>> {
     conn.query_row(&sql, [id], from_row).optional()?.map(finish).transpose()
 }
 
+/// The newest `limit` files, newest first.
+pub(super) fn newest(conn: &Connection, limit: usize) -> Result<Vec<FileRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM files ORDER BY id DESC LIMIT ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
+    rows.map(|r| finish(r?)).collect()
+}
+
 impl Journal {
     /// The file that first brought this content in (not a duplicate record), if any.
     pub async fn find_file_by_sha(&self, sha256: &str) -> Result<Option<FileRecord>> {

@@ -11,11 +11,13 @@ mod migrate;
 mod ops;
 mod queries;
 mod stats;
+mod views;
 
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
 pub use queries::{ReportLine, RowCounts};
 pub use stats::{ActiveFile, FileProgress, JournalStats};
+pub use views::{FileDetail, FileView};
 
 use rusqlite::Connection;
 use std::path::Path;

@@ -11,6 +11,7 @@ mod helpers;
 mod hostile;
 mod import;
 mod misbehave;
+mod page;
 mod plan;
 mod quota;
 mod safety;
