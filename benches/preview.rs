@@ -86,7 +86,13 @@ fn main() {
     let mut details = Vec::new();
     for (name, every, extra) in cases {
         let m = rt.block_on(measure(rows, every, extra.min(rows)));
-        println!("| {name} | {} | {} | {} | {:.3} |", m.rows, m.open, m.calls, m.calls as f64 / m.rows as f64);
+        println!(
+            "| {name} | {} | {} | {} | {:.3} |",
+            m.rows,
+            m.open,
+            m.calls,
+            m.calls as f64 / m.rows as f64
+        );
         details.push((name, m.by_route));
     }
     for (name, routes) in details {

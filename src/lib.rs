@@ -15,8 +15,9 @@
 //! - [`engine`]: scheduler, pacer, workers, retries, reconciliation.
 //! - [`pipeline`]: a file's way into the journal (take) and out as a report (finish, dry run).
 //! - [`status_file`]: the `status.json` schema the daemon writes and `fdsync status` reads.
-//! - [`metrics`]: the daemon's Prometheus listener and gauges.
 //! - [`notify`]: `[[notify]]` webhooks and e-mails, delivered from the journal's outbox.
+//! - [`metrics`]: the daemon's Prometheus counters and gauges.
+//! - [`http`]: the daemon's HTTP listener: the read-only status page, `/api/status`, `/metrics`.
 //! - [`exit`]: the process exit codes and the mapping from an error to one.
 //! - [`check`]: `fdsync check`, one line per finding.
 //! - [`daemon`]: `fdsync run`, the folder-watching service.
@@ -32,6 +33,7 @@ pub mod domain;
 pub mod engine;
 pub mod exit;
 pub mod freshdesk;
+pub mod http;
 pub mod intake;
 pub mod journal;
 pub mod metrics;

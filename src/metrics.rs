@@ -1,6 +1,6 @@
-//! Prometheus metrics for `fdsync run`: an optional listener (`[metrics] listen`) serving
-//! `/metrics` (OpenMetrics text) and `/healthz`. Answers are counted as they arrive; everything
-//! else is a gauge refreshed from a journal and pacer snapshot every couple of seconds.
+//! Prometheus metrics for `fdsync run`, served as `/metrics` (OpenMetrics text) by the daemon's
+//! HTTP listener ([`crate::http`]). Answers are counted as they arrive; everything else is a
+//! gauge refreshed from a journal and pacer snapshot every couple of seconds.
 
 use crate::engine::pacer::PacerSnapshot;
 use crate::freshdesk::Answer;
@@ -12,7 +12,6 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use tokio_util::sync::CancellationToken;
 
 type Labels = Vec<(String, String)>;
 
@@ -127,27 +126,6 @@ impl Metrics {
         }
         out
     }
-}
-
-const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
-
-/// Serves `/metrics` and `/healthz` on an already bound listener until `shutdown`.
-pub async fn serve(
-    listener: tokio::net::TcpListener,
-    metrics: Arc<Metrics>,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
-    use axum::routing::get;
-    let router = axum::Router::new()
-        .route(
-            "/metrics",
-            get(move || {
-                let m = metrics.clone();
-                async move { ([(axum::http::header::CONTENT_TYPE, CONTENT_TYPE)], m.render()) }
-            }),
-        )
-        .route("/healthz", get(|| async { "ok" }));
-    axum::serve(listener, router).with_graceful_shutdown(async move { shutdown.cancelled().await }).await
 }
 
 #[cfg(test)]

@@ -1,10 +1,12 @@
 //! `status.json`: the schema of the file `fdsync run` writes every ~2 s in the state folder and
-//! `fdsync status` (another process) reads, with its atomic write and tolerant read. Sits below
-//! [`crate::cli`] and [`crate::daemon`] so both can use it; it knows nothing of the daemon's tasks
-//! and keeps the JSON field names stable (other tools read them).
+//! `fdsync status` (another process) reads, with its atomic write and tolerant read; and
+//! [`StatusReport`], the JSON of `fdsync status --json`, which the status page serves as
+//! `/api/status` from the same code. Sits below [`crate::cli`] and [`crate::daemon`] so both can
+//! use it; it knows nothing of the daemon's tasks and keeps the JSON field names stable (other
+//! tools read them).
 
 use crate::engine::pacer::PacerSnapshot;
-use crate::journal::{FileProgress, JournalStats};
+use crate::journal::{FileProgress, FileRecord, Journal, JournalStats, RowCounts};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -102,6 +104,68 @@ impl std::fmt::Display for DaemonStatus {
         } else {
             write!(f, "daemon: not running (last status from pid {})", self.pid)
         }
+    }
+}
+
+/// How many files `fdsync status` and `/api/status` list by default (newest first).
+pub const STATUS_FILES: usize = 50;
+
+/// One file in `fdsync status`: the journal's record and its rows by state.
+#[derive(Debug, Serialize)]
+pub struct FileStatus {
+    #[serde(flatten)]
+    pub file: FileRecord,
+    pub rows: RowCounts,
+    /// The undo files (`fdsync undo`) of this file, oldest first.
+    pub undone_by: Vec<i64>,
+}
+
+impl FileStatus {
+    /// The name, with what undid it or what it undoes.
+    pub fn label(&self) -> String {
+        let mut label = self.file.name.clone();
+        if let Some(of) = self.file.undo_of {
+            label.push_str(&format!(" (undo of file {of})"));
+        }
+        if !self.undone_by.is_empty() {
+            let by: Vec<String> = self.undone_by.iter().map(i64::to_string).collect();
+            label.push_str(&format!(" (undone by file {})", by.join(", ")));
+        }
+        label
+    }
+}
+
+/// `fdsync status --json` and the status page's `/api/status`: the newest files, row totals,
+/// the inboxes, and what a running `fdsync run` last wrote to `status.json`.
+#[derive(Debug, Serialize)]
+pub struct StatusReport {
+    pub files: Vec<FileStatus>,
+    pub totals: RowCounts,
+    pub inboxes: Vec<String>,
+    /// What a running `fdsync run` last reported (quota, files in progress, problems).
+    pub daemon: Option<DaemonStatus>,
+}
+
+impl StatusReport {
+    /// The newest `limit` files (one bounded journal read) and `state_dir`'s `status.json`.
+    pub async fn build(
+        journal: &Journal,
+        state_dir: &Path,
+        inboxes: Vec<String>,
+        limit: usize,
+    ) -> crate::journal::Result<Self> {
+        let mut files = Vec::new();
+        let mut totals = RowCounts::default();
+        for view in journal.recent_file_views(limit).await? {
+            let rows = view.rows;
+            totals.total += rows.total;
+            totals.pending += rows.pending;
+            totals.sending += rows.sending;
+            totals.done += rows.done;
+            totals.failed += rows.failed;
+            files.push(FileStatus { file: view.file, rows, undone_by: view.undone_by });
+        }
+        Ok(Self { files, totals, inboxes, daemon: read_status(state_dir) })
     }
 }
 

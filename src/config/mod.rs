@@ -6,11 +6,13 @@
 //! and checks configuration; it must not act on it (no connections, no state-folder writes).
 //!
 //! Layout: `locate` (which file), `raw` (the file's shape), then one resolution step per table:
-//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`, `notify` (`[[notify]]`); `simulator`
-//! builds a config for a loopback simulator (tests, benches, `fdsync demo`).
+//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`, `notify` (`[[notify]]`), `http` (`[http]`,
+//! alias `[metrics]`); `simulator` builds a config for a loopback simulator (tests, benches,
+//! `fdsync demo`).
 
 pub mod auth;
 mod endpoint;
+mod http;
 mod inbox;
 mod limits;
 mod locate;
@@ -29,7 +31,9 @@ pub(crate) use endpoint::is_loopback;
 pub use inbox::Inbox;
 pub use limits::Limits;
 pub use notify::{NotifyEvent, NotifyTarget};
-pub use raw::{RawConfig, RawFreshdesk, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState};
+pub use raw::{
+    RawConfig, RawFreshdesk, RawHttp, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState,
+};
 pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.
@@ -66,7 +70,8 @@ pub struct Settings {
     pub state_dir: PathBuf,
     pub inboxes: Vec<Inbox>,
     pub safety: Safety,
-    pub metrics_listen: Option<SocketAddr>,
+    /// `[http] listen` (alias `[metrics] listen`): the status page, `/metrics` and `/healthz`.
+    pub http_listen: Option<SocketAddr>,
     pub log_json: bool,
     /// `[[notify]]`: who the daemon tells about held, failed and finished files.
     pub notify: Vec<NotifyTarget>,
@@ -117,7 +122,7 @@ impl Settings {
             state_dir: raw.state.dir,
             inboxes: inbox::resolve_all(raw.inbox)?,
             safety: Safety::resolve(raw.safety)?,
-            metrics_listen: resolve_metrics_listen(raw.metrics)?,
+            http_listen: http::resolve_listen(raw.http, raw.metrics)?,
             log_json: resolve_log_json(raw.log)?,
             notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
             source,
@@ -144,14 +149,6 @@ impl Safety {
                 .collect(),
         })
     }
-}
-
-/// `[metrics] listen`: an address like `127.0.0.1:9184`, or none.
-fn resolve_metrics_listen(raw: RawMetrics) -> Result<Option<SocketAddr>, Error> {
-    let Some(s) = raw.listen else { return Ok(None) };
-    s.parse()
-        .map(Some)
-        .map_err(|_| Error::invalid("metrics.listen", format!("'{s}' is not an address like 127.0.0.1:9184")))
 }
 
 /// `[log] format`: `plain` (default) or `json`; true for JSON.

@@ -21,6 +21,9 @@ pub struct RawConfig {
     #[serde(default)]
     pub safety: RawSafety,
     #[serde(default)]
+    pub http: RawHttp,
+    /// The old name of `[http]` (only `listen`); both at once is an error.
+    #[serde(default)]
     pub metrics: RawMetrics,
     #[serde(default)]
     pub log: RawLog,
@@ -179,6 +182,15 @@ fn default_protected_roles() -> Vec<String> {
 
 fn default_max_deletes() -> u32 {
     25
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawHttp {
+    pub listen: Option<String>,
+    /// A non-loopback `listen` needs this (the page has no login).
+    #[serde(default)]
+    pub allow_remote: bool,
 }
 
 #[derive(Debug, Default, Deserialize)]

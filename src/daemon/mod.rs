@@ -9,8 +9,9 @@
 //!   settled files, and moves each file through `processing/`, `done/`, `failed/`, `held/`
 //!   ([`lifecycle`]);
 //! - the status writer ([`StatusWriter`]): `status.json` ([`crate::status_file`]), systemd
-//!   `STATUS=`, metrics gauges, and the problems needing a human ([`problems`]);
-//! - the optional metrics listener ([`crate::metrics`]);
+//!   `STATUS=`, metrics gauges, the status page's in-memory view ([`crate::http::Live`]), and
+//!   the problems needing a human ([`problems`]);
+//! - the optional HTTP listener ([`crate::http`]): status page, `/api/status`, `/metrics`;
 //! - the notification delivery task ([`crate::notify`]), when `[[notify]]` sections exist.
 //!
 //! The main task handles signals and the systemd watchdog ([`systemd`]). SIGTERM/SIGINT: stop
@@ -97,8 +98,8 @@ struct Running {
     engine: Task,
     spool: Task,
     status: JoinHandle<()>,
-    metrics_server: Option<JoinHandle<std::io::Result<()>>>,
     notifier: Option<JoinHandle<()>>,
+    http_server: Option<JoinHandle<std::io::Result<()>>>,
     /// Fires once the spool watches the inboxes.
     watching: Option<tokio::sync::oneshot::Receiver<()>>,
     stop_intake: CancellationToken,
@@ -112,7 +113,7 @@ struct Running {
 }
 
 impl Running {
-    /// Opens the journal and starts the engine, the spool, the status writer and the metrics.
+    /// Opens the journal and starts the engine, the spool, the status writer and the HTTP listener.
     async fn start(settings: &Settings) -> anyhow::Result<Running> {
         let started_at = now_ms();
         let dirs = Dirs::create(&settings.state_dir)
@@ -128,14 +129,15 @@ impl Running {
         )
         .map_err(anyhow::Error::msg)?;
         shared.record_events_in(journal.clone());
-        let metrics_listener = match settings.metrics_listen {
+        let http_listener = match settings.http_listen {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
                     .await
-                    .with_context(|| format!("binding metrics.listen {addr}"))?,
+                    .with_context(|| format!("binding http.listen {addr}"))?,
             ),
             None => None,
         };
+        let live = crate::http::Live::new();
         let client = Client::new(settings).context("setting up the Freshdesk client")?;
         let api = api::Observed::new(client, metrics.clone());
         let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
@@ -161,8 +163,17 @@ impl Running {
         let spool = spool.run(wake_rx, control_rx, stop_intake.clone(), watching_tx);
         let (inboxes, inboxes_rx) =
             tokio::sync::watch::channel(settings.inboxes.iter().map(|i| i.dir.clone()).collect());
+        let site = crate::http::Site {
+            journal: journal.clone(),
+            state_dir: settings.state_dir.clone(),
+            inboxes: settings.inboxes.iter().map(|i| i.dir.clone()).collect(),
+            max_deletes_per_file: settings.safety.max_deletes_per_file,
+            live: live.clone(),
+            metrics: metrics.clone(),
+        };
         let reporter = StatusWriter {
             journal,
+            live,
             pacer,
             engine,
             metrics: metrics.clone(),
@@ -175,9 +186,8 @@ impl Running {
             engine: Some(tokio::spawn(run_engine)),
             spool: Some(tokio::spawn(spool)),
             status: tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone())),
-            metrics_server: metrics_listener
-                .map(|l| tokio::spawn(crate::metrics::serve(l, metrics, stop_rest.clone()))),
             notifier: notifier.map(|n| tokio::spawn(n.run(stop_rest.clone()))),
+            http_server: http_listener.map(|l| tokio::spawn(crate::http::serve(l, site, stop_rest.clone()))),
             watching: Some(watching),
             stop_intake,
             stop_engine,
@@ -221,7 +231,7 @@ impl Running {
         }
         self.stop_rest.cancel();
         let _ = self.status.await;
-        if let Some(m) = self.metrics_server {
+        if let Some(m) = self.http_server {
             let _ = m.await;
         }
         if let Some(n) = self.notifier {
@@ -262,6 +272,7 @@ fn log_end(what: &str, ended: Result<journal::Result<()>, tokio::task::JoinError
 /// Refreshes `status.json`, systemd's `STATUS=` and the metrics gauges.
 struct StatusWriter {
     journal: Journal,
+    live: Arc<crate::http::Live>,
     pacer: Arc<Pacer>,
     engine: Engine<api::Observed<Client>>,
     metrics: Arc<Metrics>,
@@ -328,6 +339,7 @@ impl StatusWriter {
                         self.shared.last_error(),
                     );
                     systemd::status(&st.line());
+                    self.live.record(&st);
                     if let Err(e) = status_file::write_status(&self.dirs.state, &st) {
                         tracing::debug!(error = %e, "status.json cannot be written.");
                     }

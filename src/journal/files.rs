@@ -142,6 +142,14 @@ pub(super) fn insert_in(
     Ok(c.last_insert_rowid())
 }
 
+/// The newest `limit` files, newest first.
+pub(super) fn newest(conn: &Connection, limit: usize) -> Result<Vec<FileRecord>> {
+    let sql = format!("SELECT {COLUMNS} FROM files ORDER BY id DESC LIMIT ?1");
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let rows = stmt.query_map([limit as i64], from_row)?;
+    rows.map(|r| finish(r?)).collect()
+}
+
 impl Journal {
     /// The file that first brought this content in (not a duplicate record), if any.
     pub async fn find_file_by_sha(&self, sha256: &str) -> Result<Option<FileRecord>> {

@@ -14,6 +14,7 @@ mod outbox;
 mod queries;
 mod stats;
 mod undo;
+mod views;
 
 pub use audit::{AuditPage, AuditQuery, AuditRow, BeforeImage, Change, PrunedFile, When};
 pub use files::{FileRecord, FileState, NewFile};
@@ -22,6 +23,7 @@ pub use outbox::{FileFacts, Notice, NoticeEnd, Route};
 pub use queries::{ReportLine, RowCounts};
 pub use stats::{ActiveFile, FileProgress, JournalStats};
 pub use undo::Undoable;
+pub use views::{FileDetail, FileView};
 
 use rusqlite::Connection;
 use std::path::Path;

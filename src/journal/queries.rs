@@ -180,27 +180,31 @@ impl Journal {
 
     pub async fn report_lines(&self, file_id: i64) -> Result<Vec<ReportLine>> {
         self.call(move |c| {
-            let mut stmt = c.prepare(
-                "SELECT row, action, key, outcome, freshdesk_id, http_status, error_code, message
-                 FROM ops WHERE file_id = ?1 ORDER BY row",
-            )?;
-            let rows = stmt.query_map([file_id], |r| {
-                let outcome: Option<String> = r.get(3)?;
-                Ok(ReportLine {
-                    row: r.get::<_, i64>(0)? as u64,
-                    action: r.get(1)?,
-                    key: r.get(2)?,
-                    outcome: outcome.and_then(|o| o.parse().ok()),
-                    freshdesk_id: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
-                    http_status: r.get(5)?,
-                    error_code: r.get(6)?,
-                    message: r.get(7)?,
-                })
-            })?;
+            let sql = format!("SELECT {REPORT_COLUMNS} FROM ops WHERE file_id = ?1 ORDER BY row");
+            let mut stmt = c.prepare(&sql)?;
+            let rows = stmt.query_map([file_id], report_line)?;
             Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
         })
         .await
     }
+}
+
+/// The columns [`report_line`] reads, in its order.
+pub(super) const REPORT_COLUMNS: &str =
+    "row, action, key, outcome, freshdesk_id, http_status, error_code, message";
+
+pub(super) fn report_line(r: &Row<'_>) -> rusqlite::Result<ReportLine> {
+    let outcome: Option<String> = r.get(3)?;
+    Ok(ReportLine {
+        row: r.get::<_, i64>(0)? as u64,
+        action: r.get(1)?,
+        key: r.get(2)?,
+        outcome: outcome.and_then(|o| o.parse().ok()),
+        freshdesk_id: r.get::<_, Option<i64>>(4)?.map(|v| v as u64),
+        http_status: r.get(5)?,
+        error_code: r.get(6)?,
+        message: r.get(7)?,
+    })
 }
 
 pub(super) fn counts(c: &Connection, file_id: i64) -> Result<RowCounts> {

@@ -14,6 +14,7 @@ mod hostile;
 mod import;
 mod misbehave;
 mod notify;
+mod page;
 mod plan;
 mod quota;
 mod rejects;
