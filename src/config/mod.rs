@@ -6,10 +6,12 @@
 //! and checks configuration; it must not act on it (no connections, no state-folder writes).
 //!
 //! Layout: `locate` (which file), `raw` (the file's shape), then one resolution step per table:
-//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`; `simulator` builds a config for a
+//! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`; `connection` gathers the first three
+//! into named connections (the top level is `default`); `simulator` builds a config for a
 //! loopback simulator (tests, benches, `fdsync demo`).
 
 pub mod auth;
+mod connection;
 mod endpoint;
 mod inbox;
 mod limits;
@@ -23,11 +25,14 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use auth::AuthSettings;
+pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
 pub use inbox::Inbox;
 pub use limits::Limits;
-pub use raw::{RawConfig, RawFreshdesk, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState};
+pub use raw::{
+    RawConfig, RawConnection, RawFreshdesk, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState,
+};
 pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.
@@ -54,15 +59,26 @@ impl Error {
 }
 
 /// Validated configuration. Built once by [`Settings::load`] / [`Settings::from_toml`].
+///
+/// `freshdesk`, `auth` and `limits` are those of the connection named by `connection`: the
+/// connection `default` when configured (else the first one); [`Settings::on_connection`]
+/// gives the same settings for another one. Every configured connection is in `connections`.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The file it came from (for messages, and relative `*_file` paths).
     pub source: Option<PathBuf>,
+    /// The connection whose `freshdesk`, `auth` and `limits` these are.
+    pub connection: String,
     pub freshdesk: FreshdeskSettings,
     pub auth: AuthSettings,
     pub limits: Limits,
+    /// Every configured connection: `default` (the top-level tables) first, then
+    /// `[[connection]]`s in file order.
+    pub connections: Vec<Connection>,
     pub state_dir: PathBuf,
     pub inboxes: Vec<Inbox>,
+    /// The connection of each inbox, by folder (an inbox not listed uses `default`).
+    pub inbox_connections: Vec<(PathBuf, String)>,
     pub safety: Safety,
     pub metrics_listen: Option<SocketAddr>,
     pub log_json: bool,
@@ -84,7 +100,9 @@ impl Settings {
             std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
         let raw: RawConfig = toml::from_str(&text)
             .map_err(|e| Error::Parse { path: path.clone(), message: syntax::describe(&text, &e) })?;
-        auth::check_file_permissions(&path, &raw.auth)?;
+        for auth in raw.auth.iter().chain(raw.connection.iter().map(|c| &c.auth)) {
+            auth::check_file_permissions(&path, auth)?;
+        }
         Self::resolve(raw, Some(path))
     }
 
@@ -99,17 +117,59 @@ impl Settings {
 
     /// One step per table, in file order; the first invalid key is the error.
     fn resolve(raw: RawConfig, source: Option<PathBuf>) -> Result<Self, Error> {
+        let top = connection::TopLevel { freshdesk: raw.freshdesk, auth: raw.auth, limits: raw.limits };
+        let connections =
+            connection::resolve_all(top, raw.connection, source.as_deref(), &auth::process_env)?;
+        let first = connections.first().expect("resolve_all gives at least one connection").clone();
+        let (inboxes, inbox_connections) = inbox::resolve_all(raw.inbox, &connections)?;
         Ok(Settings {
-            freshdesk: FreshdeskSettings::resolve(&raw.freshdesk)?,
-            auth: AuthSettings::resolve(raw.auth, source.as_deref())?,
-            limits: Limits::resolve(raw.limits)?,
+            connection: first.name,
+            freshdesk: first.freshdesk,
+            auth: first.auth,
+            limits: first.limits,
+            connections,
             state_dir: raw.state.dir,
-            inboxes: inbox::resolve_all(raw.inbox)?,
+            inboxes,
+            inbox_connections,
             safety: Safety::resolve(raw.safety),
             metrics_listen: resolve_metrics_listen(raw.metrics)?,
             log_json: resolve_log_json(raw.log)?,
             source,
         })
+    }
+}
+
+impl Settings {
+    /// These settings on connection `name`: its `freshdesk`, `auth` and `limits` in the fields.
+    /// An unknown name is an error that lists the configured ones.
+    pub fn on_connection(&self, name: &str) -> Result<Settings, Error> {
+        if name == self.connection {
+            return Ok(self.clone());
+        }
+        let c = self
+            .connections
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| connection::unknown("connection", name, &self.connections))?;
+        let mut s = self.clone();
+        s.connection = c.name.clone();
+        s.freshdesk = c.freshdesk.clone();
+        s.auth = c.auth.clone();
+        s.limits = c.limits.clone();
+        Ok(s)
+    }
+
+    /// The connection `inbox`'s files go to.
+    pub fn inbox_connection(&self, inbox: &Inbox) -> &str {
+        self.inbox_connections
+            .iter()
+            .find(|(dir, _)| *dir == inbox.dir)
+            .map_or(connection::DEFAULT, |(_, c)| c.as_str())
+    }
+
+    /// Whether a connection of this name is configured.
+    pub fn has_connection(&self, name: &str) -> bool {
+        self.connections.iter().any(|c| c.name == name)
     }
 }
 

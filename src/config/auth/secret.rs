@@ -18,18 +18,45 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Whose secrets these are: the connection `default` (the top-level `[auth]`) keeps the names
+/// `$CREDENTIALS_DIRECTORY/api_key` and `FDSYNC_API_KEY`; a named connection `it-desk` reads
+/// `$CREDENTIALS_DIRECTORY/it-desk-api_key` and `FDSYNC_IT_DESK_API_KEY`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecretNames<'a> {
+    /// `None` for the connection `default`.
+    pub connection: Option<&'a str>,
+}
+
+impl SecretNames<'_> {
+    /// The file name under `$CREDENTIALS_DIRECTORY` for `credential` (`api_key`, `password`, …).
+    pub fn credential(&self, credential: &str) -> String {
+        match self.connection {
+            Some(name) => format!("{name}-{credential}"),
+            None => credential.to_string(),
+        }
+    }
+
+    /// The environment variable for `var` (`API_KEY`, `PASSWORD`, `CLIENT_SECRET`).
+    pub fn env_var(&self, var: &str) -> String {
+        match self.connection {
+            Some(name) => format!("FDSYNC_{}_{var}", name.to_ascii_uppercase().replace('-', "_")),
+            None => format!("FDSYNC_{var}"),
+        }
+    }
+}
+
 /// One secret and the four places it may come from.
 pub(super) struct SecretSource<'a> {
     pub(super) key: &'a str,
     pub(super) inline: Option<SecretString>,
     pub(super) file: Option<PathBuf>,
-    pub(super) credential: &'a str,
-    pub(super) env_var: &'a str,
+    pub(super) credential: String,
+    pub(super) env_var: String,
 }
 
 impl SecretSource<'_> {
     pub(super) fn require(self, base: Option<&Path>, env: EnvLookup) -> Result<SecretString, Error> {
-        let (key, credential, env_var) = (self.key, self.credential, self.env_var);
+        let (key, credential, env_var) = (self.key, self.credential.clone(), self.env_var.clone());
         self.find(base, env)?.ok_or_else(|| {
             Error::invalid(
                 key,
@@ -56,12 +83,12 @@ impl SecretSource<'_> {
             return read_secret_file(&format!("{}_file", self.key), &path, trusted).map(Some);
         }
         if let Some(dir) = creds {
-            let path = Path::new(&dir).join(self.credential);
+            let path = Path::new(&dir).join(&self.credential);
             if path.exists() {
                 return read_secret_file("CREDENTIALS_DIRECTORY", &path, true).map(Some);
             }
         }
-        Ok(env(self.env_var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).map(SecretString::from))
+        Ok(env(&self.env_var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).map(SecretString::from))
     }
 }
 
