@@ -73,10 +73,12 @@ pub struct FileRecord {
     pub approved_by: Option<String>,
     pub approved_at: Option<i64>,
     pub approval_note: Option<String>,
+    /// The connection its rows are sent on (recorded when it was taken; never changed).
+    pub connection: String,
 }
 
 const COLUMNS: &str = "id, name, path, sha256, inbox, default_action, state, rows_total, error, duplicate_of, \
-                       report_path, created_at, updated_at, approved_by, approved_at, approval_note";
+                       report_path, created_at, updated_at, approved_by, approved_at, approval_note, connection";
 
 fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
     let state: String = r.get(6)?;
@@ -98,6 +100,7 @@ fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
             approved_by: r.get(13)?,
             approved_at: r.get(14)?,
             approval_note: r.get(15)?,
+            connection: r.get(16)?,
         },
         state,
     ))
@@ -115,24 +118,29 @@ pub(super) fn get(conn: &Connection, id: i64) -> Result<Option<FileRecord>> {
 }
 
 impl Journal {
-    /// The file that first brought this content in (not a duplicate record), if any.
+    /// The file that first brought this content in on this connection (not a duplicate
+    /// record), if any: the same file sent to another account is another job.
     pub async fn find_file_by_sha(&self, sha256: &str) -> Result<Option<FileRecord>> {
-        let sha = sha256.to_string();
+        let (sha, conn) = (sha256.to_string(), self.conn_name());
         self.call(move |c| {
             let sql = format!(
-                "SELECT {COLUMNS} FROM files WHERE sha256 = ?1 AND state NOT IN ('duplicate') ORDER BY id LIMIT 1"
+                "SELECT {COLUMNS} FROM files WHERE sha256 = ?1 AND connection = ?2 AND state NOT IN ('duplicate')
+                 ORDER BY id LIMIT 1"
             );
-            c.query_row(&sql, [sha], from_row).optional()?.map(finish).transpose()
+            c.query_row(&sql, [sha, conn], from_row).optional()?.map(finish).transpose()
         })
         .await
     }
 
+    /// Records a file on this handle's connection.
     pub async fn insert_file(&self, f: NewFile, state: FileState, duplicate_of: Option<i64>) -> Result<i64> {
+        let conn = self.conn_name();
         self.call(move |c| {
             let now = now_ms();
             c.execute(
-                "INSERT INTO files (name, path, sha256, inbox, default_action, state, duplicate_of, created_at, updated_at)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+                "INSERT INTO files (name, path, sha256, inbox, default_action, state, duplicate_of, created_at, updated_at,
+                                    connection)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
                 params![
                     f.name,
                     f.path,
@@ -141,7 +149,8 @@ impl Journal {
                     f.default_action.map(|a| a.as_str()),
                     state.as_str(),
                     duplicate_of,
-                    now
+                    now,
+                    conn
                 ],
             )?;
             Ok(c.last_insert_rowid())

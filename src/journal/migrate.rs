@@ -52,6 +52,11 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE files ADD COLUMN approved_at INTEGER;
     ALTER TABLE files ADD COLUMN approval_note TEXT;
     "#,
+    // 3: the connection (the Freshdesk account and credentials) each file is sent on.
+    r#"
+    ALTER TABLE files ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX files_connection ON files(connection, state);
+    "#,
 ];
 
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {
