@@ -166,11 +166,6 @@ impl Settings {
             .find(|(dir, _)| *dir == inbox.dir)
             .map_or(connection::DEFAULT, |(_, c)| c.as_str())
     }
-
-    /// Whether a connection of this name is configured.
-    pub fn has_connection(&self, name: &str) -> bool {
-        self.connections.iter().any(|c| c.name == name)
-    }
 }
 
 impl Safety {
