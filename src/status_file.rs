@@ -35,6 +35,23 @@ pub struct DaemonStatus {
     pub last_error: Option<String>,
     /// False once the daemon has stopped.
     pub running: bool,
+    /// Each configured connection: its account, quota, rows and credentials.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
+}
+
+/// One connection as the daemon sees it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ConnectionStatus {
+    pub name: String,
+    /// The Freshdesk account (`host:port`); connections to one account share its quota.
+    pub account: String,
+    pub quota: QuotaView,
+    /// Rows of its running or held files not yet final.
+    pub rows_pending: u64,
+    /// Why Freshdesk refuses its credentials, while it does (its files wait).
+    pub credentials_refused: Option<String>,
 }
 
 impl DaemonStatus {
@@ -57,7 +74,14 @@ impl DaemonStatus {
             problems,
             last_error,
             running: true,
+            connections: Vec::new(),
         }
+    }
+
+    /// The same status with each connection's view.
+    pub fn with_connections(mut self, connections: Vec<ConnectionStatus>) -> Self {
+        self.connections = connections;
+        self
     }
 
     /// Whether a daemon wrote this recently and has not stopped.
@@ -87,9 +111,26 @@ impl DaemonStatus {
         if !held.is_empty() {
             s.push_str(&format!("; held: {} (fdsync approve ID)", held.join(", ")));
         }
+        if self.connections.len() > 1 {
+            let each: Vec<String> = self.connections.iter().map(ConnectionStatus::summary).collect();
+            s.push_str(&format!("; connections: {}", each.join(", ")));
+        }
         for p in &self.problems {
             s.push_str("; ");
             s.push_str(p);
+        }
+        s
+    }
+}
+
+impl ConnectionStatus {
+    /// `it-desk 12 pending, budget 360/60s` (or `credentials refused`).
+    fn summary(&self) -> String {
+        let mut s = format!("{} {} pending", self.name, self.rows_pending);
+        match (self.credentials_refused.is_some(), self.quota.budget_per_window) {
+            (true, _) => s.push_str(", credentials refused"),
+            (false, Some(b)) => s.push_str(&format!(", budget {b}/{}s", self.quota.window_secs)),
+            (false, None) => {}
         }
         s
     }
@@ -140,6 +181,7 @@ mod tests {
             problems: vec!["Freshdesk refused the credentials".into()],
             last_error: None,
             running: true,
+            connections: vec![],
         }
     }
 
@@ -163,6 +205,23 @@ mod tests {
         assert!(line.contains("held: 7 (fdsync approve ID)"), "{line}");
         assert!(line.contains("refused the credentials"), "{line}");
         assert!(!line.contains("waits"), "{line}");
+    }
+
+    #[test]
+    fn with_several_connections_the_line_names_each() {
+        let one = ConnectionStatus { name: "default".into(), rows_pending: 12, ..Default::default() };
+        assert!(!status(vec![]).with_connections(vec![one.clone()]).line().contains("connections"));
+        let two = ConnectionStatus {
+            name: "it-desk".into(),
+            rows_pending: 3,
+            credentials_refused: Some("401".into()),
+            ..Default::default()
+        };
+        let line = status(vec![]).with_connections(vec![one, two]).line();
+        assert!(
+            line.contains("; connections: default 12 pending, it-desk 3 pending, credentials refused"),
+            "{line}"
+        );
     }
 
     #[test]

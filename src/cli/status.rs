@@ -22,11 +22,21 @@ struct FileStatus {
     rows: RowCounts,
 }
 
+/// A configured connection, as `status --json` lists it.
+#[derive(Serialize)]
+struct ConnectionInfo {
+    name: String,
+    description: Option<String>,
+    /// The Freshdesk account (`host:port`); connections to one account share its quota.
+    account: String,
+}
+
 #[derive(Serialize)]
 struct Status {
     files: Vec<FileStatus>,
     totals: RowCounts,
     inboxes: Vec<String>,
+    connections: Vec<ConnectionInfo>,
     /// What a running `fdsync run` last reported (quota, files in progress, problems).
     daemon: Option<crate::status_file::DaemonStatus>,
 }
@@ -47,20 +57,40 @@ pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Resu
     }
     let inboxes = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
     let daemon = crate::status_file::read_status(&settings.state_dir);
-    let status = Status { files, totals, inboxes, daemon };
+    let connections = settings
+        .connections
+        .iter()
+        .map(|c| ConnectionInfo {
+            name: c.name.clone(),
+            description: c.description.clone(),
+            account: c.account(),
+        })
+        .collect();
+    let status = Status { files, totals, inboxes, connections, daemon };
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(Exit::Success);
     }
+    // The connection column appears once more than the connection `default` is in play.
+    let several = status.connections.len() > 1 || status.files.iter().any(|f| f.file.connection != "default");
+    let conn = |c: &str| if several { format!("{:<12} ", crate::text::Shown(c)) } else { String::new() };
     println!(
-        "{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  name",
-        "file", "state", "rows", "done", "failed", "pending", "sha256"
+        "{:>5}  {:<10} {}{:>7} {:>7} {:>7} {:>7}  {:<12}  name",
+        "file",
+        "state",
+        conn("connection"),
+        "rows",
+        "done",
+        "failed",
+        "pending",
+        "sha256"
     );
     for f in &status.files {
         println!(
-            "{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  {}",
+            "{:>5}  {:<10} {}{:>7} {:>7} {:>7} {:>7}  {:<12}  {}",
             f.file.id,
             f.file.state.as_str(),
+            conn(&f.file.connection),
             f.rows.total,
             f.rows.done,
             f.rows.failed,
