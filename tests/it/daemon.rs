@@ -8,16 +8,16 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-const WAIT: Duration = Duration::from_secs(20);
+pub(crate) const WAIT: Duration = Duration::from_secs(20);
 
 /// A running `fdsync run`, its stderr in `daemon.log` (read on failure).
-struct Daemon {
+pub(crate) struct Daemon {
     child: tokio::process::Child,
     log: PathBuf,
 }
 
 impl Daemon {
-    fn start(app: &TestApp) -> Daemon {
+    pub(crate) fn start(app: &TestApp) -> Daemon {
         let n = std::fs::read_dir(app.dir.path()).map(|d| d.count()).unwrap_or(0);
         let log = app.dir.path().join(format!("daemon-{n}.log"));
         let mut cmd = app.command(&["run"]);
@@ -27,7 +27,7 @@ impl Daemon {
     }
 
     /// Starts the daemon and waits for it to say it is ready (inboxes watched).
-    async fn ready(app: &TestApp) -> Daemon {
+    pub(crate) async fn ready(app: &TestApp) -> Daemon {
         let d = Daemon::start(app);
         assert!(
             wait_until(WAIT, || d.log().contains("fdsync run is ready")).await,
@@ -43,7 +43,7 @@ impl Daemon {
         assert!(ok.success());
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
@@ -54,14 +54,14 @@ impl Daemon {
     }
 
     /// SIGTERM, then the exit code.
-    async fn stop(mut self) -> i32 {
+    pub(crate) async fn stop(mut self) -> i32 {
         self.signal("TERM");
         let status = tokio::time::timeout(WAIT, self.child.wait()).await.expect("exits").expect("wait");
         status.code().unwrap_or(-1)
     }
 }
 
-fn inbox(app: &TestApp, name: &str) -> PathBuf {
+pub(crate) fn inbox(app: &TestApp, name: &str) -> PathBuf {
     let dir = app.dir.path().join("inbox").join(name);
     std::fs::create_dir_all(&dir).expect("inbox");
     dir
@@ -72,7 +72,7 @@ fn inbox_toml(dir: &Path, action: &str, settle: f64) -> String {
 }
 
 /// Writes the file beside the inbox, then renames it in (the producer contract).
-fn drop_file(app: &TestApp, inbox: &Path, name: &str, contents: &str) {
+pub(crate) fn drop_file(app: &TestApp, inbox: &Path, name: &str, contents: &str) {
     let staging = app.dir.path().join("staging");
     std::fs::create_dir_all(&staging).expect("staging");
     std::fs::write(staging.join(name), contents).expect("write");
@@ -87,7 +87,7 @@ fn names(dir: &Path) -> Vec<String> {
     v
 }
 
-fn in_state(app: &TestApp, folder: &str) -> Vec<String> {
+pub(crate) fn in_state(app: &TestApp, folder: &str) -> Vec<String> {
     names(&app.state_dir().join(folder))
 }
 

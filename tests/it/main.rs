@@ -3,6 +3,7 @@
 
 mod client;
 mod commands;
+mod connections;
 mod crash;
 mod daemon;
 mod distrust;
