@@ -65,9 +65,13 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
             return Ok(Exit::Usage);
         }
         let action = file.default_action.as_deref().and_then(|a| a.parse().ok());
-        // Previewed on the connection its rows will be sent on.
-        let on = settings.on_connection(&file.connection)?;
-        match super::plan::preview(&on, &[std::path::PathBuf::from(&file.path)], action).await {
+        // Previewed on the connection its rows will be sent on (none if it is not configured).
+        let path = std::path::PathBuf::from(&file.path);
+        let preview = match settings.on_connection(&file.connection) {
+            Ok(on) => super::plan::preview(&on, &[path], action).await,
+            Err(e) => Err(e.into()),
+        };
+        match preview {
             Ok(plans) => plans.iter().for_each(super::plan::print_table),
             Err(e) => println!("(no preview: {e:#})"),
         }

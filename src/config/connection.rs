@@ -102,7 +102,8 @@ fn resolve_named(
         }
         other => other,
     };
-    let names = SecretNames { connection: Some(&raw.name) };
+    // The connection `default` keeps today's secret names however it is written.
+    let names = SecretNames { connection: Some(raw.name.as_str()).filter(|n| *n != DEFAULT) };
     Ok(Connection {
         freshdesk: FreshdeskSettings::resolve(&raw.freshdesk).map_err(within)?,
         auth: AuthSettings::resolve_named(raw.auth, config_path, env, names).map_err(within)?,

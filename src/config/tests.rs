@@ -145,3 +145,13 @@ fn a_named_connections_secrets_have_their_own_names() {
     // The connection `default` keeps today's names.
     assert!(AuthSettings::resolve_with(auth::RawAuth::default(), None, &env).is_err());
 }
+
+#[test]
+fn a_connection_named_default_keeps_todays_secret_names() {
+    let only_named = "[[connection]]\nname = \"default\"\n[connection.freshdesk]\ndomain = \"acme\"\n";
+    let err = Settings::from_toml(only_named).err().map(|e| e.to_string()).unwrap_or_default();
+    // Without FDSYNC_API_KEY in the environment the error names today's places.
+    if std::env::var_os("FDSYNC_API_KEY").is_none() {
+        assert!(err.contains("FDSYNC_API_KEY") && !err.contains("FDSYNC_DEFAULT_API_KEY"), "{err}");
+    }
+}

@@ -111,7 +111,8 @@ pub(super) fn raise_unconfigured(
     for name in &waiting {
         let n = stats.pending_by_connection[name];
         let msg = format!(
-            "connection {} is not configured; {n} ops wait (configure it again to send them; they are never sent on another connection)",
+            "connection {} is not configured; {n} ops wait (they are never sent on another connection; \
+             configure it, then restart fdsync run: a reload does not start connections)",
             crate::text::Shown(name)
         );
         if shared.raise(&format!("unconfigured:{name}"), &msg) {
