@@ -277,3 +277,18 @@ async fn rows_of_a_connection_no_longer_configured_wait_and_are_never_sent_elsew
     assert!(b.sim.state().tickets.is_empty());
     assert_eq!(d.stop().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_checks_every_connection_or_the_one_named() {
+    let (a, b) = two_accounts(fast_sim(), fast_sim()).await;
+    a.write_config(&connection_toml("b", &b.sim, ""));
+    b.sim.update(|c| c.api_key = "rotated-away".into());
+    let out = a.fdsync(&["check"]).await;
+    assert_eq!(code(&out), 3, "B refuses the key\n{}", stdout(&out));
+    let text = stdout(&out);
+    let (default_at, b_at) = (text.find("connection default:"), text.find("connection b:"));
+    assert!(default_at.is_some() && b_at > default_at, "{text}");
+    let out = a.fdsync(&["check", "--connection", "default"]).await;
+    assert_eq!(code(&out), 0, "{}", stdout(&out));
+    assert!(!stdout(&out).contains("connection b"), "{}", stdout(&out));
+}
