@@ -1,6 +1,8 @@
 //! Prometheus metrics for `fdsync run`, served as `/metrics` (OpenMetrics text) by the daemon's
 //! HTTP listener ([`crate::http`]). Answers are counted as they arrive; everything else is a
-//! gauge refreshed from a journal and pacer snapshot every couple of seconds.
+//! gauge refreshed from a journal and pacer snapshot every couple of seconds. The unlabelled
+//! series are the whole daemon's (quota gauges: the first connection's account); the
+//! `fdsync_connection_*` series carry a `connection` label, one series per connection.
 
 use crate::engine::pacer::PacerSnapshot;
 use crate::freshdesk::Answer;
@@ -33,6 +35,27 @@ pub struct Metrics {
     quota_remaining: Gauge,
     in_flight: Gauge,
     lag_seconds: Gauge<f64, AtomicU64>,
+    per_connection: PerConnection,
+}
+
+/// The series labelled `connection`.
+#[derive(Default)]
+struct PerConnection {
+    requests: Family<Labels, Counter>,
+    rate_limited: Family<Labels, Counter>,
+    rows_pending: Family<Labels, Gauge>,
+    quota_budget: Family<Labels, Gauge>,
+    quota_remaining: Family<Labels, Gauge>,
+    in_flight: Family<Labels, Gauge>,
+    credentials_refused: Family<Labels, Gauge>,
+}
+
+/// What the gauges of one connection are refreshed from.
+pub struct ConnectionGauges<'a> {
+    pub connection: &'a str,
+    pub pacer: &'a PacerSnapshot,
+    pub rows_pending: u64,
+    pub credentials_refused: bool,
 }
 
 fn label(k: &str, v: &str) -> Labels {
@@ -65,8 +88,10 @@ impl Metrics {
             quota_remaining: Gauge::default(),
             in_flight: Gauge::default(),
             lag_seconds: Gauge::default(),
+            per_connection: PerConnection::default(),
             registry: Registry::default(),
         };
+        m.per_connection.register(&mut registry);
         registry.register("requests", "Freshdesk answers by status class", m.requests.clone());
         registry.register("rate_limited", "Freshdesk 429 answers", m.rate_limited.clone());
         registry.register("rows", "Finished rows by outcome", m.rows.clone());
@@ -97,6 +122,29 @@ impl Metrics {
         }
     }
 
+    /// Counts one Freshdesk answer on `connection` (and in the unlabelled totals).
+    pub fn observe_answer_on<T>(&self, connection: &str, answer: &Answer<T>) {
+        self.observe_answer(answer);
+        let class = status_class(answer);
+        let labels =
+            vec![("connection".to_string(), connection.to_string()), ("class".to_string(), class.into())];
+        self.per_connection.requests.get_or_create(&labels).inc();
+        if class == "429" {
+            self.per_connection.rate_limited.get_or_create(&label("connection", connection)).inc();
+        }
+    }
+
+    /// Refreshes one connection's gauges.
+    pub fn update_connection(&self, g: &ConnectionGauges<'_>) {
+        let l = label("connection", g.connection);
+        let p = &self.per_connection;
+        p.rows_pending.get_or_create(&l).set(g.rows_pending as i64);
+        p.quota_budget.get_or_create(&l).set(g.pacer.budget_per_window.map_or(0, i64::from));
+        p.quota_remaining.get_or_create(&l).set(g.pacer.remaining.map_or(0, i64::from));
+        p.in_flight.get_or_create(&l).set(g.pacer.in_flight as i64);
+        p.credentials_refused.get_or_create(&l).set(i64::from(g.credentials_refused));
+    }
+
     /// Refreshes the gauges from a journal and pacer snapshot.
     pub fn update(&self, stats: &JournalStats, pacer: &PacerSnapshot, now_ms: i64) {
         let get =
@@ -125,6 +173,42 @@ impl Metrics {
             out.clear();
         }
         out
+    }
+}
+
+impl PerConnection {
+    fn register(&self, r: &mut Registry) {
+        r.register(
+            "connection_requests",
+            "Freshdesk answers by connection and status class",
+            self.requests.clone(),
+        );
+        r.register(
+            "connection_rate_limited",
+            "Freshdesk 429 answers by connection",
+            self.rate_limited.clone(),
+        );
+        r.register("connection_rows_pending", "Rows not yet final by connection", self.rows_pending.clone());
+        r.register(
+            "connection_quota_budget",
+            "Requests per window the connection's account allows fdsync",
+            self.quota_budget.clone(),
+        );
+        r.register(
+            "connection_quota_remaining",
+            "Lowest X-RateLimit-Remaining this window on the connection's account",
+            self.quota_remaining.clone(),
+        );
+        r.register(
+            "connection_in_flight",
+            "Requests in flight on the connection's account",
+            self.in_flight.clone(),
+        );
+        r.register(
+            "connection_credentials_refused",
+            "1 while Freshdesk refuses the connection's credentials",
+            self.credentials_refused.clone(),
+        );
     }
 }
 
@@ -186,6 +270,33 @@ mod tests {
             "fdsync_quota_budget 360",
             "fdsync_in_flight 3",
             "fdsync_journal_lag_seconds 3.0",
+        ] {
+            assert!(text.contains(line), "{line} missing in\n{text}");
+        }
+    }
+
+    #[test]
+    fn per_connection_series_carry_a_connection_label() {
+        let m = Metrics::new();
+        m.observe_answer_on(
+            "it-desk",
+            &Answer::<()>::RateLimited { retry_after: std::time::Duration::from_secs(1) },
+        );
+        let g = ConnectionGauges {
+            connection: "it-desk",
+            pacer: &snapshot(),
+            rows_pending: 4,
+            credentials_refused: true,
+        };
+        m.update_connection(&g);
+        let text = m.render();
+        for line in [
+            "fdsync_requests_total{class=\"429\"} 1",
+            "fdsync_connection_requests_total{connection=\"it-desk\",class=\"429\"} 1",
+            "fdsync_connection_rate_limited_total{connection=\"it-desk\"} 1",
+            "fdsync_connection_rows_pending{connection=\"it-desk\"} 4",
+            "fdsync_connection_quota_budget{connection=\"it-desk\"} 360",
+            "fdsync_connection_credentials_refused{connection=\"it-desk\"} 1",
         ] {
             assert!(text.contains(line), "{line} missing in\n{text}");
         }

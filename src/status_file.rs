@@ -37,6 +37,23 @@ pub struct DaemonStatus {
     pub last_error: Option<String>,
     /// False once the daemon has stopped.
     pub running: bool,
+    /// Each configured connection: its account, quota, rows and credentials.
+    #[serde(default)]
+    pub connections: Vec<ConnectionStatus>,
+}
+
+/// One connection as the daemon sees it.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default)]
+pub struct ConnectionStatus {
+    pub name: String,
+    /// The Freshdesk account (`host:port`); connections to one account share its quota.
+    pub account: String,
+    pub quota: QuotaView,
+    /// Rows of its running or held files not yet final.
+    pub rows_pending: u64,
+    /// Why Freshdesk refuses its credentials, while it does (its files wait).
+    pub credentials_refused: Option<String>,
 }
 
 impl DaemonStatus {
@@ -59,7 +76,14 @@ impl DaemonStatus {
             problems,
             last_error,
             running: true,
+            connections: Vec::new(),
         }
+    }
+
+    /// The same status with each connection's view.
+    pub fn with_connections(mut self, connections: Vec<ConnectionStatus>) -> Self {
+        self.connections = connections;
+        self
     }
 
     /// Whether a daemon wrote this recently and has not stopped.
@@ -89,9 +113,26 @@ impl DaemonStatus {
         if !held.is_empty() {
             s.push_str(&format!("; held: {} (fdsync approve ID)", held.join(", ")));
         }
+        if self.connections.len() > 1 {
+            let each: Vec<String> = self.connections.iter().map(ConnectionStatus::summary).collect();
+            s.push_str(&format!("; connections: {}", each.join(", ")));
+        }
         for p in &self.problems {
             s.push_str("; ");
             s.push_str(p);
+        }
+        s
+    }
+}
+
+impl ConnectionStatus {
+    /// `it-desk 12 pending, budget 360/60s` (or `credentials refused`).
+    fn summary(&self) -> String {
+        let mut s = format!("{} {} pending", self.name, self.rows_pending);
+        match (self.credentials_refused.is_some(), self.quota.budget_per_window) {
+            (true, _) => s.push_str(", credentials refused"),
+            (false, Some(b)) => s.push_str(&format!(", budget {b}/{}s", self.quota.window_secs)),
+            (false, None) => {}
         }
         s
     }
@@ -135,6 +176,26 @@ impl FileStatus {
     }
 }
 
+/// A configured connection, as `status --json` lists it.
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionInfo {
+    pub name: String,
+    pub description: Option<String>,
+    /// The Freshdesk account (`host:port`); connections to one account share its quota.
+    pub account: String,
+}
+
+impl ConnectionInfo {
+    pub fn of(settings: &crate::config::Settings) -> Vec<Self> {
+        let info = |c: &crate::config::Connection| ConnectionInfo {
+            name: c.name.clone(),
+            description: c.description.clone(),
+            account: c.account(),
+        };
+        settings.connections.iter().map(info).collect()
+    }
+}
+
 /// `fdsync status --json` and the status page's `/api/status`: the newest files, row totals,
 /// the inboxes, and what a running `fdsync run` last wrote to `status.json`.
 #[derive(Debug, Serialize)]
@@ -142,6 +203,7 @@ pub struct StatusReport {
     pub files: Vec<FileStatus>,
     pub totals: RowCounts,
     pub inboxes: Vec<String>,
+    pub connections: Vec<ConnectionInfo>,
     /// What a running `fdsync run` last reported (quota, files in progress, problems).
     pub daemon: Option<DaemonStatus>,
 }
@@ -152,6 +214,7 @@ impl StatusReport {
         journal: &Journal,
         state_dir: &Path,
         inboxes: Vec<String>,
+        connections: Vec<ConnectionInfo>,
         limit: usize,
     ) -> crate::journal::Result<Self> {
         let mut files = Vec::new();
@@ -165,7 +228,7 @@ impl StatusReport {
             totals.failed += rows.failed;
             files.push(FileStatus { file: view.file, rows, undone_by: view.undone_by });
         }
-        Ok(Self { files, totals, inboxes, daemon: read_status(state_dir) })
+        Ok(Self { files, totals, inboxes, connections, daemon: read_status(state_dir) })
     }
 }
 
@@ -204,6 +267,7 @@ mod tests {
             problems: vec!["Freshdesk refused the credentials".into()],
             last_error: None,
             running: true,
+            connections: vec![],
         }
     }
 
@@ -227,6 +291,23 @@ mod tests {
         assert!(line.contains("held: 7 (fdsync approve ID)"), "{line}");
         assert!(line.contains("refused the credentials"), "{line}");
         assert!(!line.contains("waits"), "{line}");
+    }
+
+    #[test]
+    fn with_several_connections_the_line_names_each() {
+        let one = ConnectionStatus { name: "default".into(), rows_pending: 12, ..Default::default() };
+        assert!(!status(vec![]).with_connections(vec![one.clone()]).line().contains("connections"));
+        let two = ConnectionStatus {
+            name: "it-desk".into(),
+            rows_pending: 3,
+            credentials_refused: Some("401".into()),
+            ..Default::default()
+        };
+        let line = status(vec![]).with_connections(vec![one, two]).line();
+        assert!(
+            line.contains("; connections: default 12 pending, it-desk 3 pending, credentials refused"),
+            "{line}"
+        );
     }
 
     #[test]

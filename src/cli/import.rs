@@ -28,6 +28,8 @@ pub struct ImportArgs {
     /// Preview instead: the same as `fdsync plan` (read-only lookups, no change sent).
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub connection: super::ConnectionArg,
 }
 
 fn parse_action(s: &str) -> Result<Action, String> {
@@ -35,7 +37,7 @@ fn parse_action(s: &str) -> Result<Action, String> {
 }
 
 pub(super) async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit> {
-    let settings = super::load_settings(config, "warn")?;
+    let settings = args.connection.select(&super::load_settings(config, "warn")?)?;
     if args.dry_run {
         return super::plan::show(&settings, &args.files, args.action, false).await;
     }
@@ -50,7 +52,7 @@ pub(crate) async fn import_paths(
     shutdown: tokio_util::sync::CancellationToken,
 ) -> anyhow::Result<Exit> {
     let _lock = crate::journal::RunLock::acquire(&settings.state_dir)?;
-    let journal = Journal::open(&settings.state_dir)?;
+    let journal = Journal::open(&settings.state_dir)?.on_connection(&settings.connection);
     let mut exit = Exit::Success;
     let mut targets = Vec::new();
     let opts = TakeOptions {

@@ -57,7 +57,7 @@ pub enum Command {
     /// Run the Freshdesk simulator (tests, demos, rehearsals); prints its URL and API key.
     Sim(fdsync_sim::cli::SimArgs),
     /// Check the config, the credentials, the quota and the folders; one line per finding.
-    Check,
+    Check(connect::CheckArgs),
     /// OAuth 2.0 (for gateways in front of Freshdesk).
     #[command(subcommand)]
     Auth(connect::AuthCommand),
@@ -92,7 +92,7 @@ pub async fn run(cli: Cli) -> Exit {
             crate::telemetry::init("info", false);
             fdsync_sim::cli::run(args).await.map(|()| Exit::Success).map_err(|e| anyhow::anyhow!(e))
         }
-        Command::Check => connect::check(cli.config.as_deref()).await,
+        Command::Check(args) => connect::check(cli.config.as_deref(), args).await,
         Command::Auth(cmd) => connect::auth(cli.config.as_deref(), cmd).await,
         Command::Demo(args) => demo::run(args).await,
         Command::ExampleConfig => {
@@ -111,6 +111,21 @@ pub async fn run(cli: Cli) -> Exit {
             eprintln!("error: {e:#}");
             Exit::for_error(e.chain())
         }
+    }
+}
+
+/// `--connection NAME`: which configured connection a command acts on.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ConnectionArg {
+    /// The [[connection]] to use (default: `default`, the top-level [freshdesk]/[auth]/[limits]).
+    #[arg(long, value_name = "NAME")]
+    pub connection: Option<String>,
+}
+
+impl ConnectionArg {
+    /// The settings on the chosen connection (`default` when none is given).
+    pub(crate) fn select(&self, settings: &Settings) -> anyhow::Result<Settings> {
+        Ok(settings.on_connection(self.connection.as_deref().unwrap_or(config::DEFAULT_CONNECTION))?)
     }
 }
 

@@ -10,6 +10,10 @@ pub struct RetryArgs {
     /// Only this file's failed rows.
     #[arg(long)]
     pub file: Option<i64>,
+    /// Only the failed rows of files on this connection (rows always go back on the
+    /// connection their file was sent on).
+    #[arg(long, value_name = "NAME")]
+    pub connection: Option<String>,
 }
 
 #[derive(Debug, clap::Args)]
@@ -32,8 +36,11 @@ pub struct ReportArgs {
 
 pub(super) async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
+    if let Some(name) = &args.connection {
+        settings.on_connection(name)?;
+    }
     let journal = Journal::open(&settings.state_dir)?;
-    let n = journal.requeue_failed(args.file).await?;
+    let n = journal.requeue_failed_on(args.file, args.connection).await?;
     println!(
         "{n} failed rows queued again (validation failures excepted); `fdsync run` or `fdsync import` sends them"
     );
@@ -60,7 +67,13 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
             super::undo::print_plan(&journal, &file).await?;
         } else {
             let action = file.default_action.as_deref().and_then(|a| a.parse().ok());
-            match super::plan::preview(&settings, &[std::path::PathBuf::from(&file.path)], action).await {
+            // Previewed on the connection its rows will be sent on (none if it is not configured).
+            let path = std::path::PathBuf::from(&file.path);
+            let preview = match settings.on_connection(&file.connection) {
+                Ok(on) => super::plan::preview(&on, &[path], action).await,
+                Err(e) => Err(e.into()),
+            };
+            match preview {
                 Ok(plans) => plans.iter().for_each(super::plan::print_table),
                 Err(e) => println!("(no preview: {e:#})"),
             }

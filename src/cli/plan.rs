@@ -31,6 +31,8 @@ pub struct PlanArgs {
     /// Print the preview as JSON (one object per file) instead of a table.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub connection: super::ConnectionArg,
 }
 
 /// One file's preview.
@@ -54,7 +56,7 @@ struct PlannedRow {
 }
 
 pub(super) async fn run(config: Option<&Path>, args: PlanArgs) -> anyhow::Result<Exit> {
-    let settings = super::load_settings(config, "warn")?;
+    let settings = args.connection.select(&super::load_settings(config, "warn")?)?;
     show(&settings, &args.files, args.action, args.json).await
 }
 
@@ -100,7 +102,7 @@ async fn plan_all(
     files: &[PathBuf],
     action: Option<Action>,
 ) -> anyhow::Result<Vec<FilePlan>> {
-    let journal = Journal::open(scratch)?;
+    let journal = Journal::open(scratch)?.on_connection(&settings.connection);
     let opts = TakeOptions {
         limits: Limits::with_max_request(settings.limits.max_request_bytes),
         ..Default::default()

@@ -1,10 +1,10 @@
-//! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal. An
-//! undone file names the undo files that reversed it (`undone_by`); an undo file names the file
-//! it reverses (`undo_of`).
+//! `fdsync status [--json]`: files, their rows by state, and totals, read from the journal, and
+//! the configured connections. An undone file names the undo files that reversed it
+//! (`undone_by`); an undo file names the file it reverses (`undo_of`).
 
 use crate::exit::Exit;
 use crate::journal::Journal;
-use crate::status_file::StatusReport;
+use crate::status_file::{ConnectionInfo, StatusReport};
 use std::path::Path;
 
 #[derive(Debug, clap::Args)]
@@ -21,20 +21,32 @@ pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Resu
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
     let inboxes = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
-    let status = StatusReport::build(&journal, &settings.state_dir, inboxes, args.limit).await?;
+    let connections = ConnectionInfo::of(&settings);
+    let status = StatusReport::build(&journal, &settings.state_dir, inboxes, connections, args.limit).await?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&status)?);
         return Ok(Exit::Success);
     }
+    // The connection column appears once more than the connection `default` is in play.
+    let several = status.connections.len() > 1 || status.files.iter().any(|f| f.file.connection != "default");
+    let conn = |c: &str| if several { format!("{:<12} ", crate::text::Shown(c)) } else { String::new() };
     println!(
-        "{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  name",
-        "file", "state", "rows", "done", "failed", "pending", "sha256"
+        "{:>5}  {:<10} {}{:>7} {:>7} {:>7} {:>7}  {:<12}  name",
+        "file",
+        "state",
+        conn("connection"),
+        "rows",
+        "done",
+        "failed",
+        "pending",
+        "sha256"
     );
     for f in &status.files {
         println!(
-            "{:>5}  {:<10} {:>7} {:>7} {:>7} {:>7}  {:<12}  {}",
+            "{:>5}  {:<10} {}{:>7} {:>7} {:>7} {:>7}  {:<12}  {}",
             f.file.id,
             f.file.state.as_str(),
+            conn(&f.file.connection),
             f.rows.total,
             f.rows.done,
             f.rows.failed,

@@ -245,8 +245,12 @@ async fn start(settings: &Settings, journal: &Journal, undo: i64, yes: bool) -> 
         let note = Some("approved by `fdsync undo --yes`".to_string());
         journal.approve_file(undo, super::confirm::approver(), note).await?;
     }
+    // Sent on the connection the undone file was sent on; if that connection is no longer
+    // configured, the undo waits (never sent to another account).
+    let on = settings.on_connection(&f.connection)?;
+    let journal = journal.on_connection(&f.connection);
     let shutdown = super::signals::shutdown_token();
-    super::import::run_files(settings, journal, vec![undo], shutdown, Exit::Success).await
+    super::import::run_files(&on, &journal, vec![undo], shutdown, Exit::Success).await
 }
 
 /// Prints what undo file `file` will do (for `approve`).

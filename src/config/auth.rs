@@ -10,6 +10,7 @@ mod secret;
 
 use super::Error;
 use secrecy::SecretString;
+pub use secret::SecretNames;
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
 
@@ -73,10 +74,20 @@ impl AuthSettings {
     }
 
     /// [`AuthSettings::resolve`] with the environment given.
-    pub fn resolve_with(mut raw: RawAuth, config_path: Option<&Path>, env: EnvLookup) -> Result<Self, Error> {
+    pub fn resolve_with(raw: RawAuth, config_path: Option<&Path>, env: EnvLookup) -> Result<Self, Error> {
+        Self::resolve_named(raw, config_path, env, SecretNames::default())
+    }
+
+    /// [`AuthSettings::resolve_with`] for a connection whose secrets have their own names.
+    pub fn resolve_named(
+        mut raw: RawAuth,
+        config_path: Option<&Path>,
+        env: EnvLookup,
+        names: SecretNames,
+    ) -> Result<Self, Error> {
         let (header, prefix) = (raw.header.take(), raw.prefix.take());
         let is_oauth2 = raw.method.as_deref() == Some("oauth2");
-        let method = AuthMethod::resolve(raw, config_path.and_then(Path::parent), env)?;
+        let method = AuthMethod::resolve(raw, config_path.and_then(Path::parent), env, names)?;
         let default_prefix = if is_oauth2 { "Bearer" } else { "Basic" };
         let prefix = parse_prefix(prefix.as_deref().unwrap_or(default_prefix))?;
         let header = header_name(header)?;
@@ -86,15 +97,15 @@ impl AuthSettings {
 
 impl AuthMethod {
     /// `method` (default `api_key`) and the secrets it needs; `base` anchors relative `*_file`s.
-    fn resolve(raw: RawAuth, base: Option<&Path>, env: EnvLookup) -> Result<Self, Error> {
+    fn resolve(raw: RawAuth, base: Option<&Path>, env: EnvLookup, names: SecretNames) -> Result<Self, Error> {
         match raw.method.as_deref().unwrap_or("api_key") {
             "api_key" => {
                 let src = SecretSource {
                     key: "auth.api_key",
                     inline: raw.api_key,
                     file: raw.api_key_file,
-                    credential: "api_key",
-                    env_var: "FDSYNC_API_KEY",
+                    credential: names.credential("api_key"),
+                    env_var: names.env_var("API_KEY"),
                 };
                 Ok(AuthMethod::ApiKey(src.require(base, env)?))
             }
@@ -106,8 +117,8 @@ impl AuthMethod {
                     key: "auth.password",
                     inline: raw.password,
                     file: raw.password_file,
-                    credential: "password",
-                    env_var: "FDSYNC_PASSWORD",
+                    credential: names.credential("password"),
+                    env_var: names.env_var("PASSWORD"),
                 };
                 Ok(AuthMethod::Basic { username, password: src.require(base, env)? })
             }
@@ -115,7 +126,7 @@ impl AuthMethod {
                 let o = raw.oauth2.ok_or_else(|| {
                     Error::invalid("auth.oauth2", "method = \"oauth2\" needs an [auth.oauth2] table")
                 })?;
-                Ok(AuthMethod::OAuth2(Box::new(OAuth2Settings::resolve(o, base, env)?)))
+                Ok(AuthMethod::OAuth2(Box::new(OAuth2Settings::resolve(o, base, env, names)?)))
             }
             other => Err(Error::invalid("auth.method", format!("'{other}' is not api_key, basic or oauth2"))),
         }

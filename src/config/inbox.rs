@@ -2,6 +2,7 @@
 //! resolves the table; it must not touch the folder (the daemon's `inbox` watches it).
 
 use super::Error;
+use super::connection::{self, Connection};
 use super::raw::RawInbox;
 use crate::domain::Action;
 use std::path::PathBuf;
@@ -15,9 +16,22 @@ pub struct Inbox {
     pub pattern: Option<String>,
 }
 
-/// Every inbox, in file order; the first bad one is named by its index (`inbox[2].action`).
-pub(super) fn resolve_all(raw: Vec<RawInbox>) -> Result<Vec<Inbox>, Error> {
-    raw.into_iter().enumerate().map(|(i, ib)| resolve(i, ib)).collect()
+/// Every inbox, in file order, and the connection of each (by folder); the first bad one is
+/// named by its index (`inbox[2].action`, `inbox[2].connection`).
+pub(super) type Resolved = (Vec<Inbox>, Vec<(PathBuf, String)>);
+
+pub(super) fn resolve_all(raw: Vec<RawInbox>, connections: &[Connection]) -> Result<Resolved, Error> {
+    let mut out = (Vec::with_capacity(raw.len()), Vec::with_capacity(raw.len()));
+    for (i, mut ib) in raw.into_iter().enumerate() {
+        let name = ib.connection.take().unwrap_or_else(|| connection::DEFAULT.into());
+        if !connections.iter().any(|c| c.name == name) {
+            return Err(connection::unknown(&format!("inbox[{i}].connection"), &name, connections));
+        }
+        let inbox = resolve(i, ib)?;
+        out.1.push((inbox.dir.clone(), name));
+        out.0.push(inbox);
+    }
+    Ok(out)
 }
 
 fn resolve(i: usize, ib: RawInbox) -> Result<Inbox, Error> {

@@ -7,10 +7,12 @@
 //!
 //! Layout: `locate` (which file), `raw` (the file's shape), then one resolution step per table:
 //! `endpoint` (`[freshdesk]`), `auth`, `limits`, `inbox`, `notify` (`[[notify]]`), `http` (`[http]`,
-//! alias `[metrics]`); `simulator` builds a config for a loopback simulator (tests, benches,
+//! alias `[metrics]`); `connection` gathers the first three into named connections (the top
+//! level is `default`); `simulator` builds a config for a loopback simulator (tests, benches,
 //! `fdsync demo`).
 
 pub mod auth;
+mod connection;
 mod endpoint;
 mod http;
 mod inbox;
@@ -26,13 +28,15 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use auth::AuthSettings;
+pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
 pub use inbox::Inbox;
 pub use limits::Limits;
 pub use notify::{NotifyEvent, NotifyTarget};
 pub use raw::{
-    RawConfig, RawFreshdesk, RawHttp, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety, RawState,
+    RawConfig, RawConnection, RawFreshdesk, RawHttp, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety,
+    RawState,
 };
 pub use simulator::simulator_toml;
 
@@ -60,15 +64,26 @@ impl Error {
 }
 
 /// Validated configuration. Built once by [`Settings::load`] / [`Settings::from_toml`].
+///
+/// `freshdesk`, `auth` and `limits` are those of the connection named by `connection`: the
+/// connection `default` when configured (else the first one); [`Settings::on_connection`]
+/// gives the same settings for another one. Every configured connection is in `connections`.
 #[derive(Debug, Clone)]
 pub struct Settings {
     /// The file it came from (for messages, and relative `*_file` paths).
     pub source: Option<PathBuf>,
+    /// The connection whose `freshdesk`, `auth` and `limits` these are.
+    pub connection: String,
     pub freshdesk: FreshdeskSettings,
     pub auth: AuthSettings,
     pub limits: Limits,
+    /// Every configured connection: `default` (the top-level tables) first, then
+    /// `[[connection]]`s in file order.
+    pub connections: Vec<Connection>,
     pub state_dir: PathBuf,
     pub inboxes: Vec<Inbox>,
+    /// The connection of each inbox, by folder (an inbox not listed uses `default`).
+    pub inbox_connections: Vec<(PathBuf, String)>,
     pub safety: Safety,
     /// `[http] listen` (alias `[metrics] listen`): the status page, `/metrics` and `/healthz`.
     pub http_listen: Option<SocketAddr>,
@@ -97,7 +112,9 @@ impl Settings {
             std::fs::read_to_string(&path).map_err(|source| Error::Read { path: path.clone(), source })?;
         let raw: RawConfig = toml::from_str(&text)
             .map_err(|e| Error::Parse { path: path.clone(), message: syntax::describe(&text, &e) })?;
-        auth::check_file_permissions(&path, &raw.auth)?;
+        for auth in raw.auth.iter().chain(raw.connection.iter().map(|c| &c.auth)) {
+            auth::check_file_permissions(&path, auth)?;
+        }
         if notify::has_inline_secret(&raw.notify) {
             auth::refuse_if_readable(&path)?;
         }
@@ -115,18 +132,55 @@ impl Settings {
 
     /// One step per table, in file order; the first invalid key is the error.
     fn resolve(raw: RawConfig, source: Option<PathBuf>) -> Result<Self, Error> {
+        let top = connection::TopLevel { freshdesk: raw.freshdesk, auth: raw.auth, limits: raw.limits };
+        let connections =
+            connection::resolve_all(top, raw.connection, source.as_deref(), &auth::process_env)?;
+        let first = connections.first().expect("resolve_all gives at least one connection").clone();
+        let (inboxes, inbox_connections) = inbox::resolve_all(raw.inbox, &connections)?;
         Ok(Settings {
-            freshdesk: FreshdeskSettings::resolve(&raw.freshdesk)?,
-            auth: AuthSettings::resolve(raw.auth, source.as_deref())?,
-            limits: Limits::resolve(raw.limits)?,
+            connection: first.name,
+            freshdesk: first.freshdesk,
+            auth: first.auth,
+            limits: first.limits,
+            connections,
             state_dir: raw.state.dir,
-            inboxes: inbox::resolve_all(raw.inbox)?,
+            inboxes,
+            inbox_connections,
             safety: Safety::resolve(raw.safety)?,
             http_listen: http::resolve_listen(raw.http, raw.metrics)?,
             log_json: resolve_log_json(raw.log)?,
             notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
             source,
         })
+    }
+}
+
+impl Settings {
+    /// These settings on connection `name`: its `freshdesk`, `auth` and `limits` in the fields.
+    /// An unknown name is an error that lists the configured ones.
+    pub fn on_connection(&self, name: &str) -> Result<Settings, Error> {
+        if name == self.connection {
+            return Ok(self.clone());
+        }
+        let c = self
+            .connections
+            .iter()
+            .find(|c| c.name == name)
+            .ok_or_else(|| connection::unknown("connection", name, &self.connections))?;
+        let mut s = self.clone();
+        s.connection = c.name.clone();
+        s.freshdesk = c.freshdesk.clone();
+        s.auth = c.auth.clone();
+        s.limits = c.limits.clone();
+        Ok(s)
+    }
+
+    /// The connection `inbox`'s files go to.
+    pub fn inbox_connection(&self, inbox: &Inbox) -> &str {
+        self.inbox_connections
+            .iter()
+            .find(|(dir, _)| *dir == inbox.dir)
+            .map_or(connection::DEFAULT, |(_, c)| c.as_str())
     }
 }
 

@@ -187,8 +187,8 @@ fn resolve(i: usize, raw: RawNotify, base: Option<&Path>, env: EnvLookup) -> Res
                 key: &at("webhook_url"),
                 inline: raw.webhook_url,
                 file: raw.webhook_url_file,
-                credential: &format!("{name}_webhook_url"),
-                env_var: &format!("FDSYNC_{env_name}_WEBHOOK_URL"),
+                credential: format!("{name}_webhook_url"),
+                env_var: format!("FDSYNC_{env_name}_WEBHOOK_URL"),
             };
             let url = src.find(base, env)?.ok_or_else(|| {
                 Error::invalid(
@@ -254,8 +254,8 @@ fn email_target(
         key: &format!("{key}.smtp_password"),
         inline: raw.smtp_password,
         file: raw.smtp_password_file,
-        credential: &format!("{name}_smtp_password"),
-        env_var: &format!("FDSYNC_{env_name}_SMTP_PASSWORD"),
+        credential: format!("{name}_smtp_password"),
+        env_var: format!("FDSYNC_{env_name}_SMTP_PASSWORD"),
     };
     let password = src.find(base, env)?;
     let username = Some(url.username()).filter(|u| !u.is_empty()).map(percent_decode);

@@ -9,11 +9,13 @@ use std::path::PathBuf;
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RawConfig {
-    pub freshdesk: RawFreshdesk,
+    /// The top-level `[freshdesk]`, `[auth]` and `[limits]` are the connection `default`.
+    pub freshdesk: Option<RawFreshdesk>,
+    pub auth: Option<RawAuth>,
+    pub limits: Option<RawLimits>,
+    /// `[[connection]]`: more accounts or credentials, each named.
     #[serde(default)]
-    pub auth: RawAuth,
-    #[serde(default)]
-    pub limits: RawLimits,
+    pub connection: Vec<RawConnection>,
     #[serde(default)]
     pub state: RawState,
     #[serde(default)]
@@ -40,6 +42,19 @@ pub struct RawFreshdesk {
     pub connect_timeout_secs: u64,
     #[serde(default = "default_request_timeout")]
     pub request_timeout_secs: u64,
+}
+
+/// `[[connection]]`: a named connection with the same sub-tables as the top level.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RawConnection {
+    pub name: String,
+    pub description: Option<String>,
+    pub freshdesk: RawFreshdesk,
+    #[serde(default)]
+    pub auth: RawAuth,
+    #[serde(default)]
+    pub limits: RawLimits,
 }
 
 fn default_connect_timeout() -> u64 {
@@ -142,6 +157,8 @@ pub struct RawInbox {
     pub settle_secs: f64,
     /// Optional glob on the file name (`*` and `?`), e.g. `offboarding-*.csv`.
     pub pattern: Option<String>,
+    /// The `[[connection]]` its files go to; default `default`.
+    pub connection: Option<String>,
 }
 
 fn default_settle() -> f64 {

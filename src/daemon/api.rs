@@ -1,5 +1,5 @@
 //! The Freshdesk API as the daemon's engine sees it: the real client, with every answer counted
-//! for the metrics. (Refused credentials are the engine's health gate's to notice; the status
+//! for the metrics under its connection. (Refused credentials are the engine's health gate's to notice; the status
 //! writer shows them.)
 
 use crate::domain::{NewAgent, NewTicket, Restore};
@@ -14,15 +14,16 @@ use time::OffsetDateTime;
 pub(super) struct Observed<A> {
     inner: A,
     metrics: Arc<Metrics>,
+    connection: Arc<str>,
 }
 
 impl<A: Api> Observed<A> {
-    pub(super) fn new(inner: A, metrics: Arc<Metrics>) -> Self {
-        Self { inner, metrics }
+    pub(super) fn new(inner: A, metrics: Arc<Metrics>, connection: &str) -> Self {
+        Self { inner, metrics, connection: connection.into() }
     }
 
     fn seen<T>(&self, reply: Reply<T>) -> Reply<T> {
-        self.metrics.observe_answer(&reply.answer);
+        self.metrics.observe_answer_on(&self.connection, &reply.answer);
         reply
     }
 }

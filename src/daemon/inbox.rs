@@ -24,6 +24,8 @@ use std::time::Instant;
 #[derive(Debug)]
 pub(super) struct InboxState {
     pub cfg: Inbox,
+    /// The connection its files are sent on.
+    pub connection: String,
     settle: Settle,
     renamed: HashSet<PathBuf>,
 }
@@ -31,7 +33,18 @@ pub(super) struct InboxState {
 impl InboxState {
     pub(super) fn new(cfg: Inbox) -> Self {
         let settle = Settle::new(cfg.settle);
-        Self { cfg, settle, renamed: HashSet::new() }
+        let connection = crate::config::DEFAULT_CONNECTION.to_string();
+        Self { cfg, connection, settle, renamed: HashSet::new() }
+    }
+
+    /// Every configured inbox, each on its connection.
+    pub(super) fn all(settings: &crate::config::Settings) -> Vec<InboxState> {
+        let on = |cfg: &Inbox| settings.inbox_connection(cfg).to_string();
+        settings
+            .inboxes
+            .iter()
+            .map(|cfg| InboxState { connection: on(cfg), ..Self::new(cfg.clone()) })
+            .collect()
     }
 
     /// A watcher saw `path` renamed into this folder: it is ready without settling.

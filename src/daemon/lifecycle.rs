@@ -13,16 +13,18 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 impl Spool {
-    /// Takes a claimed file (in `processing/`) into the journal and routes it.
+    /// Takes a claimed file (in `processing/`) into the journal, on `connection`, and routes it.
     pub(super) async fn admit(
         &mut self,
         path: &Path,
         name: &str,
         action: Option<Action>,
         inbox: &str,
+        connection: &str,
     ) -> journal::Result<()> {
         let opts = TakeOptions { inbox: Some(inbox), limits: self.limits, make_private: true };
-        let taken = match pipeline::take_with(&self.journal, path, name, action, &opts).await {
+        let journal = self.journal.on_connection(connection);
+        let taken = match pipeline::take_with(&journal, path, name, action, &opts).await {
             Ok(t) => t,
             Err(pipeline::Error::Journal(e)) => return Err(e),
             Err(e @ (pipeline::Error::Io { .. } | pipeline::Error::Input { .. })) => {
@@ -264,8 +266,13 @@ impl Spool {
             .and_then(|r| r.inbox.clone())
             .or_else(|| from.map(|i| i.cfg.dir.display().to_string()))
             .unwrap_or_default();
+        // A file the journal knows stays on the connection it was taken on.
+        let on = rec
+            .map(|r| r.connection.clone())
+            .or_else(|| from.map(|i| i.connection.clone()))
+            .unwrap_or_else(|| crate::config::DEFAULT_CONNECTION.into());
         tracing::info!(file = %Shown(name), "File left in processing by an earlier run; taking it again.");
         let name = name.to_string();
-        self.admit(path, &name, action, &dir).await
+        self.admit(path, &name, action, &dir, &on).await
     }
 }

@@ -1,10 +1,12 @@
 //! `fdsync run`: the folder-watching daemon.
 //!
 //! Parts, started in this order and stopped in reverse:
-//! - the engine ([`crate::engine`]): one long run over every `processing` file's rows, in arrival
-//!   order, so several inboxes and files share the quota fairly (first come, first served, row
-//!   by row); when Freshdesk refuses the credentials its breaker probes once a minute, and the
-//!   first accepted probe brings back the full pace;
+//! - the engines ([`crate::engine`], one per connection, [`connections`]): each one long run over
+//!   its connection's `processing` files' rows, in arrival order, so several inboxes and files
+//!   share the quota fairly (first come, first served, row by row); connections to one account
+//!   share its pacer. When Freshdesk refuses a connection's credentials its breaker probes once
+//!   a minute (its files wait, the other connections go on), and the first accepted probe brings
+//!   back the full pace;
 //! - the [`spool`]: watchers ([`watch`]) wake it, it rescans the inboxes ([`inbox`]), takes
 //!   settled files, and moves each file through `processing/`, `done/`, `failed/`, `held/`
 //!   ([`lifecycle`]);
@@ -19,6 +21,7 @@
 //! pending, exit 0. SIGHUP: re-read the config and apply inbox changes (others need a restart).
 
 mod api;
+mod connections;
 mod inbox;
 mod lifecycle;
 mod problems;
@@ -27,14 +30,12 @@ mod systemd;
 mod watch;
 
 use crate::config::Settings;
-use crate::engine::pacer::{Pacer, PacerConfig};
-use crate::engine::{Engine, EngineConfig, Mode, RunUntil};
 use crate::exit::Exit;
-use crate::freshdesk::Client;
 use crate::journal::{self, Journal, now_ms};
 use crate::metrics::Metrics;
 use crate::status_file::{self, DaemonStatus};
 use anyhow::Context;
+use connections::Conn;
 use problems::Shared;
 use spool::{Control, Dirs, Spool};
 use std::path::PathBuf;
@@ -138,17 +139,11 @@ impl Running {
             None => None,
         };
         let live = crate::http::Live::new();
-        let client = Client::new(settings).context("setting up the Freshdesk client")?;
-        let api = api::Observed::new(client, metrics.clone());
-        let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
-        let cfg = EngineConfig::from_settings(settings, Mode::Daemon);
+        let conns = connections::start_all(settings, &journal, &metrics)?;
         let (stop_intake, stop_engine, stop_rest) =
             (CancellationToken::new(), CancellationToken::new(), CancellationToken::new());
-        let engine = Engine::new(journal.clone(), api, pacer.clone(), cfg);
-        let run_engine = {
-            let (engine, stop) = (engine.clone(), stop_engine.clone());
-            async move { engine.run(RunUntil::Shutdown, stop).await.map(|_| ()) }
-        };
+        let run_engine =
+            connections::run_all(conns.iter().map(|c| c.engine.clone()).collect(), stop_engine.clone());
         let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
         let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let (watching_tx, watching) = tokio::sync::oneshot::channel();
@@ -156,7 +151,7 @@ impl Running {
             journal: journal.clone(),
             dirs: dirs.clone(),
             limits: crate::intake::Limits::with_max_request(settings.limits.max_request_bytes),
-            inboxes: settings.inboxes.iter().cloned().map(inbox::InboxState::new).collect(),
+            inboxes: inbox::InboxState::all(settings),
             watchers: watch::Watchers::new(wake_tx),
             shared: shared.clone(),
         };
@@ -170,12 +165,13 @@ impl Running {
             max_deletes_per_file: settings.safety.max_deletes_per_file,
             live: live.clone(),
             metrics: metrics.clone(),
+            connections: crate::status_file::ConnectionInfo::of(settings),
         };
         let reporter = StatusWriter {
             journal,
             live,
-            pacer,
-            engine,
+            conns,
+            unconfigured: Default::default(),
             metrics: metrics.clone(),
             shared: shared.clone(),
             dirs,
@@ -204,7 +200,7 @@ impl Running {
         match Settings::load(path) {
             Ok(new) => {
                 let _ = self.inboxes.send(new.inboxes.iter().map(|i| i.dir.clone()).collect());
-                let _ = self.control.send(Control::Inboxes(new.inboxes));
+                let _ = self.control.send(Control::Inboxes(inbox::InboxState::all(&new)));
                 self.shared.clear("config");
                 tracing::info!(
                     "Configuration reloaded: inbox changes apply now; other changes need a restart."
@@ -273,8 +269,10 @@ fn log_end(what: &str, ended: Result<journal::Result<()>, tokio::task::JoinError
 struct StatusWriter {
     journal: Journal,
     live: Arc<crate::http::Live>,
-    pacer: Arc<Pacer>,
-    engine: Engine<api::Observed<Client>>,
+    /// Every configured connection; the first one's quota is the daemon's `quota`.
+    conns: Vec<Conn>,
+    /// Connections not configured whose rows wait (raised as problems).
+    unconfigured: std::collections::BTreeSet<String>,
     metrics: Arc<Metrics>,
     shared: Arc<Shared>,
     dirs: Dirs,
@@ -282,42 +280,53 @@ struct StatusWriter {
 }
 
 impl StatusWriter {
-    /// Refused credentials and a long run of 429s are problems the operator should see; the
+    /// Refused credentials and a long run of 429s are problems the operator should see; each
     /// engine's health gate decides when they start and end (a refusal ends when a probe is
-    /// accepted), and this is the one place they are worded.
+    /// accepted), and this is the one place they are worded. With several connections each
+    /// problem names its connection (and only its files wait).
     fn raise_health_problems(&self) {
-        let health = self.engine.health();
-        match health.auth_refused {
-            Some(why) => {
-                let msg = format!(
-                    "{why}; nothing is sent; fdsync probes once a minute and resumes by itself when \
-                     Freshdesk accepts the key again (a new key in the config needs a restart)"
-                );
-                if self.shared.raise(AUTH_PROBLEM, &msg) {
-                    tracing::error!(reason = %why, "Freshdesk refused the credentials; nothing is sent until it accepts them.");
+        let several = self.conns.len() > 1;
+        for conn in &self.conns {
+            let health = conn.engine.health();
+            let (on, key) = match several {
+                true => (format!("connection {}: ", conn.name), format!(":{}", conn.name)),
+                false => (String::new(), String::new()),
+            };
+            let auth_key = format!("{AUTH_PROBLEM}{key}");
+            match health.auth_refused {
+                Some(why) => {
+                    let msg = format!(
+                        "{on}{why}; nothing is sent; fdsync probes once a minute and resumes by itself when \
+                         Freshdesk accepts the key again (a new key in the config needs a restart)"
+                    );
+                    if self.shared.raise(&auth_key, &msg) {
+                        tracing::error!(connection = %conn.name, reason = %why, "Freshdesk refused the credentials; nothing is sent until it accepts them.");
+                    }
+                }
+                None => {
+                    if self.shared.clear(&auth_key) {
+                        tracing::info!(connection = %conn.name, "Freshdesk accepts the credentials again.");
+                    }
                 }
             }
-            None => {
-                if self.shared.clear(AUTH_PROBLEM) {
-                    tracing::info!("Freshdesk accepts the credentials again.");
+            match health.rate_limited_for {
+                Some(d) if d > RATE_LIMITED_PROBLEM_AFTER => {
+                    let msg = format!(
+                        "{on}Freshdesk has answered only 429 (rate limited) for {} s; waiting",
+                        d.as_secs()
+                    );
+                    if self.shared.raise(&format!("rate_limited{key}"), &msg) {
+                        tracing::warn!(connection = %conn.name, secs = d.as_secs(), "Freshdesk keeps answering 429; the daemon waits.");
+                    }
                 }
-            }
-        }
-        match health.rate_limited_for {
-            Some(d) if d > RATE_LIMITED_PROBLEM_AFTER => {
-                let msg =
-                    format!("Freshdesk has answered only 429 (rate limited) for {} s; waiting", d.as_secs());
-                if self.shared.raise("rate_limited", &msg) {
-                    tracing::warn!(secs = d.as_secs(), "Freshdesk keeps answering 429; the daemon waits.");
+                _ => {
+                    self.shared.clear(&format!("rate_limited{key}"));
                 }
-            }
-            _ => {
-                self.shared.clear("rate_limited");
             }
         }
     }
 
-    async fn run(self, inboxes: tokio::sync::watch::Receiver<Vec<PathBuf>>, stop: CancellationToken) {
+    async fn run(mut self, inboxes: tokio::sync::watch::Receiver<Vec<PathBuf>>, stop: CancellationToken) {
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last: Option<DaemonStatus> = None;
         loop {
@@ -328,7 +337,14 @@ impl StatusWriter {
             self.raise_health_problems();
             match self.journal.stats().await {
                 Ok(stats) => {
-                    let snap = self.pacer.snapshot();
+                    connections::raise_unconfigured(
+                        &stats,
+                        &self.conns,
+                        &self.shared,
+                        &mut self.unconfigured,
+                    );
+                    let per: Vec<_> = self.conns.iter().map(|c| c.status(&stats, &self.metrics)).collect();
+                    let snap = per.first().map(|c| c.quota.clone()).unwrap_or_default();
                     self.metrics.update(&stats, &snap, now_ms());
                     let st = DaemonStatus::new(
                         self.started_at,
@@ -337,7 +353,8 @@ impl StatusWriter {
                         &snap,
                         self.shared.problems(),
                         self.shared.last_error(),
-                    );
+                    )
+                    .with_connections(per);
                     systemd::status(&st.line());
                     self.live.record(&st);
                     if let Err(e) = status_file::write_status(&self.dirs.state, &st) {

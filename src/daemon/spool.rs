@@ -11,7 +11,6 @@
 use super::inbox::{self, InboxState};
 use super::problems::Shared;
 use super::watch::{Wake, Watchers};
-use crate::config::Inbox;
 use crate::intake::Limits;
 use crate::text::{Shown, shown_path};
 
@@ -63,7 +62,7 @@ impl Dirs {
 #[derive(Debug)]
 pub(super) enum Control {
     /// A reloaded configuration's inboxes.
-    Inboxes(Vec<Inbox>),
+    Inboxes(Vec<InboxState>),
 }
 
 pub(super) struct Spool {
@@ -145,16 +144,20 @@ impl Spool {
     }
 
     /// Applies a reloaded inbox list: new inboxes are watched, removed ones forgotten.
-    fn reconfigure(&mut self, new: Vec<Inbox>) {
+    fn reconfigure(&mut self, new: Vec<InboxState>) {
         let mut old: HashMap<PathBuf, InboxState> =
             self.inboxes.drain(..).map(|i| (i.cfg.dir.clone(), i)).collect();
-        for cfg in new {
+        for next in new {
+            let cfg = &next.cfg;
             let same = old.get(&cfg.dir).is_some_and(|o| {
-                o.cfg.action == cfg.action && o.cfg.settle == cfg.settle && o.cfg.pattern == cfg.pattern
+                o.cfg.action == cfg.action
+                    && o.cfg.settle == cfg.settle
+                    && o.cfg.pattern == cfg.pattern
+                    && o.connection == next.connection
             });
             let state = match old.remove(&cfg.dir) {
                 Some(o) if same => o,
-                _ => InboxState::new(cfg),
+                _ => next,
             };
             self.inboxes.push(state);
         }
@@ -235,8 +238,8 @@ impl Spool {
         };
         ib.forget(path);
         self.shared.clear(&key);
-        let (action, dir) = (ib.cfg.action, ib.cfg.dir.display().to_string());
-        tracing::info!(file = %Shown(&name), inbox = %dir, "File claimed.");
-        self.admit(&claimed, &name, action, &dir).await
+        let (action, dir, on) = (ib.cfg.action, ib.cfg.dir.display().to_string(), ib.connection.clone());
+        tracing::info!(file = %Shown(&name), inbox = %dir, connection = %on, "File claimed.");
+        self.admit(&claimed, &name, action, &dir, &on).await
     }
 }

@@ -88,17 +88,32 @@ fn by_name_or_number(raw: &str, names: &[(&str, u8)]) -> Result<u8, String> {
     })
 }
 
+/// `raw` without the first of `suffixes` it ends with (ASCII case ignored), trimmed.
+fn without_suffix<'a>(raw: &'a str, suffixes: &[&str]) -> &'a str {
+    let raw = raw.trim();
+    suffixes
+        .iter()
+        .find_map(|suffix| {
+            let cut = raw.len().checked_sub(suffix.len())?;
+            let (head, tail) = (raw.get(..cut)?, raw.get(cut..)?);
+            tail.eq_ignore_ascii_case(suffix).then_some(head)
+        })
+        .unwrap_or(raw)
+}
+
 macro_rules! int_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $value:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $value:literal),+ $(,)? } $(suffixes [$($suffix:literal),*])?) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name { $($variant = $value),+ }
 
         impl $name {
             const NAMES: &'static [(&'static str, u8)] = &[$((stringify!($variant), $value)),+];
+            /// Spellings that may follow a name (`Group-Level`): dropped before matching.
+            const SUFFIXES: &'static [&'static str] = &[$($($suffix),*)?];
 
             pub fn parse(raw: &str) -> Result<Self, String> {
-                let n = by_name_or_number(raw, Self::NAMES)?;
+                let n = by_name_or_number(without_suffix(raw, Self::SUFFIXES), Self::NAMES)?;
                 Ok(match n { $($value => Self::$variant,)+ _ => unreachable!("checked against NAMES") })
             }
 
@@ -132,8 +147,9 @@ int_enum!(
     Status { Open = 2, Pending = 3, Resolved = 4, Closed = 5 }
 );
 int_enum!(
-    /// Agent ticket scope: Global 1, Group 2, Restricted 3.
-    TicketScope { Global = 1, Group = 2, Restricted = 3 }
+    /// Agent ticket scope: Global 1, Group 2, Restricted 3; also as the connector spells them
+    /// (`Group-Level`), and `Group level`, `group_level`.
+    TicketScope { Global = 1, Group = 2, Restricted = 3 } suffixes ["-level", " level", "_level"]
 );
 
 #[cfg(test)]
@@ -147,6 +163,26 @@ mod tests {
         assert_eq!(Priority::parse("1"), Ok(Priority::Low));
         assert_eq!(Status::parse("closed").map(Status::number), Ok(5));
         assert_eq!(TicketScope::parse("3"), Ok(TicketScope::Restricted));
+    }
+
+    #[test]
+    fn ticket_scopes_accept_the_connectors_level_spellings() {
+        for (raw, want) in [
+            ("Group-Level", 2),
+            ("Group level", 2),
+            ("group_level", 2),
+            (" GROUP-LEVEL ", 2),
+            ("Global-Level", 1),
+            ("Restricted Level", 3),
+            ("restricted_level", 3),
+        ] {
+            assert_eq!(TicketScope::parse(raw).map(TicketScope::number), Ok(want), "{raw}");
+        }
+        for bad in ["Group-", "Level", "-Level", "Group--Level", "Groups level"] {
+            assert!(TicketScope::parse(bad).is_err(), "{bad} accepted");
+        }
+        // Only ticket scopes have the suffix.
+        assert!(Priority::parse("High-Level").is_err());
     }
 
     #[test]

@@ -4,9 +4,13 @@
 //! global GCRA limiter. The answer goes back through [`Permit::finish`], which feeds the rate
 //! headers, RTT, 429s and timeouts back. The pacer never sends, retries or classifies anything.
 //!
-//! The quota arithmetic and the Remaining controller are pure and live in [`budget`].
+//! The quota arithmetic and the Remaining controller are pure and live in [`budget`]; one pacer
+//! per Freshdesk account, shared by the connections to it, comes from [`Accounts`].
 
+mod accounts;
 pub mod budget;
+
+pub use accounts::Accounts;
 
 use super::arc::{ArcController, ArcSettings, Signal};
 use crate::freshdesk::answer::{Answer, EndpointClass, Reply};

@@ -24,8 +24,17 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 use tokio::sync::Mutex;
 
-/// The token cache file inside the state directory.
+/// The token cache file inside the state directory (the connection `default`'s).
 pub const TOKEN_FILE: &str = "oauth-token.json";
+
+/// The token cache file of the settings' connection: each connection has its own tokens
+/// (`oauth-token.json` for `default`, `oauth-token-<name>.json` for the others).
+pub fn token_file(settings: &Settings) -> PathBuf {
+    match settings.connection.as_str() {
+        crate::config::DEFAULT_CONNECTION => settings.state_dir.join(TOKEN_FILE),
+        name => settings.state_dir.join(format!("oauth-token-{name}.json")),
+    }
+}
 const RELOGIN: &str = "run `fdsync auth login` to authorise fdsync again";
 
 /// A token held in memory.
@@ -69,7 +78,7 @@ impl TokenSource {
             cfg: (**cfg).clone(),
             auth: settings.auth.clone(),
             http,
-            path: settings.state_dir.join(TOKEN_FILE),
+            path: token_file(settings),
             state: Mutex::new(None),
         })
     }

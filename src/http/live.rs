@@ -102,6 +102,7 @@ mod tests {
                 failed: 0,
             }],
             rows_pending: pending,
+            connections: vec![],
             problems: vec![],
             last_error: None,
             running: true,

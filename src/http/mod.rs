@@ -42,6 +42,8 @@ pub struct Site {
     pub max_deletes_per_file: u32,
     pub live: Arc<Live>,
     pub metrics: Arc<Metrics>,
+    /// The configured connections, as `status --json` lists them.
+    pub connections: Vec<crate::status_file::ConnectionInfo>,
 }
 
 type Shared = State<Arc<Site>>;
@@ -88,8 +90,9 @@ async fn secure_headers(mut resp: Response) -> Response {
 async fn api_status(State(site): Shared) -> Response {
     let inboxes = site.live.status().map_or_else(|| site.inboxes.clone(), |s| s.inboxes);
     let inboxes = inboxes.iter().map(|p| p.display().to_string()).collect();
-    match StatusReport::build(&site.journal, &site.state_dir, inboxes, crate::status_file::STATUS_FILES).await
-    {
+    let connections = site.connections.clone();
+    let limit = crate::status_file::STATUS_FILES;
+    match StatusReport::build(&site.journal, &site.state_dir, inboxes, connections, limit).await {
         Ok(report) => axum::Json(report).into_response(),
         Err(e) => journal_unavailable(e),
     }

@@ -130,6 +130,8 @@ audit_fields! {
     sha256: String = "f.sha256";
     /// The inbox the file came from (none for `fdsync import`).
     inbox: Option<String> = "f.inbox";
+    /// The connection (Freshdesk account and credentials) the change was sent on.
+    connection: Option<String> = "f.connection", kept "f.connection";
     row: i64 = "o.row";
     action: String = "o.action";
     key: String = "o.key";

@@ -75,10 +75,12 @@ pub struct FileRecord {
     pub approval_note: Option<String>,
     /// On an undo file (`fdsync undo`): the file it reverses.
     pub undo_of: Option<i64>,
+    /// The connection its rows are sent on (recorded when it was taken; never changed).
+    pub connection: String,
 }
 
 pub(super) const COLUMNS: &str = "id, name, path, sha256, inbox, default_action, state, rows_total, error, duplicate_of, \
-                       report_path, created_at, updated_at, approved_by, approved_at, approval_note, undo_of";
+                       report_path, created_at, updated_at, approved_by, approved_at, approval_note, undo_of, connection";
 
 pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
     let state: String = r.get(6)?;
@@ -101,6 +103,7 @@ pub(super) fn from_row(r: &Row<'_>) -> rusqlite::Result<(FileRecord, String)> {
             approved_at: r.get(14)?,
             approval_note: r.get(15)?,
             undo_of: r.get(16)?,
+            connection: r.get(17)?,
         },
         state,
     ))
@@ -123,11 +126,13 @@ pub(super) fn insert_in(
     f: &NewFile,
     state: FileState,
     duplicate_of: Option<i64>,
+    connection: &str,
 ) -> Result<i64> {
     let now = now_ms();
     c.execute(
-        "INSERT INTO files (name, path, sha256, inbox, default_action, state, duplicate_of, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        "INSERT INTO files (name, path, sha256, inbox, default_action, state, duplicate_of, created_at, updated_at,
+                            connection)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?9)",
         params![
             f.name,
             f.path,
@@ -136,7 +141,8 @@ pub(super) fn insert_in(
             f.default_action.map(|a| a.as_str()),
             state.as_str(),
             duplicate_of,
-            now
+            now,
+            connection
         ],
     )?;
     Ok(c.last_insert_rowid())
@@ -151,20 +157,24 @@ pub(super) fn newest(conn: &Connection, limit: usize) -> Result<Vec<FileRecord>>
 }
 
 impl Journal {
-    /// The file that first brought this content in (not a duplicate record), if any.
+    /// The file that first brought this content in on this connection (not a duplicate
+    /// record), if any: the same file sent to another account is another job.
     pub async fn find_file_by_sha(&self, sha256: &str) -> Result<Option<FileRecord>> {
-        let sha = sha256.to_string();
+        let (sha, conn) = (sha256.to_string(), self.conn_name());
         self.call(move |c| {
             let sql = format!(
-                "SELECT {COLUMNS} FROM files WHERE sha256 = ?1 AND state NOT IN ('duplicate') ORDER BY id LIMIT 1"
+                "SELECT {COLUMNS} FROM files WHERE sha256 = ?1 AND connection = ?2 AND state NOT IN ('duplicate')
+                 ORDER BY id LIMIT 1"
             );
-            c.query_row(&sql, [sha], from_row).optional()?.map(finish).transpose()
+            c.query_row(&sql, [sha, conn], from_row).optional()?.map(finish).transpose()
         })
         .await
     }
 
+    /// Records a file on this handle's connection.
     pub async fn insert_file(&self, f: NewFile, state: FileState, duplicate_of: Option<i64>) -> Result<i64> {
-        self.call(move |c| insert_in(c, &f, state, duplicate_of)).await
+        let conn = self.conn_name();
+        self.call(move |c| insert_in(c, &f, state, duplicate_of, &conn)).await
     }
 
     /// Sets a file's state; entering held, failed or done records its notifications in the same

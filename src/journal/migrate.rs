@@ -105,6 +105,11 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX outbox_due ON outbox(state, next_attempt_at);
     "#,
+    // 6: the connection (the Freshdesk account and credentials) each file is sent on.
+    r#"
+    ALTER TABLE files ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
+    CREATE INDEX files_connection ON files(connection, state);
+    "#,
 ];
 
 pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {

@@ -73,11 +73,17 @@ type Job = Box<dyn FnOnce(&Connection) -> (bool, Reply) + Send>;
 type Reply = Box<dyn FnOnce(bool) + Send>;
 
 /// A cheap handle to the journal; clone it freely.
+///
+/// A handle is on one connection ([`Journal::on_connection`]; `default` unless chosen): the
+/// files it inserts record it, and the engine's queries (ready and sending ops, content seen
+/// before, earlier creates with a key) see only that connection's files. Other reads (status,
+/// reports, stats) see every file.
 #[derive(Clone)]
 pub struct Journal {
     tx: std_mpsc::Sender<Job>,
     /// Which notification target wants which event (`outbox.rs`); empty unless the daemon set it.
     routes: outbox::Routes,
+    connection: Option<std::sync::Arc<str>>,
 }
 
 /// Most closures one transaction takes; bounds the latency of the first caller in a batch.
@@ -105,7 +111,22 @@ impl Journal {
             .name("fdsync-journal".into())
             .spawn(move || writer(conn, rx))
             .map_err(|e| Error::Data(format!("cannot start journal writer: {e}")))?;
-        Ok(Self { tx, routes: outbox::no_routes() })
+        Ok(Self { tx, routes: outbox::no_routes(), connection: None })
+    }
+
+    /// The same journal, on connection `name`.
+    pub fn on_connection(&self, name: &str) -> Journal {
+        Journal { tx: self.tx.clone(), routes: self.routes.clone(), connection: Some(name.into()) }
+    }
+
+    /// The connection this handle is on.
+    pub fn connection(&self) -> &str {
+        self.connection.as_deref().unwrap_or(crate::config::DEFAULT_CONNECTION)
+    }
+
+    /// The connection as an owned value, for a query closure.
+    fn conn_name(&self) -> String {
+        self.connection().to_string()
     }
 
     /// Runs `f` on the writer thread inside a transaction; returns once it is committed.

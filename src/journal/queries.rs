@@ -83,32 +83,36 @@ pub(super) fn query_ops(c: &Connection, sql: &str, p: impl rusqlite::Params) -> 
 }
 
 impl Journal {
-    /// Pending ops that may run now, in arrival order: their file is processing, their retry time
-    /// has come, and no earlier op with the same key is still unfinished (per-key file order).
+    /// Pending ops of this connection that may run now, in arrival order: their file is
+    /// processing, their retry time has come, and no earlier op of the connection with the same
+    /// key is still unfinished (per-key file order).
     pub async fn ready_ops(&self, now: i64, limit: usize) -> Result<Vec<OpRecord>> {
+        let conn = self.conn_name();
         self.call(move |c| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM ops o
                  WHERE o.state = 'pending' AND o.next_attempt_at <= ?1
-                   AND o.file_id IN (SELECT id FROM files WHERE state = 'processing')
+                   AND o.file_id IN (SELECT id FROM files WHERE state = 'processing' AND connection = ?3)
                    AND NOT EXISTS (SELECT 1 FROM ops p WHERE p.key = o.key AND p.id < o.id
                                    AND p.state IN ('pending', 'sending')
-                                   AND p.file_id IN (SELECT id FROM files WHERE state = 'processing'))
+                                   AND p.file_id IN (SELECT id FROM files
+                                                     WHERE state = 'processing' AND connection = ?3))
                  ORDER BY o.id LIMIT ?2"
             );
-            query_ops(c, &sql, params![now, limit as i64])
+            query_ops(c, &sql, params![now, limit as i64, conn])
         })
         .await
     }
 
-    /// Ops left in `sending`: uncertain unless this process has them in flight.
+    /// Ops of this connection left in `sending`: uncertain unless this process has them in flight.
     pub async fn sending_ops(&self) -> Result<Vec<OpRecord>> {
-        self.call(|c| {
+        let conn = self.conn_name();
+        self.call(move |c| {
             let sql = format!(
                 "SELECT {COLUMNS} FROM ops WHERE state = 'sending'
-                 AND file_id IN (SELECT id FROM files WHERE state = 'processing') ORDER BY id"
+                 AND file_id IN (SELECT id FROM files WHERE state = 'processing' AND connection = ?1) ORDER BY id"
             );
-            query_ops(c, &sql, [])
+            query_ops(c, &sql, [conn])
         })
         .await
     }
@@ -131,11 +135,13 @@ impl Journal {
     /// Pending `get_agent` / `delete_agent` rows that name an email (the agent directory's test
     /// of whether listing all agents is cheaper than a lookup per row).
     pub async fn pending_email_agent_ops(&self) -> Result<u64> {
-        self.call(|c| {
+        let conn = self.conn_name();
+        self.call(move |c| {
             Ok(c.query_row(
                 "SELECT COUNT(*) FROM ops WHERE state = 'pending' AND action IN ('get_agent', 'delete_agent')
-                   AND key NOT LIKE 'agent:%' AND file_id IN (SELECT id FROM files WHERE state = 'processing')",
-                [],
+                   AND key NOT LIKE 'agent:%'
+                   AND file_id IN (SELECT id FROM files WHERE state = 'processing' AND connection = ?1)",
+                [conn],
                 |r| r.get::<_, i64>(0),
             )? as u64)
         })
@@ -158,19 +164,23 @@ impl Journal {
         self.call(move |c| counts(c, file_id)).await
     }
 
-    /// A finished op elsewhere with this key that created something (cross-file `external_id`),
-    /// live or pruned (kept in `audit`, so a pruned file still dedupes its `external_id`s).
+    /// A finished op elsewhere on this connection with this key that created something
+    /// (cross-file `external_id`; another account's ticket is not this account's), live or
+    /// pruned (kept in `audit`, so a pruned file still dedupes its `external_id`s).
     pub async fn created_with_key(&self, key: String, except_op: i64) -> Result<Option<(i64, u64, u64)>> {
+        let conn = self.conn_name();
         self.call(move |c| {
             Ok(c.query_row(
                 "SELECT file_id, row, freshdesk_id, id FROM ops
                      WHERE key = ?1 AND id <> ?2 AND state = 'done' AND freshdesk_id IS NOT NULL
                        AND outcome IN ('created', 'exists')
+                       AND file_id IN (SELECT id FROM files WHERE connection = ?3)
                  UNION ALL
                  SELECT file_id, row, freshdesk_id, op_id FROM audit
                      WHERE key = ?1 AND freshdesk_id IS NOT NULL AND outcome IN ('created', 'exists')
+                       AND file_id IN (SELECT id FROM files WHERE connection = ?3)
                  ORDER BY 4 LIMIT 1",
-                params![key, except_op],
+                params![key, except_op, conn],
                 |r| Ok((r.get::<_, i64>(0)?, r.get::<_, i64>(1)? as u64, r.get::<_, i64>(2)? as u64)),
             )
             .optional()?)

@@ -40,6 +40,8 @@ pub struct JournalStats {
     pub oldest_unfinished_ms: Option<i64>,
     /// At most 100 files, oldest first.
     pub in_progress: Vec<FileProgress>,
+    /// Rows not yet final (`pending` or `sending`) of files running or held, by connection.
+    pub pending_by_connection: BTreeMap<String, u64>,
 }
 
 impl JournalStats {
@@ -122,6 +124,12 @@ impl Journal {
                 )?,
                 oldest_unfinished_ms: oldest,
                 in_progress: in_progress(c)?,
+                pending_by_connection: grouped(
+                    c,
+                    "SELECT f.connection, COUNT(*) FROM ops o JOIN files f ON f.id = o.file_id
+                     WHERE o.state IN ('pending', 'sending') AND f.state IN ('processing', 'held')
+                     GROUP BY f.connection",
+                )?,
             })
         })
         .await

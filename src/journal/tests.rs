@@ -199,3 +199,35 @@ async fn an_undo_file_names_what_it_undoes_and_holds_each_row_unless_it_was_not_
         "row 2 may be tried again"
     );
 }
+
+#[tokio::test]
+async fn each_connection_sees_only_its_files_ops_and_content_seen_before() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let b = j.on_connection("b");
+    let new = NewFile {
+        name: "a.csv".into(),
+        path: "/x/b/a.csv".into(),
+        sha256: "sha".into(),
+        inbox: None,
+        default_action: Some(Action::GetAgent),
+    };
+    // The same content on another connection is another file, not a resume of the first.
+    assert!(b.find_file_by_sha("sha").await.unwrap().is_none());
+    let file_b = b.insert_file(new, FileState::Processing, None).await.unwrap();
+    j.insert_ops(file, vec![new_op(1, get_op("a@example.com"))]).await.unwrap();
+    b.insert_ops(file_b, vec![new_op(1, get_op("a@example.com"))]).await.unwrap();
+    let files = |ops: Vec<OpRecord>| ops.iter().map(|o| o.file_id).collect::<Vec<_>>();
+    // The same key on two accounts is two agents: neither waits for the other.
+    assert_eq!(files(j.ready_ops(now_ms(), 10).await.unwrap()), [file]);
+    assert_eq!(files(b.ready_ops(now_ms(), 10).await.unwrap()), [file_b]);
+    assert_eq!(files(j.on_connection("c").ready_ops(now_ms(), 10).await.unwrap()), Vec::<i64>::new());
+    assert_eq!(j.file(file_b).await.unwrap().unwrap().connection, "b");
+    assert_eq!(j.file(file).await.unwrap().unwrap().connection, "default");
+    let waiting = j.stats().await.unwrap().pending_by_connection;
+    assert_eq!(waiting.into_iter().collect::<Vec<_>>(), [("b".to_string(), 1), ("default".to_string(), 1)]);
+    let op_b = b.ready_ops(now_ms(), 10).await.unwrap().remove(0);
+    b.begin_attempt(op_b.id, true).await.unwrap();
+    assert!(j.sending_ops().await.unwrap().is_empty(), "another connection's uncertain op is not ours");
+    assert_eq!(b.sending_ops().await.unwrap().len(), 1);
+}

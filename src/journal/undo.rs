@@ -81,8 +81,12 @@ impl Journal {
         state: FileState,
     ) -> Result<i64> {
         self.call(move |c| {
-            let id = files::insert_in(c, &file, state, None)?;
-            c.execute("UPDATE files SET undo_of = ?2 WHERE id = ?1", params![id, of])?;
+            // On the connection the undone file was sent on, whatever the config says now.
+            let id = files::insert_in(c, &file, state, None, crate::config::DEFAULT_CONNECTION)?;
+            c.execute(
+                "UPDATE files SET undo_of = ?2, connection = (SELECT connection FROM files WHERE id = ?2) WHERE id = ?1",
+                params![id, of],
+            )?;
             insert_ops_in(c, id, &ops)?;
             Ok(id)
         })

@@ -164,6 +164,7 @@ mod tests {
             approved_at: None,
             approval_note: None,
             undo_of: None,
+            connection: "default".into(),
         };
         let counts = BTreeMap::from([("created".to_string(), 2), ("failed".to_string(), 1)]);
         FileFacts { file, counts, failures: vec![(2, "email: 'x\ny' is not an email".into())] }

@@ -16,6 +16,8 @@ use std::path::{Path, PathBuf};
 pub struct Summary {
     pub file_id: i64,
     pub name: String,
+    /// The connection its rows were sent on (named in the summary unless `default`).
+    pub connection: String,
     pub by_outcome: BTreeMap<&'static str, u64>,
     /// Rows that did not reach their goal: `failed`, and an undo's `not_restorable`.
     pub failed: u64,
@@ -34,9 +36,13 @@ impl std::fmt::Display for Summary {
         let total: u64 = self.by_outcome.values().sum();
         let parts: Vec<String> = self.by_outcome.iter().map(|(k, v)| format!("{v} {k}")).collect();
         let report = self.report.display();
+        let on = match self.connection.as_str() {
+            "" | crate::config::DEFAULT_CONNECTION => String::new(),
+            name => format!(", connection {name}"),
+        };
         write!(
             f,
-            "{} (file {}): {total} rows: {}; report: {report}",
+            "{} (file {}{on}): {total} rows: {}; report: {report}",
             Shown(&self.name),
             self.file_id,
             parts.join(", ")
@@ -62,7 +68,12 @@ pub async fn finish(journal: &Journal, state_dir: &Path, file_id: i64) -> Result
         .await?
         .ok_or_else(|| journal::Error::Data(format!("no file {file_id} in the journal")))?;
     let rows = report_rows(journal, file_id).await?;
-    let mut summary = Summary { file_id, name: file.name.clone(), ..Default::default() };
+    let mut summary = Summary {
+        file_id,
+        name: file.name.clone(),
+        connection: file.connection.clone(),
+        ..Default::default()
+    };
     for r in &rows {
         *summary.by_outcome.entry(r.outcome.as_str()).or_default() += 1;
         if !r.outcome.is_success() {

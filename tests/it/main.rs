@@ -4,6 +4,7 @@
 mod audit;
 mod client;
 mod commands;
+mod connections;
 mod crash;
 mod daemon;
 mod distrust;

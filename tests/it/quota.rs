@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 /// These tests read per-window use: they run one at a time so they do not starve each other.
-static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+pub(crate) static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 
 /// 2 s windows, 25 % reserve, the total learnt from `X-RateLimit-Total`.
 const LIMITS: &str = "[limits]\nwindow_secs = 2\nreserve_percent = 25\nrequests_per_minute = 0\n";
@@ -25,18 +25,18 @@ fn agents_csv(n: usize) -> String {
 
 /// One quota window that closed while `work` ran.
 #[derive(Debug, Clone, Copy)]
-struct Window {
+pub(crate) struct Window {
     /// When it was first seen.
-    start: Instant,
+    pub(crate) start: Instant,
     /// Credits the whole account used in it (its peak count).
-    peak: u64,
+    pub(crate) peak: u64,
     /// Tickets created in it.
     tickets: u64,
 }
 
 /// Runs `work` while sampling the simulator every 5 ms; returns its output and every quota
 /// window that closed meanwhile.
-async fn with_windows<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<Window>) {
+pub(crate) async fn with_windows<F: Future>(app: &TestApp, work: F) -> (F::Output, Vec<Window>) {
     let done = AtomicBool::new(false);
     let run = async {
         let out = work.await;

@@ -3,7 +3,7 @@
 //! only resolves configuration; it must not request a token (that is `freshdesk::oauth`).
 
 use super::super::Error;
-use super::secret::{EnvLookup, SecretSource};
+use super::secret::{EnvLookup, SecretNames, SecretSource};
 use secrecy::SecretString;
 use serde::Deserialize;
 use std::collections::BTreeMap;
@@ -80,7 +80,12 @@ pub struct OAuth2Settings {
 
 impl OAuth2Settings {
     /// One step per key group, in the order the errors were always reported.
-    pub(super) fn resolve(o: RawOAuth2, base: Option<&Path>, env: EnvLookup) -> Result<Self, Error> {
+    pub(super) fn resolve(
+        o: RawOAuth2,
+        base: Option<&Path>,
+        env: EnvLookup,
+        names: SecretNames,
+    ) -> Result<Self, Error> {
         let client_id =
             o.client_id.ok_or_else(|| Error::invalid("auth.oauth2.client_id", "required for oauth2"))?;
         let grant_type = GrantType::parse(o.grant_type.as_deref())?;
@@ -91,8 +96,8 @@ impl OAuth2Settings {
             key: "auth.oauth2.client_secret",
             inline: o.client_secret,
             file: o.client_secret_file,
-            credential: "client_secret",
-            env_var: "FDSYNC_CLIENT_SECRET",
+            credential: names.credential("client_secret"),
+            env_var: names.env_var("CLIENT_SECRET"),
         }
         .find(base, env)?;
         check_client_secret(client_secret.is_some(), grant_type, token_type)?;
@@ -100,8 +105,8 @@ impl OAuth2Settings {
             key: "auth.oauth2.password",
             inline: o.password,
             file: o.password_file,
-            credential: "password",
-            env_var: "FDSYNC_PASSWORD",
+            credential: names.credential("password"),
+            env_var: names.env_var("PASSWORD"),
         };
         let (username, password) = user_credentials(grant_type, o.username, password, base, env)?;
         check_token_headers(&o.token_headers)?;

@@ -18,13 +18,40 @@ pub fn process_env(name: &str) -> Option<String> {
     std::env::var(name).ok()
 }
 
+/// Whose secrets these are: the connection `default` (the top-level `[auth]`) keeps the names
+/// `$CREDENTIALS_DIRECTORY/api_key` and `FDSYNC_API_KEY`; a named connection `it-desk` reads
+/// `$CREDENTIALS_DIRECTORY/it-desk-api_key` and `FDSYNC_IT_DESK_API_KEY`.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecretNames<'a> {
+    /// `None` for the connection `default`.
+    pub connection: Option<&'a str>,
+}
+
+impl SecretNames<'_> {
+    /// The file name under `$CREDENTIALS_DIRECTORY` for `credential` (`api_key`, `password`, …).
+    pub fn credential(&self, credential: &str) -> String {
+        match self.connection {
+            Some(name) => format!("{name}-{credential}"),
+            None => credential.to_string(),
+        }
+    }
+
+    /// The environment variable for `var` (`API_KEY`, `PASSWORD`, `CLIENT_SECRET`).
+    pub fn env_var(&self, var: &str) -> String {
+        match self.connection {
+            Some(name) => format!("FDSYNC_{}_{var}", name.to_ascii_uppercase().replace('-', "_")),
+            None => format!("FDSYNC_{var}"),
+        }
+    }
+}
+
 /// One secret and the four places it may come from.
 pub(in crate::config) struct SecretSource<'a> {
     pub(in crate::config) key: &'a str,
     pub(in crate::config) inline: Option<SecretString>,
     pub(in crate::config) file: Option<PathBuf>,
-    pub(in crate::config) credential: &'a str,
-    pub(in crate::config) env_var: &'a str,
+    pub(in crate::config) credential: String,
+    pub(in crate::config) env_var: String,
 }
 
 impl SecretSource<'_> {
@@ -33,7 +60,7 @@ impl SecretSource<'_> {
         base: Option<&Path>,
         env: EnvLookup,
     ) -> Result<SecretString, Error> {
-        let (key, credential, env_var) = (self.key, self.credential, self.env_var);
+        let (key, credential, env_var) = (self.key, self.credential.clone(), self.env_var.clone());
         self.find(base, env)?.ok_or_else(|| {
             Error::invalid(
                 key,
@@ -64,12 +91,12 @@ impl SecretSource<'_> {
             return read_secret_file(&format!("{}_file", self.key), &path, trusted).map(Some);
         }
         if let Some(dir) = creds {
-            let path = Path::new(&dir).join(self.credential);
+            let path = Path::new(&dir).join(&self.credential);
             if path.exists() {
                 return read_secret_file("CREDENTIALS_DIRECTORY", &path, true).map(Some);
             }
         }
-        Ok(env(self.env_var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).map(SecretString::from))
+        Ok(env(&self.env_var).map(|v| v.trim().to_string()).filter(|v| !v.is_empty()).map(SecretString::from))
     }
 }
 

@@ -4,7 +4,7 @@
 
 use super::super::Error;
 use super::super::answer::Answer;
-use super::{TOKEN_FILE, callback, names, store, token_request, unix_now};
+use super::{callback, names, store, token_file, token_request, unix_now};
 use crate::config::Settings;
 use crate::config::auth::{AuthMethod, OAuth2Settings};
 use base64::Engine;
@@ -18,7 +18,8 @@ pub const LOGIN_TIMEOUT: Duration = Duration::from_secs(300);
 
 /// `fdsync auth login`: prints the authorize URL to `out`, waits (up to [`LOGIN_TIMEOUT`]) for
 /// the browser's redirect to a loopback listener, checks `state`, exchanges the code with the
-/// PKCE verifier and stores the tokens in `<state_dir>/oauth-token.json` (mode 0600).
+/// PKCE verifier and stores the tokens in `<state_dir>/oauth-token.json` (mode 0600; another
+/// connection's in `oauth-token-<name>.json`).
 pub async fn login(settings: &Settings, out: &mut dyn std::io::Write) -> Result<(), Error> {
     login_within(settings, out, LOGIN_TIMEOUT).await
 }
@@ -64,7 +65,7 @@ pub async fn login_within(
         _ => Error::OAuth("the token endpoint gave an unexpected answer".into()),
     })?;
     let token = resp.into_token(None, 1);
-    let path = settings.state_dir.join(TOKEN_FILE);
+    let path = token_file(settings);
     store(&path, cfg, &token)?;
     let (_, token_type) = names(cfg);
     let expiry = token.refresh_at.map_or("no expiry given".to_string(), |at| {
