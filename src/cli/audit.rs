@@ -213,7 +213,10 @@ mod tests {
         let mut csv = Vec::new();
         write_csv(&mut csv, &[row]).unwrap();
         let text = String::from_utf8(csv).unwrap();
-        assert!(text.starts_with("file_id,file_name,sha256,inbox,row,action,key,email,sent_at,"), "{text}");
+        assert!(
+            text.starts_with("file_id,file_name,sha256,inbox,connection,row,action,key,email,sent_at,"),
+            "{text}"
+        );
         assert!(text.contains(",before_occasional\n") && text.contains(",1;2,"), "{text}");
     }
 }
