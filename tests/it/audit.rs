@@ -113,26 +113,8 @@ async fn prune_at_a_terminal_asks_first_and_no_removes_nothing() {
     let app = spawn_app().await;
     let file = app.file("tickets.csv", &tickets_csv(3));
     assert_eq!(code(&app.import(&file, &["--action", "create_ticket"]).await), 0);
-    // `script` gives prune a terminal; "n" answers its question.
-    let command = format!(
-        "{} --config {} prune --before {}",
-        env!("CARGO_BIN_EXE_fdsync"),
-        app.config.display(),
-        tomorrow()
-    );
-    let mut child = tokio::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("script");
-    use tokio::io::AsyncWriteExt;
-    child.stdin.take().expect("stdin").write_all(b"n\n").await.expect("answer");
-    let out = tokio::time::timeout(std::time::Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("prune answered")
-        .expect("output");
+    // A terminal (`script`); "n" answers prune's question.
+    let out = app.at_terminal(&format!("prune --before {}", tomorrow()), "n\n").await;
     let text = String::from_utf8_lossy(&out.stdout);
     let listed = text.find("would prune file 1").unwrap_or_else(|| panic!("no list: {text}"));
     let asked = text.find("prune these files' ops? [y/N]").unwrap_or_else(|| panic!("no question: {text}"));

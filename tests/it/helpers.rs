@@ -124,6 +124,25 @@ impl TestApp {
             .unwrap_or_else(|e| panic!("open {}: {e}", path.display()))
     }
 
+    /// Runs `fdsync ARGS` with a terminal (`script`), typing `input`; its output (stdout holds
+    /// what the terminal showed).
+    pub async fn at_terminal(&self, args: &str, input: &str) -> Output {
+        let command = format!("{} --config {} {args}", env!("CARGO_BIN_EXE_fdsync"), self.config.display());
+        let mut child = tokio::process::Command::new("script")
+            .args(["-qec", &command, "/dev/null"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("script");
+        use tokio::io::AsyncWriteExt;
+        child.stdin.take().expect("stdin").write_all(input.as_bytes()).await.expect("answer");
+        tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
+            .await
+            .expect("answered")
+            .expect("output")
+    }
+
     /// `POST /api/v2/agents` straight to the simulator (an admin adding an agent by hand): the
     /// new agent's id.
     pub async fn create_agent_directly(&self, body: serde_json::Value) -> u64 {

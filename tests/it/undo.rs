@@ -181,7 +181,7 @@ async fn a_ticket_undo_above_the_delete_limit_is_held_unless_yes_and_asks_only_a
     assert_eq!(undos, 0, "nothing journaled");
 
     // At a terminal: shown, asked, answered y; still held above the limit.
-    let out = at_terminal(&app, "undo 1", "y\n").await;
+    let out = stdout(&app.at_terminal("undo 1", "y\n").await);
     assert!(out.contains("3 tickets to delete") && out.contains("row 1: delete ticket"), "{out}");
     assert!(out.contains("held: 3 ticket deletes exceed safety.max_deletes_per_file = 2"), "{out}");
     assert_eq!(app.sim.counters().route("DELETE /api/v2/tickets/{id}"), 0);
@@ -195,37 +195,18 @@ async fn a_ticket_undo_above_the_delete_limit_is_held_unless_yes_and_asks_only_a
     assert_eq!(by, "carol");
 }
 
-/// Runs `fdsync ARGS` with a terminal (`script`), typing `input`; its output.
-async fn at_terminal(app: &TestApp, args: &str, input: &str) -> String {
-    let command = format!("{} --config {} {args}", env!("CARGO_BIN_EXE_fdsync"), app.config.display());
-    let mut child = tokio::process::Command::new("script")
-        .args(["-qec", &command, "/dev/null"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("script");
-    use tokio::io::AsyncWriteExt;
-    child.stdin.take().expect("stdin").write_all(input.as_bytes()).await.expect("answer");
-    let out = tokio::time::timeout(Duration::from_secs(30), child.wait_with_output())
-        .await
-        .expect("answered")
-        .expect("output");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_at_a_terminal_shows_each_agent_to_restore_then_asks() {
     let app = spawn_app().await;
     let emails = seed_leavers(&app, 2).await;
     let file = app.file("leavers.csv", &leavers_csv(&emails));
     assert_eq!(code(&app.import(&file, &["--action", "delete_agent"]).await), 0);
-    let out = at_terminal(&app, "undo 1", "n\n").await;
+    let out = stdout(&app.at_terminal("undo 1", "n\n").await);
     assert!(out.contains("2 agents to restore"), "{out}");
     assert!(out.contains("<leaver01@example.com>: roles [43000078901 43000078951]"), "{out}");
     assert!(out.contains("nothing undone"), "{out}");
     assert_eq!(app.sim.counters().route(ROUTE), 0);
-    let out = at_terminal(&app, "undo 1", "y\n").await;
+    let out = stdout(&app.at_terminal("undo 1", "y\n").await);
     assert!(out.contains("2 restored"), "{out}");
     assert_eq!(app.sim.counters().route_status(ROUTE, 200), 2);
 }
