@@ -276,3 +276,6 @@ impl Spool {
         self.admit(path, &name, action, &dir, &on).await
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -243,3 +243,6 @@ impl Spool {
         self.admit(&claimed, &name, action, &dir, &on).await
     }
 }
+
+#[cfg(test)]
+pub(super) mod tests;

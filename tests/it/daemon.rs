@@ -18,10 +18,16 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     pub(crate) fn start(app: &TestApp) -> Daemon {
+        Daemon::start_with(app, &[])
+    }
+
+    /// Starts the daemon with extra environment variables.
+    pub(crate) fn start_with(app: &TestApp, env: &[(&str, &str)]) -> Daemon {
         let n = std::fs::read_dir(app.dir.path()).map(|d| d.count()).unwrap_or(0);
         let log = app.dir.path().join(format!("daemon-{n}.log"));
         let mut cmd = app.command(&["run"]);
         cmd.env("RUST_LOG", std::env::var("DAEMON_LOG").unwrap_or_else(|_| "info".into()))
+            .envs(env.iter().copied())
             .stderr(std::fs::File::create(&log).expect("log file"));
         Daemon { child: cmd.spawn().expect("spawn fdsync run"), log }
     }
@@ -45,6 +51,11 @@ impl Daemon {
 
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Sends SIGKILL now, without waiting (for a test racing the daemon); [`Daemon::kill9`] reaps.
+    pub(crate) fn kill_now(&mut self) {
+        self.child.start_kill().expect("kill -9");
     }
 
     /// `kill -9`: no shutdown path runs at all.
