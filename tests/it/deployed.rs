@@ -46,18 +46,21 @@ async fn a_claim_across_filesystems_killed_between_copy_and_rename_runs_the_file
 
     // The file is renamed in on its own filesystem; the daemon then has to copy it across.
     let rows = 40;
-    std::fs::write(staging.join("big.csv"), large_tickets_csv(rows)).expect("write");
+    let text = large_tickets_csv(rows);
+    let size = text.len() as u64;
+    std::fs::write(staging.join("big.csv"), text).expect("write");
     std::fs::rename(staging.join("big.csv"), inbox.join("big.csv")).expect("rename in");
-    // Spin until the hidden copy appears, then kill -9 at once: the copy (36 MB) and its fsync
-    // take far longer than the kill needs to land.
+    // Spin until the hidden copy is whole, then kill -9 at once: the fsync of 36 MB that
+    // follows takes far longer than the kill needs to land, and the rename comes after it.
     let deadline = Instant::now() + WAIT;
     let hidden = loop {
         let found = names(&processing).into_iter().find(|n| n.starts_with(".claim-"));
-        if let Some(name) = found {
+        let whole = |n: &String| std::fs::metadata(processing.join(n)).is_ok_and(|m| m.len() == size);
+        if let Some(name) = found.filter(whole) {
             d.kill_now();
             break name;
         }
-        assert!(Instant::now() < deadline, "no .claim- copy appeared:\n{}", d.log());
+        assert!(Instant::now() < deadline, "no whole .claim- copy seen:\n{}", d.log());
         std::thread::yield_now();
     };
     d.kill9().await;
