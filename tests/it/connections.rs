@@ -12,12 +12,12 @@ use std::time::{Duration, Instant};
 
 /// The default connection's app (config, state folder, simulator A) and a second app whose
 /// simulator is account B.
-async fn two_accounts(a: SimConfig, b: SimConfig) -> (TestApp, TestApp) {
+pub(crate) async fn two_accounts(a: SimConfig, b: SimConfig) -> (TestApp, TestApp) {
     (spawn_app_with(a, "").await, spawn_app_with(b, "").await)
 }
 
 /// A `[[connection]]` on `sim`, with `limits` lines in its `[connection.limits]`.
-fn connection_toml(name: &str, sim: &SimHandle, limits: &str) -> String {
+pub(crate) fn connection_toml(name: &str, sim: &SimHandle, limits: &str) -> String {
     format!(
         "[[connection]]\nname = \"{name}\"\ndescription = \"account {name}\"\n\
          [connection.freshdesk]\nbase_url = \"{}\"\nrequest_timeout_secs = 2\nconnect_timeout_secs = 2\n\

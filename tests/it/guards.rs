@@ -47,7 +47,10 @@ async fn a_share_within_the_rule_runs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_administrator_in_the_file_is_protected_and_the_others_are_deleted() {
-    let app = spawn_app_with(SimConfig { agents: 6, ..fast_sim() }, "").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about protected roles, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let off = "[safety]\nmax_deletes_percent = 0\n";
+    let app = spawn_app_with(SimConfig { agents: 6, ..fast_sim() }, off).await;
     let admin = serde_json::json!({"email": "it.admin@example.com", "name": "IT Admin", "ticket_scope": 1,
                                    "role_ids": [ROLE_ADMIN]});
     let admin_id = app.create_agent_directly(admin).await;
@@ -72,7 +75,10 @@ async fn an_administrator_in_the_file_is_protected_and_the_others_are_deleted() 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_unreadable_roles_answer_holds_the_deletes() {
-    let app = spawn_app_with(SimConfig { agents: 6, roles_unreadable: true, ..fast_sim() }, "").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about unreadable roles, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let off = "[safety]\nmax_deletes_percent = 0\n";
+    let app = spawn_app_with(SimConfig { agents: 6, roles_unreadable: true, ..fast_sim() }, off).await;
     let file = app.file("leavers.csv", &leavers(1..=2));
     let out = app.import(&file, &["--action", "delete_agent"]).await;
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));

@@ -56,16 +56,9 @@ impl TestApp {
     }
 
     /// (Re)writes the config: the simulator, a short request timeout (so lost answers are
-    /// reconciled quickly), and `extra` lines appended (whole sections). The simulators of
-    /// tests are small, so `safety.max_deletes_percent` is off unless `extra` sets it.
+    /// reconciled quickly), and `extra` lines appended (whole sections). Every guard keeps the
+    /// product's default (`safety.max_deletes_percent = 10` too) unless `extra` sets it.
     pub fn write_config(&self, extra: &str) {
-        let extra = if extra.contains("max_deletes_percent") {
-            extra.to_string()
-        } else if extra.contains("[safety]\n") {
-            extra.replacen("[safety]\n", "[safety]\nmax_deletes_percent = 0\n", 1)
-        } else {
-            format!("{extra}\n[safety]\nmax_deletes_percent = 0\n")
-        };
         let extra = format!("[freshdesk]\nrequest_timeout_secs = 2\nconnect_timeout_secs = 2\n\n{extra}\n");
         let text = simulator_toml(&self.sim.base_url(), &self.sim.api_key(), &self.state_dir(), &extra);
         std::fs::write(&self.config, text).expect("write config");

@@ -12,15 +12,15 @@ use std::sync::{Arc, Mutex};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpListener;
 
-type Log<T> = Arc<Mutex<Vec<T>>>;
+pub(crate) type Log<T> = Arc<Mutex<Vec<T>>>;
 
-fn count<T>(log: &Log<T>) -> usize {
+pub(crate) fn count<T>(log: &Log<T>) -> usize {
     log.lock().unwrap().len()
 }
 
 /// A webhook receiver: answers the scripted statuses in turn (then 200) and records each
 /// request's (path, JSON body).
-async fn receiver(listener: TcpListener, script: Vec<u16>) -> Log<(String, Value)> {
+pub(crate) async fn receiver(listener: TcpListener, script: Vec<u16>) -> Log<(String, Value)> {
     let got: Log<(String, Value)> = Arc::default();
     let (log, script) = (got.clone(), Arc::new(Mutex::new(script.into_iter())));
     tokio::spawn(async move {
@@ -106,14 +106,14 @@ async fn smtp_sink(listener: TcpListener) -> Log<Mail> {
     got
 }
 
-fn private_file(path: &Path, text: &str) {
+pub(crate) fn private_file(path: &Path, text: &str) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::write(path, text).expect("write");
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
 
 /// (event, state, attempts) of each outbox row, in order.
-fn outbox(app: &TestApp) -> Vec<(String, String, i64)> {
+pub(crate) fn outbox(app: &TestApp) -> Vec<(String, String, i64)> {
     let db = app.journal();
     let mut stmt = db.prepare("SELECT event, state, attempts FROM outbox ORDER BY id").expect("outbox");
     stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))

@@ -16,7 +16,9 @@ fn deletes_csv(n: usize) -> String {
 async fn exactly_max_deletes_per_file_runs_and_one_more_is_held() {
     let sim = SimConfig { agents: 6, ..fast_sim() };
     // Exactly at the maximum: not held.
-    let app = spawn_app_with(sim, "[safety]\nmax_deletes_per_file = 3\n").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about max_deletes_per_file, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let app = spawn_app_with(sim, "[safety]\nmax_deletes_per_file = 3\nmax_deletes_percent = 0\n").await;
     let at_max = app.file("at-max.csv", &deletes_csv(3));
     let out = app.import(&at_max, &["--action", "delete_agent"]).await;
     assert_eq!(code(&out), 0, "3 deletes with a maximum of 3 run: {}{}", stdout(&out), stderr(&out));
@@ -37,7 +39,10 @@ async fn exactly_max_deletes_per_file_runs_and_one_more_is_held() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_protected_email_is_refused_when_the_row_gives_only_the_agent_id() {
     let sim = SimConfig { agents: 3, ..fast_sim() };
-    let app = spawn_app_with(sim, "[safety]\nprotected_emails = [\"Agent0002@example.com\"]\n").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about protected e-mails, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let extra = "[safety]\nprotected_emails = [\"Agent0002@example.com\"]\nmax_deletes_percent = 0\n";
+    let app = spawn_app_with(sim, extra).await;
     let id = |email: &str| {
         let state = app.sim.state();
         state.agents.iter().find(|a| a.email.as_deref() == Some(email)).map(|a| a.id).expect("seeded agent")
@@ -59,7 +64,10 @@ async fn a_protected_email_is_refused_when_the_row_gives_only_the_agent_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agents_record_is_saved_in_the_journal_before_it_is_deleted() {
-    let app = spawn_app_with(SimConfig { agents: 2, ..fast_sim() }, "").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about the before-image, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let off = "[safety]\nmax_deletes_percent = 0\n";
+    let app = spawn_app_with(SimConfig { agents: 2, ..fast_sim() }, off).await;
     let before = app.sim.state();
     let agent = before.agents.iter().find(|a| a.email.as_deref() == Some("agent0001@example.com")).unwrap();
     let file = app.file("leaver.csv", "email\nagent0001@example.com\n");

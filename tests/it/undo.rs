@@ -75,7 +75,9 @@ const ROUTE: &str = "PUT /api/v2/contacts/{id}/make_agent";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_restores_every_deleted_agent_identically_and_a_second_undo_does_nothing() {
-    let app = spawn_app_with(fast_sim(), "[safety]\nmax_deletes_per_file = 100\n").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about undo, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let app = spawn_app_with(fast_sim(), "[safety]\nmax_deletes_per_file = 100\nmax_deletes_percent = 0\n").await;
     let emails = seed_leavers(&app, 9).await;
     let before = images(&app);
     let file = app.file("leavers.csv", &leavers_csv(&emails));
@@ -147,7 +149,9 @@ async fn undo_of_a_ticket_import_deletes_exactly_its_tickets_and_rows_restricts(
 async fn rows_that_cannot_be_restored_say_why_and_the_others_are_restored() {
     // Seats: the admin, the agent, and two full-time leavers.
     let sim = SimConfig { seats: 4, ..fast_sim() };
-    let app = spawn_app_with(sim, "").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about undo, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let app = spawn_app_with(sim, "[safety]\nmax_deletes_percent = 0\n").await;
     let full_time = seed_agent(&app, "a@example.com", json!({"occasional": false, "role_ids": [5]})).await;
     let day_pass = seed_agent(&app, "b@example.com", json!({"occasional": true, "group_ids": [9]})).await;
     let back = seed_agent(&app, "c@example.com", json!({"occasional": false})).await;
@@ -197,7 +201,9 @@ async fn a_ticket_undo_above_the_delete_limit_is_held_unless_yes_and_asks_only_a
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn undo_at_a_terminal_shows_each_agent_to_restore_then_asks() {
-    let app = spawn_app().await;
+    // The simulator's few agents make any delete over 10% of them: this test is about undo at a terminal, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let app = spawn_app_with(fast_sim(), "[safety]\nmax_deletes_percent = 0\n").await;
     let emails = seed_leavers(&app, 2).await;
     let file = app.file("leavers.csv", &leavers_csv(&emails));
     assert_eq!(code(&app.import(&file, &["--action", "delete_agent"]).await), 0);
@@ -213,8 +219,10 @@ async fn undo_at_a_terminal_shows_each_agent_to_restore_then_asks() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kill_9_during_an_undo_then_a_rerun_restores_every_agent_once() {
-    let app =
-        spawn_app_with(fast_sim(), "[safety]\nmax_deletes_per_file = 100\n[limits]\nconcurrency = 2\n").await;
+    // The simulator's few agents make any delete over 10% of them: this test is about a kill during an undo, not
+    // the share-of-agents guard (tested in guards.rs), so that guard is off.
+    let extra = "[safety]\nmax_deletes_per_file = 100\nmax_deletes_percent = 0\n[limits]\nconcurrency = 2\n";
+    let app = spawn_app_with(fast_sim(), extra).await;
     let emails = seed_leavers(&app, 24).await;
     let before = images(&app);
     let file = app.file("leavers.csv", &leavers_csv(&emails));
