@@ -64,7 +64,7 @@ async fn a_claim_across_filesystems_killed_between_copy_and_rename_runs_the_file
         std::thread::yield_now();
     };
     d.kill9().await;
-    assert_eq!(names(&processing), [hidden.clone()], "killed before the rename: only the hidden copy");
+    assert_eq!(names(&processing), [hidden], "killed before the rename: only the hidden copy");
     assert_eq!(names(&inbox), ["big.csv"], "the original is still in the inbox");
     assert!(app.sim.state().tickets.is_empty(), "nothing was sent");
 
@@ -110,10 +110,10 @@ async fn systemd_hears_ready_once_watching_status_lines_watchdog_at_half_its_tim
     app.write_config(&inbox_toml(&inbox, "create_ticket", 30.0));
     let socket = app.dir.path().join("notify.sock");
     let notes = notify_socket(&socket);
-    let d = Daemon::start_with(&app, &[
-        ("NOTIFY_SOCKET", socket.to_str().expect("utf-8")),
-        ("WATCHDOG_USEC", "2000000"),
-    ]);
+    let d = Daemon::start_with(
+        &app,
+        &[("NOTIFY_SOCKET", socket.to_str().expect("utf-8")), ("WATCHDOG_USEC", "2000000")],
+    );
     assert!(
         wait_until(WAIT, || !seen(&notes, "READY=1").is_empty()).await,
         "no READY=1: {:?}\n{}",

@@ -54,7 +54,11 @@ async fn a_redirect_is_not_followed_and_is_final() {
     );
     let (accepted, _) = scripted(l, Duration::ZERO, redirect);
     let dir = inbox(&app, "tickets");
-    app.write_config(&format!("{}{}", inbox_toml(&dir, "create_ticket", 0.0), hook_toml(port, "hook", "\"failed\"")));
+    app.write_config(&format!(
+        "{}{}",
+        inbox_toml(&dir, "create_ticket", 0.0),
+        hook_toml(port, "hook", "\"failed\"")
+    ));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "broken.json", "{ not json");
     let ended = wait_until(WAIT, || outbox(&app).first().is_some_and(|(_, s, _)| s != "pending")).await;
@@ -74,7 +78,11 @@ async fn a_receiver_that_never_answers_holds_no_row_up() {
     // Never answers within the test (the send's own deadline is 30 s).
     let (accepted, answered) = scripted(l, Duration::from_secs(600), String::new());
     let dir = inbox(&app, "tickets");
-    app.write_config(&format!("{}{}", inbox_toml(&dir, "create_ticket", 0.0), hook_toml(port, "hook", "\"failed\", \"done\"")));
+    app.write_config(&format!(
+        "{}{}",
+        inbox_toml(&dir, "create_ticket", 0.0),
+        hook_toml(port, "hook", "\"failed\", \"done\"")
+    ));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "broken.json", "{ not json");
     assert!(wait_until(WAIT, || count(&accepted) == 1).await, "{}", d.log());
@@ -96,16 +104,25 @@ async fn a_notification_whose_target_was_removed_is_dropped_not_sent_to_the_new_
     let dir = inbox(&app, "tickets");
     // The old target: nobody listens, so its notification stays pending.
     let old_port = listener().await.1;
-    app.write_config(&format!("{}{}", inbox_toml(&dir, "create_ticket", 0.0), hook_toml(old_port, "old", "\"failed\"")));
+    app.write_config(&format!(
+        "{}{}",
+        inbox_toml(&dir, "create_ticket", 0.0),
+        hook_toml(old_port, "old", "\"failed\"")
+    ));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "broken.json", "{ not json");
-    let tried = wait_until(WAIT, || outbox(&app).first().is_some_and(|(_, s, a)| s == "pending" && *a >= 1)).await;
+    let tried =
+        wait_until(WAIT, || outbox(&app).first().is_some_and(|(_, s, a)| s == "pending" && *a >= 1)).await;
     assert!(tried, "{:?}\n{}", outbox(&app), d.log());
     assert_eq!(d.stop().await, 0);
 
     let (l, new_port) = listener().await;
     let hooks = receiver(l, vec![]).await;
-    app.write_config(&format!("{}{}", inbox_toml(&dir, "create_ticket", 0.0), hook_toml(new_port, "new", "\"failed\"")));
+    app.write_config(&format!(
+        "{}{}",
+        inbox_toml(&dir, "create_ticket", 0.0),
+        hook_toml(new_port, "new", "\"failed\"")
+    ));
     let d = Daemon::ready(&app).await;
     let dropped = wait_until(WAIT, || outbox(&app)[0].1 == "dropped").await;
     assert!(dropped, "{:?}\n{}", outbox(&app), d.log());

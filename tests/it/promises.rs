@@ -57,7 +57,11 @@ async fn an_undo_cannot_itself_be_undone_and_trying_sends_nothing() {
     let before = app.sim.counters().api_requests;
     let out = app.fdsync(&["undo", "2", "--yes"]).await;
     assert_ne!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stderr(&out).contains("is an undo of file 1: undoing an undo is not supported"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("is an undo of file 1: undoing an undo is not supported"),
+        "{}",
+        stderr(&out)
+    );
     assert_eq!(app.sim.counters().api_requests, before, "nothing was sent");
     assert!(app.sim.state().tickets.iter().all(|t| t.deleted), "the tickets stay deleted");
     let files: i64 = app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).expect("count");
@@ -68,7 +72,8 @@ async fn an_undo_cannot_itself_be_undone_and_trying_sends_nothing() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn retry_with_a_connection_requeues_only_that_connections_failed_rows() {
     // No seat left on either account: every full-time agent is refused (a retryable failure).
-    let (a, b) = two_accounts(SimConfig { seats: 0, ..fast_sim() }, SimConfig { seats: 0, ..fast_sim() }).await;
+    let (a, b) =
+        two_accounts(SimConfig { seats: 0, ..fast_sim() }, SimConfig { seats: 0, ..fast_sim() }).await;
     a.write_config(&connection_toml("b", &b.sim, ""));
     let hires = "email,name,ticket_scope,occasional\nann@example.com,Ann,Global,false\n";
     let on_a = a.file("a.csv", hires);
@@ -114,9 +119,12 @@ async fn the_audit_answers_at_most_100000_changes_and_says_when_there_were_more(
     assert_eq!(rows(&out), 100_000);
     assert!(!stderr(&out).contains("only the first"), "{}", stderr(&out));
 
-    db.execute("INSERT INTO audit (op_id, file_id, file_name, sha256, row, action, key, sent_at, outcome, pruned_at)
-                VALUES (2000000, 1, 'old.csv', 'x', 0, 'create_ticket', 'k0', 1, 'created', 5000)", [])
-        .expect("one more");
+    db.execute(
+        "INSERT INTO audit (op_id, file_id, file_name, sha256, row, action, key, sent_at, outcome, pruned_at)
+                VALUES (2000000, 1, 'old.csv', 'x', 0, 'create_ticket', 'k0', 1, 'created', 5000)",
+        [],
+    )
+    .expect("one more");
     let out = app.fdsync(&["audit", "--format", "csv"]).await;
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(rows(&out), 100_000, "at most 100,000");
@@ -165,7 +173,8 @@ async fn an_unreadable_agents_me_is_asked_at_most_once_a_minute() {
     assert!(asked.iter().all(|n| *n == asked[0]), "/agents/me asked again within a minute: {asked:?}");
     let pid = daemon.id().expect("pid").to_string();
     std::process::Command::new("kill").args(["-TERM", &pid]).status().expect("kill");
-    let status = tokio::time::timeout(Duration::from_secs(20), daemon.wait()).await.expect("exits").expect("wait");
+    let status =
+        tokio::time::timeout(Duration::from_secs(20), daemon.wait()).await.expect("exits").expect("wait");
     assert_eq!(status.code(), Some(0));
 }
 
@@ -184,7 +193,8 @@ async fn the_daemons_trace_log_holds_no_secret() {
         (crate::notify::receiver(l, vec![]).await, port)
     };
     // An SMTP port with nobody listening: the password is loaded and the send is tried.
-    let smtp_port = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().unwrap().port();
+    let smtp_port =
+        tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind").local_addr().unwrap().port();
     let pw_file = app.dir.path().join("smtp_password");
     crate::notify::private_file(&pw_file, SMTP_PASSWORD);
     let oauth = connection_toml("b", &b.sim, "").replace(
@@ -210,7 +220,8 @@ async fn the_daemons_trace_log_holds_no_secret() {
     drop_file(&app, &ia, "a.csv", &tickets_csv(2));
     drop_file(&app, &ib, "b.csv", &tickets_csv(2));
     drop_file(&app, &ia, "broken.json", "{ not json");
-    let done = wait_until(WAIT, || in_state(&app, "done").len() == 2 && crate::notify::count(&hook) >= 1).await;
+    let done =
+        wait_until(WAIT, || in_state(&app, "done").len() == 2 && crate::notify::count(&hook) >= 1).await;
     assert!(done, "{:?} {:?}", in_state(&app, "processing"), in_state(&app, "done"));
     let tried_smtp = wait_until(WAIT, || d.log().contains("smtp 127.0.0.1")).await;
     assert!(tried_smtp, "the e-mail was tried");

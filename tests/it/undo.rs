@@ -77,7 +77,8 @@ const ROUTE: &str = "PUT /api/v2/contacts/{id}/make_agent";
 async fn undo_restores_every_deleted_agent_identically_and_a_second_undo_does_nothing() {
     // The simulator's few agents make any delete over 10% of them: this test is about undo, not
     // the share-of-agents guard (tested in guards.rs), so that guard is off.
-    let app = spawn_app_with(fast_sim(), "[safety]\nmax_deletes_per_file = 100\nmax_deletes_percent = 0\n").await;
+    let app =
+        spawn_app_with(fast_sim(), "[safety]\nmax_deletes_per_file = 100\nmax_deletes_percent = 0\n").await;
     let emails = seed_leavers(&app, 9).await;
     let before = images(&app);
     let file = app.file("leavers.csv", &leavers_csv(&emails));

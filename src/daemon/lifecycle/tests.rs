@@ -10,7 +10,11 @@ const TICKETS: &str = "email,subject,description,priority,status\na@example.com,
 /// Puts `contents` in `processing/` as the spool would have claimed it from the fixture's inbox.
 fn claimed(f: &Fixture, name: &str, contents: &str) -> PathBuf {
     let tag = inbox::inbox_tag(&f.inbox);
-    let path = f.spool.dirs.processing.join(format!("1700000000000{:04}x{tag}-{name}", names(&f.spool.dirs.processing).len()));
+    let path = f
+        .spool
+        .dirs
+        .processing
+        .join(format!("1700000000000{:04}x{tag}-{name}", names(&f.spool.dirs.processing).len()));
     std::fs::write(&path, contents).expect("write");
     path
 }
