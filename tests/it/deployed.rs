@@ -3,7 +3,7 @@
 //! and systemd's notify protocol (READY, STATUS, WATCHDOG, STOPPING) through a fake
 //! `NOTIFY_SOCKET`.
 
-use crate::daemon::{Daemon, WAIT, drop_file, in_state, inbox_toml, names};
+use crate::daemon::{Daemon, WAIT, in_state, inbox_toml, names};
 use crate::helpers::*;
 use std::os::unix::fs::MetadataExt;
 use std::os::unix::net::UnixDatagram;
@@ -82,15 +82,23 @@ async fn a_claim_across_filesystems_killed_between_copy_and_rename_runs_the_file
 /// What arrived on the fake notify socket, and when.
 type Notes = Arc<Mutex<Vec<(Instant, String)>>>;
 
-fn notify_socket(path: &Path) -> Notes {
+/// Binds the fake notify socket; `on_ready` runs on its reader thread the moment `READY=1`
+/// arrives (no polling delay between READY and what the test does next).
+fn notify_socket(path: &Path, on_ready: impl FnOnce() + Send + 'static) -> Notes {
     let sock = UnixDatagram::bind(path).expect("bind the notify socket");
     let notes: Notes = Arc::default();
     let sink = notes.clone();
     std::thread::spawn(move || {
+        let mut on_ready = Some(on_ready);
         let mut buf = vec![0u8; 4096];
         while let Ok(n) = sock.recv(&mut buf) {
             let text = String::from_utf8_lossy(&buf[..n]).into_owned();
             let at = Instant::now();
+            if text.lines().any(|l| l == "READY=1")
+                && let Some(f) = on_ready.take()
+            {
+                f();
+            }
             let mut v = sink.lock().expect("lock");
             v.extend(text.lines().map(|l| (at, l.to_string())));
         }
@@ -105,11 +113,15 @@ fn seen(notes: &Notes, prefix: &str) -> Vec<(Instant, String)> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn systemd_hears_ready_once_watching_status_lines_watchdog_at_half_its_timeout_and_stopping() {
     let app = spawn_app().await;
-    let inbox = crate::daemon::inbox(&app, "tickets");
     // A 30 s settle: only a watched rename makes the file ready within the deadline.
+    let inbox = crate::daemon::inbox(&app, "tickets");
     app.write_config(&inbox_toml(&inbox, "create_ticket", 30.0));
+    let staging = app.dir.path().join("staging");
+    std::fs::create_dir_all(&staging).expect("staging");
+    std::fs::write(staging.join("alerts.csv"), tickets_csv(3)).expect("write");
+    let (from, to) = (staging.join("alerts.csv"), inbox.join("alerts.csv"));
     let socket = app.dir.path().join("notify.sock");
-    let notes = notify_socket(&socket);
+    let notes = notify_socket(&socket, move || std::fs::rename(from, to).expect("rename in"));
     let d = Daemon::start_with(
         &app,
         &[("NOTIFY_SOCKET", socket.to_str().expect("utf-8")), ("WATCHDOG_USEC", "2000000")],
@@ -120,7 +132,6 @@ async fn systemd_hears_ready_once_watching_status_lines_watchdog_at_half_its_tim
         notes.lock().expect("lock"),
         d.log()
     );
-    drop_file(&app, &inbox, "alerts.csv", &tickets_csv(3));
     let done = wait_until(WAIT, || in_state(&app, "done").len() == 1).await;
     assert!(done, "a file renamed in right after READY=1 was not seen at once:\n{}", d.log());
 
