@@ -21,26 +21,43 @@ impl Daemon {
         Daemon::start_with(app, &[])
     }
 
-    /// Starts the daemon with extra environment variables.
+    /// Starts the daemon with extra environment variables (they win over `RUST_LOG`'s default).
     pub(crate) fn start_with(app: &TestApp, env: &[(&str, &str)]) -> Daemon {
+        Daemon::spawn_with(app, app.command(&["run"]), env)
+    }
+
+    /// Starts `cmd` (an `fdsync run`, perhaps behind `setpriv`) with its stderr in a log file.
+    pub(crate) fn spawn(app: &TestApp, cmd: tokio::process::Command) -> Daemon {
+        Daemon::spawn_with(app, cmd, &[])
+    }
+
+    fn spawn_with(app: &TestApp, mut cmd: tokio::process::Command, env: &[(&str, &str)]) -> Daemon {
         let n = std::fs::read_dir(app.dir.path()).map(|d| d.count()).unwrap_or(0);
         let log = app.dir.path().join(format!("daemon-{n}.log"));
-        let mut cmd = app.command(&["run"]);
         cmd.env("RUST_LOG", std::env::var("DAEMON_LOG").unwrap_or_else(|_| "info".into()))
             .envs(env.iter().copied())
             .stderr(std::fs::File::create(&log).expect("log file"));
         Daemon { child: cmd.spawn().expect("spawn fdsync run"), log }
     }
 
+    /// The daemon's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Waits for the log to say it is ready (inboxes watched).
+    pub(crate) async fn until_ready(self) -> Daemon {
+        assert!(
+            wait_until(WAIT, || self.log().contains("fdsync run is ready")).await,
+            "not ready:\n{}",
+            self.log()
+        );
+        self
+    }
+
     /// Starts the daemon and waits for it to say it is ready (inboxes watched).
     pub(crate) async fn ready(app: &TestApp) -> Daemon {
-        let d = Daemon::start(app);
-        assert!(
-            wait_until(WAIT, || d.log().contains("fdsync run is ready")).await,
-            "not ready:\n{}",
-            d.log()
-        );
-        d
+        Daemon::start(app).until_ready().await
     }
 
     pub(crate) fn signal(&self, sig: &str) {

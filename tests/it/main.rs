@@ -26,3 +26,4 @@ mod safety;
 mod secrets;
 mod ticket_fields;
 mod undo;
+mod unit_path;

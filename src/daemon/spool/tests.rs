@@ -35,6 +35,7 @@ pub(in crate::daemon) fn fixture() -> Fixture {
         inboxes: vec![InboxState::new(inbox_cfg(&inbox, Duration::from_secs(60)))],
         watchers: Watchers::new(tx),
         shared: super::super::problems::Shared::new(),
+        engines: Vec::new(),
     };
     Fixture { dir, spool, inbox, _wakes: wakes }
 }
