@@ -14,7 +14,7 @@ use crate::text::Shown;
 use std::path::Path;
 
 /// The connection of the top-level tables, and of inboxes and commands that name none.
-pub const DEFAULT: &str = "default";
+pub const DEFAULT: &str = crate::domain::DEFAULT_CONNECTION;
 
 /// Longest connection name (it becomes part of file and variable names).
 const MAX_NAME: usize = 64;

@@ -11,6 +11,7 @@ use crate::pipeline::{self, TakeOptions, Taken};
 use crate::text::{Escaped, Shown, shown_path};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use tracing::Instrument;
 
 impl Spool {
     /// Takes a claimed file (in `processing/`) into the journal, on `connection`, and routes it.
@@ -182,7 +183,8 @@ impl Spool {
                 self.hold(f.id, &path, &f.name, f.reason.as_deref()).await?;
             } else {
                 running = true;
-                self.advance(f).await?;
+                let span = tracing::info_span!("file", file_id = f.id, file = %Shown(&f.name));
+                self.advance(f).instrument(span).await?;
             }
         }
         Ok(running)
@@ -192,7 +194,7 @@ impl Spool {
         let path = PathBuf::from(&f.path);
         let in_held = path.starts_with(&self.dirs.held);
         if self.shared.clear(&format!("held:{}", f.id)) || in_held {
-            tracing::info!(file_id = f.id, file = %Shown(&f.name), "File approved; its rows run now.");
+            tracing::info!("File approved; its rows run now.");
             self.nudge_engines();
         }
         if in_held {
@@ -208,7 +210,7 @@ impl Spool {
                 let msg = format!("report cannot be written: {e}");
                 let source = e;
                 if self.shared.raise(&format!("report:{}", f.id), &msg) {
-                    tracing::error!(file_id = f.id, error = %source, "Report cannot be written; will retry.");
+                    tracing::error!(error = %source, "Report cannot be written; will retry.");
                 }
                 return Ok(());
             }
@@ -216,7 +218,7 @@ impl Spool {
         self.shared.clear(&format!("report:{}", f.id));
         let current = self.journal.file(f.id).await?.map_or(path, |r| PathBuf::from(r.path));
         self.move_and_record(f.id, &current, &self.dirs.done.clone(), &f.name).await?;
-        tracing::info!(file_id = f.id, failed = summary.failed, summary = %summary, "File done.");
+        tracing::info!(failed = summary.failed, summary = %summary, "File done.");
         Ok(())
     }
 

@@ -46,6 +46,7 @@ use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 /// Settings the engine needs, taken from the config.
 #[derive(Debug, Clone)]
@@ -284,7 +285,10 @@ impl<A: Api> Engine<A> {
             }
             busy.insert(id);
             let me = self.inner.clone();
-            tasks.spawn(async move { (Task::Reconcile(id), me.reconciler.reconcile(&me, id).await) });
+            let span = tracing::info_span!("reconcile", connection = %inner.journal.connection(), op_id = id);
+            tasks.spawn(
+                async move { (Task::Reconcile(id), me.reconciler.reconcile(&me, id).await) }.instrument(span),
+            );
             started += 1;
         }
         let room = cap.saturating_sub(tasks.len());
@@ -300,10 +304,22 @@ impl<A: Api> Engine<A> {
         for op in queue.drain(..take) {
             busy.insert(op.id);
             let me = self.inner.clone();
-            tasks.spawn(async move {
-                let id = op.id;
-                (Task::Op(id), worker::Worker::new(&me).execute(op).await)
-            });
+            // Every event of this op inherits where it comes from.
+            let span = tracing::info_span!(
+                "op",
+                connection = %inner.journal.connection(),
+                file_id = op.file_id,
+                row = op.row,
+                key = %crate::text::Shown(&op.key),
+                op_id = op.id,
+            );
+            tasks.spawn(
+                async move {
+                    let id = op.id;
+                    (Task::Op(id), worker::Worker::new(&me).execute(op).await)
+                }
+                .instrument(span),
+            );
             started += 1;
         }
         Ok(started)

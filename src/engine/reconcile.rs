@@ -118,7 +118,7 @@ impl Reconciler {
         let op_id = op.id;
         match found {
             Found::Applied(outcome, id) => {
-                tracing::info!(op_id, row = op.row, outcome = %outcome, "Uncertain op reconciled: it had been applied.");
+                tracing::info!(file_id = op.file_id, row = op.row, outcome = %outcome, "Uncertain op reconciled: it had been applied.");
                 self.lock().remove(&op_id);
                 let message = "recovered after a lost answer".to_string();
                 journal
@@ -155,7 +155,7 @@ impl Reconciler {
                     entry.unreadable
                 };
                 if count < max_attempts {
-                    tracing::debug!(op_id, reason = %why, "Reconciliation lookup failed; trying again later.");
+                    tracing::debug!(reason = %why, "Reconciliation lookup failed; trying again later.");
                     return Ok(());
                 }
                 self.lock().remove(&op_id);

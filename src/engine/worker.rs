@@ -173,20 +173,16 @@ impl<'a, A: Api> Worker<'a, A> {
         let journal = &self.parts.journal;
         match next {
             Next::Final(result) => {
-                tracing::debug!(op_id = op.id, row = op.row, outcome = %result.outcome, "Op finished.");
+                tracing::debug!(outcome = %result.outcome, "Op finished.");
                 journal.finish_op(op.id, result).await
             }
             Next::Uncertain { sent_at } => {
-                tracing::info!(
-                    op_id = op.id,
-                    row = op.row,
-                    "No readable answer to a change; it will be looked up."
-                );
+                tracing::info!("No readable answer to a change; it will be looked up.");
                 self.parts.reconciler.schedule(op.id, sent_at);
                 Ok(())
             }
             Next::Hold { reason } => {
-                tracing::warn!(file_id = op.file_id, reason = %reason, "File held: a delete cannot run safely yet.");
+                tracing::warn!(reason = %reason, "File held: a delete cannot run safely yet.");
                 journal.retry_op(op.id, now_ms(), true, None, reason.clone()).await?;
                 journal.set_file_state(op.file_id, FileState::Held, Some(reason)).await
             }

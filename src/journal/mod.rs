@@ -121,7 +121,7 @@ impl Journal {
 
     /// The connection this handle is on.
     pub fn connection(&self) -> &str {
-        self.connection.as_deref().unwrap_or(crate::config::DEFAULT_CONNECTION)
+        self.connection.as_deref().unwrap_or(crate::domain::DEFAULT_CONNECTION)
     }
 
     /// The connection as an owned value, for a query closure.

@@ -13,7 +13,7 @@
 
 use super::files::{FileRecord, FileState};
 use super::{Error, Journal, Result, now_ms};
-use crate::config::NotifyEvent;
+use crate::domain::NotifyEvent;
 use rusqlite::{Connection, OptionalExtension, params};
 use std::collections::BTreeMap;
 use std::sync::{Arc, RwLock};
@@ -21,7 +21,7 @@ use std::sync::{Arc, RwLock};
 /// Which events one target wants.
 #[derive(Debug, Clone)]
 pub struct Route {
-    /// The target's key ([`crate::config::NotifyTarget::key`]).
+    /// The target's key (a hash of where it sends, from the config).
     pub target: String,
     pub events: Vec<NotifyEvent>,
 }

@@ -82,7 +82,7 @@ impl Journal {
     ) -> Result<i64> {
         self.call(move |c| {
             // On the connection the undone file was sent on, whatever the config says now.
-            let id = files::insert_in(c, &file, state, None, crate::config::DEFAULT_CONNECTION)?;
+            let id = files::insert_in(c, &file, state, None, crate::domain::DEFAULT_CONNECTION)?;
             c.execute(
                 "UPDATE files SET undo_of = ?2, connection = (SELECT connection FROM files WHERE id = ?2) WHERE id = ?1",
                 params![id, of],

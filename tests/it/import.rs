@@ -332,3 +332,38 @@ async fn a_big_offboarding_file_lists_agents_once_instead_of_looking_each_up() {
         report[200]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_event_of_an_op_carries_its_connection_file_row_and_key_from_its_span() {
+    let app = spawn_app().await;
+    let file = app.file("spans.csv", &tickets_csv(2));
+    let out = app
+        .command(&["import", file.to_str().expect("utf-8"), "--action", "create_ticket"])
+        .env("RUST_LOG", "fdsync=debug")
+        .output()
+        .await
+        .expect("run");
+    assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // Without the colours the plain formatter adds.
+    let mut log = String::new();
+    let mut in_escape = false;
+    for c in stderr(&out).chars() {
+        match (in_escape, c) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (true, _) => {}
+            (false, c) => log.push(c),
+        }
+    }
+    let finished: Vec<&str> = log.lines().filter(|l| l.contains("Op finished.")).collect();
+    assert_eq!(finished.len(), 2, "{log}");
+    for row in 1..=2 {
+        let line = finished
+            .iter()
+            .find(|l| l.contains(&format!("row={row} ")))
+            .unwrap_or_else(|| panic!("row {row}: {log}"));
+        for field in ["op{", "connection=default", "file_id=1", "key="] {
+            assert!(line.contains(field), "{field} missing from {line}");
+        }
+    }
+}

@@ -9,6 +9,7 @@ mod crash;
 mod daemon;
 mod deployed;
 mod distrust;
+mod docs;
 mod faults;
 mod guards;
 mod helpers;
