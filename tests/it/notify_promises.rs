@@ -1,7 +1,8 @@
-//! The README's promises about notifications, each tested as written: "`rate_limited_long`:
-//! Freshdesk has answered only 429 for over a minute", "Redirects are not followed", "a slow
-//! receiver never holds up the rows", "A notification whose target was removed from the config
-//! is dropped, not sent elsewhere", "`fdsync import` sends no notifications".
+//! The promises of `docs/status-and-notifications.md` about notifications, each tested as
+//! written: "`rate_limited_long`: Freshdesk has answered only 429 for over a minute",
+//! "Redirects are not followed", "a slow receiver never holds up the rows", "A notification
+//! whose target was removed from the config is dropped, not sent elsewhere", "`fdsync import`
+//! sends no notifications".
 
 use crate::daemon::{Daemon, WAIT, drop_file, in_state, inbox, inbox_toml};
 use crate::helpers::*;

@@ -1,5 +1,5 @@
-//! README promises that had no test, each tested as the README words it (the sentence is quoted
-//! above each test).
+//! Documented promises that had no test (README, now `docs/offboarding.md`, `docs/connections.md`,
+//! `docs/trust.md`), each tested as worded: the sentence is quoted above each test.
 
 use crate::connections::{connection_toml, two_accounts};
 use crate::daemon::{Daemon, WAIT, drop_file, in_state, inbox, inbox_toml};
