@@ -151,6 +151,7 @@ impl Spool {
             let cfg = &next.cfg;
             let same = old.get(&cfg.dir).is_some_and(|o| {
                 o.cfg.action == cfg.action
+                    && (&o.cfg.actions, o.cfg.caps) == (&cfg.actions, cfg.caps)
                     && o.cfg.settle == cfg.settle
                     && o.cfg.pattern == cfg.pattern
                     && o.connection == next.connection
