@@ -17,6 +17,7 @@ mod misbehave;
 mod notify;
 mod page;
 mod plan;
+mod powers;
 mod quota;
 mod rejects;
 mod safety;
