@@ -140,7 +140,7 @@ async fn three_split_offboarding_files_cannot_dodge_the_share_rule_even_across_a
     let second = id_of(&in_state(&app, "held")[0]);
     let reason = file_error(&app, &second);
     assert!(
-        reason.contains("6 deletes are")
+        reason.contains("6 deletes are 16% of the account's 37 agents")
             && reason.contains("over safety.max_deletes_percent = 10")
             && reason.contains("safety.window_hours = 24")
             && reason.contains("file 1: 3"),
