@@ -181,7 +181,10 @@ fn check_inbox_mode(dir: &Path, report: &mut CheckReport) {
     let mode = meta.permissions().mode();
     let shown = dir.display();
     if mode & 0o002 != 0 {
-        report.push(Level::Warn, format!("inbox {shown} is world-writable ({:o}): anyone can drop files into it", mode & 0o7777));
+        report.push(
+            Level::Warn,
+            format!("inbox {shown} is world-writable ({:o}): anyone can drop files into it", mode & 0o7777),
+        );
     }
     if mode & 0o1000 == 0 {
         report.push(
@@ -200,14 +203,18 @@ fn check_shared_inboxes(inboxes: &[crate::config::Inbox], report: &mut CheckRepo
     for (i, a) in inboxes.iter().enumerate() {
         let clash = inboxes[i + 1..].iter().find(|b| {
             let same = |x: &Path, y: &Path| {
-                x == y || std::fs::canonicalize(x).ok().is_some_and(|x| std::fs::canonicalize(y).ok() == Some(x))
+                x == y
+                    || std::fs::canonicalize(x).ok().is_some_and(|x| std::fs::canonicalize(y).ok() == Some(x))
             };
             same(&a.dir, &b.dir) && a.actions != b.actions
         });
         if clash.is_some() {
             report.push(
                 Level::Warn,
-                format!("inbox {} is configured twice with different actions: give each its own folder", a.dir.display()),
+                format!(
+                    "inbox {} is configured twice with different actions: give each its own folder",
+                    a.dir.display()
+                ),
             );
         }
     }
@@ -293,7 +300,10 @@ mod tests {
         let offboarding = Inbox::new(dir.path().join("."), Some(Action::DeleteAgent));
         let mut r = CheckReport::default();
         check_shared_inboxes(&[tickets.clone(), offboarding], &mut r);
-        assert!(matches!(warnings(&r)[..], [w] if w.contains("configured twice with different actions")), "{r:?}");
+        assert!(
+            matches!(warnings(&r)[..], [w] if w.contains("configured twice with different actions")),
+            "{r:?}"
+        );
         let mut r = CheckReport::default();
         check_shared_inboxes(&[tickets.clone(), tickets], &mut r);
         assert!(warnings(&r).is_empty(), "the same powers twice: {r:?}");

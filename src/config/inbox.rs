@@ -98,7 +98,10 @@ fn resolve_actions(i: usize, action: Option<Action>, raw: Option<&[String]>) -> 
         return Err(Error::invalid(&key, "must name at least one action"));
     }
     if let Some(a) = action.filter(|a| !out.contains(a)) {
-        return Err(Error::invalid(&format!("inbox[{i}].action"), format!("{a} is not in inbox[{i}].actions")));
+        return Err(Error::invalid(
+            &format!("inbox[{i}].action"),
+            format!("{a} is not in inbox[{i}].actions"),
+        ));
     }
     Ok(out)
 }

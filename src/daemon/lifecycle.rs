@@ -24,9 +24,14 @@ impl Spool {
     ) -> journal::Result<()> {
         // Its inbox's powers; one no longer configured keeps only the file's default action.
         let powers = self.inboxes.iter().find(|i| i.cfg.dir.display().to_string() == inbox);
-        let powers = powers.map_or_else(|| crate::config::Inbox::new(inbox.into(), action), |i| i.cfg.clone());
-        let opts =
-            TakeOptions { inbox: Some(inbox), limits: self.limits, make_private: true, powers: Some(&powers) };
+        let powers =
+            powers.map_or_else(|| crate::config::Inbox::new(inbox.into(), action), |i| i.cfg.clone());
+        let opts = TakeOptions {
+            inbox: Some(inbox),
+            limits: self.limits,
+            make_private: true,
+            powers: Some(&powers),
+        };
         let journal = self.journal.on_connection(connection);
         let taken = match pipeline::take_with(&journal, path, name, action, &opts).await {
             Ok(t) => t,

@@ -121,7 +121,10 @@ impl FileGate {
             passed.insert((file_id, Guard::Grants));
             return Ok(Ok(()));
         }
-        Ok(Err(format!("{} (safety.protected_roles); check it, then `fdsync approve {file_id}`", found.join("; "))))
+        Ok(Err(format!(
+            "{} (safety.protected_roles); check it, then `fdsync approve {file_id}`",
+            found.join("; ")
+        )))
     }
 }
 
@@ -147,7 +150,8 @@ pub(crate) fn grant_reasons(grants: &[Grant], protected: &HashMap<u64, String>) 
 
 /// How a window's count was made, for a hold reason. Pure.
 fn window_note(own: u64, others: &OtherDeletes, window: Duration) -> String {
-    let list = |v: &[(i64, u64)]| v.iter().map(|(f, n)| format!("file {f}: {n}")).collect::<Vec<_>>().join(", ");
+    let list =
+        |v: &[(i64, u64)]| v.iter().map(|(f, n)| format!("file {f}: {n}")).collect::<Vec<_>>().join(", ");
     let mut parts = vec![format!("{own} in this file")];
     if !others.sent.is_empty() {
         parts.push(format!("sent on this account in the window ({})", list(&others.sent)));
@@ -198,8 +202,11 @@ pub(crate) fn reasons(
 mod tests {
     use super::*;
 
-    const RULES: VolumeRules =
-        VolumeRules { max_deletes_per_file: 25, max_deletes_percent: 10.0, window: Duration::from_secs(86400) };
+    const RULES: VolumeRules = VolumeRules {
+        max_deletes_per_file: 25,
+        max_deletes_percent: 10.0,
+        window: Duration::from_secs(86400),
+    };
 
     #[test]
     fn a_full_export_trips_both_rules_and_names_both() {
@@ -232,7 +239,10 @@ mod tests {
     fn a_row_granting_a_protected_role_is_named_with_the_role() {
         let grants = vec![(1, "a@x.com".to_string(), vec![4]), (2, "b@x.com".to_string(), vec![4, 1])];
         let protected = HashMap::from([(1, "Account Administrator".to_string())]);
-        assert_eq!(grant_reasons(&grants, &protected), ["row 2 creates b@x.com with the role 'Account Administrator'"]);
+        assert_eq!(
+            grant_reasons(&grants, &protected),
+            ["row 2 creates b@x.com with the role 'Account Administrator'"]
+        );
         assert!(grant_reasons(&grants[..1], &protected).is_empty());
     }
 

@@ -129,8 +129,9 @@ impl<A: Api> Engine<ReadOnly<A>> {
                 if !gated && matches!(op.op, Op::DeleteAgent { .. }) {
                     gated = true;
                     let account = Account { connections: &parts.cfg.account_connections };
-                    if let Err(reason) =
-                        gate.check(file_id, parts.cfg.volume, account, journal, sender, &parts.directory).await?
+                    if let Err(reason) = gate
+                        .check(file_id, parts.cfg.volume, account, journal, sender, &parts.directory)
+                        .await?
                     {
                         holds.add(reason);
                     }
@@ -138,7 +139,9 @@ impl<A: Api> Engine<ReadOnly<A>> {
                 if !granted && matches!(op.op, Op::CreateAgent(_)) {
                     granted = true;
                     let protected = &parts.cfg.protected_roles;
-                    if let Err(reason) = gate.check_grants(file_id, protected, journal, sender, &parts.roles).await? {
+                    if let Err(reason) =
+                        gate.check_grants(file_id, protected, journal, sender, &parts.roles).await?
+                    {
                         holds.add(reason);
                     }
                 }

@@ -238,7 +238,9 @@ impl<'a, A: Api> Worker<'a, A> {
     async fn create_agent(&self, op: &OpRecord, a: &NewAgent) -> journal::Result<Next> {
         // The grants guard, once per file, before any of its agents is created.
         let Parts { journal, sender, cfg, gate, roles, .. } = self.parts;
-        if let Err(reason) = gate.check_grants(op.file_id, &cfg.protected_roles, journal, sender, roles).await? {
+        if let Err(reason) =
+            gate.check_grants(op.file_id, &cfg.protected_roles, journal, sender, roles).await?
+        {
             return Ok(Next::Hold { reason });
         }
         let mark = self.parts.journal.begin_attempt(op.id, true);

@@ -102,7 +102,9 @@ pub(super) fn insert_ops_in(c: &rusqlite::Connection, file_id: i64, rows: &[NewO
     )?;
     for r in rows {
         let (state, outcome, code) = match r.invalid {
-            Some(_) => (OpState::Failed, Some(Outcome::Failed.as_str()), Some(r.code.unwrap_or("invalid_row"))),
+            Some(_) => {
+                (OpState::Failed, Some(Outcome::Failed.as_str()), Some(r.code.unwrap_or("invalid_row")))
+            }
             None => (OpState::Pending, None, None),
         };
         stmt.execute(params![

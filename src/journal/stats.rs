@@ -160,9 +160,17 @@ mod tests {
                 action: "get_agent".into(),
                 key: "k1".into(),
                 payload: None,
-                invalid: Some("bad".into()), code: None
+                invalid: Some("bad".into()),
+                code: None,
             },
-            NewOp { row: 2, action: "get_agent".into(), key: "k2".into(), payload: None, invalid: None, code: None },
+            NewOp {
+                row: 2,
+                action: "get_agent".into(),
+                key: "k2".into(),
+                payload: None,
+                invalid: None,
+                code: None,
+            },
         ];
         j.insert_ops(id, rows).await.expect("ops");
         j.set_file_state(id, FileState::Processing, None).await.expect("state");

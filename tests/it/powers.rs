@@ -47,13 +47,17 @@ async fn a_ticket_inbox_file_cannot_delete_an_agent_or_create_an_administrator()
     );
     // The preview of a file as this inbox would take it shows the refusals.
     let staged = app.file("alerts.csv", &csv);
-    let plan = app.fdsync(&["plan", staged.to_str().unwrap(), "--inbox", dir.to_str().unwrap(), "--json"]).await;
+    let plan =
+        app.fdsync(&["plan", staged.to_str().unwrap(), "--inbox", dir.to_str().unwrap(), "--json"]).await;
     assert_eq!(code(&plan), 1, "{}{}", stdout(&plan), stderr(&plan));
     let plans: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("json");
     let predicted: Vec<&str> =
         plans[0]["rows"].as_array().unwrap().iter().map(|r| r["outcome"].as_str().unwrap()).collect();
     assert_eq!(predicted, ["would_create", "failed", "failed", "would_create"], "{plans}");
-    assert!(plans[0]["rows"][1]["message"].as_str().unwrap().contains("allows only create_ticket"), "{plans}");
+    assert!(
+        plans[0]["rows"][1]["message"].as_str().unwrap().contains("allows only create_ticket"),
+        "{plans}"
+    );
 
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "alerts.csv", &csv);
@@ -82,8 +86,10 @@ async fn a_ticket_inbox_file_cannot_delete_an_agent_or_create_an_administrator()
     assert!(app.sim.state().agents.iter().all(|a| a.email.as_deref() != Some("mallory@example.com")));
     // `fdsync retry` never brings a refused row back.
     assert_eq!(code(&app.fdsync(&["retry"]).await), 0);
-    let pending: i64 =
-        app.journal().query_row("SELECT COUNT(*) FROM ops WHERE state = 'pending'", [], |r| r.get(0)).unwrap();
+    let pending: i64 = app
+        .journal()
+        .query_row("SELECT COUNT(*) FROM ops WHERE state = 'pending'", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(pending, 0, "refused rows stay refused");
     assert_eq!(d.stop().await, 0);
 }
@@ -126,7 +132,10 @@ async fn three_split_offboarding_files_cannot_dodge_the_share_rule_even_across_a
     // 38 seeded agents + the key's owner and one more: 40. 10 % of 40 is 4 deletes a day.
     let app = spawn_app_with(SimConfig { agents: 38, ..fast_sim() }, "").await;
     let dir = inbox(&app, "offboarding");
-    app.write_config(&format!("{}[safety]\nmax_deletes_percent = 10\n", inbox_with(&dir, "delete_agent", "")));
+    app.write_config(&format!(
+        "{}[safety]\nmax_deletes_percent = 10\n",
+        inbox_with(&dir, "delete_agent", "")
+    ));
     let d = Daemon::ready(&app).await;
     drop_file(&app, &dir, "leavers-1.csv", &leavers(1..=3));
     assert!(wait_until(WAIT, || in_state(&app, "done").len() == 1).await, "{}", d.log());

@@ -105,7 +105,8 @@ async fn journal(dir: &std::path::Path) -> (Journal, [i64; 3]) {
         action: "delete_agent".into(),
         key: "sha:5".into(),
         payload: None,
-        invalid: Some("bad".into()), code: None
+        invalid: Some("bad".into()),
+        code: None,
     };
     j.insert_ops(f1, vec![invalid]).await.unwrap();
     run(&j, f1, 1, None, Some(result(Outcome::Created, Some(100), None))).await;
