@@ -18,23 +18,36 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     pub(crate) fn start(app: &TestApp) -> Daemon {
+        Daemon::spawn(app, app.command(&["run"]))
+    }
+
+    /// Starts `cmd` (an `fdsync run`, perhaps behind `setpriv`) with its stderr in a log file.
+    pub(crate) fn spawn(app: &TestApp, mut cmd: tokio::process::Command) -> Daemon {
         let n = std::fs::read_dir(app.dir.path()).map(|d| d.count()).unwrap_or(0);
         let log = app.dir.path().join(format!("daemon-{n}.log"));
-        let mut cmd = app.command(&["run"]);
         cmd.env("RUST_LOG", std::env::var("DAEMON_LOG").unwrap_or_else(|_| "info".into()))
             .stderr(std::fs::File::create(&log).expect("log file"));
         Daemon { child: cmd.spawn().expect("spawn fdsync run"), log }
     }
 
+    /// The daemon's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Waits for the log to say it is ready (inboxes watched).
+    pub(crate) async fn until_ready(self) -> Daemon {
+        assert!(
+            wait_until(WAIT, || self.log().contains("fdsync run is ready")).await,
+            "not ready:\n{}",
+            self.log()
+        );
+        self
+    }
+
     /// Starts the daemon and waits for it to say it is ready (inboxes watched).
     pub(crate) async fn ready(app: &TestApp) -> Daemon {
-        let d = Daemon::start(app);
-        assert!(
-            wait_until(WAIT, || d.log().contains("fdsync run is ready")).await,
-            "not ready:\n{}",
-            d.log()
-        );
-        d
+        Daemon::start(app).until_ready().await
     }
 
     pub(crate) fn signal(&self, sig: &str) {
