@@ -208,7 +208,12 @@ async fn run_with(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig)) -
         request_timeout: Duration::ZERO,
         protected_emails: vec!["boss@example.com".into()],
         protected_roles: vec![],
-        volume: guards::VolumeRules { max_deletes_per_file: 25, max_deletes_percent: 10.0 },
+        volume: guards::VolumeRules {
+            max_deletes_per_file: 25,
+            max_deletes_percent: 10.0,
+            window: Duration::from_secs(86400),
+        },
+        account_connections: vec!["default".into()],
         max_tasks: 4,
         max_rate_limited: Duration::from_secs(60),
     };

@@ -19,6 +19,7 @@ mod misbehave;
 mod notify;
 mod page;
 mod plan;
+mod powers;
 mod quota;
 mod rejects;
 mod safety;
