@@ -77,4 +77,15 @@ async fn the_agents_record_is_saved_in_the_journal_before_it_is_deleted() {
     let info = agent.agent.as_ref().unwrap();
     assert_eq!(snapshot["ticket_scope"], info.ticket_scope, "{snapshot}");
     assert_eq!(snapshot["created_at"], info.created_at.as_str(), "{snapshot}");
+    // The full record (GET by id: roles and groups, which a listing lacks) was read before the
+    // DELETE left, for every DELETE the simulator received.
+    let log = app.sim.request_log();
+    let deletes: Vec<usize> =
+        log.iter().enumerate().filter(|(_, r)| r.starts_with("DELETE /api/v2/agents/")).map(|(i, _)| i).collect();
+    assert_eq!(deletes.len(), 1, "{log:?}");
+    for i in deletes {
+        let read = log[i].replacen("DELETE", "GET", 1);
+        assert!(log[..i].contains(&read), "{read} before {}: {log:?}", log[i]);
+    }
+    assert!(snapshot["role_ids"].is_array(), "the snapshot is the full record: {snapshot}");
 }
