@@ -264,9 +264,14 @@ mod tests {
         let contact = br#"{"active": false, "email": "Pat@Example.com", "name": "Pat", "created_at": "2025-03-03T11:00:00Z",
                            "agent": {"id": 43026449350, "occasional": false, "ticket_scope": 2}}"#;
         let made = MadeAgent::decode(contact).unwrap().0;
-        assert_eq!((made.id, made.email.as_deref(), made.name.as_deref()), (43026449350, Some("pat@example.com"), Some("Pat")));
+        assert_eq!(
+            (made.id, made.email.as_deref(), made.name.as_deref()),
+            (43026449350, Some("pat@example.com"), Some("Pat"))
+        );
         assert_eq!(MadeAgent::decode(br#"{"id": 7}"#).unwrap().0.id, 7, "an agent-shaped answer");
-        for bad in [&br#"{"email": "p@x.io", "agent": {"occasional": false}}"#[..], br#"{"agent": 7}"#, b"<html>"] {
+        for bad in
+            [&br#"{"email": "p@x.io", "agent": {"occasional": false}}"#[..], br#"{"agent": 7}"#, b"<html>"]
+        {
             assert!(MadeAgent::decode(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
     }

@@ -139,12 +139,15 @@ fn header_diff(f: &Fixture, got: &reqwest::header::HeaderMap) -> Vec<String> {
             (Some(w), Some(h)) => {
                 let same = match *name {
                     "content-type" => essence(w) == essence(h),
-                    "retry-after" | "x-ratelimit-total" | "x-ratelimit-remaining"
+                    "retry-after"
+                    | "x-ratelimit-total"
+                    | "x-ratelimit-remaining"
                     | "x-ratelimit-used-currentrequest" => h.trim().parse::<u64>().is_ok(),
                     "link" => h.contains("rel=\"next\"") && h.starts_with('<') && h.contains("page="),
                     "location" => {
                         let tail = |s: &str| s.rsplit_once("/api/v2/").map(|(_, t)| t.to_string());
-                        let shape = |s: Option<String>| s.map(|t| t.trim_end_matches(char::is_numeric).to_string());
+                        let shape =
+                            |s: Option<String>| s.map(|t| t.trim_end_matches(char::is_numeric).to_string());
                         shape(tail(w)) == shape(tail(h))
                     }
                     _ => w == h,

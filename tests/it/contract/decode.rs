@@ -85,7 +85,10 @@ async fn check(f: &Fixture, c: &Client) {
             assert_rated(name, &reply);
             let a = ok(name, 200, reply);
             assert_eq!((a.id, a.email.as_deref()), (43026449322, Some("jane.doe@example.com")));
-            assert_eq!((a.role_ids.clone(), a.group_ids.clone()), (Some(vec![43000078901]), Some(vec![43000561234])));
+            assert_eq!(
+                (a.role_ids.clone(), a.group_ids.clone()),
+                (Some(vec![43000078901]), Some(vec![43000561234]))
+            );
             let image = before_image(&a.record).expect("a shown agent is a before-image");
             assert_eq!((image.ticket_scope, image.occasional), (TicketScope::Group, false));
         }
@@ -139,7 +142,10 @@ async fn check(f: &Fixture, c: &Client) {
         "ticket_create_400_invalid_field" => {
             match c.create_ticket(&ticket(&[]), "fds-7f3a9c21e4b0").await.answer {
                 Answer::Invalid { status: 400, errors, .. } => {
-                    assert_eq!((errors[0].field.as_str(), errors[0].code.as_str()), ("external_id", "invalid_field"));
+                    assert_eq!(
+                        (errors[0].field.as_str(), errors[0].code.as_str()),
+                        ("external_id", "invalid_field")
+                    );
                 }
                 other => panic!("{name}: {other:?}"),
             }
@@ -178,7 +184,8 @@ async fn the_client_decodes_every_contract_fixture_into_what_the_engine_expects(
         let server = Misbehaving::start().await;
         let route: &'static str = Box::leak(f.route(&vars()).into_boxed_str());
         let method: &'static str = Box::leak(f.method.clone().into_boxed_str());
-        let answer = Step::Answer { status: f.status, headers: f.headers.clone(), body: f.body.clone().into() };
+        let answer =
+            Step::Answer { status: f.status, headers: f.headers.clone(), body: f.body.clone().into() };
         server.on(method, route, vec![answer]);
         let mut settings = Settings::for_simulator(&server.url, "contract-key");
         settings.freshdesk.request_timeout = Duration::from_secs(5);
