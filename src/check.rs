@@ -77,8 +77,10 @@ pub async fn check(settings: &Settings) -> CheckReport {
     let daemon = DaemonAccount::of(&settings.state_dir);
     for inbox in &settings.inboxes {
         check_inbox(&inbox.dir, &mut report);
+        check_inbox_mode(&inbox.dir, &mut report);
         check_inbox_files(&inbox.dir, &daemon, &mut report);
     }
+    check_shared_inboxes(&settings.inboxes, &mut report);
     check_state_dir(&settings.state_dir, &mut report);
     report
 }
@@ -173,6 +175,30 @@ fn check_inbox(dir: &Path, report: &mut CheckReport) {
     }
 }
 
+/// Warns when producers could touch each other's files: an inbox folder anyone may write to, or
+/// one without the sticky bit (any producer could rename or replace another's upload).
+fn check_inbox_mode(dir: &Path, report: &mut CheckReport) {
+    use std::os::unix::fs::PermissionsExt;
+    let Ok(meta) = std::fs::metadata(dir) else { return };
+    let mode = meta.permissions().mode();
+    let shown = dir.display();
+    if mode & 0o002 != 0 {
+        report.push(
+            Level::Warn,
+            format!("inbox {shown} is world-writable ({:o}): anyone can drop files into it", mode & 0o7777),
+        );
+    }
+    if mode & 0o1000 == 0 {
+        report.push(
+            Level::Warn,
+            format!(
+                "inbox {shown} is not sticky ({:o}): a producer can rename or replace another's upload (chmod +t)",
+                mode & 0o7777
+            ),
+        );
+    }
+}
+
 /// Who the daemon runs as, for telling whether it can read a producer's file: the owner of the
 /// state folder (the daemon made it), else whoever runs `check`. Its groups are known only
 /// when `check` runs as that account; otherwise it is taken to be in each inbox folder's group,
@@ -249,6 +275,29 @@ fn check_inbox_files(dir: &Path, daemon: &DaemonAccount, report: &mut CheckRepor
     }
 }
 
+/// Warns when one folder is configured as several inboxes that allow different actions: a file
+/// dropped there could be taken under either's powers.
+fn check_shared_inboxes(inboxes: &[crate::config::Inbox], report: &mut CheckReport) {
+    for (i, a) in inboxes.iter().enumerate() {
+        let clash = inboxes[i + 1..].iter().find(|b| {
+            let same = |x: &Path, y: &Path| {
+                x == y
+                    || std::fs::canonicalize(x).ok().is_some_and(|x| std::fs::canonicalize(y).ok() == Some(x))
+            };
+            same(&a.dir, &b.dir) && a.actions != b.actions
+        });
+        if clash.is_some() {
+            report.push(
+                Level::Warn,
+                format!(
+                    "inbox {} is configured twice with different actions: give each its own folder",
+                    a.dir.display()
+                ),
+            );
+        }
+    }
+}
+
 fn check_state_dir(dir: &Path, report: &mut CheckReport) {
     let shown = dir.display();
     if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| probe_write(dir)) {
@@ -294,6 +343,48 @@ mod tests {
         let text = report(&[Level::Ok, Level::Warn, Level::ConfigError]).to_string();
         assert_eq!(text.lines().count(), 3);
         assert!(text.starts_with("ok "));
+    }
+
+    fn warnings(r: &CheckReport) -> Vec<&str> {
+        r.findings.iter().filter(|f| f.level == Level::Warn).map(|f| f.line.as_str()).collect()
+    }
+
+    #[test]
+    fn an_inbox_anyone_can_write_or_without_the_sticky_bit_is_warned_about() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let mode = |m| std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(m)).unwrap();
+        let check = || {
+            let mut r = CheckReport::default();
+            check_inbox_mode(dir.path(), &mut r);
+            r
+        };
+        mode(0o3770);
+        assert!(warnings(&check()).is_empty(), "setgid + sticky, group only: {:?}", check());
+        mode(0o2770);
+        let r = check();
+        assert!(matches!(warnings(&r)[..], [w] if w.contains("not sticky")), "{r:?}");
+        mode(0o1777);
+        let r = check();
+        assert!(matches!(warnings(&r)[..], [w] if w.contains("world-writable")), "{r:?}");
+    }
+
+    #[test]
+    fn one_folder_as_two_inboxes_with_different_actions_is_warned_about() {
+        use crate::config::Inbox;
+        use crate::domain::Action;
+        let dir = tempfile::tempdir().unwrap();
+        let tickets = Inbox::new(dir.path().to_path_buf(), Some(Action::CreateTicket));
+        let offboarding = Inbox::new(dir.path().join("."), Some(Action::DeleteAgent));
+        let mut r = CheckReport::default();
+        check_shared_inboxes(&[tickets.clone(), offboarding], &mut r);
+        assert!(
+            matches!(warnings(&r)[..], [w] if w.contains("configured twice with different actions")),
+            "{r:?}"
+        );
+        let mut r = CheckReport::default();
+        check_shared_inboxes(&[tickets.clone(), tickets], &mut r);
+        assert!(warnings(&r).is_empty(), "the same powers twice: {r:?}");
     }
 
     #[test]

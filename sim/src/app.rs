@@ -99,6 +99,8 @@ pub(crate) struct App {
     pub oauth: Mutex<OAuthStore>,
     /// The last /api/v2 request, kept raw (cheap to clone) and rendered on snapshot.
     pub last_request: Mutex<Option<RawRequest>>,
+    /// `METHOD /path` of every /api/v2 request in arrival order (the newest [`REQUEST_LOG_MAX`]).
+    pub request_log: Mutex<std::collections::VecDeque<String>>,
     /// `http://127.0.0.1:PORT`, for `Location` and `Link` headers.
     pub base_url: String,
 }
@@ -125,12 +127,24 @@ impl RawRequest {
     }
 }
 
+/// How many requests the request log keeps (the oldest are dropped first).
+pub(crate) const REQUEST_LOG_MAX: usize = 50_000;
+
 /// Locks a mutex, recovering the data if a panicking thread poisoned it.
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl App {
+    /// Appends `METHOD /path` (no query) to the request log.
+    pub fn log_request(&self, method: &axum::http::Method, path: &str) {
+        let mut log = lock(&self.request_log);
+        if log.len() == REQUEST_LOG_MAX {
+            log.pop_front();
+        }
+        log.push_back(format!("{method} {path}"));
+    }
+
     pub fn new(config: SimConfig, base_url: String) -> App {
         App {
             store: Mutex::new(Store::new(&config)),
@@ -140,6 +154,7 @@ impl App {
             counters: Mutex::new(Counters::default()),
             oauth: Mutex::new(OAuthStore::default()),
             last_request: Mutex::new(None),
+            request_log: Mutex::new(std::collections::VecDeque::new()),
             base_url,
         }
     }
@@ -182,6 +197,7 @@ impl App {
         *lock(&self.quota) = Quota::default();
         *lock(&self.counters) = Counters::default();
         *lock(&self.last_request) = None;
+        lock(&self.request_log).clear();
         *lock(&self.oauth) = OAuthStore::default();
         *lock(&self.rng) = fastrand::Rng::with_seed(config.seed);
     }

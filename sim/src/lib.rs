@@ -134,6 +134,12 @@ impl SimHandle {
         self.app.counters_snapshot()
     }
 
+    /// `METHOD /path` of every /api/v2 request received, in order (faulted and refused ones
+    /// too; the newest 50,000): what a test reads to check the order of calls.
+    pub fn request_log(&self) -> Vec<String> {
+        lock(&self.app.request_log).iter().cloned().collect()
+    }
+
     /// Changes the config live (faults, rate, window, lag, seats, …).
     pub fn update(&self, f: impl FnOnce(&mut SimConfig)) {
         self.app.update_config(f);

@@ -80,6 +80,7 @@ fn record(app: &App, req: &Request) {
     let raw =
         RawRequest { method: req.method().clone(), uri: req.uri().clone(), headers: req.headers().clone() };
     *lock(&app.last_request) = Some(raw);
+    app.log_request(req.method(), req.uri().path());
     app.counters().api_requests += 1;
 }
 

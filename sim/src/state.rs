@@ -348,6 +348,23 @@ pub(crate) fn agent_json(u: &User, list: bool) -> Value {
     v
 }
 
+/// The answer to `PUT contacts/{id}/make_agent`: the contact, with the agent nested under
+/// `agent` (no top-level `id`, no role or group ids; freshconsult
+/// `api_contacts/make_agent.json.jbuilder`, `tests/contract/make_agent_200.http`).
+pub(crate) fn made_agent_json(u: &User) -> Value {
+    let Some(a) = &u.agent else { return Value::Null };
+    let mut v = contact_part(u);
+    if let Some(obj) = v.as_object_mut() {
+        let agent = json!({
+            "available_since": null, "available": false, "occasional": a.occasional,
+            "signature": a.signature, "signature_html": a.signature, "id": u.id,
+            "ticket_scope": a.ticket_scope, "created_at": a.created_at, "updated_at": a.updated_at,
+        });
+        obj.insert("agent".into(), agent);
+    }
+    v
+}
+
 /// The `requester` object a ticket embeds with `include=requester` (list and show).
 pub(crate) fn requester_json(u: &User) -> Value {
     json!({"id": u.id, "name": u.name, "email": u.email, "mobile": u.mobile, "phone": u.phone})

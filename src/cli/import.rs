@@ -39,7 +39,8 @@ fn parse_action(s: &str) -> Result<Action, String> {
 pub(super) async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Result<Exit> {
     let settings = args.connection.select(&super::load_settings(config, "warn")?)?;
     if args.dry_run {
-        return super::plan::show(&settings, &args.files, args.action, false).await;
+        return super::plan::show(&settings, &args.files, args.action, super::plan::Under::Operator, false)
+            .await;
     }
     import_paths(&settings, &args.files, args.action, super::signals::shutdown_token()).await
 }

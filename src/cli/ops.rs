@@ -69,8 +69,12 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
             let action = file.default_action.as_deref().and_then(|a| a.parse().ok());
             // Previewed on the connection its rows will be sent on (none if it is not configured).
             let path = std::path::PathBuf::from(&file.path);
+            let under = file
+                .inbox
+                .as_deref()
+                .map_or(super::plan::Under::Operator, |d| super::plan::Under::Inbox(Path::new(d)));
             let preview = match settings.on_connection(&file.connection) {
-                Ok(on) => super::plan::preview(&on, &[path], action).await,
+                Ok(on) => super::plan::preview(&on, &[path], action, under).await,
                 Err(e) => Err(e.into()),
             };
             match preview {

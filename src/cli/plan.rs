@@ -3,16 +3,18 @@
 //! afterwards; the real journal is not touched), then every row is predicted through
 //! `Engine::preview` with the API wrapped in `ReadOnly`: no create or delete leaves the process.
 //! Prints a table (or JSON), writes `reports/plan-<name>.report.csv`, and says whether the real
-//! run would be held and why.
+//! run would be held and why. A file is previewed under an inbox's powers and caps when
+//! `--inbox DIR` names one, or when it lies in a configured inbox folder (a row that inbox would
+//! refuse shows `failed`, `action_not_allowed`); otherwise as `import` takes it.
 
-use crate::config::Settings;
+use crate::config::{Inbox, Settings};
 use crate::domain::{Action, Outcome};
 use crate::engine::pacer::{Pacer, PacerConfig};
 use crate::engine::{Engine, EngineConfig, Mode, ReadOnly};
 use crate::exit::Exit;
 use crate::freshdesk::Client;
 use crate::intake::Limits;
-use crate::journal::Journal;
+use crate::journal::{FileState, Journal};
 use crate::pipeline::{self, TakeOptions, Taken};
 use crate::report::ReportRow;
 use crate::text::Shown;
@@ -31,6 +33,10 @@ pub struct PlanArgs {
     /// Print the preview as JSON (one object per file) instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Preview as the daemon takes a file from this configured inbox folder: its default action,
+    /// the actions it allows, its caps. Default: the inbox the file lies in, if any.
+    #[arg(long, value_name = "DIR")]
+    pub inbox: Option<PathBuf>,
     #[command(flatten)]
     pub connection: super::ConnectionArg,
 }
@@ -57,7 +63,32 @@ struct PlannedRow {
 
 pub(super) async fn run(config: Option<&Path>, args: PlanArgs) -> anyhow::Result<Exit> {
     let settings = args.connection.select(&super::load_settings(config, "warn")?)?;
-    show(&settings, &args.files, args.action, args.json).await
+    if let Some(dir) = &args.inbox {
+        inbox_of(&settings, dir).with_context(|| {
+            let known: Vec<String> = settings.inboxes.iter().map(|i| i.dir.display().to_string()).collect();
+            format!("--inbox {} is not a configured inbox ({})", dir.display(), known.join(", "))
+        })?;
+    }
+    let under = args.inbox.as_deref().map_or(Under::Folder, Under::Inbox);
+    show(&settings, &args.files, args.action, under, args.json).await
+}
+
+/// Whose powers a preview applies to a file.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Under<'a> {
+    /// The operator's (`import --dry-run`): every action, no caps.
+    Operator,
+    /// This configured inbox's (an unknown folder: the operator's).
+    Inbox(&'a Path),
+    /// The inbox whose folder the file lies in, if any (`plan`).
+    Folder,
+}
+
+/// The configured inbox on folder `dir` (compared once both are resolved).
+fn inbox_of<'a>(settings: &'a Settings, dir: &Path) -> Option<&'a Inbox> {
+    let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
+    let dir = real(dir);
+    settings.inboxes.iter().find(|i| real(&i.dir) == dir)
 }
 
 /// Previews and prints (a table, or JSON): `plan`, and `import --dry-run`. Exit 1 when a row
@@ -66,12 +97,14 @@ pub(super) async fn show(
     settings: &Settings,
     files: &[PathBuf],
     action: Option<Action>,
+    under: Under<'_>,
     json: bool,
 ) -> anyhow::Result<Exit> {
-    let plans = preview(settings, files, action).await?;
+    let plans = preview(settings, files, action, under).await?;
     let mut exit = Exit::Success;
     for plan in &plans {
-        if plan.counts.get(Outcome::WouldFail.as_str()).is_some_and(|n| *n > 0) || !plan.held.is_empty() {
+        let fails = |o: Outcome| plan.counts.get(o.as_str()).is_some_and(|n| *n > 0);
+        if fails(Outcome::WouldFail) || fails(Outcome::Failed) || !plan.held.is_empty() {
             exit = Exit::RowsFailed;
         }
     }
@@ -88,10 +121,11 @@ pub(super) async fn preview(
     settings: &Settings,
     files: &[PathBuf],
     action: Option<Action>,
+    under: Under<'_>,
 ) -> anyhow::Result<Vec<FilePlan>> {
     let scratch = settings.state_dir.join(format!("plan-{}", std::process::id()));
     crate::private::create_dir(&scratch).with_context(|| format!("creating {}", scratch.display()))?;
-    let result = plan_all(settings, &scratch, files, action).await;
+    let result = plan_all(settings, &scratch, files, action, under).await;
     let _ = std::fs::remove_dir_all(&scratch);
     result
 }
@@ -101,12 +135,10 @@ async fn plan_all(
     scratch: &Path,
     files: &[PathBuf],
     action: Option<Action>,
+    under: Under<'_>,
 ) -> anyhow::Result<Vec<FilePlan>> {
     let journal = Journal::open(scratch)?.on_connection(&settings.connection);
-    let opts = TakeOptions {
-        limits: Limits::with_max_request(settings.limits.max_request_bytes),
-        ..Default::default()
-    };
+    let limits = Limits::with_max_request(settings.limits.max_request_bytes);
     let client = Client::new(settings).context("setting up the Freshdesk client")?;
     let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
     let engine = Engine::new(
@@ -120,12 +152,25 @@ async fn plan_all(
     let mut plans = Vec::new();
     for path in files {
         let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+        let powers = match under {
+            Under::Operator => None,
+            Under::Inbox(dir) => inbox_of(settings, dir),
+            Under::Folder => path.parent().and_then(|p| inbox_of(settings, p)),
+        };
+        let action = action.or(powers.and_then(|i| i.action));
+        let opts = TakeOptions { limits, powers, ..Default::default() };
         let taken = pipeline::take_with(&journal, path, &name, action, &opts)
             .await
             .with_context(|| format!("reading {}", crate::text::shown_path(path)))?;
         let mut held = Vec::new();
         let file_id = match taken {
             Taken::Rejected { error, .. } => anyhow::bail!("{}: would be rejected: {error}", Shown(&name)),
+            // Over its inbox's caps: say so, and preview its rows all the same.
+            Taken::New { file_id, state: FileState::Held, .. } => {
+                held.extend(journal.file(file_id).await?.and_then(|f| f.error));
+                journal.set_file_state(file_id, FileState::Processing, None).await?;
+                file_id
+            }
             other => other.file_id(),
         };
         match engine.preview(file_id).await? {

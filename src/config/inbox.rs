@@ -1,5 +1,10 @@
-//! `[[inbox]]` → [`Inbox`]: each watched folder with its parsed action and settle time. It only
-//! resolves the table; it must not touch the folder (the daemon's `inbox` watches it).
+//! `[[inbox]]` → [`Inbox`]: each watched folder with its parsed action, the actions its rows
+//! may ask for (its powers), its size caps and settle time. It only resolves the table; it must
+//! not touch the folder (the daemon's `inbox` watches it).
+//!
+//! Powers: `actions` lists what a row may ask for. Without it, an inbox with an `action` allows
+//! that action only; an inbox with neither allows every action that deletes nothing
+//! (`create_ticket`, `create_agent`, `get_agent`): a delete is never a default power.
 
 use super::Error;
 use super::connection::{self, Connection};
@@ -14,7 +19,34 @@ pub struct Inbox {
     pub action: Option<Action>,
     pub settle: Duration,
     pub pattern: Option<String>,
+    /// The actions its rows may ask for; any other row is refused (`action_not_allowed`).
+    pub actions: Vec<Action>,
+    pub caps: Caps,
 }
+
+/// Above either, a file is held for approval before any call.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Caps {
+    pub max_file_bytes: u64,
+    pub max_rows: u64,
+}
+
+impl Inbox {
+    /// An inbox on `dir` with the defaults of a table that names only `dir` and `action`.
+    pub fn new(dir: PathBuf, action: Option<Action>) -> Self {
+        let actions = action.map_or_else(|| NON_DELETING.to_vec(), |a| vec![a]);
+        let caps = Caps { max_file_bytes: 1 << 30, max_rows: 1_000_000 };
+        Self { dir, action, settle: Duration::from_secs(2), pattern: None, actions, caps }
+    }
+
+    /// Whether its rows may ask for `action`.
+    pub fn allows(&self, action: Action) -> bool {
+        self.actions.contains(&action)
+    }
+}
+
+/// What an inbox with neither `action` nor `actions` allows: nothing that deletes.
+pub(super) const NON_DELETING: [Action; 3] = [Action::CreateTicket, Action::CreateAgent, Action::GetAgent];
 
 /// Every inbox, in file order, and the connection of each (by folder); the first bad one is
 /// named by its index (`inbox[2].action`, `inbox[2].connection`).
@@ -42,5 +74,34 @@ fn resolve(i: usize, ib: RawInbox) -> Result<Inbox, Error> {
     if !(0.0..=3600.0).contains(&ib.settle_secs) {
         return Err(Error::invalid(&format!("inbox[{i}].settle_secs"), "must be between 0 and 3600"));
     }
-    Ok(Inbox { dir: ib.dir, action, settle: Duration::from_secs_f64(ib.settle_secs), pattern: ib.pattern })
+    let actions = resolve_actions(i, action, ib.actions.as_deref())?;
+    let caps = Caps { max_file_bytes: ib.max_file_bytes, max_rows: ib.max_rows };
+    let settle = Duration::from_secs_f64(ib.settle_secs);
+    Ok(Inbox { dir: ib.dir, action, settle, pattern: ib.pattern, actions, caps })
+}
+
+/// `actions` parsed (aliases accepted, duplicates dropped), else the default; the inbox's own
+/// `action` must be one of them.
+fn resolve_actions(i: usize, action: Option<Action>, raw: Option<&[String]>) -> Result<Vec<Action>, Error> {
+    let key = format!("inbox[{i}].actions");
+    let Some(raw) = raw else {
+        return Ok(action.map_or_else(|| NON_DELETING.to_vec(), |a| vec![a]));
+    };
+    let mut out = Vec::with_capacity(raw.len());
+    for name in raw {
+        let a = name.parse::<Action>().map_err(|m| Error::invalid(&key, m))?;
+        if !out.contains(&a) {
+            out.push(a);
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::invalid(&key, "must name at least one action"));
+    }
+    if let Some(a) = action.filter(|a| !out.contains(a)) {
+        return Err(Error::invalid(
+            &format!("inbox[{i}].action"),
+            format!("{a} is not in inbox[{i}].actions"),
+        ));
+    }
+    Ok(out)
 }

@@ -31,7 +31,7 @@ pub use auth::AuthSettings;
 pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
-pub use inbox::Inbox;
+pub use inbox::{Caps, Inbox};
 pub use limits::Limits;
 pub use notify::{NotifyEvent, NotifyTarget};
 pub use raw::{
@@ -99,8 +99,11 @@ pub struct Safety {
     pub max_deletes_percent: f64,
     /// Lower-cased.
     pub protected_emails: Vec<String>,
-    /// Role names whose agents are never deleted (matched case-insensitively).
+    /// Role names whose agents are never deleted, and whose grant by a file's `create_agent`
+    /// row holds that file (matched case-insensitively).
     pub protected_roles: Vec<String>,
+    /// The delete rules count the account's deletes sent this long ago or less.
+    pub window: std::time::Duration,
 }
 
 impl Settings {
@@ -191,7 +194,12 @@ impl Safety {
             let why = format!("{pct} is not a share between 0 (no such rule) and 100");
             return Err(Error::invalid("safety.max_deletes_percent", why));
         }
+        if !(0.0..=24.0 * 366.0).contains(&raw.window_hours) {
+            let why = format!("{} is not a number of hours between 0 and 8784", raw.window_hours);
+            return Err(Error::invalid("safety.window_hours", why));
+        }
         Ok(Safety {
+            window: std::time::Duration::from_secs_f64(raw.window_hours * 3600.0),
             max_deletes_per_file: raw.max_deletes_per_file,
             max_deletes_percent: pct,
             protected_emails: raw.protected_emails.iter().map(|e| e.trim().to_lowercase()).collect(),

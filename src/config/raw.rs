@@ -159,10 +159,24 @@ pub struct RawInbox {
     pub pattern: Option<String>,
     /// The `[[connection]]` its files go to; default `default`.
     pub connection: Option<String>,
+    /// The actions its rows may ask for; default: `action` only.
+    pub actions: Option<Vec<String>>,
+    /// A larger file is held for approval before any call.
+    #[serde(default = "default_max_file_bytes")]
+    pub max_file_bytes: u64,
+    /// A file with more rows is held for approval before any call.
+    #[serde(default = "default_max_rows")]
+    pub max_rows: u64,
 }
 
 fn default_settle() -> f64 {
     2.0
+}
+fn default_max_file_bytes() -> u64 {
+    1 << 30
+}
+fn default_max_rows() -> u64 {
+    1_000_000
 }
 
 #[derive(Debug, Deserialize)]
@@ -176,6 +190,9 @@ pub struct RawSafety {
     pub protected_emails: Vec<String>,
     #[serde(default = "default_protected_roles")]
     pub protected_roles: Vec<String>,
+    /// The delete rules count this many hours of the account's sent deletes.
+    #[serde(default = "default_window_hours")]
+    pub window_hours: f64,
 }
 
 impl Default for RawSafety {
@@ -185,8 +202,13 @@ impl Default for RawSafety {
             max_deletes_percent: default_max_deletes_percent(),
             protected_emails: vec![],
             protected_roles: default_protected_roles(),
+            window_hours: default_window_hours(),
         }
     }
+}
+
+fn default_window_hours() -> f64 {
+    24.0
 }
 
 fn default_max_deletes_percent() -> f64 {

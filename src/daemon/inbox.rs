@@ -299,10 +299,9 @@ mod tests {
 
     fn inbox(dir: &Path, settle_ms: u64, pattern: Option<&str>) -> InboxState {
         InboxState::new(Inbox {
-            dir: dir.to_path_buf(),
-            action: None,
             settle: Duration::from_millis(settle_ms),
             pattern: pattern.map(String::from),
+            ..Inbox::new(dir.to_path_buf(), None)
         })
     }
 

@@ -23,7 +23,16 @@ impl Spool {
         inbox: &str,
         connection: &str,
     ) -> journal::Result<()> {
-        let opts = TakeOptions { inbox: Some(inbox), limits: self.limits, make_private: true };
+        // Its inbox's powers; one no longer configured keeps only the file's default action.
+        let powers = self.inboxes.iter().find(|i| i.cfg.dir.display().to_string() == inbox);
+        let powers =
+            powers.map_or_else(|| crate::config::Inbox::new(inbox.into(), action), |i| i.cfg.clone());
+        let opts = TakeOptions {
+            inbox: Some(inbox),
+            limits: self.limits,
+            make_private: true,
+            powers: Some(&powers),
+        };
         let journal = self.journal.on_connection(connection);
         let taken = match pipeline::take_with(&journal, path, name, action, &opts).await {
             Ok(t) => t,
@@ -39,6 +48,10 @@ impl Spool {
             }
         };
         match taken {
+            Taken::New { file_id, rows, state: FileState::Held, .. } => {
+                tracing::info!(file_id, file = %Shown(name), rows, "File taken and held.");
+                self.hold(file_id, path, name, None).await?;
+            }
             Taken::New { file_id, rows, .. } => {
                 tracing::info!(file_id, file = %Shown(name), rows, "File taken; its rows are queued.");
                 self.nudge_engines();

@@ -158,6 +158,7 @@ impl Spool {
             let cfg = &next.cfg;
             let same = old.get(&cfg.dir).is_some_and(|o| {
                 o.cfg.action == cfg.action
+                    && (&o.cfg.actions, o.cfg.caps) == (&cfg.actions, cfg.caps)
                     && o.cfg.settle == cfg.settle
                     && o.cfg.pattern == cfg.pattern
                     && o.connection == next.connection
@@ -236,7 +237,10 @@ impl Spool {
         }
         let tag = inbox::inbox_tag(&ib.cfg.dir);
         let key = format!("claim:{}", path.display());
-        let claimed = match inbox::claim(path, &self.dirs.processing, &tag, &name) {
+        // A claim across file systems copies the file: off the async threads.
+        let (from, into, as_name) = (path.to_path_buf(), self.dirs.processing.clone(), name.clone());
+        let claim = tokio::task::spawn_blocking(move || inbox::claim(&from, &into, &tag, &as_name)).await;
+        let claimed = match claim.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
             Ok(p) => p,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 ib.forget(path);

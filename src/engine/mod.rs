@@ -61,6 +61,9 @@ pub struct EngineConfig {
     pub protected_roles: Vec<String>,
     /// When a file's deletes are held for approval.
     pub volume: guards::VolumeRules,
+    /// The connections to this connection's Freshdesk account (itself included): the volume
+    /// rules count the deletes of all of them.
+    pub account_connections: Vec<String>,
     /// Most ops handed to tasks at once (the pacer bounds what is really in flight).
     pub max_tasks: usize,
     /// A one-shot run answered only by 429s this long stops.
@@ -78,11 +81,25 @@ impl EngineConfig {
             volume: guards::VolumeRules {
                 max_deletes_per_file: s.safety.max_deletes_per_file,
                 max_deletes_percent: s.safety.max_deletes_percent,
+                window: s.safety.window,
             },
+            account_connections: same_account(s),
             max_tasks: (s.limits.concurrency * 2).max(4),
             max_rate_limited: s.limits.max_rate_limited,
         }
     }
+}
+
+/// The connections to the Freshdesk account of `s`'s connection, itself first.
+fn same_account(s: &crate::config::Settings) -> Vec<String> {
+    let account = crate::config::account_of(&s.freshdesk.base_url);
+    let mut names = vec![s.connection.clone()];
+    for c in &s.connections {
+        if c.name != s.connection && c.account() == account {
+            names.push(c.name.clone());
+        }
+    }
+    names
 }
 
 /// Which ops a run waits for.

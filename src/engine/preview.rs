@@ -5,6 +5,7 @@
 //! will do, and it says whether the run would be held and why. A delete row's detail names the
 //! agent, their roles, groups, ticket scope and open tickets (counted in batches at the end).
 
+use super::guards::Account;
 use super::open_tickets;
 use super::ports::Api;
 use super::vet::{Vetted, who};
@@ -114,7 +115,7 @@ impl<A: Api> Engine<ReadOnly<A>> {
             return Ok(Err(end));
         }
         let mut holds = PreviewHolds::default();
-        let mut gated = false;
+        let (mut gated, mut granted) = (false, false);
         let mut fields: Option<Result<TicketFields, String>> = None;
         let mut deleted: Vec<(i64, OpResult, u64)> = Vec::new();
         loop {
@@ -124,11 +125,22 @@ impl<A: Api> Engine<ReadOnly<A>> {
                 break;
             }
             for op in ops {
+                let (gate, journal, sender) = (&parts.gate, &parts.journal, &parts.sender);
                 if !gated && matches!(op.op, Op::DeleteAgent { .. }) {
                     gated = true;
-                    let (gate, journal, sender) = (&parts.gate, &parts.journal, &parts.sender);
+                    let account = Account { connections: &parts.cfg.account_connections };
+                    if let Err(reason) = gate
+                        .check(file_id, parts.cfg.volume, account, journal, sender, &parts.directory)
+                        .await?
+                    {
+                        holds.add(reason);
+                    }
+                }
+                if !granted && matches!(op.op, Op::CreateAgent(_)) {
+                    granted = true;
+                    let protected = &parts.cfg.protected_roles;
                     if let Err(reason) =
-                        gate.check(file_id, parts.cfg.volume, journal, sender, &parts.directory).await?
+                        gate.check_grants(file_id, protected, journal, sender, &parts.roles).await?
                     {
                         holds.add(reason);
                     }
@@ -197,7 +209,10 @@ async fn predict<A: Api>(
                 Lookup::Found { agent, .. } => {
                     row(Outcome::Exists, Some(agent.id), format!("{} exists", who(&agent)))
                 }
-                Lookup::Missing { .. } => row(Outcome::WouldCreate, None, "would create the agent"),
+                Lookup::Missing { .. } => {
+                    let message = format!("would create the agent{}", grant_note(parts, &a.role_ids).await);
+                    row(Outcome::WouldCreate, None, message)
+                }
                 Lookup::Failed(next) => unknown(next),
             })
         }
@@ -214,6 +229,20 @@ async fn predict<A: Api>(
             Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))
         }
     })
+}
+
+/// What a create's roles say when one is protected: its file is held until approved.
+async fn grant_note<A: Api>(parts: &Parts<ReadOnly<A>>, role_ids: &[u64]) -> String {
+    let protected = &parts.cfg.protected_roles;
+    if role_ids.is_empty() || protected.is_empty() {
+        return String::new();
+    }
+    match parts.roles.protected(&parts.sender, protected).await {
+        Ok(ids) => role_ids.iter().find_map(|id| ids.get(id)).map_or_else(String::new, |name| {
+            format!(" with the protected role '{}': the run is held for approval", crate::text::shown(name))
+        }),
+        Err(_) => "; its roles cannot be checked: the run is held".into(),
+    }
 }
 
 /// A ticket create, checked against the account's ticket fields the way Freshdesk checks it.

@@ -6,11 +6,12 @@ use super::*;
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, TicketScope};
 use crate::freshdesk::{Agent, Answer, Decode, Existing, Me, Reply, Role, SearchPage, Ticket, TicketState};
 use crate::journal::{FileState, NewFile, NewOp, ReportLine};
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Mutex;
 use time::OffsetDateTime;
 
-/// Answers per method, in order; an exhausted script answers 503. Calls are counted.
+/// Answers per method, in order; an exhausted script answers 503. Every call is recorded with
+/// its arguments (`args`), so a test asserts which id was deleted, which tag and email searched.
 #[derive(Default)]
 struct Script {
     create_ticket: VecDeque<Answer<Ticket>>,
@@ -29,7 +30,8 @@ struct Script {
 #[derive(Default, Clone)]
 struct FakeApi {
     script: Arc<Mutex<Script>>,
-    calls: Arc<Mutex<HashMap<&'static str, u32>>>,
+    /// Every call in order: the method and its arguments, rendered.
+    calls: Arc<Mutex<Vec<(&'static str, String)>>>,
 }
 
 fn next<T>(q: &mut VecDeque<Answer<T>>) -> Reply<T> {
@@ -44,45 +46,52 @@ impl FakeApi {
         f(&mut api.script.lock().unwrap());
         api
     }
+    fn record(&self, name: &'static str, args: String) {
+        self.calls.lock().unwrap().push((name, args));
+    }
     fn count(&self, name: &'static str) {
-        *self.calls.lock().unwrap().entry(name).or_default() += 1;
+        self.record(name, String::new());
     }
     fn calls(&self, name: &str) -> u32 {
-        self.calls.lock().unwrap().get(name).copied().unwrap_or(0)
+        self.calls.lock().unwrap().iter().filter(|(n, _)| *n == name).count() as u32
+    }
+    /// The arguments of each call to `name`, in order.
+    fn args(&self, name: &str) -> Vec<String> {
+        self.calls.lock().unwrap().iter().filter(|(n, _)| *n == name).map(|(_, a)| a.clone()).collect()
     }
 }
 
 impl Api for FakeApi {
-    async fn create_ticket(&self, _: &NewTicket, _: &str) -> Reply<Ticket> {
-        self.count("create_ticket");
+    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
+        self.record("create_ticket", format!("{} {tag}", t.email.as_str()));
         next(&mut self.script.lock().unwrap().create_ticket)
     }
-    async fn create_agent(&self, _: &NewAgent) -> Reply<Agent> {
-        self.count("create_agent");
+    async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
+        self.record("create_agent", a.email.as_str().to_string());
         next(&mut self.script.lock().unwrap().create_agent)
     }
-    async fn find_agent_by_email(&self, _: &str) -> Reply<Option<Agent>> {
-        self.count("find_agent");
+    async fn find_agent_by_email(&self, email: &str) -> Reply<Option<Agent>> {
+        self.record("find_agent", email.to_string());
         next(&mut self.script.lock().unwrap().find_agent)
     }
-    async fn get_agent(&self, _: u64) -> Reply<Agent> {
-        self.count("get_agent");
+    async fn get_agent(&self, id: u64) -> Reply<Agent> {
+        self.record("get_agent", id.to_string());
         next(&mut self.script.lock().unwrap().get_agent)
     }
-    async fn delete_agent(&self, _: u64) -> Reply<()> {
-        self.count("delete_agent");
+    async fn delete_agent(&self, id: u64) -> Reply<()> {
+        self.record("delete_agent", id.to_string());
         next(&mut self.script.lock().unwrap().delete_agent)
     }
-    async fn make_agent(&self, _: u64, _: &crate::domain::Restore) -> Reply<Agent> {
-        self.count("make_agent");
+    async fn make_agent(&self, id: u64, r: &crate::domain::Restore) -> Reply<Agent> {
+        self.record("make_agent", format!("{id} roles {:?} groups {:?}", r.role_ids, r.group_ids));
         next(&mut self.script.lock().unwrap().make_agent)
     }
-    async fn delete_ticket(&self, _: u64) -> Reply<()> {
-        self.count("delete_ticket");
+    async fn delete_ticket(&self, id: u64) -> Reply<()> {
+        self.record("delete_ticket", id.to_string());
         next(&mut self.script.lock().unwrap().delete_ticket)
     }
-    async fn get_ticket(&self, _: u64) -> Reply<TicketState> {
-        self.count("get_ticket");
+    async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
+        self.record("get_ticket", id.to_string());
         next(&mut self.script.lock().unwrap().get_ticket)
     }
     async fn me(&self) -> Reply<Me> {
@@ -95,16 +104,16 @@ impl Api for FakeApi {
         let listed = (0..1000).map(|i| listed(10_000 + i, &format!("listed{i}@example.com"))).collect();
         Reply::bare(Answer::Ok { status: 200, value: listed })
     }
-    async fn search_tickets(&self, _: &str, _: u32) -> Reply<SearchPage> {
-        self.count("search_tickets");
+    async fn search_tickets(&self, query: &str, page: u32) -> Reply<SearchPage> {
+        self.record("search_tickets", format!("{query} page {page}"));
         Reply::bare(Answer::Ok { status: 200, value: SearchPage::default() })
     }
     async fn list_roles(&self) -> Reply<Vec<Role>> {
         self.count("list_roles");
         next(&mut self.script.lock().unwrap().roles)
     }
-    async fn list_tickets_by_email(&self, _: &str, _: OffsetDateTime, _: u32) -> Reply<Vec<Ticket>> {
-        self.count("list_tickets");
+    async fn list_tickets_by_email(&self, email: &str, _: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+        self.record("list_tickets", format!("{email} page {page}"));
         next(&mut self.script.lock().unwrap().list_tickets)
     }
     async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
@@ -208,7 +217,12 @@ async fn run_with(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig)) -
         request_timeout: Duration::ZERO,
         protected_emails: vec!["boss@example.com".into()],
         protected_roles: vec![],
-        volume: guards::VolumeRules { max_deletes_per_file: 25, max_deletes_percent: 10.0 },
+        volume: guards::VolumeRules {
+            max_deletes_per_file: 25,
+            max_deletes_percent: 10.0,
+            window: Duration::from_secs(86400),
+        },
+        account_connections: vec!["default".into()],
         max_tasks: 4,
         max_rate_limited: Duration::from_secs(60),
     };
@@ -235,6 +249,8 @@ async fn a_created_ticket_is_created_with_its_id() {
     });
     let run = run_one(api.clone(), ticket_op()).await;
     assert_eq!(outcome(&run), (Some(Outcome::Created), Some(42), None));
+    let tag = crate::domain::idempotency_tag(&ticket_op().key(&"ab".repeat(32), 1));
+    assert_eq!(api.args("create_ticket"), [format!("jane@example.com {tag}")], "sent with the row's tag");
 }
 
 #[tokio::test]
@@ -254,6 +270,7 @@ async fn an_unreadable_answer_to_a_create_is_reconciled_and_found_applied_never_
     let run = run_one(api.clone(), ticket_op()).await;
     assert_eq!(outcome(&run), (Some(Outcome::Created), Some(77), None));
     assert_eq!(api.calls("create_ticket"), 1);
+    assert_eq!(api.args("list_tickets"), ["jane@example.com page 1"], "looked up by the row's requester");
 }
 
 #[tokio::test]
@@ -293,7 +310,8 @@ async fn a_gateway_error_after_a_create_is_uncertain_not_retried_blind() {
     });
     let run = run_one(api.clone(), agent_op()).await;
     assert_eq!(outcome(&run), (Some(Outcome::Created), Some(5), None));
-    assert_eq!(api.calls("create_agent"), 1);
+    assert_eq!(api.args("create_agent"), ["jo@example.com"]);
+    assert_eq!(api.args("find_agent"), ["jo@example.com"], "looked up by the row's email");
 }
 
 #[tokio::test]
@@ -318,9 +336,10 @@ async fn a_get_agent_reads_found_and_proven_absent_and_fails_after_unreadable_an
         s.find_agent.push_back(Answer::Ok { status: 200, value: Some(agent(3, "jo@example.com")) })
     });
     assert_eq!(
-        outcome(&run_one(api, Op::GetAgent { email: email.clone() }).await),
+        outcome(&run_one(api.clone(), Op::GetAgent { email: email.clone() }).await),
         (Some(Outcome::Found), Some(3), None)
     );
+    assert_eq!(api.args("find_agent"), ["jo@example.com"]);
     let api = FakeApi::with(|s| s.find_agent.push_back(Answer::Ok { status: 200, value: None }));
     assert_eq!(
         run_one(api, Op::GetAgent { email: email.clone() }).await.line.outcome,
@@ -370,6 +389,8 @@ async fn a_delete_saves_the_full_record_first_and_a_404_is_already_deleted() {
     });
     let run = run_one(api.clone(), delete_op("leaver@example.com")).await;
     assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(6), None));
+    assert_eq!(api.args("find_agent"), ["leaver@example.com"]);
+    assert_eq!((api.args("get_agent"), api.args("delete_agent")), (vec!["6".into()], vec!["6".into()]));
     let snapshot = run.snapshot.as_deref().unwrap_or_default();
     assert!(snapshot.contains("leaver@example.com") && snapshot.contains("role_ids"), "{snapshot}");
     assert_eq!(api.calls("get_agent"), 1, "a listed agent is read in full before the delete");
@@ -394,7 +415,8 @@ async fn an_unreadable_answer_to_a_delete_is_checked_by_id_before_anything_else(
     });
     let run = run_one(api.clone(), delete_op("leaver@example.com")).await;
     assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(6), None));
-    assert_eq!(api.calls("delete_agent"), 1);
+    assert_eq!(api.args("delete_agent"), ["6"]);
+    assert_eq!(api.args("get_agent"), ["6"], "the deleted id is the one checked");
 }
 
 #[tokio::test]
@@ -439,13 +461,15 @@ async fn a_delete_by_id_of_an_unknown_agent_is_already_deleted_and_a_refusal_fai
     });
     let run = run_one(api.clone(), by_id.clone()).await;
     assert_eq!(run.line.outcome, Some(Outcome::AlreadyDeleted));
+    assert_eq!(api.args("get_agent"), ["99"]);
     assert_eq!(api.calls("delete_agent"), 0);
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
         s.get_agent.push_back(Answer::Ok { status: 200, value: full_agent(99, "x@example.com") });
         s.delete_agent.push_back(Answer::Forbidden { code: "access_denied".into(), message: "no".into() });
     });
-    let run = run_one(api, by_id).await;
+    let run = run_one(api.clone(), by_id).await;
+    assert_eq!(api.args("delete_agent"), ["99"], "the row's id, not another");
     assert_eq!(
         outcome(&run),
         (Some(Outcome::Failed), Some(99), Some("access_denied")),
@@ -479,8 +503,9 @@ async fn a_listed_agent_is_read_by_id_first_and_an_administrator_is_never_delete
         s.roles.push_back(roles_ok());
         s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
     });
-    let run = run_with(api, delete_op("leaver@example.com"), protect).await;
+    let run = run_with(api.clone(), delete_op("leaver@example.com"), protect).await;
     assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(7), None));
+    assert_eq!((api.args("get_agent"), api.args("delete_agent")), (vec!["7".into()], vec!["7".into()]));
     assert!(run.snapshot.is_some_and(|s| s.contains("role_ids")), "the before-image has the roles");
 }
 

@@ -10,11 +10,12 @@
 //! | 429, refused credentials    | retried, no attempt spent    | retried, no attempt spent      |
 //! | 404, 409, 400, 403 …        | final (`already_deleted`, `exists`, `failed`) | final        |
 //!
-//! A delete runs only when its file passes the volume guards ([`super::guards`]) and the row
-//! passes the safety rules ([`super::vet`]: key owner known, agent not protected by e-mail or
+//! An agent is created only when its file passes the grants guard, and a delete runs only when
+//! its file passes the volume guards ([`super::guards`]) and the row passes the safety rules ([`super::vet`]: key owner known, agent not protected by e-mail or
 //! role; else the file is held or the row refused); its record is saved before the request leaves.
 
 use super::Parts;
+use super::guards::Account;
 use super::ports::Api;
 use super::retry;
 use super::vet::Vetted;
@@ -231,6 +232,13 @@ impl<'a, A: Api> Worker<'a, A> {
     }
 
     async fn create_agent(&self, op: &OpRecord, a: &NewAgent) -> journal::Result<Next> {
+        // The grants guard, once per file, before any of its agents is created.
+        let Parts { journal, sender, cfg, gate, roles, .. } = self.parts;
+        if let Err(reason) =
+            gate.check_grants(op.file_id, &cfg.protected_roles, journal, sender, roles).await?
+        {
+            return Ok(Next::Hold { reason });
+        }
         let mark = self.parts.journal.begin_attempt(op.id, true);
         let sent = self.parts.sender.send_after(EndpointClass::Other, mark, |api| api.create_agent(a));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
@@ -292,7 +300,8 @@ impl<'a, A: Api> Worker<'a, A> {
     async fn delete_agent(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Next> {
         let Parts { journal, sender, cfg, directory, gate, .. } = self.parts;
         // 0. The volume guards, once per file, before anything of it is deleted.
-        if let Err(reason) = gate.check(op.file_id, cfg.volume, journal, sender, directory).await? {
+        let account = Account { connections: &cfg.account_connections };
+        if let Err(reason) = gate.check(op.file_id, cfg.volume, account, journal, sender, directory).await? {
             return Ok(Next::Hold { reason });
         }
         // 1. The per-row rules; the agent's whole record is the pre-delete snapshot.

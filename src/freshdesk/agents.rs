@@ -110,6 +110,38 @@ impl Decode for Option<Agent> {
     }
 }
 
+/// What `PUT contacts/{id}/make_agent` answers: Freshdesk sends the **contact**, with the agent
+/// nested under `agent` (no top-level `id`; freshconsult `api_contacts/make_agent.json.jbuilder`,
+/// `tests/contract/make_agent_200.http`). An agent-shaped answer is read as well.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MadeAgent(pub Agent);
+
+#[derive(Deserialize)]
+struct MadeAgentDto<'a> {
+    #[serde(borrow, default)]
+    agent: Option<&'a RawValue>,
+    #[serde(default)]
+    email: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+}
+
+impl Decode for MadeAgent {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        let text = utf8(body)?;
+        let dto: MadeAgentDto =
+            serde_json::from_str(text).map_err(|e| format!("not a contact made an agent ({e})"))?;
+        let Some(nested) = dto.agent else { return Agent::from_json(text).map(MadeAgent) };
+        let mut agent = Agent::from_json(nested.get())?;
+        if agent.email.is_none() {
+            agent.email = dto.email.map(|e| e.trim().to_lowercase()).filter(|e| !e.is_empty());
+        }
+        agent.name = agent.name.or(dto.name);
+        agent.record = text.trim().to_string();
+        Ok(MadeAgent(agent))
+    }
+}
+
 /// `GET agents/me`: an id and an email, or the answer proves nothing.
 impl Decode for Me {
     fn decode(body: &[u8]) -> Result<Self, String> {
@@ -224,6 +256,23 @@ mod tests {
             "<html>",
         ] {
             assert!(before_image(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn make_agent_answers_the_contact_with_the_agent_nested_and_needs_its_id() {
+        let contact = br#"{"active": false, "email": "Pat@Example.com", "name": "Pat", "created_at": "2025-03-03T11:00:00Z",
+                           "agent": {"id": 43026449350, "occasional": false, "ticket_scope": 2}}"#;
+        let made = MadeAgent::decode(contact).unwrap().0;
+        assert_eq!(
+            (made.id, made.email.as_deref(), made.name.as_deref()),
+            (43026449350, Some("pat@example.com"), Some("Pat"))
+        );
+        assert_eq!(MadeAgent::decode(br#"{"id": 7}"#).unwrap().0.id, 7, "an agent-shaped answer");
+        for bad in
+            [&br#"{"email": "p@x.io", "agent": {"occasional": false}}"#[..], br#"{"agent": 7}"#, b"<html>"]
+        {
+            assert!(MadeAgent::decode(bad).is_err(), "{}", String::from_utf8_lossy(bad));
         }
     }
 

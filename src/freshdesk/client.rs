@@ -97,7 +97,10 @@ impl Client {
     /// `PUT api/v2/contacts/{id}/make_agent`: the contact an agent again, from a before-image.
     pub async fn make_agent(&self, id: u64, r: &Restore) -> Reply<Agent> {
         let path = format!("api/v2/contacts/{id}/make_agent");
-        self.send(Method::PUT, &path, &[], Some(agents::make_agent_body(r))).await
+        let reply: Reply<agents::MadeAgent> =
+            self.send(Method::PUT, &path, &[], Some(agents::make_agent_body(r))).await;
+        let Reply { answer, rate, elapsed, next_page } = reply;
+        Reply { answer: answer.map(|made| made.0), rate, elapsed, next_page }
     }
 
     /// `DELETE api/v2/tickets/{id}`: a soft delete (204; 405 when already deleted).

@@ -15,6 +15,7 @@ mod queries;
 mod stats;
 mod undo;
 mod views;
+mod window;
 
 pub use audit::{AuditPage, AuditQuery, AuditRow, BeforeImage, Change, PrunedFile, When};
 pub use files::{FileRecord, FileState, NewFile};
@@ -24,6 +25,7 @@ pub use queries::{ReportLine, RowCounts};
 pub use stats::{ActiveFile, FileProgress, JournalStats};
 pub use undo::Undoable;
 pub use views::{FileDetail, FileView};
+pub use window::{Grant, OtherDeletes};
 
 use rusqlite::Connection;
 use std::path::Path;

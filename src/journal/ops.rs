@@ -50,13 +50,21 @@ pub struct NewOp {
     pub payload: Option<String>,
     /// For rows refused by validation: the reason (state becomes `failed`).
     pub invalid: Option<String>,
+    /// The refused row's error code; `None`: `invalid_row`.
+    pub code: Option<&'static str>,
 }
 
 impl NewOp {
     /// A valid row.
     pub fn valid(row: u64, op: &Op, key: String) -> Self {
         let payload = serde_json::to_string(op).ok();
-        Self { row, action: op.action().as_str().into(), key, payload, invalid: None }
+        Self { row, action: op.action().as_str().into(), key, payload, invalid: None, code: None }
+    }
+
+    /// A row refused before any call for a reason of its own (`code`); it never runs, and
+    /// `fdsync retry` never brings it back (it has no payload).
+    pub fn refused(row: u64, action: &str, key: String, code: &'static str, reason: String) -> Self {
+        Self { row, action: action.into(), key, payload: None, invalid: Some(reason), code: Some(code) }
     }
 }
 
@@ -94,7 +102,9 @@ pub(super) fn insert_ops_in(c: &rusqlite::Connection, file_id: i64, rows: &[NewO
     )?;
     for r in rows {
         let (state, outcome, code) = match r.invalid {
-            Some(_) => (OpState::Failed, Some(Outcome::Failed.as_str()), Some("invalid_row")),
+            Some(_) => {
+                (OpState::Failed, Some(Outcome::Failed.as_str()), Some(r.code.unwrap_or("invalid_row")))
+            }
             None => (OpState::Pending, None, None),
         };
         stmt.execute(params![

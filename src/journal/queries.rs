@@ -148,11 +148,12 @@ impl Journal {
         .await
     }
 
-    /// How many rows of a file ask for this action (the volume guards count `delete_agent`).
+    /// How many rows of a file ask for this action and may run (the volume guards count
+    /// `delete_agent`; a refused row does not count).
     pub async fn count_action(&self, file_id: i64, action: &'static str) -> Result<u64> {
         self.call(move |c| {
             Ok(c.query_row(
-                "SELECT COUNT(*) FROM ops WHERE file_id = ?1 AND action = ?2",
+                "SELECT COUNT(*) FROM ops WHERE file_id = ?1 AND action = ?2 AND payload IS NOT NULL",
                 rusqlite::params![file_id, action],
                 |r| r.get::<_, i64>(0),
             )? as u64)

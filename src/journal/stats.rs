@@ -172,8 +172,16 @@ mod tests {
                 key: "k1".into(),
                 payload: None,
                 invalid: Some("bad".into()),
+                code: None,
             },
-            NewOp { row: 2, action: "get_agent".into(), key: "k2".into(), payload: None, invalid: None },
+            NewOp {
+                row: 2,
+                action: "get_agent".into(),
+                key: "k2".into(),
+                payload: None,
+                invalid: None,
+                code: None,
+            },
         ];
         j.insert_ops(id, rows).await.expect("ops");
         j.set_file_state(id, FileState::Processing, None).await.expect("state");

@@ -92,6 +92,7 @@ async fn invalid_rows_are_journaled_failed_and_reported() {
         key: "sha:1".into(),
         payload: None,
         invalid: Some("priority: 'x' is not one of Low (1)".into()),
+        code: None,
     };
     j.insert_ops(file, vec![bad, new_op(2, get_op("a@example.com"))]).await.unwrap();
     let counts = j.row_counts(file).await.unwrap();

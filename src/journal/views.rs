@@ -106,6 +106,7 @@ mod tests {
                 key: format!("k{row}"),
                 payload: None,
                 invalid: (row % 2 == 1).then(|| format!("bad row {row}")),
+                code: None,
             })
             .collect();
         j.insert_ops(ids[2], rows).await.expect("ops");

@@ -1,11 +1,14 @@
 //! Taking a file into the journal: open it once, hash that handle, recognise content seen
 //! before (resume it, or record a duplicate), parse the rest of the handle row by row on a
-//! blocking thread and journal the rows in batches, then hold the file when it deletes more
-//! agents than allowed. A file that cannot be read as a whole leaves no rows behind. Nothing is
-//! sent from here and no report is written.
+//! blocking thread and journal the rows in batches. A file from an inbox is held to that
+//! inbox's powers ([`crate::config::Inbox`]): a row asking for an action the inbox does not
+//! allow is refused (`action_not_allowed`) and the rest goes on, and a file above its caps
+//! (`max_file_bytes`, `max_rows`) is held for approval. A file that cannot be read as a whole
+//! leaves no rows behind. Nothing is sent from here and no report is written.
 
 use super::Error;
 use super::input::{Refused, open_input, sha256_of};
+use crate::config::Inbox;
 use crate::domain::{Action, Op, OpKey};
 use crate::intake::{self, Record};
 use crate::journal::{self, FileState, Journal, NewFile, NewOp};
@@ -24,7 +27,13 @@ pub struct TakeOptions<'a> {
     pub limits: intake::Limits,
     /// Set the file to 0600 through its handle: it now lives in the private state folder.
     pub make_private: bool,
+    /// The inbox's powers and caps (the daemon, `plan --inbox`); `None`: every action, no caps
+    /// (`import`, run by the operator).
+    pub powers: Option<&'a Inbox>,
 }
+
+/// The error code of a row asking for an action its inbox does not allow.
+const ACTION_NOT_ALLOWED: &str = "action_not_allowed";
 
 /// What taking a file in did.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -76,6 +85,7 @@ pub async fn take_with(
     if opts.make_private {
         crate::private::restrict(&file).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
     }
+    let bytes = file.metadata().map_err(|source| Error::Io { path: path.to_path_buf(), source })?.len();
     let sha = sha256_of(&file, path)?;
     // Inserted as a duplicate or as new, unless the content is already being worked on.
     let new = NewFile {
@@ -100,13 +110,15 @@ pub async fn take_with(
         }
         _ => journal.insert_file(new, FileState::Queued, None).await?,
     };
-    let input = Input { file, path, limits: opts.limits };
+    let allowed = opts.powers.map(Allowed::of);
+    let input = Input { file, path, limits: opts.limits, allowed };
     match read_into_journal(journal, file_id, input, &sha, default_action).await? {
         Ok((rows, deletes)) => {
             // The volume guards (safety.max_deletes_*) are the engine's: they need the account's
             // agent count, and a held file's reason names every rule it trips.
-            let state = FileState::Processing;
-            journal.set_file_state(file_id, state, None).await?;
+            let over = opts.powers.and_then(|ib| over_caps(ib, bytes, rows));
+            let state = if over.is_some() { FileState::Held } else { FileState::Processing };
+            journal.set_file_state(file_id, state, over).await?;
             Ok(Taken::New { file_id, state, rows, deletes })
         }
         Err(error) => {
@@ -117,11 +129,54 @@ pub async fn take_with(
     }
 }
 
+/// Why a file from `inbox` is held before any call, if it is above a cap. Pure.
+fn over_caps(inbox: &Inbox, bytes: u64, rows: u64) -> Option<String> {
+    let (caps, dir) = (inbox.caps, crate::text::shown_path(&inbox.dir));
+    let mut why = Vec::new();
+    if bytes > caps.max_file_bytes {
+        why.push(format!("{bytes} bytes, over the max_file_bytes = {} of inbox {dir}", caps.max_file_bytes));
+    }
+    if rows > caps.max_rows {
+        why.push(format!("{rows} rows, over the max_rows = {} of inbox {dir}", caps.max_rows));
+    }
+    (!why.is_empty()).then(|| format!("{}; nothing was sent: check it, then approve it", why.join("; ")))
+}
+
+/// The actions an inbox allows, and how a refusal names them.
+struct Allowed {
+    actions: Vec<Action>,
+    /// `inbox DIR allows only a, b`.
+    says: String,
+}
+
+impl Allowed {
+    fn of(inbox: &Inbox) -> Self {
+        let names: Vec<&str> = inbox.actions.iter().map(|a| a.as_str()).collect();
+        let dir = crate::text::shown_path(&inbox.dir);
+        let says = format!("inbox {dir} allows only {} (inbox.actions)", names.join(", "));
+        Self { actions: inbox.actions.clone(), says }
+    }
+
+    /// The journal row of a row asking for `op`: refused when its action is not allowed.
+    fn row(allowed: Option<&Self>, row: u64, op: &Op, sha: &str) -> NewOp {
+        let key: String = OpKey::of(op, sha, row).into();
+        match allowed {
+            Some(a) if !a.actions.contains(&op.action()) => {
+                let action = op.action().as_str();
+                let why = format!("the row asks for {action}; {}", a.says);
+                NewOp::refused(row, action, key, ACTION_NOT_ALLOWED, why)
+            }
+            _ => NewOp::valid(row, op, key),
+        }
+    }
+}
+
 /// An opened input on its way to the parser.
 struct Input<'a> {
     file: File,
     path: &'a Path,
     limits: intake::Limits,
+    allowed: Option<Allowed>,
 }
 
 /// Streams the file's records into the journal. The inner `Err` is a whole-file rejection.
@@ -135,9 +190,10 @@ async fn read_into_journal(
 ) -> Result<Result<(u64, u64), String>, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<NewOp>, String>>(2);
     let (file, path, limits, sha) = (input.file, input.path.to_path_buf(), input.limits, sha.to_string());
+    let allowed = input.allowed;
     let parser = tokio::task::spawn_blocking(move || {
         let reader = intake::from_file(file, &path, default_action, &limits);
-        parse_batches(reader, &sha, &tx)
+        parse_batches(reader, &sha, allowed.as_ref(), &tx)
     });
     let mut rows = 0u64;
     while let Some(batch) = rx.recv().await {
@@ -157,6 +213,7 @@ async fn read_into_journal(
 fn parse_batches(
     reader: Result<intake::Reader<File>, intake::Error>,
     sha: &str,
+    allowed: Option<&Allowed>,
     tx: &tokio::sync::mpsc::Sender<Result<Vec<NewOp>, String>>,
 ) -> u64 {
     let reader = match reader {
@@ -171,10 +228,11 @@ fn parse_batches(
     for record in reader {
         let new = match record {
             Ok(Record::Op { row, op }) => {
-                if matches!(op, Op::DeleteAgent { .. }) {
+                let new = Allowed::row(allowed, row, &op, sha);
+                if new.invalid.is_none() && matches!(op, Op::DeleteAgent { .. }) {
                     deletes += 1;
                 }
-                NewOp::valid(row, &op, OpKey::of(&op, sha, row).into())
+                new
             }
             Ok(Record::Invalid { row, action, key_hint, errors }) => {
                 let refused = Refused::new(sha, row, action, key_hint, &errors);
@@ -184,6 +242,7 @@ fn parse_batches(
                     key: refused.key,
                     payload: None,
                     invalid: Some(refused.reason),
+                    code: None,
                 }
             }
             Err(e) => {

@@ -435,12 +435,7 @@ async fn check_is_green_against_a_healthy_account() {
     let inbox = env.dir.path().join("inbox");
     std::fs::create_dir(&inbox).unwrap();
     let mut settings = env.settings(&format!("api_key = \"{}\"", env.sim.api_key()));
-    settings.inboxes.push(fdsync::config::Inbox {
-        dir: inbox,
-        action: None,
-        settle: Duration::from_secs(1),
-        pattern: None,
-    });
+    settings.inboxes.push(fdsync::config::Inbox::new(inbox, None));
     let report = check(&settings).await;
     let text = report.to_string();
     assert_eq!(report.exit_code(), 0, "{text}");
@@ -465,12 +460,7 @@ async fn check_is_red_for_bad_credentials_and_warns_about_missing_agent_rights()
     );
 
     let mut settings = env.settings("api_key = \"sim-api-key\"");
-    settings.inboxes.push(fdsync::config::Inbox {
-        dir: env.dir.path().join("missing"),
-        action: None,
-        settle: Duration::from_secs(1),
-        pattern: None,
-    });
+    settings.inboxes.push(fdsync::config::Inbox::new(env.dir.path().join("missing"), None));
     assert_eq!(check(&settings).await.exit_code(), 2);
 
     // A base URL that is not an API v2 root answers 404: a config problem.

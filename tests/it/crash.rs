@@ -24,23 +24,36 @@ async fn kill_9_at_random_moments_then_a_rerun_leaves_exactly_one_ticket_per_row
     let file = app.file("nightly.csv", &tickets_csv(rows));
     let seed = crash_seed();
     let mut rng = fastrand::Rng::with_seed(seed);
-    let mut kills = 0;
+    // A kill proves something only if it lands while a change is in flight: each kill counts
+    // whether the journal then held an op `sending` that this process marked (not start-up).
+    let (mut kills, mut mid_send) = (0, 0);
     for _ in 0..6 {
+        let spawned = now_ms();
+        let creates = || app.sim.request_log().iter().filter(|r| *r == "POST /api/v2/tickets").count();
+        let seen = creates();
         let mut child = app
             .command(&["import", file.to_str().unwrap(), "--action", "create_ticket"])
             .spawn()
             .expect("spawn import");
-        let at = Duration::from_millis(rng.u64(150..1200));
+        // The moment is random, counted from this run's first create (start-up on a loaded
+        // machine can take longer than the whole window).
+        let started = async {
+            while creates() == seen {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(rng.u64(50..900))).await;
+        };
         tokio::select! {
             status = child.wait() => {
                 // Finished before the kill: fine, the rerun below must then be a no-op.
                 status.expect("wait");
                 break;
             }
-            _ = tokio::time::sleep(at) => {
+            _ = started => {
                 child.start_kill().expect("kill -9");
                 child.wait().await.expect("reap");
                 kills += 1;
+                mid_send += u32::from(app.sending_since(spawned) > 0);
             }
         }
     }
@@ -49,7 +62,9 @@ async fn kill_9_at_random_moments_then_a_rerun_leaves_exactly_one_ticket_per_row
     let counts = subject_counts(&app);
     assert_eq!(counts.len(), rows, "seed {seed}: every row created once");
     assert!(counts.values().all(|n| *n == 1), "seed {seed}: duplicates {counts:?}");
+    eprintln!("{mid_send} of {kills} kills found an op `sending`");
     assert!(kills >= 5, "seed {seed}: only {kills} kills landed before the import finished");
+    assert!(2 * mid_send >= kills, "seed {seed}: only {mid_send} of {kills} kills found an op `sending`");
     let report = app.report("nightly");
     assert_eq!(report.len(), rows);
     assert!(report.iter().all(|r| r[3] == "created"), "seed {seed}: {report:?}");

@@ -499,6 +499,7 @@ async fn kill_9_of_the_daemon_mid_file_then_a_restart_loses_and_doubles_nothing(
     };
     assert!(wait_until(WAIT, || tickets(&app) >= 5 && held()).await, "{}", d.log());
     d.kill9().await;
+    assert!(app.sending_since(0) > 0, "the kill landed with a create in flight (an op `sending`)");
     let before = tickets(&app);
     assert!(before < 40, "killed part-way ({before} of 40)");
     let d = Daemon::ready(&app).await;

@@ -223,3 +223,25 @@ pub fn subject_counts(app: &TestApp) -> std::collections::BTreeMap<String, usize
     }
     m
 }
+
+impl TestApp {
+    /// How many ops the journal holds in `sending` that were marked so at or after `since_ms`
+    /// (ms since the epoch; the time a process was spawned): whether a `kill -9` landed while
+    /// that process had a change in flight. 0 when there is no journal yet.
+    pub fn sending_since(&self, since_ms: i64) -> u64 {
+        let path = self.state_dir().join("journal.db");
+        let Ok(db) = rusqlite::Connection::open_with_flags(&path, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+        else {
+            return 0;
+        };
+        db.query_row("SELECT COUNT(*) FROM ops WHERE state = 'sending' AND sent_at >= ?1", [since_ms], |r| {
+            r.get::<_, i64>(0)
+        })
+        .map_or(0, |n| n.unsigned_abs())
+    }
+}
+
+/// Now, in ms since the epoch (the journal's clock).
+pub fn now_ms() -> i64 {
+    fdsync::journal::now_ms()
+}

@@ -1,10 +1,10 @@
 //! The integration tests: one binary; real `fdsync` processes (and, in `client`, the library
 //! in-process), real HTTP against the simulator.
-
 mod audit;
 mod client;
 mod commands;
 mod connections;
+mod contract;
 mod crash;
 mod daemon;
 mod deployed;
@@ -20,6 +20,7 @@ mod notify;
 mod notify_promises;
 mod page;
 mod plan;
+mod powers;
 mod promises;
 mod quota;
 mod rejects;

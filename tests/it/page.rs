@@ -93,6 +93,9 @@ async fn the_status_page_in_chromium_shows_every_state_and_the_hostile_files_tex
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(overview.contains("big.csv") && overview.contains("class=\"eta\""), "{overview}");
+    let eta = eta_secs(&overview).unwrap_or_else(|| panic!("a real ETA, not the placeholder: {overview}"));
+    // 200 rows at 400-500 ms each, two at a time: well under an hour, more than nothing.
+    assert!((1..3600).contains(&eta), "ETA {eta} s: {overview}");
     let (held, hostile) = (s.id_of("held", "leavers.csv"), s.id_of("done", HOSTILE_NAME));
     let shots = screenshots_dir();
     let dom = chromium.dump_dom(&format!("{}/", s.base)).await;
@@ -253,5 +256,19 @@ impl Chromium {
         self.run(&args).await;
         let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
         assert!(size > 1000, "no screenshot at {} ({size} bytes)", path.display());
+    }
+}
+
+/// The ETA cell of the overview in seconds (`42 s`, `3 min 05 s`, `1 h 02 min`); `None` for the
+/// placeholder or anything else.
+fn eta_secs(overview: &str) -> Option<u64> {
+    let cell = overview.split("class=\"eta\">").nth(1)?.split('<').next()?;
+    let words: Vec<&str> = cell.split_whitespace().collect();
+    let n = |i: usize| words.get(i).and_then(|w| w.parse::<u64>().ok());
+    match words.as_slice() {
+        [_, "s"] => n(0),
+        [_, "min", _, "s"] => Some(n(0)? * 60 + n(2)?),
+        [_, "h", _, "min"] => Some(n(0)? * 3600 + n(2)? * 60),
+        _ => None,
     }
 }

@@ -78,6 +78,7 @@ async fn a_preview_sends_no_change_and_predicts_every_outcome_of_the_real_run() 
     let out = app.import(&file, &[]).await;
     assert_eq!(code(&out), 1, "two rows are refused by design: {}{}", stdout(&out), stderr(&out));
     let report = app.report("mixed");
+    assert_eq!(report.len(), predicted.len(), "a report line per predicted row: {report:?}");
     for (row, want) in report.iter().zip(&predicted) {
         let (outcome, code) = real_outcome(want);
         assert_eq!((row[3].as_str(), row[6].as_str()), (outcome, code), "row {}: predicted {want}", row[0]);

@@ -64,10 +64,11 @@ async fn a_protected_email_is_refused_when_the_row_gives_only_the_agent_id() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_agents_record_is_saved_in_the_journal_before_it_is_deleted() {
-    // The simulator's few agents make any delete over 10% of them: this test is about the before-image, not
-    // the share-of-agents guard (tested in guards.rs), so that guard is off.
-    let off = "[safety]\nmax_deletes_percent = 0\n";
-    let app = spawn_app_with(SimConfig { agents: 2, ..fast_sim() }, off).await;
+    // No protected roles: the role check (which reads the record too) must not be what makes
+    // fdsync read the agent in full; the before-image alone must. The simulator's few agents make
+    // any delete over 10% of them, and this test is not about that guard (guards.rs), so it is off.
+    let extra = "[safety]\nprotected_roles = []\nmax_deletes_percent = 0\n";
+    let app = spawn_app_with(SimConfig { agents: 2, ..fast_sim() }, extra).await;
     let before = app.sim.state();
     let agent = before.agents.iter().find(|a| a.email.as_deref() == Some("agent0001@example.com")).unwrap();
     let file = app.file("leaver.csv", "email\nagent0001@example.com\n");
@@ -85,4 +86,19 @@ async fn the_agents_record_is_saved_in_the_journal_before_it_is_deleted() {
     let info = agent.agent.as_ref().unwrap();
     assert_eq!(snapshot["ticket_scope"], info.ticket_scope, "{snapshot}");
     assert_eq!(snapshot["created_at"], info.created_at.as_str(), "{snapshot}");
+    // The full record (GET by id: roles and groups, which a listing lacks) was read before the
+    // DELETE left, for every DELETE the simulator received.
+    let log = app.sim.request_log();
+    let deletes: Vec<usize> = log
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.starts_with("DELETE /api/v2/agents/"))
+        .map(|(i, _)| i)
+        .collect();
+    assert_eq!(deletes.len(), 1, "{log:?}");
+    for i in deletes {
+        let read = log[i].replacen("DELETE", "GET", 1);
+        assert!(log[..i].contains(&read), "{read} before {}: {log:?}", log[i]);
+    }
+    assert!(snapshot["role_ids"].is_array(), "the snapshot is the full record: {snapshot}");
 }

@@ -236,19 +236,33 @@ async fn kill_9_during_an_undo_then_a_rerun_restores_every_agent_once() {
         c.late_rate = 0.2;
         c.late_delay = Duration::from_millis(2200);
     });
-    let mut kills = 0;
-    for at in [400, 900, 700] {
+    // Each kill lands a while after this run's first restore left, and counts only if the
+    // journal then held a restore `sending` that this run marked.
+    let (mut kills, mut mid_send) = (0, 0);
+    for at in [100, 400, 250] {
+        let spawned = now_ms();
+        let restores = || app.sim.request_log().iter().filter(|r| r.starts_with("PUT ")).count();
+        let seen = restores();
         let mut child = app.command(&["undo", "1", "--yes"]).spawn().expect("spawn undo");
+        let restoring = async {
+            while restores() == seen {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(at)).await;
+        };
         tokio::select! {
             status = child.wait() => { status.expect("wait"); break; }
-            _ = tokio::time::sleep(Duration::from_millis(at)) => {
+            _ = restoring => {
                 child.start_kill().expect("kill -9");
                 child.wait().await.expect("reap");
                 kills += 1;
+                mid_send += u32::from(app.sending_since(spawned) > 0);
             }
         }
     }
+    eprintln!("{mid_send} of {kills} kills found a restore `sending`");
     assert!(kills >= 2, "only {kills} kills landed before the undo finished");
+    assert!(2 * mid_send >= kills, "only {mid_send} of {kills} kills found a restore `sending`");
     app.sim.update(|c| {
         c.drop_rate = 0.0;
         c.late_rate = 0.0;

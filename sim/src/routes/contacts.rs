@@ -13,7 +13,7 @@ use super::{is_email, link_next, list_query, page_of, paging, param, parse_id, r
 use crate::app::{App, lock};
 use crate::auth::{Admin, Caller};
 use crate::error::{ApiError, FieldError};
-use crate::state::{AgentInfo, Store, User, agent_json, contact_json, timestamp};
+use crate::state::{AgentInfo, Store, User, contact_json, made_agent_json, timestamp};
 
 const LIST_PARAMS: &[&str] =
     &["email", "phone", "mobile", "state", "company_id", "updated_since", "per_page", "page"];
@@ -128,7 +128,7 @@ pub(crate) async fn make_agent(
     let user = store.users.get_mut(&id).ok_or(ApiError::NotFound)?;
     user.agent = Some(info);
     user.updated_at = timestamp(time::OffsetDateTime::now_utc());
-    let body = agent_json(user, false);
+    let body = made_agent_json(user);
     drop(store);
     app.counters().agents_created += 1;
     Ok(axum::Json(body).into_response())

@@ -240,8 +240,15 @@ pub(crate) async fn tickets(
     hits.sort_by_key(|t| std::cmp::Reverse((t.created, t.id)));
     let total = hits.len();
     let skip = usize::try_from((page - 1) * 30).unwrap_or(usize::MAX);
-    let view = TicketView::Item { description: false };
-    let results: Vec<Value> = hits.into_iter().skip(skip).take(30).map(|t| ticket_json(t, view)).collect();
+    // Freshdesk's search items carry the description and `association_type` (freshconsult
+    // `api_search/tickets/index.json.api`; `tests/contract/search_tickets.http`).
+    let view = TicketView::Item { description: true };
+    let item = |t: &Ticket| {
+        let mut v = ticket_json(t, view);
+        v["association_type"] = Value::Null;
+        v
+    };
+    let results: Vec<Value> = hits.into_iter().skip(skip).take(30).map(item).collect();
     Ok(axum::Json(json!({ "results": results, "total": total })).into_response())
 }
 

@@ -119,7 +119,9 @@ async fn make_agent_turns_a_contact_into_an_agent_with_the_same_id() {
     let id = t["requester_id"].as_u64().unwrap();
     let (status, _, body) = sim.send(sim.put(&format!("/api/v2/contacts/{id}/make_agent"), &json!({}))).await;
     assert_eq!(status, StatusCode::OK);
-    assert_eq!(body["id"], id);
+    // Freshdesk answers with the contact and the agent nested (tests/contract/make_agent_200.http).
+    assert_eq!((body["agent"]["id"].clone(), body.get("id")), (json!(id), None), "{body}");
+    assert_eq!(body["email"], "promote@example.com");
     assert_eq!(sim.send(sim.get(&format!("/api/v2/agents/{id}"))).await.0, StatusCode::OK);
 }
 
@@ -156,9 +158,13 @@ async fn make_agent_restores_roles_groups_scope_and_occasional_from_the_body() {
     let id = deleted_agent(&sim, "back@example.com", image.clone()).await;
     let (status, _, body) = sim.send(sim.put(&format!("/api/v2/contacts/{id}/make_agent"), &image)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body["id"], id);
+    assert_eq!(body["agent"]["id"], id);
+    for key in ["occasional", "ticket_scope"] {
+        assert_eq!(body["agent"][key], image[key], "{key}");
+    }
+    let (_, _, shown) = sim.send(sim.get(&format!("/api/v2/agents/{id}"))).await;
     for key in ["occasional", "ticket_scope", "role_ids", "group_ids"] {
-        assert_eq!(body[key], image[key], "{key}");
+        assert_eq!(shown[key], image[key], "{key}");
     }
     let state = sim.handle.state();
     let restored = state.agents.iter().find(|a| a.id == id).expect("an agent again");

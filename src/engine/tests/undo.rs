@@ -53,7 +53,7 @@ async fn a_restore_is_restored_and_each_refusal_is_not_restorable_with_its_reaso
         });
         let run = run_one(api.clone(), restore_op(Some(image()))).await;
         assert_eq!(outcome(&run), (Some(want), Some(6), code), "{answer:?}");
-        assert_eq!(api.calls("make_agent"), 1);
+        assert_eq!(api.args("make_agent"), ["6 roles [12, 11] groups [21]"], "the id and its before-image");
     }
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
@@ -80,6 +80,7 @@ async fn a_lost_restore_found_an_agent_with_the_before_images_roles_is_restored_
     let run = run_one(api.clone(), restore_op(Some(image()))).await;
     assert_eq!(outcome(&run), (Some(Outcome::Restored), Some(6), None), "role ids compared as a set");
     assert_eq!(api.calls("make_agent"), 1);
+    assert_eq!(api.args("get_agent"), ["6"], "the restored id is the one looked up");
 }
 
 #[tokio::test]
@@ -130,6 +131,7 @@ async fn a_ticket_delete_is_deleted_405_already_deleted_and_404_gone() {
         });
         let run = run_one(api.clone(), delete_ticket_op()).await;
         assert_eq!(outcome(&run), (Some(want), Some(40), code), "{answer:?}");
+        assert_eq!(api.args("delete_ticket"), ["40"]);
     }
 }
 
@@ -151,7 +153,8 @@ async fn a_lost_ticket_delete_is_looked_up_deleted_or_sent_again() {
     });
     let run = run_one(api.clone(), delete_ticket_op()).await;
     assert_eq!(outcome(&run), (Some(Outcome::Deleted), Some(40), None));
-    assert_eq!(api.calls("delete_ticket"), 2);
+    assert_eq!(api.args("delete_ticket"), ["40", "40"]);
+    assert_eq!(api.args("get_ticket"), ["40"]);
 }
 
 #[tokio::test]

@@ -106,6 +106,7 @@ async fn journal(dir: &std::path::Path) -> (Journal, [i64; 3]) {
         key: "sha:5".into(),
         payload: None,
         invalid: Some("bad".into()),
+        code: None,
     };
     j.insert_ops(f1, vec![invalid]).await.unwrap();
     run(&j, f1, 1, None, Some(result(Outcome::Created, Some(100), None))).await;

@@ -18,6 +18,7 @@ fn invalid(row: u64) -> NewOp {
         key: format!("k{row}"),
         payload: None,
         invalid: Some("email: bad".into()),
+        code: None,
     }
 }
 
