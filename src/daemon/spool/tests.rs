@@ -17,7 +17,7 @@ pub(in crate::daemon) struct Fixture {
 }
 
 pub(in crate::daemon) fn inbox_cfg(dir: &Path, settle: Duration) -> Inbox {
-    Inbox { dir: dir.to_path_buf(), action: Some(Action::CreateTicket), settle, pattern: None }
+    Inbox { settle, ..Inbox::new(dir.to_path_buf(), Some(Action::CreateTicket)) }
 }
 
 pub(in crate::daemon) fn fixture() -> Fixture {
