@@ -23,13 +23,13 @@ mod raw;
 mod simulator;
 mod syntax;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 pub use auth::AuthSettings;
 pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
+pub use http::HttpSettings;
 pub(crate) use endpoint::is_loopback;
 pub use inbox::Inbox;
 pub use limits::Limits;
@@ -85,8 +85,8 @@ pub struct Settings {
     /// The connection of each inbox, by folder (an inbox not listed uses `default`).
     pub inbox_connections: Vec<(PathBuf, String)>,
     pub safety: Safety,
-    /// `[http] listen` (alias `[metrics] listen`): the status page, `/metrics` and `/healthz`.
-    pub http_listen: Option<SocketAddr>,
+    /// `[http]`: the status page, `/metrics` and `/healthz`, and who may ask.
+    pub http: HttpSettings,
     pub log_json: bool,
     /// `[[notify]]`: who the daemon tells about held, failed and finished files.
     pub notify: Vec<NotifyTarget>,
@@ -147,7 +147,7 @@ impl Settings {
             inboxes,
             inbox_connections,
             safety: Safety::resolve(raw.safety)?,
-            http_listen: http::resolve_listen(raw.http, raw.metrics)?,
+            http: http::resolve(raw.http, raw.metrics, source.as_deref().and_then(Path::parent), &auth::process_env)?,
             log_json: resolve_log_json(raw.log)?,
             notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
             source,
