@@ -63,7 +63,10 @@ fn resolve_hosts(hosts: &[String]) -> Result<Vec<String>, Error> {
             if bad {
                 return Err(Error::invalid(
                     "http.hosts",
-                    format!("'{}' is not a host name like status.example.org or status.example.org:8443", crate::text::shown(&h)),
+                    format!(
+                        "'{}' is not a host name like status.example.org or status.example.org:8443",
+                        crate::text::shown(&h)
+                    ),
                 ));
             }
             Ok(h)

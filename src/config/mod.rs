@@ -29,8 +29,8 @@ use thiserror::Error;
 pub use auth::AuthSettings;
 pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
-pub use http::HttpSettings;
 pub(crate) use endpoint::is_loopback;
+pub use http::HttpSettings;
 pub use inbox::Inbox;
 pub use limits::Limits;
 pub use notify::{NotifyEvent, NotifyTarget};
@@ -147,7 +147,12 @@ impl Settings {
             inboxes,
             inbox_connections,
             safety: Safety::resolve(raw.safety)?,
-            http: http::resolve(raw.http, raw.metrics, source.as_deref().and_then(Path::parent), &auth::process_env)?,
+            http: http::resolve(
+                raw.http,
+                raw.metrics,
+                source.as_deref().and_then(Path::parent),
+                &auth::process_env,
+            )?,
             log_json: resolve_log_json(raw.log)?,
             notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
             source,

@@ -184,7 +184,8 @@ impl Running {
             status: tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone())),
             notifier: notifier.map(|n| tokio::spawn(n.run(stop_rest.clone()))),
             http_server: http_listener.map(|l| {
-                let access = crate::http::Access::new(settings.http.hosts.clone(), settings.http.token.as_ref());
+                let access =
+                    crate::http::Access::new(settings.http.hosts.clone(), settings.http.token.as_ref());
                 tokio::spawn(crate::http::serve(l, site, access, stop_rest.clone()))
             }),
             watching: Some(watching),

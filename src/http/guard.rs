@@ -77,7 +77,9 @@ impl Access {
 /// `name:port` → (`name`, `port`); a bracketed IPv6 literal keeps its brackets.
 fn split_port(host: &str) -> (&str, Option<&str>) {
     match host.rsplit_once(':') {
-        Some((name, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') => {
+        Some((name, port))
+            if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) && !name.ends_with(':') =>
+        {
             (name, Some(port))
         }
         _ => (host, None),
@@ -101,9 +103,11 @@ fn constant_time_eq(a: &[u8; 32], b: &[u8; 32]) -> bool {
 
 /// The middleware: 421 for a foreign `Host`, 401 without the token.
 pub(super) async fn admit(State(access): State<Arc<Access>>, req: Request, next: Next) -> Response {
-    let local = req.extensions().get::<Reached>().map(|r| r.0).or_else(|| {
-        req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0)
-    });
+    let local = req
+        .extensions()
+        .get::<Reached>()
+        .map(|r| r.0)
+        .or_else(|| req.extensions().get::<ConnectInfo<SocketAddr>>().map(|c| c.0));
     let host = req.headers().get(header::HOST).and_then(|h| h.to_str().ok());
     let host_ok = match (host, local) {
         (Some(h), Some(local)) => access.host_allowed(h, local),
@@ -135,10 +139,28 @@ mod tests {
     fn only_the_address_reached_localhost_and_the_configured_hosts_are_answered() {
         let a = Access::new(vec!["status.example.org".into(), "page.example:8443".into()], None);
         let local = at("127.0.0.1:9184");
-        for ok in ["127.0.0.1:9184", "localhost:9184", "LOCALHOST:9184", "status.example.org", "status.example.org:443", "page.example:8443"] {
+        for ok in [
+            "127.0.0.1:9184",
+            "localhost:9184",
+            "LOCALHOST:9184",
+            "status.example.org",
+            "status.example.org:443",
+            "page.example:8443",
+        ] {
             assert!(a.host_allowed(ok, local), "{ok}");
         }
-        for bad in ["attacker.example:9184", "attacker.example", "localhost", "localhost:80", "127.0.0.1", "127.0.0.1:80", "page.example", "page.example:80", "status.example.org.attacker.example", ""] {
+        for bad in [
+            "attacker.example:9184",
+            "attacker.example",
+            "localhost",
+            "localhost:80",
+            "127.0.0.1",
+            "127.0.0.1:80",
+            "page.example",
+            "page.example:80",
+            "status.example.org.attacker.example",
+            "",
+        ] {
             assert!(!a.host_allowed(bad, local), "{bad}");
         }
         let v6 = at("[::1]:9184");

@@ -43,6 +43,10 @@ impl Daemon {
         assert!(ok.success());
     }
 
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
     pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }

@@ -16,6 +16,7 @@ mod import;
 mod misbehave;
 mod notify;
 mod page;
+mod page_door;
 mod plan;
 mod quota;
 mod rejects;
