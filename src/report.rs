@@ -193,7 +193,8 @@ mod tests {
 
     #[test]
     fn restore_takes_off_exactly_the_quote_neutralise_added() {
-        for cell in ["=x", "-5 degrees", "'=x", "''@a", "'", "'plain", "-5", "'-5", "", "\tx", "\r=1", "a'b"] {
+        for cell in ["=x", "-5 degrees", "'=x", "''@a", "'", "'plain", "-5", "'-5", "", "\tx", "\r=1", "a'b"]
+        {
             assert_eq!(restore(&neutralise(cell)), cell, "{cell:?}");
         }
         assert_eq!(neutralise("'=x"), "''=x", "a quote already there is kept");

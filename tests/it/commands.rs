@@ -85,7 +85,10 @@ async fn the_simulator_refuses_a_non_loopback_listen_address_unless_allow_remote
         cmd
     };
     let wait = std::time::Duration::from_secs(20);
-    let out = tokio::time::timeout(wait, sim(&["--listen", "0.0.0.0:0"]).output()).await.expect("exits").expect("run");
+    let out = tokio::time::timeout(wait, sim(&["--listen", "0.0.0.0:0"]).output())
+        .await
+        .expect("exits")
+        .expect("run");
     assert_ne!(code(&out), 0);
     assert!(stderr(&out).contains("--allow-remote"), "{}", stderr(&out));
     // Loopback, or remote with the flag: it serves (and is stopped here).

@@ -229,7 +229,9 @@ fn check_token_headers(headers: &BTreeMap<String, SecretString>) -> Result<(), E
         if reqwest::header::HeaderValue::from_str(value.expose_secret()).is_err() {
             return Err(Error::invalid(
                 "auth.oauth2.token_headers",
-                format!("the value of '{name}' is not a valid header value (it is not shown: it is a secret)"),
+                format!(
+                    "the value of '{name}' is not a valid header value (it is not shown: it is a secret)"
+                ),
             ));
         }
     }
