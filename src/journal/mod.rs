@@ -116,6 +116,24 @@ impl Journal {
         Ok(Self { tx, routes: outbox::no_routes(), connection: None })
     }
 
+    /// A second, read-only connection to the journal in `dir` (opened by [`Journal::open`]
+    /// first), with its own thread: readers that must never queue behind the engine's writes
+    /// (the status page) use it. `query_only` refuses any write; each call runs in one deferred
+    /// (read) transaction, a consistent snapshot that never takes the write lock.
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(dir.join("journal.db"), flags)?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let (tx, rx) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("fdsync-journal-read".into())
+            .spawn(move || reader(conn, rx))
+            .map_err(|e| Error::Data(format!("cannot start journal reader: {e}")))?;
+        Ok(Self { tx, routes: outbox::no_routes(), connection: None })
+    }
+
     /// The same journal, on connection `name`.
     pub fn on_connection(&self, name: &str) -> Journal {
         Journal { tx: self.tx.clone(), routes: self.routes.clone(), connection: Some(name.into()) }
@@ -168,6 +186,16 @@ fn writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
         for reply in replies {
             reply(committed);
         }
+    }
+}
+
+/// The read-only connection's loop: one read transaction per call.
+fn reader(conn: Connection, rx: std_mpsc::Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        let began = conn.execute_batch("BEGIN DEFERRED").is_ok();
+        let (ok, reply) = job(&conn);
+        let ended = began && conn.execute_batch(if ok { "COMMIT" } else { "ROLLBACK" }).is_ok();
+        reply(ok && ended);
     }
 }
 

@@ -181,7 +181,7 @@ pub fn outcomes(report: &[Vec<String>]) -> Vec<(String, String)> {
 }
 
 #[cfg(unix)]
-fn set_private(path: &Path) {
+pub fn set_private(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }

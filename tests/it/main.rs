@@ -18,6 +18,7 @@ mod import;
 mod misbehave;
 mod notify;
 mod page;
+mod page_door;
 mod plan;
 mod powers;
 mod quota;
