@@ -41,6 +41,7 @@ pub(super) async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Resu
     if args.dry_run {
         return super::plan::show(&settings, &args.files, args.action, false).await;
     }
+    super::operator::begin(&settings)?;
     import_paths(&settings, &args.files, args.action, super::signals::shutdown_token()).await
 }
 

@@ -9,6 +9,7 @@ mod connect;
 mod demo;
 mod import;
 mod man;
+mod operator;
 mod ops;
 mod plan;
 mod progress;
