@@ -1,6 +1,7 @@
 //! The integration tests: one binary; real `fdsync` processes (and, in `client`, the library
 //! in-process), real HTTP against the simulator.
 
+mod accountable;
 mod audit;
 mod client;
 mod commands;
@@ -16,10 +17,12 @@ mod import;
 mod misbehave;
 mod notify;
 mod page;
+mod pipe;
 mod plan;
 mod quota;
 mod rejects;
 mod safety;
 mod secrets;
+mod tamper;
 mod ticket_fields;
 mod undo;
