@@ -17,14 +17,11 @@ fn main() -> ExitCode {
     ExitCode::from(exit)
 }
 
-/// Exit code of a command whose output was closed (`fdsync audit | head -1`): 128 + SIGPIPE, as
-/// the shell reports a command a closed pipe ended.
-const CLOSED_OUTPUT: i32 = 141;
-
 /// A closed stdout or stderr ends any command quietly. Rust ignores SIGPIPE (so a closed socket
-/// is an error the HTTP client handles, not a kill), and `println!` then panics on the closed
-/// pipe: this hook turns exactly that panic into exit 141, with nothing printed; any other
-/// panic is reported as before.
+/// is an error the HTTP client handles, not a kill), and `println!` (or a library writing to
+/// stdout, such as clap_complete) then panics on the closed pipe: this hook turns a panic about
+/// a broken pipe, when stdout or stderr is indeed a pipe nobody reads any more, into exit 141,
+/// with nothing printed; any other panic is reported as before.
 fn quiet_on_closed_output() {
     let report = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
@@ -34,10 +31,9 @@ fn quiet_on_closed_output() {
             .map(String::as_str)
             .or_else(|| info.payload().downcast_ref::<&str>().copied())
             .unwrap_or_default();
-        let broken_pipe = std::io::Error::from(std::io::ErrorKind::BrokenPipe).to_string();
-        let os_broken_pipe = std::io::Error::from_raw_os_error(32).to_string();
-        if text.starts_with("failed printing to std") && (text.contains(&os_broken_pipe) || text.contains(&broken_pipe)) {
-            std::process::exit(CLOSED_OUTPUT);
+        let about_a_pipe = text.contains("Broken pipe") || text.contains("BrokenPipe");
+        if about_a_pipe && fdsync::cli::output_closed() {
+            std::process::exit(fdsync::exit::Exit::ClosedOutput as i32);
         }
         report(info);
     }));

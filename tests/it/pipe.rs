@@ -8,7 +8,9 @@ use std::process::Stdio;
 async fn into_closed_pipe(app: &TestApp, args: &[&str]) -> std::process::Output {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
-    app.command(args).stdout(Stdio::from(writer)).stderr(Stdio::piped()).output().await.expect("run")
+    // `spawn`, not `output`: tokio's `output` would replace stdout with a pipe of its own.
+    let child = app.command(args).stdout(Stdio::from(writer)).stderr(Stdio::piped()).spawn().expect("spawn");
+    child.wait_with_output().await.expect("run")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -16,7 +18,8 @@ async fn audit_and_status_into_a_closed_pipe_end_quietly() {
     let app = spawn_app().await;
     let file = app.file("tickets.csv", &tickets_csv(600));
     assert_eq!(code(&app.import(&file, &["--action", "create_ticket"]).await), 0);
-    for args in [&["audit"][..], &["status"], &["audit", "--format", "csv"], &["audit", "--verify"]] {
+    let every = [&["audit"][..], &["status"], &["audit", "--format", "csv"], &["audit", "--verify"], &["completions", "bash"]];
+    for args in every {
         let out = into_closed_pipe(&app, args).await;
         assert!(matches!(code(&out), 0 | 141), "{args:?}: {:?} {}", out.status, stderr(&out));
         assert!(stderr(&out).is_empty(), "{args:?}: {}", stderr(&out));
