@@ -68,9 +68,7 @@ pub fn account(uid: u32) -> Option<Account> {
         // `&pwd`, whose string fields point into `buf`, read before `buf` is dropped.
         let mut pwd: libc::passwd = unsafe { std::mem::zeroed() };
         let mut result: *mut libc::passwd = std::ptr::null_mut();
-        let rc = unsafe {
-            libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result)
-        };
+        let rc = unsafe { libc::getpwuid_r(uid, &mut pwd, buf.as_mut_ptr().cast(), buf.len(), &mut result) };
         if rc == libc::ERANGE && size < 1 << 20 {
             size *= 4;
             continue;

@@ -84,8 +84,11 @@ pub fn syslog_datagram(event: &Event) -> String {
             "[month repr:short] [day padding:space] [hour]:[minute]:[second]"
         ))
         .unwrap_or_default();
-    let fields: Vec<String> =
-        event.fields.iter().map(|(k, v)| format!("{}={}", k.to_ascii_lowercase(), line(v).replace(' ', "_"))).collect();
+    let fields: Vec<String> = event
+        .fields
+        .iter()
+        .map(|(k, v)| format!("{}={}", k.to_ascii_lowercase(), line(v).replace(' ', "_")))
+        .collect();
     format!(
         "<{}>{stamp} fdsync[{}]: {} {}",
         u16::from(FACILITY) * 8 + u16::from(SEVERITY),
@@ -111,7 +114,10 @@ mod tests {
         let text = String::from_utf8(journal_datagram(&event())).unwrap();
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines[0], "MESSAGE=file 3 approved by alice (uid 1000)\\nFAKE=1");
-        assert!(lines.contains(&"FDSYNC_ACTION=approve") && lines.contains(&"FDSYNC_NOTE=a\\nUID=0"), "{text}");
+        assert!(
+            lines.contains(&"FDSYNC_ACTION=approve") && lines.contains(&"FDSYNC_NOTE=a\\nUID=0"),
+            "{text}"
+        );
         assert!(lines.contains(&"SYSLOG_IDENTIFIER=fdsync") && lines.contains(&"PRIORITY=5"), "{text}");
         assert!(!text.lines().any(|l| l.starts_with("UID=") || l.starts_with("FAKE=")), "{text}");
     }

@@ -44,7 +44,13 @@ pub(super) async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Res
     let n = journal.requeue_failed_on(args.file, args.connection, actor.clone()).await?;
     if n > 0 {
         let head = journal.chain_head().await?;
-        super::operator::announce("retry", &actor, &format!("{n} failed rows queued again"), args.file, head.as_ref());
+        super::operator::announce(
+            "retry",
+            &actor,
+            &format!("{n} failed rows queued again"),
+            args.file,
+            head.as_ref(),
+        );
     }
     println!(
         "{n} failed rows queued again (validation failures excepted); `fdsync run` or `fdsync import` sends them"
@@ -95,7 +101,13 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
         return Ok(Exit::Usage);
     };
     let name = crate::text::Shown(&file.name);
-    super::operator::announce("approve", &actor, &format!("file {} ({name}) approved", file.id), Some(file.id), Some(&head));
+    super::operator::announce(
+        "approve",
+        &actor,
+        &format!("file {} ({name}) approved", file.id),
+        Some(file.id),
+        Some(&head),
+    );
     println!("file {} ({name}) approved by {}: its rows will run", file.id, actor.label());
     if let Some(of) = file.undo_of {
         println!("run `fdsync undo {of}` to run it now (or let `fdsync run` do it)");

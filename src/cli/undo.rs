@@ -119,8 +119,9 @@ pub(super) async fn run(config: Option<&Path>, args: UndoArgs) -> anyhow::Result
         }
     }
     let state = if over { FileState::Held } else { FileState::Processing };
-    let undo =
-        journal.insert_undo_file(file.id, undo_file(&file, &ops), new_ops(&ops), state, actor.clone()).await?;
+    let undo = journal
+        .insert_undo_file(file.id, undo_file(&file, &ops), new_ops(&ops), state, actor.clone())
+        .await?;
     let head = journal.chain_head().await?;
     let what = format!("undo of file {} ({}) journaled as file {undo}", file.id, Shown(&file.name));
     super::operator::announce("undo", &actor, &what, Some(undo), head.as_ref());

@@ -300,8 +300,15 @@ fn union_sql() -> String {
 /// became final, with its op id and saved record, but not the marks added later on its file
 /// (the approval, chained on its own, and `undone_by`).
 fn sealed(r: &Row<'_>) -> rusqlite::Result<(i64, bool, Value)> {
-    let change = Change { approved_by: None, approved_at: None, approval_note: None, undone_by: None, ..Change::from_row(r)? };
-    let mut value = serde_json::to_value(&change).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    let change = Change {
+        approved_by: None,
+        approved_at: None,
+        approval_note: None,
+        undone_by: None,
+        ..Change::from_row(r)?
+    };
+    let mut value =
+        serde_json::to_value(&change).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
     if let Value::Object(map) = &mut value {
         for k in ["approved_by", "approved_at", "approval_note", "undone_by"] {
             map.remove(k);

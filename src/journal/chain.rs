@@ -106,8 +106,10 @@ pub(super) fn append(c: &Connection, kind: Kind, subject: Option<i64>, content: 
     let text = content.to_string();
     let hash = link(prev.as_ref().map_or(GENESIS, |h| h.hash.as_str()), &text);
     let seq = prev.map_or(1, |h| h.seq + 1);
-    c.prepare_cached("INSERT INTO chain (seq, kind, subject, at, content, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")?
-        .execute(params![seq, kind.as_str(), subject, super::now_ms(), text, hash])?;
+    c.prepare_cached(
+        "INSERT INTO chain (seq, kind, subject, at, content, hash) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )?
+    .execute(params![seq, kind.as_str(), subject, super::now_ms(), text, hash])?;
     Ok(Head { seq, hash })
 }
 
@@ -163,7 +165,10 @@ pub(super) fn seal_history(c: &Connection) -> Result<()> {
     Ok(())
 }
 
-fn approvals(c: &Connection) -> Result<Vec<(i64, String, Option<i64>, Option<String>)>> {
+/// A file's approval as `files` holds it: id, by, at, note.
+type Approval = (i64, String, Option<i64>, Option<String>);
+
+fn approvals(c: &Connection) -> Result<Vec<Approval>> {
     let mut stmt = c.prepare(
         "SELECT id, approved_by, approved_at, approval_note FROM files WHERE approved_by IS NOT NULL ORDER BY id",
     )?;
@@ -217,7 +222,8 @@ fn change_name(v: &Value, op_id: i64) -> String {
 fn differing(a: &Value, b: &Value) -> String {
     let keys: std::collections::BTreeSet<&String> =
         a.as_object().into_iter().chain(b.as_object()).flat_map(|m| m.keys()).collect();
-    let diff: Vec<&str> = keys.into_iter().filter(|k| a.get(k.as_str()) != b.get(k.as_str())).map(|k| k.as_str()).collect();
+    let diff: Vec<&str> =
+        keys.into_iter().filter(|k| a.get(k.as_str()) != b.get(k.as_str())).map(|k| k.as_str()).collect();
     diff.join(", ")
 }
 
@@ -281,7 +287,11 @@ pub(super) fn verify(c: &Connection) -> Result<Verdict> {
 }
 
 /// Each change in the journal against its latest chained state.
-fn compare_changes(c: &Connection, chained: &HashMap<i64, Latest>, problems: &mut Vec<Problem>) -> Result<()> {
+fn compare_changes(
+    c: &Connection,
+    chained: &HashMap<i64, Latest>,
+    problems: &mut Vec<Problem>,
+) -> Result<()> {
     let shown = super::audit::sealed_changes(c)?;
     let mut present: HashSet<i64> = HashSet::new();
     let mut stmt = c.prepare("SELECT id FROM ops UNION SELECT op_id FROM audit")?;
@@ -366,7 +376,8 @@ fn compare_files(
     }
     for (id, (seq, _)) in approved.iter().chain(undos) {
         if !seen.contains(id) {
-            problems.push(Problem { seq: Some(*seq), what: format!("file {id} was removed from the journal") });
+            problems
+                .push(Problem { seq: Some(*seq), what: format!("file {id} was removed from the journal") });
         }
     }
     Ok(())

@@ -120,9 +120,12 @@ pub(super) fn apply(conn: &Connection) -> super::Result<()> {
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = i + 1;
         conn.execute_batch("BEGIN IMMEDIATE")?;
-        let applied = conn.execute_batch(&format!("{sql}; PRAGMA user_version = {version};")).map_err(Into::into).and_then(
-            |()| if *sql == super::chain::SCHEMA { super::chain::seal_history(conn) } else { Ok(()) },
-        );
+        let applied = conn
+            .execute_batch(&format!("{sql}; PRAGMA user_version = {version};"))
+            .map_err(Into::into)
+            .and_then(
+                |()| if *sql == super::chain::SCHEMA { super::chain::seal_history(conn) } else { Ok(()) },
+            );
         match applied {
             Ok(()) => conn.execute_batch("COMMIT")?,
             Err(e) => {

@@ -9,7 +9,8 @@ use std::path::Path;
 
 /// A file of 3 deletes held under `max_deletes_per_file = 2` (file 1).
 async fn held_app() -> (TestApp, std::path::PathBuf) {
-    let app = spawn_app_with(SimConfig { agents: 4, ..fast_sim() }, "[safety]\nmax_deletes_per_file = 2\n").await;
+    let app =
+        spawn_app_with(SimConfig { agents: 4, ..fast_sim() }, "[safety]\nmax_deletes_per_file = 2\n").await;
     let file = app.file(
         "offboarding.csv",
         "email\nagent0001@example.com\nagent0002@example.com\nagent0003@example.com\n",
@@ -101,7 +102,8 @@ async fn root_approving_through_sudo_is_recorded_as_root_via_sudo() {
         return;
     }
     let (app, _) = held_app().await;
-    let out = app.command(&["approve", "1", "--yes"]).env("SUDO_USER", "alice").output().await.expect("approve");
+    let out =
+        app.command(&["approve", "1", "--yes"]).env("SUDO_USER", "alice").output().await.expect("approve");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(approved_by(&app), "root (uid 0, via sudo by alice)");
 }
@@ -135,10 +137,15 @@ async fn each_operator_action_sends_one_event_to_the_system_journal_else_to_sysl
     ] {
         assert!(fields.contains(&want.as_str()), "{want} in {text}");
     }
-    assert!(fields.iter().any(|f| f.starts_with("MESSAGE=fdsync approve: file 1 (offboarding.csv) approved by ")), "{text}");
+    assert!(
+        fields.iter().any(|f| f.starts_with("MESSAGE=fdsync approve: file 1 (offboarding.csv) approved by ")),
+        "{text}"
+    );
     let head: (i64, String) = app
         .journal()
-        .query_row("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_row("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
         .expect("chain head");
     assert!(fields.contains(&format!("FDSYNC_CHAIN_HASH={}", head.1).as_str()), "{text}");
     assert!(fields.contains(&format!("FDSYNC_CHAIN_SEQ={}", head.0).as_str()), "{text}");
@@ -177,7 +184,8 @@ async fn a_root_cli_on_a_state_folder_owned_by_the_service_account_leaves_no_roo
     let mode = std::os::unix::fs::PermissionsExt::from_mode(0o755);
     std::fs::set_permissions(app.dir.path(), mode).expect("chmod");
     chown_all(&app.state_dir(), uid, gid);
-    let out = app.command(&["approve", "1", "--yes"]).env("SUDO_USER", "alice").output().await.expect("approve");
+    let out =
+        app.command(&["approve", "1", "--yes"]).env("SUDO_USER", "alice").output().await.expect("approve");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
     assert_eq!(approved_by(&app), "root (uid 0, via sudo by alice)", "the person, not the account it ran as");
     assert_eq!(root_owned(&app.state_dir()), Vec::<String>::new(), "after approve");

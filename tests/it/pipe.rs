@@ -18,7 +18,13 @@ async fn audit_and_status_into_a_closed_pipe_end_quietly() {
     let app = spawn_app().await;
     let file = app.file("tickets.csv", &tickets_csv(600));
     assert_eq!(code(&app.import(&file, &["--action", "create_ticket"]).await), 0);
-    let every = [&["audit"][..], &["status"], &["audit", "--format", "csv"], &["audit", "--verify"], &["completions", "bash"]];
+    let every = [
+        &["audit"][..],
+        &["status"],
+        &["audit", "--format", "csv"],
+        &["audit", "--verify"],
+        &["completions", "bash"],
+    ];
     for args in every {
         let out = into_closed_pipe(&app, args).await;
         assert!(matches!(code(&out), 0 | 141), "{args:?}: {:?} {}", out.status, stderr(&out));

@@ -23,7 +23,8 @@ fn edit(app: &TestApp, sql: &str) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_approver_rewritten_a_row_deleted_or_inserted_with_plain_sql_fails_verify() {
-    let app = spawn_app_with(SimConfig { agents: 4, ..fast_sim() }, "[safety]\nmax_deletes_per_file = 1\n").await;
+    let app =
+        spawn_app_with(SimConfig { agents: 4, ..fast_sim() }, "[safety]\nmax_deletes_per_file = 1\n").await;
     let leavers = app.file("leavers.csv", "email\nagent0001@example.com\nagent0002@example.com\n");
     assert_eq!(code(&app.import(&leavers, &["--action", "delete_agent"]).await), 1, "held");
     assert_eq!(code(&app.fdsync(&["approve", "1", "--yes"]).await), 0);
@@ -35,7 +36,8 @@ async fn an_approver_rewritten_a_row_deleted_or_inserted_with_plain_sql_fails_ve
     assert!(text.contains("audit chain verified: 6 records"), "approval, 2 deletes, 3 creates: {text}");
 
     // The approver rewritten.
-    let by: String = app.journal().query_row("SELECT approved_by FROM files WHERE id = 1", [], |r| r.get(0)).unwrap();
+    let by: String =
+        app.journal().query_row("SELECT approved_by FROM files WHERE id = 1", [], |r| r.get(0)).unwrap();
     edit(&app, "UPDATE files SET approved_by = 'hr-director' WHERE id = 1");
     let (status, text) = verify(&app).await;
     assert_eq!(status, 1, "{text}");
@@ -75,7 +77,10 @@ async fn an_approver_rewritten_a_row_deleted_or_inserted_with_plain_sql_fails_ve
     assert!(text.contains("first bad record 2: change record was changed"), "{text}");
     // The next open put the triggers back: the chain refuses the repair.
     let db = rusqlite::Connection::open(app.state_dir().join("journal.db")).expect("journal");
-    let refused = db.execute("UPDATE chain SET content = replace(content, '\"failed\"', '\"deleted\"') WHERE seq = 2", []);
+    let refused = db.execute(
+        "UPDATE chain SET content = replace(content, '\"failed\"', '\"deleted\"') WHERE seq = 2",
+        [],
+    );
     assert!(refused.is_err_and(|e| e.to_string().contains("append-only")));
     edit(&app, "UPDATE chain SET content = replace(content, '\"failed\"', '\"deleted\"') WHERE seq = 2");
     assert_eq!(verify(&app).await.0, 0);

@@ -8,7 +8,13 @@ fn actor() -> Actor {
 }
 
 fn result(outcome: Outcome) -> OpResult {
-    OpResult { outcome, freshdesk_id: Some(40), http_status: Some(200), error_code: None, message: String::new() }
+    OpResult {
+        outcome,
+        freshdesk_id: Some(40),
+        http_status: Some(200),
+        error_code: None,
+        message: String::new(),
+    }
 }
 
 /// A held file of two deletes, approved, row 1 deleted and row 2 failed; the op ids.
@@ -93,9 +99,17 @@ async fn chained_records_and_audit_rows_refuse_update_and_delete() {
     })
     .await
     .unwrap();
-    for sql in ["UPDATE chain SET content = '{}' WHERE seq = 1", "DELETE FROM chain WHERE seq = 1", "DELETE FROM audit", "UPDATE audit SET key = 'x'"] {
+    for sql in [
+        "UPDATE chain SET content = '{}' WHERE seq = 1",
+        "DELETE FROM chain WHERE seq = 1",
+        "DELETE FROM audit",
+        "UPDATE audit SET key = 'x'",
+    ] {
         let err = j.call(move |c| Ok(c.execute_batch(sql)?)).await.unwrap_err();
-        assert!(err.to_string().contains("never rewritten") || err.to_string().contains("append-only"), "{sql}: {err}");
+        assert!(
+            err.to_string().contains("never rewritten") || err.to_string().contains("append-only"),
+            "{sql}: {err}"
+        );
     }
     // Dropped by someone with the file, they are back at the next open.
     tamper(&j, "SELECT 1").await;
@@ -130,10 +144,18 @@ async fn what_the_journal_shows_is_compared_with_the_chain() {
         .await
         .unwrap();
     assert_eq!(problems(&j).await, Vec::<String>::new());
-    j.call(move |c| Ok(c.execute("UPDATE ops SET freshdesk_id = 99 WHERE id = ?1", [deleted])?)).await.unwrap();
-    assert_eq!(problems(&j).await, [format!("record 2: change file {f} row 1 (op {deleted}) was changed (freshdesk_id)")]);
+    j.call(move |c| Ok(c.execute("UPDATE ops SET freshdesk_id = 99 WHERE id = ?1", [deleted])?))
+        .await
+        .unwrap();
+    assert_eq!(
+        problems(&j).await,
+        [format!("record 2: change file {f} row 1 (op {deleted}) was changed (freshdesk_id)")]
+    );
     j.call(move |c| Ok(c.execute("DELETE FROM ops WHERE id = ?1", [deleted])?)).await.unwrap();
-    assert_eq!(problems(&j).await, [format!("record 2: change file {f} row 1 (op {deleted}) was removed from the journal")]);
+    assert_eq!(
+        problems(&j).await,
+        [format!("record 2: change file {f} row 1 (op {deleted}) was removed from the journal")]
+    );
 }
 
 #[tokio::test]
