@@ -93,3 +93,38 @@ async fn an_approver_rewritten_a_row_deleted_or_inserted_with_plain_sql_fails_ve
     assert_eq!(status, 0, "{text}");
     assert!(text.contains("audit chain verified: 7 records"), "{text}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daemon_logs_the_chain_head_after_each_file_so_a_rewritten_chain_disagrees() {
+    use crate::daemon::{Daemon, drop_file, inbox, inbox_toml};
+    let app = spawn_app().await;
+    let dir = inbox(&app, "tickets");
+    app.write_config(&inbox_toml(&dir, "create_ticket", 0.0));
+    let d = Daemon::ready(&app).await;
+    drop_file(&app, &dir, "t.csv", &tickets_csv(3));
+    let logged =
+        wait_until(std::time::Duration::from_secs(20), || d.log().contains("Audit chain head.")).await;
+    assert!(logged, "no chain head logged:\n{}", d.log());
+    let (seq, hash): (i64, String) = app
+        .journal()
+        .query_row("SELECT seq, hash FROM chain ORDER BY seq DESC LIMIT 1", [], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .expect("chain head");
+    let log = d.log();
+    let line = log.lines().find(|l| l.contains("Audit chain head.")).expect("the line");
+    // Without the colours a terminal would show.
+    let mut plain = String::new();
+    let mut in_escape = false;
+    for ch in line.chars() {
+        match (in_escape, ch) {
+            (false, '\u{1b}') => in_escape = true,
+            (true, 'm') => in_escape = false,
+            (false, c) => plain.push(c),
+            (true, _) => {}
+        }
+    }
+    let want = format!("chain_seq={seq} chain_hash={hash}");
+    assert!(plain.contains(&want) && seq == 3, "3 creates chained: {plain}");
+    d.stop().await;
+}
