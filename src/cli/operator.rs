@@ -1,4 +1,5 @@
-//! The commands that write the journal (`approve`, `undo`, `prune`, `retry`, `import`) start
+//! The commands that write the journal (`approve`, `undo`, `prune`, `retry`, `import`, and
+//! `report`, which may write a missing report) start
 //! here: who runs them is taken from the kernel ([`Actor::current`], before anything else), and
 //! run as root on a state folder another account owns, they become that account before the
 //! journal is opened, so no root-owned file appears there (the daemon, running as that account,

@@ -117,6 +117,8 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
 
 pub(super) async fn report(config: Option<&Path>, args: ReportArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
+    // It may write the report (a done file without one): as the state folder's owner.
+    super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
     let Some(file) = journal.file(args.id).await? else {
         eprintln!("no file {} in the journal", args.id);
