@@ -7,6 +7,7 @@
 //! `-wal` and `-shm` the database file's mode, so they are 0600 too whatever the umask.
 
 mod audit;
+mod chain;
 mod files;
 mod migrate;
 mod ops;
@@ -18,6 +19,7 @@ mod views;
 mod window;
 
 pub use audit::{AuditPage, AuditQuery, AuditRow, BeforeImage, Change, PrunedFile, When};
+pub use chain::{Head, Problem, Verdict};
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
 pub use outbox::{FileFacts, Notice, NoticeEnd, Route};
@@ -108,6 +110,7 @@ impl Journal {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         migrate::apply(&conn)?;
+        conn.execute_batch(chain::TRIGGERS)?;
         let (tx, rx) = std_mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("fdsync-journal".into())

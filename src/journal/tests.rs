@@ -184,7 +184,10 @@ async fn an_undo_file_names_what_it_undoes_and_holds_each_row_unless_it_was_not_
         inbox: None,
         default_action: None,
     };
-    let undo = j.insert_undo_file(file, f, ops, FileState::Processing).await.unwrap();
+    let undo = j
+        .insert_undo_file(file, f, ops, FileState::Processing, crate::account::Actor::current())
+        .await
+        .unwrap();
     assert_eq!(j.file(undo).await.unwrap().unwrap().undo_of, Some(file));
     assert_eq!(j.undos_of(file).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), [undo]);
     let keys: Vec<String> = [1, 2].map(|row| OpKey::undo(of(row)).into()).into();

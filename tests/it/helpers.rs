@@ -252,3 +252,14 @@ impl TestApp {
 pub fn now_ms() -> i64 {
     fdsync::journal::now_ms()
 }
+
+/// What fdsync records as the approver when this test process runs a command with
+/// `SUDO_USER=sudo_user`: the real account, and the sudo user only as root.
+pub fn approver(sudo_user: &str) -> String {
+    let uid = rustix::process::getuid().as_raw();
+    let name = fdsync::account::account_name(uid).unwrap_or_default();
+    match uid {
+        0 => format!("{name} (uid 0, via sudo by {sudo_user})"),
+        _ => format!("{name} (uid {uid})"),
+    }
+}
