@@ -74,8 +74,10 @@ pub async fn check(settings: &Settings) -> CheckReport {
         Ok(client) => check_account(&client, &mut report).await,
         Err(e) => report.push(Level::ConfigError, format!("cannot set up the client: {e}")),
     }
+    let daemon = DaemonAccount::of(&settings.state_dir);
     for inbox in &settings.inboxes {
         check_inbox(&inbox.dir, &mut report);
+        check_inbox_files(&inbox.dir, &daemon, &mut report);
     }
     check_state_dir(&settings.state_dir, &mut report);
     report
@@ -171,6 +173,82 @@ fn check_inbox(dir: &Path, report: &mut CheckReport) {
     }
 }
 
+/// Who the daemon runs as, for telling whether it can read a producer's file: the owner of the
+/// state folder (the daemon made it), else whoever runs `check`. Its groups are known only
+/// when `check` runs as that account; otherwise it is taken to be in each inbox folder's group,
+/// as the packaged unit puts it (`SupplementaryGroups=`).
+#[derive(Debug, Clone)]
+struct DaemonAccount {
+    uid: u32,
+    /// `None`: not known (check runs as another account).
+    groups: Option<Vec<u32>>,
+}
+
+impl DaemonAccount {
+    fn of(state_dir: &Path) -> Self {
+        use std::os::unix::fs::MetadataExt;
+        let me = rustix::process::geteuid().as_raw();
+        let uid = std::fs::metadata(state_dir).map_or(me, |m| m.uid());
+        let groups = (uid == me).then(|| {
+            let mut g: Vec<u32> = rustix::process::getgroups()
+                .map(|v| v.into_iter().map(|g| g.as_raw()).collect())
+                .unwrap_or_default();
+            g.push(rustix::process::getegid().as_raw());
+            g
+        });
+        DaemonAccount { uid, groups }
+    }
+
+    /// Whether this account may read a file of `meta` in a folder of group `dir_gid`.
+    fn can_read(&self, meta: &std::fs::Metadata, dir_gid: u32) -> bool {
+        use std::os::unix::fs::MetadataExt;
+        let mode = meta.mode();
+        if self.uid == 0 {
+            return true;
+        }
+        if meta.uid() == self.uid {
+            return mode & 0o400 != 0;
+        }
+        let in_group = match &self.groups {
+            Some(groups) => groups.contains(&meta.gid()),
+            None => meta.gid() == dir_gid,
+        };
+        if in_group { mode & 0o040 != 0 } else { mode & 0o004 != 0 }
+    }
+}
+
+/// Warns about files waiting in an inbox that the daemon's account could not read (a
+/// producer's umask too tight, or a group other than the inbox's).
+fn check_inbox_files(dir: &Path, daemon: &DaemonAccount, report: &mut CheckReport) {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(dir_meta) = std::fs::metadata(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let mut unreadable: Vec<(String, u32, u32)> = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !crate::intake::settle::is_candidate_name(&name) {
+            continue;
+        }
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_file() && !daemon.can_read(&meta, dir_meta.gid()) {
+            unreadable.push((name, meta.mode() & 0o7777, meta.uid()));
+        }
+    }
+    unreadable.sort();
+    if let Some((name, mode, owner)) = unreadable.first() {
+        report.push(
+            Level::Warn,
+            format!(
+                "inbox {}: {} file(s) the daemon (uid {}) cannot read, e.g. {} (mode {mode:04o}, owner uid {owner}): producers must write files readable by the inbox's group (umask 0027)",
+                dir.display(),
+                unreadable.len(),
+                daemon.uid,
+                crate::text::Shown(name),
+            ),
+        );
+    }
+}
+
 fn check_state_dir(dir: &Path, report: &mut CheckReport) {
     let shown = dir.display();
     if let Err(e) = std::fs::create_dir_all(dir).and_then(|()| probe_write(dir)) {
@@ -216,6 +294,38 @@ mod tests {
         let text = report(&[Level::Ok, Level::Warn, Level::ConfigError]).to_string();
         assert_eq!(text.lines().count(), 3);
         assert!(text.starts_with("ok "));
+    }
+
+    #[test]
+    fn files_the_daemon_cannot_read_are_warned_about() {
+        use std::os::unix::fs::{MetadataExt, PermissionsExt};
+        let dir = tempfile::tempdir().unwrap();
+        let file = |name: &str, mode: u32| {
+            std::fs::write(dir.path().join(name), "x").unwrap();
+            std::fs::set_permissions(dir.path().join(name), std::fs::Permissions::from_mode(mode)).unwrap();
+        };
+        file("ok.csv", 0o640);
+        file("tight.csv", 0o600);
+        file("upload.csv.part", 0o600);
+        let gid = std::fs::metadata(dir.path()).unwrap().gid();
+        // A daemon of another account, in the inbox's group (the packaged layout).
+        let daemon = DaemonAccount { uid: 4242, groups: None };
+        let mut r = CheckReport::default();
+        check_inbox_files(dir.path(), &daemon, &mut r);
+        assert_eq!(r.findings.len(), 1, "{r}");
+        assert_eq!(r.findings[0].level, Level::Warn);
+        assert!(r.findings[0].line.contains("1 file(s)") && r.findings[0].line.contains("tight.csv"), "{r}");
+        // Outside the file's group, only "others" bits count.
+        let outsider = DaemonAccount { uid: 4242, groups: Some(vec![gid.wrapping_add(1)]) };
+        let mut r = CheckReport::default();
+        check_inbox_files(dir.path(), &outsider, &mut r);
+        assert!(r.findings[0].line.contains("2 file(s)"), "{r}");
+        // The owner reads its own 0600 file; nothing to say.
+        let owner = std::fs::metadata(dir.path().join("tight.csv")).unwrap().uid();
+        let std_owner = DaemonAccount { uid: owner, groups: Some(vec![gid]) };
+        let mut r = CheckReport::default();
+        check_inbox_files(dir.path(), &std_owner, &mut r);
+        assert!(r.findings.is_empty() || owner == 0, "{r}");
     }
 
     #[test]

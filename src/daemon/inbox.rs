@@ -2,10 +2,17 @@
 //!
 //! Ready means: a candidate name (not hidden, not a temp name), matching the inbox's pattern, a
 //! regular file, and either renamed into the folder (complete by the producer's contract) or
-//! unchanged in size and mtime for the settle time. Claiming is an atomic `rename` into
-//! `processing/`, which assumes the inbox and the state folder share a filesystem; when they do
-//! not (`EXDEV`), the file is copied under a hidden name, fsynced, renamed into place, and only
-//! then removed from the inbox, so a crash at any point leaves a whole file somewhere.
+//! unchanged in size and mtime for the settle time. Claiming a file the daemon owns is an atomic
+//! `rename` into `processing/`. A file another account owns (a producer's upload), or one on
+//! another filesystem (`EXDEV`), is copied instead: read through the producer's group
+//! permission into a hidden 0600 file of the daemon's own, fsynced, renamed into place, and only
+//! then removed from the inbox, so a crash at any point leaves a whole file somewhere. Taking a
+//! file never needs to own it (only its owner could make it private).
+//!
+//! An entry that cannot be taken or moved (unreadable, or a folder the daemon may not move) is
+//! set aside: the spool reports it once, and the scan passes over it until it changes (size,
+//! times, owner, mode) or its back-off (1 minute, doubling to an hour) runs out. Nothing in an
+//! inbox makes the daemon retry in a loop.
 //!
 //! An entry with a candidate name that is not a regular file (symlink, FIFO, socket, device,
 //! folder) is never opened: the scan lists it as a stray, for the spool to move to `failed/`.
@@ -14,11 +21,17 @@
 use crate::config::Inbox;
 use crate::intake::settle::{Settle, is_candidate_name, matches_pattern};
 use sha2::{Digest, Sha256};
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::io;
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+/// The first wait before an entry set aside is looked at again, unchanged.
+const SET_ASIDE_FIRST: Duration = Duration::from_secs(60);
+/// The longest such wait.
+const SET_ASIDE_MAX: Duration = Duration::from_secs(3600);
 
 /// What the daemon knows of one configured inbox.
 #[derive(Debug)]
@@ -28,13 +41,47 @@ pub(super) struct InboxState {
     pub connection: String,
     settle: Settle,
     renamed: HashSet<PathBuf>,
+    /// Entries that could not be taken or moved, passed over until they change or their
+    /// back-off runs out.
+    aside: HashMap<PathBuf, Aside>,
+}
+
+/// What an inbox entry looked like when it was set aside: any change (content, times, owner,
+/// mode, a new file under the same name) makes it worth another try.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Look {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime_ns: (i64, i64),
+    ctime_ns: (i64, i64),
+}
+
+impl Look {
+    fn of(meta: &std::fs::Metadata) -> Self {
+        Look {
+            dev: meta.dev(),
+            ino: meta.ino(),
+            size: meta.size(),
+            mtime_ns: (meta.mtime(), meta.mtime_nsec()),
+            ctime_ns: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+/// An entry set aside.
+#[derive(Debug, Clone, Copy)]
+struct Aside {
+    look: Look,
+    retry_at: Instant,
+    backoff: Duration,
 }
 
 impl InboxState {
     pub(super) fn new(cfg: Inbox) -> Self {
         let settle = Settle::new(cfg.settle);
         let connection = crate::config::DEFAULT_CONNECTION.to_string();
-        Self { cfg, connection, settle, renamed: HashSet::new() }
+        Self { cfg, connection, settle, renamed: HashSet::new(), aside: HashMap::new() }
     }
 
     /// Every configured inbox, each on its connection.
@@ -72,8 +119,13 @@ impl InboxState {
             // `DirEntry::metadata` does not follow a symlink: a symlink is a stray, not its target.
             let Ok(meta) = entry.metadata() else { continue };
             let path = entry.path();
+            if self.passes_over(&path, &meta, now) {
+                present.insert(path);
+                continue;
+            }
             if !meta.is_file() {
-                scan.strays.push((path, crate::intake::kind_of(&meta.file_type())));
+                scan.strays.push((path.clone(), crate::intake::kind_of(&meta.file_type())));
+                present.insert(path);
                 continue;
             }
             let settled = self.settle.observe(&path, meta.len(), meta.modified().ok(), now);
@@ -84,6 +136,11 @@ impl InboxState {
         }
         self.settle.retain(|p| present.contains(p));
         self.renamed.retain(|p| present.contains(p));
+        let gone: Vec<PathBuf> = self.aside.keys().filter(|p| !present.contains(*p)).cloned().collect();
+        for p in gone {
+            self.aside.remove(&p);
+            scan.gone.push(p);
+        }
         scan.ready.sort();
         scan.strays.sort();
         Ok(scan)
@@ -93,6 +150,39 @@ impl InboxState {
     pub(super) fn forget(&mut self, path: &Path) {
         self.settle.forget(path);
         self.renamed.remove(path);
+        self.aside.remove(path);
+    }
+
+    /// `path` could not be taken or moved: pass over it until it changes or its back-off (which
+    /// doubles at each failed retry) runs out.
+    pub(super) fn set_aside(&mut self, path: &Path, now: Instant) {
+        self.settle.forget(path);
+        let Ok(meta) = std::fs::symlink_metadata(path) else {
+            self.aside.remove(path);
+            return;
+        };
+        let look = Look::of(&meta);
+        let backoff = match self.aside.get(path) {
+            Some(a) if a.look == look => (a.backoff * 2).min(SET_ASIDE_MAX),
+            _ => SET_ASIDE_FIRST,
+        };
+        self.aside.insert(path.to_path_buf(), Aside { look, retry_at: now + backoff, backoff });
+    }
+
+    /// Whether the scan passes over `path`: set aside, unchanged, and its back-off not over.
+    fn passes_over(&mut self, path: &Path, meta: &std::fs::Metadata, now: Instant) -> bool {
+        let Some(a) = self.aside.get(path) else { return false };
+        if a.look != Look::of(meta) {
+            self.aside.remove(path);
+            return false;
+        }
+        now < a.retry_at
+    }
+
+    /// How many entries are set aside (for tests and status).
+    #[cfg(test)]
+    pub(super) fn set_aside_count(&self) -> usize {
+        self.aside.len()
     }
 
     /// Whether some file is still settling (worth looking again soon).
@@ -108,6 +198,8 @@ pub(super) struct Scan {
     pub ready: Vec<PathBuf>,
     /// Entries that are not regular files, with what they are; never opened.
     pub strays: Vec<(PathBuf, &'static str)>,
+    /// Entries set aside that are no longer there (their problems are over).
+    pub gone: Vec<PathBuf>,
 }
 
 /// A short tag naming an inbox folder, kept in claimed file names so a file found in
@@ -131,14 +223,21 @@ pub(super) fn parse_claimed(file_name: &str) -> Option<(&str, &str)> {
     (!name.is_empty()).then_some((tag, name))
 }
 
-/// Moves `src` into `processing/` under a claimed name; returns the new path. The file keeps
-/// its mode here; it is made 0600 through the handle it is read from.
+/// Moves `src` into `processing/` under a claimed name; returns the new path. A file the
+/// daemon owns is renamed (it keeps its mode here; it is made 0600 through the handle it is
+/// read from); a file another account owns, or on another filesystem, is copied into a file of
+/// the daemon's own (see [`copy_across`]).
 pub(super) fn claim(src: &Path, processing: &Path, tag: &str, name: &str) -> io::Result<PathBuf> {
     let dest = processing.join(claimed_name(tag, name));
-    match std::fs::rename(src, &dest) {
-        Ok(()) => {}
-        Err(e) if e.kind() == io::ErrorKind::CrossesDevices => copy_across(src, &dest)?,
-        Err(e) => return Err(e),
+    let owner = std::fs::symlink_metadata(src)?.uid();
+    if owner != rustix::process::geteuid().as_raw() {
+        copy_across(src, &dest)?;
+    } else {
+        match std::fs::rename(src, &dest) {
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::CrossesDevices => copy_across(src, &dest)?,
+            Err(e) => return Err(e),
+        }
     }
     sync_dir(processing);
     if let Some(parent) = src.parent() {
@@ -147,7 +246,9 @@ pub(super) fn claim(src: &Path, processing: &Path, tag: &str, name: &str) -> io:
     Ok(dest)
 }
 
-/// The EXDEV path: copy to a hidden name, fsync, rename into place, then remove the source.
+/// The copy path (another owner, or EXDEV): copy to a hidden 0600 name of the daemon's own,
+/// fsync, rename into place, then remove the source. If the source cannot be removed, the copy
+/// is removed too, so the file is taken once or not at all.
 fn copy_across(src: &Path, dest: &Path) -> io::Result<()> {
     let name = dest.file_name().and_then(|n| n.to_str()).unwrap_or("file");
     let tmp = dest.with_file_name(format!(".claim-{name}"));
@@ -162,7 +263,13 @@ fn copy_across(src: &Path, dest: &Path) -> io::Result<()> {
         let _ = std::fs::remove_file(&tmp);
         return Err(e);
     }
-    std::fs::remove_file(src)
+    match std::fs::remove_file(src) {
+        Err(e) if e.kind() != io::ErrorKind::NotFound => {
+            let _ = std::fs::remove_file(dest);
+            Err(e)
+        }
+        _ => Ok(()),
+    }
 }
 
 /// Moves `src` to `dir/<stem>` (adding `.1`, `.2`, … if taken); returns the new path.
@@ -225,6 +332,40 @@ mod tests {
         s.note_renamed(&dir.path().join("a.csv"));
         s.note_renamed(&dir.path().join("a.json"));
         assert_eq!(s.scan(Instant::now()).expect("scan").ready, [dir.path().join("a.csv")]);
+    }
+
+    #[test]
+    fn an_entry_set_aside_is_passed_over_until_it_changes_or_its_back_off_ends() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir(dir.path().join("stuck.csv")).expect("mkdir");
+        std::fs::write(dir.path().join("bad.csv"), "x").expect("write");
+        let mut s = inbox(dir.path(), 0, None);
+        let t0 = Instant::now();
+        let first = s.scan(t0).expect("scan");
+        assert_eq!(first.ready, [dir.path().join("bad.csv")]);
+        assert_eq!(first.strays.len(), 1);
+        s.set_aside(&dir.path().join("bad.csv"), t0);
+        s.set_aside(&dir.path().join("stuck.csv"), t0);
+        // Unchanged and within the back-off: neither is offered again, and nothing settles.
+        for secs in [0, 5, 59] {
+            let again = s.scan(t0 + Duration::from_secs(secs)).expect("scan");
+            assert_eq!(again, Scan::default(), "at {secs} s");
+            assert!(!s.settling());
+        }
+        // After the back-off: offered once more; failing again doubles the wait.
+        let later = t0 + SET_ASIDE_FIRST;
+        assert_eq!(s.scan(later).expect("scan").ready, [dir.path().join("bad.csv")]);
+        s.set_aside(&dir.path().join("bad.csv"), later);
+        let doubled = s.scan(later + SET_ASIDE_FIRST).expect("scan");
+        assert!(doubled.ready.is_empty(), "the second back-off is twice the first");
+        // A change (new content) ends the wait at once.
+        std::fs::write(dir.path().join("bad.csv"), "changed").expect("write");
+        assert_eq!(s.scan(later + Duration::from_secs(1)).expect("scan").ready, [dir.path().join("bad.csv")]);
+        // An entry that went away is reported gone, once.
+        std::fs::remove_dir(dir.path().join("stuck.csv")).expect("rmdir");
+        let gone = s.scan(later + Duration::from_secs(2)).expect("scan").gone;
+        assert_eq!(gone, [dir.path().join("stuck.csv")]);
+        assert_eq!(s.set_aside_count(), 0);
     }
 
     #[test]

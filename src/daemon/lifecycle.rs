@@ -40,6 +40,7 @@ impl Spool {
         match taken {
             Taken::New { file_id, rows, .. } => {
                 tracing::info!(file_id, file = %Shown(name), rows, "File taken; its rows are queued.");
+                self.nudge_engines();
             }
             Taken::Resume { file_id, state } => self.resume(file_id, state, path, name).await?,
             Taken::Duplicate { file_id, of } => {
@@ -75,7 +76,10 @@ impl Spool {
                 }
             }
             _ if state == FileState::Held => self.hold(file_id, path, name, None).await?,
-            _ => self.journal.set_file_path(file_id, path.display().to_string()).await?,
+            _ => {
+                self.journal.set_file_path(file_id, path.display().to_string()).await?;
+                self.nudge_engines();
+            }
         }
         Ok(())
     }
@@ -135,7 +139,7 @@ impl Spool {
     }
 
     /// Moves an unusable file to `failed/` with `<name>.error.txt` beside it saying why. A
-    /// file that cannot be moved is logged once (it is tried again on every rescan).
+    /// file that cannot be moved is logged once; the caller sets an inbox entry aside.
     pub(super) fn to_failed(
         &self,
         file_id: Option<i64>,
@@ -169,16 +173,19 @@ impl Spool {
     }
 
     /// Finishes files whose rows are all final and brings approved files back from `held/`.
-    pub(super) async fn lifecycle(&mut self) -> journal::Result<()> {
+    /// Says whether some file's rows are running (worth looking again soon).
+    pub(super) async fn lifecycle(&mut self) -> journal::Result<bool> {
+        let mut running = false;
         for f in self.journal.active_files().await? {
             if f.held {
                 let path = PathBuf::from(&f.path);
                 self.hold(f.id, &path, &f.name, f.reason.as_deref()).await?;
             } else {
+                running = true;
                 self.advance(f).await?;
             }
         }
-        Ok(())
+        Ok(running)
     }
 
     async fn advance(&mut self, f: ActiveFile) -> journal::Result<()> {
@@ -186,6 +193,7 @@ impl Spool {
         let in_held = path.starts_with(&self.dirs.held);
         if self.shared.clear(&format!("held:{}", f.id)) || in_held {
             tracing::info!(file_id = f.id, file = %Shown(&f.name), "File approved; its rows run now.");
+            self.nudge_engines();
         }
         if in_held {
             self.move_and_record(f.id, &path, &self.dirs.processing.clone(), &f.name).await?;

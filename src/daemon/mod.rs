@@ -51,6 +51,8 @@ const RATE_LIMITED_PROBLEM_AFTER: Duration = Duration::from_secs(60);
 const AUTH_PROBLEM: &str = "auth";
 /// How often `status.json`, `STATUS=` and the metrics gauges are refreshed.
 const STATUS_EVERY: Duration = Duration::from_secs(2);
+/// The journal's counts are read again at least this often, changed or not.
+const STATS_AT_LEAST: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM or SIGINT.
 pub async fn run(settings: Settings, config_path: Option<PathBuf>) -> anyhow::Result<Exit> {
@@ -154,6 +156,7 @@ impl Running {
             inboxes: inbox::InboxState::all(settings),
             watchers: watch::Watchers::new(wake_tx),
             shared: shared.clone(),
+            engines: conns.iter().map(|c| c.engine.clone()).collect(),
         };
         let spool = spool.run(wake_rx, control_rx, stop_intake.clone(), watching_tx);
         let (inboxes, inboxes_rx) =
@@ -329,14 +332,27 @@ impl StatusWriter {
     async fn run(mut self, inboxes: tokio::sync::watch::Receiver<Vec<PathBuf>>, stop: CancellationToken) {
         let mut tick = tokio::time::interval(STATUS_EVERY);
         let mut last: Option<DaemonStatus> = None;
+        let (mut seen, mut refreshed) = (None, std::time::Instant::now());
+        let mut cached: Option<journal::JournalStats> = None;
         loop {
             tokio::select! {
                 _ = tick.tick() => {}
                 _ = stop.cancelled() => break,
             }
             self.raise_health_problems();
-            match self.journal.stats().await {
+            // The counts read every row of the journal: read them again only when it changed
+            // (and once a minute, for the age of what waits).
+            let version = self.journal.version().await.ok();
+            let fresh = version.is_some() && version == seen && refreshed.elapsed() < STATS_AT_LEAST;
+            let stats = match (&cached, fresh) {
+                (Some(stats), true) => Ok(stats.clone()),
+                _ => self.journal.stats().await,
+            };
+            match stats {
                 Ok(stats) => {
+                    if !fresh {
+                        (seen, refreshed, cached) = (version, std::time::Instant::now(), Some(stats.clone()));
+                    }
                     connections::raise_unconfigured(
                         &stats,
                         &self.conns,

@@ -26,8 +26,11 @@ use tokio_util::sync::CancellationToken;
 const RESCAN: Duration = Duration::from_secs(5);
 /// Rescan period while some file is settling.
 const SETTLING_RESCAN: Duration = Duration::from_millis(200);
-/// How often finished and approved files are looked for.
+/// How often finished files are looked for while some file's rows are running.
 const LIFECYCLE: Duration = Duration::from_millis(500);
+/// How often approved files are looked for when no file is running (an approval is written
+/// by another process, `fdsync approve`).
+const LIFECYCLE_IDLE: Duration = Duration::from_secs(2);
 
 /// The folders of the state directory.
 #[derive(Debug, Clone)]
@@ -73,6 +76,8 @@ pub(super) struct Spool {
     pub(super) inboxes: Vec<InboxState>,
     pub(super) watchers: Watchers,
     pub(super) shared: Arc<Shared>,
+    /// The engines, nudged when a file's rows become ready to run.
+    pub(super) engines: Vec<super::connections::DaemonEngine>,
 }
 
 impl Spool {
@@ -90,8 +95,7 @@ impl Spool {
         let _ = watching.send(());
         self.recover().await?;
         let mut next_scan = tokio::time::Instant::now();
-        let mut lifecycle = tokio::time::interval(LIFECYCLE);
-        lifecycle.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut next_lifecycle = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 biased;
@@ -104,12 +108,15 @@ impl Spool {
                     }
                 }
                 _ = tokio::time::sleep_until(next_scan) => {}
-                _ = lifecycle.tick() => {
-                    self.lifecycle().await?;
+                _ = tokio::time::sleep_until(next_lifecycle) => {
+                    let running = self.lifecycle().await?;
+                    next_lifecycle = tokio::time::Instant::now() + if running { LIFECYCLE } else { LIFECYCLE_IDLE };
                     continue;
                 }
             }
-            self.scan_all(&stop).await?;
+            if self.scan_all(&stop).await? {
+                next_lifecycle = next_lifecycle.min(tokio::time::Instant::now() + LIFECYCLE);
+            }
             let settling = self.inboxes.iter().any(InboxState::settling);
             next_scan = tokio::time::Instant::now() + if settling { SETTLING_RESCAN } else { RESCAN };
         }
@@ -170,9 +177,11 @@ impl Spool {
         tracing::info!(inboxes = ?dirs, "Inboxes reconfigured.");
     }
 
-    /// Scans every inbox and takes what is ready, stopping between files when asked.
-    async fn scan_all(&mut self, stop: &CancellationToken) -> journal::Result<()> {
+    /// Scans every inbox and takes what is ready, stopping between files when asked. Says
+    /// whether it claimed a file.
+    async fn scan_all(&mut self, stop: &CancellationToken) -> journal::Result<bool> {
         let now = Instant::now();
+        let mut took = false;
         for i in 0..self.inboxes.len() {
             let scan = match self.inboxes[i].scan(now) {
                 Ok(r) => r,
@@ -186,30 +195,39 @@ impl Spool {
                 }
             };
             self.shared.clear(&format!("inbox:{}", self.inboxes[i].cfg.dir.display()));
+            for path in &scan.gone {
+                self.shared.clear(&format!("failed:{}", path.display()));
+                self.shared.clear(&format!("claim:{}", path.display()));
+            }
             for (path, kind) in scan.strays {
-                self.stray(&path, kind);
+                self.stray(i, &path, kind, now);
             }
             for path in scan.ready {
                 if stop.is_cancelled() {
-                    return Ok(());
+                    return Ok(took);
                 }
-                self.take_one(i, &path).await?;
+                took |= self.take_one(i, &path).await?;
             }
         }
-        Ok(())
+        Ok(took)
     }
 
-    /// An inbox entry that is not a regular file: moved to `failed/` unopened, with a note.
-    fn stray(&mut self, path: &Path, kind: &'static str) {
+    /// An inbox entry that is not a regular file: moved to `failed/` unopened, with a note. One
+    /// that cannot be moved is reported once and set aside.
+    fn stray(&mut self, i: usize, path: &Path, kind: &'static str, now: Instant) {
         let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
         let why = format!("{kind}, not a regular file: it is not read");
         if self.to_failed(None, path, &name, &why).is_some() {
             tracing::warn!(file = %Shown(&name), kind, "Inbox entry is not a regular file; moved to failed.");
+            self.inboxes[i].forget(path);
+        } else {
+            self.inboxes[i].set_aside(path, now);
         }
     }
 
-    /// Claims one ready file into `processing/` and takes it into the journal.
-    async fn take_one(&mut self, i: usize, path: &Path) -> journal::Result<()> {
+    /// Claims one ready file into `processing/` and takes it into the journal; says whether
+    /// it claimed it.
+    async fn take_one(&mut self, i: usize, path: &Path) -> journal::Result<bool> {
         let ib = &mut self.inboxes[i];
         let raw = path.file_name().unwrap_or_default();
         let name = raw.to_string_lossy().into_owned();
@@ -222,7 +240,7 @@ impl Spool {
             Ok(p) => p,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 ib.forget(path);
-                return Ok(());
+                return Ok(false);
             }
             Err(e) => {
                 let msg = format!(
@@ -231,15 +249,24 @@ impl Spool {
                     self.dirs.processing.display()
                 );
                 if self.shared.raise(&key, &msg) {
-                    tracing::error!(file = %shown_path(path), error = %e, "File cannot be moved into processing; will retry.");
+                    tracing::error!(file = %shown_path(path), error = %e, "File cannot be moved into processing; set aside until it changes.");
                 }
-                return Ok(());
+                ib.set_aside(path, Instant::now());
+                return Ok(false);
             }
         };
         ib.forget(path);
         self.shared.clear(&key);
         let (action, dir, on) = (ib.cfg.action, ib.cfg.dir.display().to_string(), ib.connection.clone());
         tracing::info!(file = %Shown(&name), inbox = %dir, connection = %on, "File claimed.");
-        self.admit(&claimed, &name, action, &dir, &on).await
+        self.admit(&claimed, &name, action, &dir, &on).await?;
+        Ok(true)
+    }
+
+    /// Tells every engine that rows may be ready to run.
+    pub(super) fn nudge_engines(&self) {
+        for engine in &self.engines {
+            engine.nudge();
+        }
     }
 }

@@ -1,9 +1,13 @@
-//! One `notify` watcher per inbox folder. Events are hints only: each one wakes the intake, which
-//! rescans the folder (the listing is the truth). The one thing an event adds is "renamed in":
-//! a file moved into the inbox (inotify `IN_MOVED_TO`) was complete before the move, so it need
-//! not wait out the settle time. Queue overflows and watcher errors wake a rescan too.
+//! One `notify` watcher per inbox folder. Events are hints only: an event that can make a file
+//! ready wakes the intake, which rescans the folder (the listing is the truth). Only those wake
+//! it ([`wakes`]): a file created, written and closed, renamed in, or changed in its attributes.
+//! Opens, reads and closes without a write never do, and the daemon's own scans open the
+//! folder: waking on those would be a loop that never rests. The one thing an event adds is
+//! "renamed in": a file moved into the inbox (inotify `IN_MOVED_TO`) was complete before the
+//! move, so it need not wait out the settle time. Queue overflows and watcher errors wake a
+//! rescan too.
 
-use notify::event::{ModifyKind, RenameMode};
+use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -27,6 +31,29 @@ pub(super) fn renamed_in(event: &Event) -> Vec<PathBuf> {
             event.paths.get(1).cloned().into_iter().collect()
         }
         _ => Vec::new(),
+    }
+}
+
+/// Whether an event can make a file ready, and so is worth a rescan: created, written and
+/// closed, renamed in (or an unpaired rename), attributes changed, or a rescan the backend
+/// asks for. Opens, reads, closes without a write, writes still under way, renames out and
+/// removals wake nothing.
+pub(super) fn wakes(event: &Event) -> bool {
+    if event.need_rescan() {
+        return true;
+    }
+    match event.kind {
+        EventKind::Create(_) => true,
+        EventKind::Access(AccessKind::Close(AccessMode::Write)) => true,
+        EventKind::Access(_) => false,
+        EventKind::Modify(ModifyKind::Name(RenameMode::From)) => false,
+        EventKind::Modify(ModifyKind::Name(_)) => true,
+        EventKind::Modify(ModifyKind::Metadata(_)) => true,
+        // A write under way: its close (or the settle rescan) says when it is done.
+        EventKind::Modify(ModifyKind::Data(_)) => false,
+        EventKind::Modify(ModifyKind::Any | ModifyKind::Other) => true,
+        EventKind::Remove(_) => false,
+        EventKind::Any | EventKind::Other => false,
     }
 }
 
@@ -71,6 +98,7 @@ impl Watchers {
         let inbox = dir.to_path_buf();
         let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| {
             let renamed = match &res {
+                Ok(event) if !wakes(event) => return,
                 Ok(event) => renamed_in(event),
                 // An error (e.g. the queue overflowed): rescan, which needs nothing more.
                 Err(_) => Vec::new(),
@@ -113,6 +141,59 @@ mod tests {
         ] {
             assert!(renamed_in(&event(kind, &["/in/a.csv"])).is_empty(), "{kind:?}");
         }
+    }
+
+    #[test]
+    fn only_events_that_can_make_a_file_ready_wake_the_spool() {
+        use notify::event::{CreateKind, DataChange, Flag, MetadataKind, RemoveKind};
+        let quiet = [
+            EventKind::Access(AccessKind::Open(AccessMode::Any)),
+            EventKind::Access(AccessKind::Read),
+            EventKind::Access(AccessKind::Close(AccessMode::Read)),
+            EventKind::Access(AccessKind::Close(AccessMode::Execute)),
+            EventKind::Access(AccessKind::Any),
+            EventKind::Modify(ModifyKind::Data(DataChange::Any)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::From)),
+            EventKind::Remove(RemoveKind::File),
+            EventKind::Other,
+        ];
+        for kind in quiet {
+            assert!(!wakes(&event(kind, &["/in/a.csv"])), "{kind:?} must not wake the spool");
+        }
+        let loud = [
+            EventKind::Create(CreateKind::File),
+            EventKind::Access(AccessKind::Close(AccessMode::Write)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::To)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Both)),
+            EventKind::Modify(ModifyKind::Name(RenameMode::Any)),
+            EventKind::Modify(ModifyKind::Metadata(MetadataKind::Permissions)),
+        ];
+        for kind in loud {
+            assert!(wakes(&event(kind, &["/in/a.csv"])), "{kind:?} must wake the spool");
+        }
+        assert!(wakes(&Event::new(EventKind::Other).set_flag(Flag::Rescan)), "a rescan request wakes");
+    }
+
+    #[tokio::test]
+    async fn scanning_a_watched_folder_wakes_nothing() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inbox = dir.path().join("inbox");
+        std::fs::create_dir(&inbox).expect("mkdir");
+        std::fs::write(inbox.join("a.csv"), "x").expect("write");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut w = Watchers::new(tx);
+        assert!(w.sync(std::slice::from_ref(&inbox)).is_empty());
+        // What a scan and a look at a file do: list the folder, open and read a file.
+        for _ in 0..20 {
+            let _ = std::fs::read_dir(&inbox).expect("list").count();
+            let _ = std::fs::read(inbox.join("a.csv")).expect("read");
+        }
+        let woke = tokio::time::timeout(std::time::Duration::from_millis(500), rx.recv()).await;
+        assert!(woke.is_err(), "listing and reading woke the spool: {woke:?}");
+        // A write and close does.
+        std::fs::write(inbox.join("b.csv"), "y").expect("write");
+        let wake = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
+        assert!(matches!(wake, Ok(Some(_))), "a new file woke nothing");
     }
 
     #[tokio::test]

@@ -126,6 +126,8 @@ pub(crate) struct Parts<A> {
     pub(crate) gate: guards::FileGate,
     pub(crate) roles: roles::RoleBook,
     pub(crate) reconciler: Reconciler,
+    /// Rung when new ops may be ready (a file taken or approved): an idle engine looks at once.
+    pub(crate) wake: tokio::sync::Notify,
 }
 
 /// A handle to run the pipeline. Cheap to clone.
@@ -141,6 +143,12 @@ impl<A> Clone for Engine<A> {
 
 /// Ready ops fetched from the journal at once.
 const PREFETCH: usize = 256;
+/// How soon an engine with nothing to do looks at the journal again; doubled while it stays
+/// idle, up to [`IDLE_MAX`] in the daemon, where [`Engine::nudge`] says when new work arrives.
+const IDLE_FIRST: Duration = Duration::from_millis(100);
+/// The daemon engine's longest idle look: it catches ops made ready by another process
+/// (`fdsync retry`) and retries whose time came.
+const IDLE_MAX: Duration = Duration::from_secs(2);
 
 enum Task {
     Op(i64),
@@ -160,8 +168,14 @@ impl<A: Api> Engine<A> {
             gate: guards::FileGate::default(),
             roles: roles::RoleBook::new(),
             reconciler,
+            wake: tokio::sync::Notify::new(),
         };
         Self { inner: Arc::new(inner) }
+    }
+
+    /// Says new ops may be ready (a file taken or approved): an idle run looks at once.
+    pub fn nudge(&self) {
+        self.inner.wake.notify_one();
     }
 
     pub fn pacer(&self) -> &Arc<Pacer> {
@@ -186,6 +200,12 @@ impl<A: Api> Engine<A> {
         let mut busy: HashSet<i64> = HashSet::new();
         // Ready ops fetched but not started yet: the journal is asked again only when it is empty.
         let mut queue: VecDeque<OpRecord> = VecDeque::new();
+        // A one-shot run has its ops already; only the daemon waits for new ones to arrive.
+        let idle_max = match until {
+            RunUntil::Files(_) => IDLE_FIRST,
+            RunUntil::Shutdown => IDLE_MAX,
+        };
+        let mut idle = IDLE_FIRST;
         let end = loop {
             if shutdown.is_cancelled() {
                 break RunEnd::Interrupted;
@@ -206,12 +226,23 @@ impl<A: Api> Engine<A> {
             {
                 break RunEnd::Finished;
             }
-            let idle = Duration::from_millis(if started == 0 { 100 } else { 20 });
+            let nap = if started > 0 {
+                idle = IDLE_FIRST;
+                Duration::from_millis(20)
+            } else if !tasks.is_empty() || !inner.reconciler.is_empty() {
+                idle = IDLE_FIRST;
+                IDLE_FIRST
+            } else {
+                let nap = idle;
+                idle = (idle * 2).min(idle_max);
+                nap
+            };
             tokio::select! {
                 Some(done) = tasks.join_next(), if !tasks.is_empty() => {
                     self.task_done(done, &mut busy)?;
                 }
-                _ = tokio::time::sleep(idle) => {}
+                _ = tokio::time::sleep(nap) => {}
+                _ = inner.wake.notified() => idle = IDLE_FIRST,
                 _ = shutdown.cancelled() => {}
             }
         };

@@ -107,6 +107,17 @@ impl Journal {
     }
 
     /// Counts for status and metrics; a few indexed aggregate queries.
+    /// A mark that moves whenever the journal changes, by this process (its writes) or another
+    /// (`fdsync approve`, `retry`: SQLite's `data_version`). Cheap: no table is read, so an
+    /// idle daemon can ask it often and skip [`Journal::stats`] while it stays the same.
+    pub async fn version(&self) -> Result<(i64, u64)> {
+        self.call(|c| {
+            let data: i64 = c.query_row("PRAGMA data_version", [], |r| r.get(0))?;
+            Ok((data, c.total_changes()))
+        })
+        .await
+    }
+
     pub async fn stats(&self) -> Result<JournalStats> {
         self.call(|c| {
             let oldest: Option<i64> = c.query_row(

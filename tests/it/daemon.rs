@@ -18,30 +18,36 @@ pub(crate) struct Daemon {
 
 impl Daemon {
     pub(crate) fn start(app: &TestApp) -> Daemon {
-        Daemon::start_with_env(app, &[])
+        Daemon::spawn(app, app.command(&["run"]))
     }
 
-    /// Starts the daemon with extra environment variables (test knobs such as
-    /// `FDSYNC_AUTH_PROBE_SECS`).
-    pub(crate) fn start_with_env(app: &TestApp, env: &[(&str, &str)]) -> Daemon {
+    /// Starts `cmd` (an `fdsync run`, perhaps behind `setpriv`) with its stderr in a log file.
+    pub(crate) fn spawn(app: &TestApp, mut cmd: tokio::process::Command) -> Daemon {
         let n = std::fs::read_dir(app.dir.path()).map(|d| d.count()).unwrap_or(0);
         let log = app.dir.path().join(format!("daemon-{n}.log"));
-        let mut cmd = app.command(&["run"]);
         cmd.env("RUST_LOG", std::env::var("DAEMON_LOG").unwrap_or_else(|_| "info".into()))
-            .envs(env.iter().copied())
             .stderr(std::fs::File::create(&log).expect("log file"));
         Daemon { child: cmd.spawn().expect("spawn fdsync run"), log }
     }
 
+    /// The daemon's process id.
+    pub(crate) fn pid(&self) -> u32 {
+        self.child.id().expect("running")
+    }
+
+    /// Waits for the log to say it is ready (inboxes watched).
+    pub(crate) async fn until_ready(self) -> Daemon {
+        assert!(
+            wait_until(WAIT, || self.log().contains("fdsync run is ready")).await,
+            "not ready:\n{}",
+            self.log()
+        );
+        self
+    }
+
     /// Starts the daemon and waits for it to say it is ready (inboxes watched).
     pub(crate) async fn ready(app: &TestApp) -> Daemon {
-        let d = Daemon::start(app);
-        assert!(
-            wait_until(WAIT, || d.log().contains("fdsync run is ready")).await,
-            "not ready:\n{}",
-            d.log()
-        );
-        d
+        Daemon::start(app).until_ready().await
     }
 
     pub(crate) fn signal(&self, sig: &str) {
@@ -396,7 +402,9 @@ async fn a_daemon_whose_key_is_refused_then_accepted_again_is_back_to_full_pace_
     let app = spawn_app_with(sim, "").await;
     let dir = inbox(&app, "tickets");
     app.write_config(&format!("{}[limits]\nconcurrency = 8\n", inbox_toml(&dir, "create_ticket", 0.0)));
-    let d = Daemon::start_with_env(&app, &[("FDSYNC_AUTH_PROBE_SECS", "3")]);
+    let mut cmd = app.command(&["run"]);
+    cmd.env("FDSYNC_AUTH_PROBE_SECS", "3");
+    let d = Daemon::spawn(&app, cmd);
     assert!(wait_until(WAIT, || d.log().contains("fdsync run is ready")).await, "{}", d.log());
     drop_file(&app, &dir, "many.csv", &tickets_csv(1500));
     assert!(wait_until(WAIT, || tickets(&app) >= 20).await, "{}", d.log());

@@ -7,6 +7,7 @@ mod commands;
 mod connections;
 mod crash;
 mod daemon;
+mod deployed;
 mod distrust;
 mod faults;
 mod guards;
