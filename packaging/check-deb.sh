@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # CI check of the Debian package, on this machine (no container engine here): build it, check
-# its file list and lintian, install it with dpkg, check the installed binary, man page and unit
-# (verify, and the sandbox's exposure score), then purge it and check it is gone.
+# its file list and lintian, install it with dpkg, check the installed binary, man page, users,
+# folders and unit (verify, and the sandbox's exposure score), rehearse the packaged layout
+# (packaging/rehearse.sh: the installed binary as the fdsync user, two producers, the simulator
+# as Freshdesk), then purge it and check it is gone.
 #
 #   packaging/check-deb.sh                     # builds with [profile.deb] (cheaper; see Cargo.toml)
 #   FDSYNC_DEB_PROFILE=release packaging/check-deb.sh   # checks the real release package
+#   FDSYNC_DEB_BINARY=target/debug/fdsync packaging/check-deb.sh
+#                                              # packs that binary, no build (what .ci/run does)
 #
 # Needs root (dpkg -i). Installs cargo-deb, lintian and man-db if they are missing. It refuses
 # to run if fdsync is already installed, since it ends by purging the package.
@@ -12,6 +16,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 profile="${FDSYNC_DEB_PROFILE:-deb}"
+binary="${FDSYNC_DEB_BINARY:-}"
 max_exposure=1.4
 unit=/lib/systemd/system/fdsync.service
 start=$SECONDS
@@ -48,7 +53,11 @@ fi
 step "cargo-deb ready: $(cargo deb --version)"
 
 # --- Build.
-deb=$(packaging/build-deb.sh --profile "$profile" | tail -n 1)
+if [ -n "$binary" ]; then
+    deb=$(packaging/build-deb.sh --binary "$binary" | tail -n 1)
+else
+    deb=$(packaging/build-deb.sh --profile "$profile" | tail -n 1)
+fi
 [ -f "$deb" ] || fail "build-deb.sh did not print a .deb path (got '$deb')"
 step "built $deb ($(du -h "$deb" | cut -f1))"
 
@@ -111,11 +120,22 @@ deb_version=$(dpkg-deb -f "$deb" Version)
 man -w fdsync
 man -w fdsync-import >/dev/null || fail "no man page for fdsync-import"
 getent passwd fdsync >/dev/null || fail "user fdsync was not created"
-getent group fdsync-drop >/dev/null || fail "group fdsync-drop was not created"
+# One group per inbox, the service in neither by membership (the unit's SupplementaryGroups=
+# gives it both), and each inbox 3770: setgid keeps files in the group, sticky keeps producers
+# off each other's files.
+for group in fdsync-tickets fdsync-hr; do
+    getent group "$group" >/dev/null || fail "group $group was not created"
+done
+grep -qxF 'SupplementaryGroups=fdsync-tickets fdsync-hr' "$unit" \
+    || fail "the unit does not give the service both inbox groups (SupplementaryGroups=)"
 [ "$(stat -c '%a %U %G' /etc/fdsync/fdsync.toml)" = "640 root fdsync" ] \
     || fail "/etc/fdsync/fdsync.toml is $(stat -c '%a %U %G' /etc/fdsync/fdsync.toml), not 640 root fdsync"
-[ "$(stat -c '%a %U %G' /var/spool/fdsync/tickets)" = "2770 fdsync fdsync-drop" ] \
-    || fail "/var/spool/fdsync/tickets was not created by systemd-tmpfiles as 2770 fdsync:fdsync-drop"
+for inbox in tickets:fdsync-tickets offboarding:fdsync-hr; do
+    dir=/var/spool/fdsync/${inbox%%:*}
+    want="3770 fdsync ${inbox#*:}"
+    [ "$(stat -c '%a %U %G' "$dir" 2>/dev/null)" = "$want" ] \
+        || fail "$dir is '$(stat -c '%a %U %G' "$dir" 2>&1)', not '$want' (systemd-tmpfiles, fdsync.tmpfiles)"
+done
 if command -v systemctl >/dev/null && [ -d /run/systemd/system ]; then
     systemctl is-enabled fdsync.service >/dev/null 2>&1 && fail "the install enabled the service"
     systemctl is-active fdsync.service >/dev/null 2>&1 && fail "the install started the service"
@@ -137,6 +157,11 @@ if command -v systemd-analyze >/dev/null; then
 else
     step "unit: systemd-analyze not here, skipped"
 fi
+
+# --- The packaged layout, rehearsed: the installed binary as the fdsync user, inboxes on their
+# own filesystem, two producers, the simulator as Freshdesk.
+packaging/rehearse.sh || fail "the rehearsal of the packaged layout failed (above)"
+step "rehearsal passed"
 
 # --- Purge, and check it is gone.
 dpkg --purge fdsync

@@ -19,6 +19,9 @@ pub enum Exit {
     Unavailable = 3,
     /// Interrupted (SIGINT/SIGTERM) during a one-shot import; run again to resume.
     Interrupted = 130,
+    /// Its output was closed (`fdsync audit | head -1`): 128 + SIGPIPE, as the shell reports a
+    /// command a closed pipe ended; nothing is printed.
+    ClosedOutput = 141,
 }
 
 impl Exit {

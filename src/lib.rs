@@ -5,6 +5,9 @@
 //! `telemetry`, which anyone may use); nothing imports `cli`.
 //! - [`text`]: showing outside strings safely (escaped, cut).
 //! - [`private`]: the state folder's modes (0700 folders, 0600 files).
+//! - [`account`]: who runs a command (real uid, account name) and becoming another account;
+//!   the crate's only `unsafe` (libc), hence `deny` rather than `forbid` below.
+//! - [`system_log`]: one event per operator action to the system journal, else syslog.
 //! - [`telemetry`]: logging, initialised once.
 //! - [`domain`]: the four operations, their fields, keys ([`domain::OpKey`]) and outcomes (pure).
 //! - [`config`]: the config file and the validated settings.
@@ -22,9 +25,10 @@
 //! - [`check`]: `fdsync check`, one line per finding.
 //! - [`daemon`]: `fdsync run`, the folder-watching service.
 //! - [`cli`]: the subcommands; `main` calls [`cli::run`].
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 #![warn(unreachable_pub)]
 
+pub mod account;
 pub mod check;
 pub mod cli;
 pub mod config;
@@ -42,5 +46,6 @@ pub mod pipeline;
 pub mod private;
 pub mod report;
 pub mod status_file;
+pub mod system_log;
 pub mod telemetry;
 pub mod text;

@@ -47,10 +47,27 @@ fn is_plain_number(s: &str) -> bool {
     !int.is_empty() && !frac.is_empty() && (int.bytes().chain(frac.bytes())).all(|b| b.is_ascii_digit())
 }
 
-/// The cell as written to the report: prefixed with `'` when a spreadsheet would run it.
+/// Whether [`neutralise`] prefixes `cell`: it starts, after any `'`s, with a formula lead and is
+/// not a plain number. Counting the `'`s already there keeps [`restore`] exact: a cell that
+/// really starts with `'=` is written `''=`, so taking one `'` off gives it back.
+fn needs_quote(cell: &str) -> bool {
+    let lead = cell.trim_start_matches('\'');
+    lead.starts_with(['=', '+', '-', '@', '\t', '\r']) && !is_plain_number(lead)
+}
+
+/// The cell as written to the report (and to a rejects file): prefixed with `'` when a
+/// spreadsheet would run it.
 pub fn neutralise(cell: &str) -> Cow<'_, str> {
-    let risky = cell.starts_with(['=', '+', '-', '@', '\t', '\r']);
-    if risky && !is_plain_number(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+    if needs_quote(cell) { Cow::Owned(format!("'{cell}")) } else { Cow::Borrowed(cell) }
+}
+
+/// The cell [`neutralise`] was given: exactly the one `'` it added taken off, anything else as
+/// it is. For reading back a rejects file (`restore(&neutralise(c)) == c` for every `c`).
+pub fn restore(cell: &str) -> &str {
+    match cell.strip_prefix('\'') {
+        Some(rest) if needs_quote(rest) => rest,
+        _ => cell,
+    }
 }
 
 /// `s` with control characters made visible; borrowed when there are none.
@@ -171,6 +188,26 @@ mod tests {
         }
         for cell in ["-", "-1+1", "+.5", "-5.", "--5", "-1e3"] {
             assert_eq!(neutralise(cell), format!("'{cell}"), "{cell}");
+        }
+    }
+
+    #[test]
+    fn restore_takes_off_exactly_the_quote_neutralise_added() {
+        for cell in ["=x", "-5 degrees", "'=x", "''@a", "'", "'plain", "-5", "'-5", "", "\tx", "\r=1", "a'b"]
+        {
+            assert_eq!(restore(&neutralise(cell)), cell, "{cell:?}");
+        }
+        assert_eq!(neutralise("'=x"), "''=x", "a quote already there is kept");
+        assert_eq!(restore("'=HYPERLINK(1)"), "=HYPERLINK(1)");
+        assert_eq!(restore("'plain"), "'plain", "a quote before plain text is the cell's own");
+        assert_eq!(restore("'-5"), "'-5", "neutralise never quotes a number");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn restore_undoes_neutralise_for_any_cell(cell in "['=+@\t\r-]{0,3}[a-z0-9 .=']{0,6}") {
+            let written = neutralise(&cell);
+            proptest::prop_assert_eq!(restore(&written), cell.as_str());
         }
     }
 

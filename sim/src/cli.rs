@@ -8,9 +8,13 @@ use crate::config::{Plan, SimConfig};
 /// Flags of `fdsync sim`.
 #[derive(clap::Args, Debug, Clone)]
 pub struct SimArgs {
-    /// Address to listen on.
+    /// Address to listen on (loopback unless --allow-remote).
     #[arg(long, default_value = "127.0.0.1:8089")]
     pub listen: String,
+    /// Listen on a non-loopback address: anyone who reaches it can use the simulator (with the
+    /// printed API key) and read everything in it.
+    #[arg(long)]
+    pub allow_remote: bool,
     /// The admin API key clients must send.
     #[arg(long, default_value = "sim-api-key")]
     pub api_key: String,
@@ -117,6 +121,13 @@ async fn terminated() {
 
 /// Runs the simulator until Ctrl-C or SIGTERM.
 pub async fn run(args: SimArgs) -> Result<(), String> {
+    if !args.allow_remote {
+        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&args.listen)
+            .await
+            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
+            .collect();
+        check_loopback(&args.listen, &addrs)?;
+    }
     let listener = tokio::net::TcpListener::bind(&args.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
@@ -124,6 +135,18 @@ pub async fn run(args: SimArgs) -> Result<(), String> {
     println!("fdsync-sim listening on {} api_key={}", handle.base_url(), handle.api_key());
     terminated().await;
     handle.stop().await;
+    Ok(())
+}
+
+/// Refuses `--listen` unless every address it names is loopback.
+fn check_loopback(listen: &str, addrs: &[std::net::SocketAddr]) -> Result<(), String> {
+    if addrs.is_empty() || addrs.iter().any(|a| !a.ip().is_loopback()) {
+        return Err(format!(
+            "{listen} is not a loopback address: the simulator has no real security (its API key \
+             is printed), so it listens on 127.0.0.1 only; add --allow-remote to serve it to \
+             other machines anyway"
+        ));
+    }
     Ok(())
 }
 
@@ -156,6 +179,20 @@ mod tests {
         assert_eq!(config.drop_rate, 0.1);
         assert!(Wrapper::try_parse_from(["sim", "--window-secs", "0"]).is_err());
         assert!(Wrapper::try_parse_from(["sim", "--plan", "free"]).is_err());
+    }
+
+    #[test]
+    fn only_loopback_addresses_pass_without_allow_remote() {
+        let at = |s: &str| vec![s.parse::<std::net::SocketAddr>().unwrap()];
+        assert!(check_loopback("127.0.0.1:1", &at("127.0.0.1:1")).is_ok());
+        assert!(check_loopback("[::1]:1", &at("[::1]:1")).is_ok());
+        for remote in ["0.0.0.0:1", "10.0.0.5:1", "[::]:1"] {
+            let err = check_loopback(remote, &at(remote)).unwrap_err();
+            assert!(err.contains("--allow-remote"), "{err}");
+        }
+        assert!(check_loopback("x", &[]).is_err());
+        assert!(!Wrapper::parse_from(["sim"]).args.allow_remote);
+        assert!(Wrapper::parse_from(["sim", "--allow-remote"]).args.allow_remote);
     }
 
     #[test]

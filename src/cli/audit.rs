@@ -3,7 +3,8 @@
 //! was sent and confirmed, the file (name, sha256, inbox), row, action, key, Freshdesk id,
 //! outcome, who approved the file, and for deletes the agent as it was before. `table` is for
 //! people (one escaped line per change), `csv` (RFC 4180, formula cells neutralised) and `json`
-//! (an array of objects) for machines. It only reads.
+//! (an array of objects) for machines. It only reads. `--verify` recomputes the audit chain
+//! (`journal/chain.rs`) and names the first record changed, removed or inserted (exit 1).
 
 use crate::domain::Action;
 use crate::exit::Exit;
@@ -31,6 +32,10 @@ pub struct AuditArgs {
     /// Output: a table for people, csv or json for machines.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
+    /// Recompute the audit chain and compare the journal with it: exit 0, or 1 naming the first
+    /// record that was changed, removed or inserted.
+    #[arg(long, conflicts_with_all = ["since", "until", "email", "file", "action"])]
+    pub verify: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -65,6 +70,9 @@ pub(super) async fn run(config: Option<&Path>, args: AuditArgs) -> anyhow::Resul
     }
     let settings = super::load_settings(config, "warn")?;
     let journal = Journal::open(&settings.state_dir)?;
+    if args.verify {
+        return verify(&journal, args.format).await;
+    }
     let query = AuditQuery {
         since: args.since,
         until: args.until,
@@ -85,6 +93,36 @@ pub(super) async fn run(config: Option<&Path>, args: AuditArgs) -> anyhow::Resul
         );
     }
     Ok(Exit::Success)
+}
+
+/// Most problems `--verify` lists after the first.
+const PROBLEMS_SHOWN: usize = 20;
+
+/// `--verify`: the chain recomputed; the first bad record named first.
+async fn verify(journal: &Journal, format: Format) -> anyhow::Result<Exit> {
+    let verdict = journal.verify_chain().await?;
+    let exit = if verdict.problems.is_empty() { Exit::Success } else { Exit::RowsFailed };
+    if format == Format::Json {
+        println!("{}", serde_json::to_string_pretty(&verdict)?);
+        return Ok(exit);
+    }
+    let head = match &verdict.head {
+        Some(h) => format!("head record {} sha256 {}", h.seq, h.hash),
+        None => "empty".into(),
+    };
+    let Some(first) = verdict.problems.first() else {
+        println!("audit chain verified: {} records, {head}", verdict.records);
+        return Ok(exit);
+    };
+    println!("audit chain broken: first bad {first}");
+    for p in verdict.problems.iter().skip(1).take(PROBLEMS_SHOWN) {
+        println!("  also {p}");
+    }
+    if verdict.problems.len() > PROBLEMS_SHOWN + 1 {
+        println!("  ... and {} more problems", verdict.problems.len() - PROBLEMS_SHOWN - 1);
+    }
+    println!("{} records, {head}", verdict.records);
+    Ok(exit)
 }
 
 /// RFC 4180, a header row, then one record per change; a cell a spreadsheet would run as a

@@ -42,6 +42,7 @@ pub(super) async fn run(config: Option<&Path>, args: ImportArgs) -> anyhow::Resu
         return super::plan::show(&settings, &args.files, args.action, super::plan::Under::Operator, false)
             .await;
     }
+    super::operator::begin(&settings)?;
     import_paths(&settings, &args.files, args.action, super::signals::shutdown_token()).await
 }
 

@@ -9,6 +9,7 @@ mod connect;
 mod demo;
 mod import;
 mod man;
+mod operator;
 mod ops;
 mod plan;
 mod progress;
@@ -107,11 +108,36 @@ pub async fn run(cli: Cli) -> Exit {
     };
     match result {
         Ok(exit) => exit,
+        Err(e) if broken_pipe(&e) && output_closed() => Exit::ClosedOutput,
         Err(e) => {
             eprintln!("error: {e:#}");
             Exit::for_error(e.chain())
         }
     }
+}
+
+/// Whether an error comes from writing to a closed pipe.
+fn broken_pipe(e: &anyhow::Error) -> bool {
+    e.chain().any(|c| {
+        c.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || c.downcast_ref::<csv::Error>().is_some_and(
+                |e| matches!(e.kind(), csv::ErrorKind::Io(io) if io.kind() == std::io::ErrorKind::BrokenPipe),
+            )
+            || c.downcast_ref::<serde_json::Error>().and_then(|e| e.io_error_kind())
+                == Some(std::io::ErrorKind::BrokenPipe)
+    })
+}
+
+/// Whether stdout or stderr is a pipe nobody reads any more (`poll` says POLLERR): a closed
+/// output ends a command quietly (exit 141; `main`'s panic hook covers `println!`).
+pub fn output_closed() -> bool {
+    fn closed(fd: &impl std::os::fd::AsFd) -> bool {
+        use rustix::event::{PollFd, PollFlags, poll};
+        let mut fds = [PollFd::new(fd, PollFlags::OUT)];
+        let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
+        poll(&mut fds, Some(&zero)).is_ok() && fds[0].revents().contains(PollFlags::ERR)
+    }
+    closed(&std::io::stdout()) || closed(&std::io::stderr())
 }
 
 /// `--connection NAME`: which configured connection a command acts on.

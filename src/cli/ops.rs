@@ -39,8 +39,19 @@ pub(super) async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Res
     if let Some(name) = &args.connection {
         settings.on_connection(name)?;
     }
+    let actor = super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
-    let n = journal.requeue_failed_on(args.file, args.connection).await?;
+    let n = journal.requeue_failed_on(args.file, args.connection, actor.clone()).await?;
+    if n > 0 {
+        let head = journal.chain_head().await?;
+        super::operator::announce(
+            "retry",
+            &actor,
+            &format!("{n} failed rows queued again"),
+            args.file,
+            head.as_ref(),
+        );
+    }
     println!(
         "{n} failed rows queued again (validation failures excepted); `fdsync run` or `fdsync import` sends them"
     );
@@ -49,6 +60,7 @@ pub(super) async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Res
 
 pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
+    let actor = super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
     let Some(file) = journal.file(args.id).await? else {
         eprintln!("no file {} in the journal", args.id);
@@ -88,12 +100,19 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
             return Ok(Exit::RowsFailed);
         }
     }
-    let by = super::confirm::approver();
-    if !journal.approve_file(file.id, by.clone(), args.note.clone()).await? {
+    let Some(head) = journal.approve_file(file.id, actor.clone(), args.note.clone()).await? else {
         eprintln!("file {} is no longer held", file.id);
         return Ok(Exit::Usage);
-    }
-    println!("file {} ({}) approved by {by}: its rows will run", file.id, crate::text::Shown(&file.name));
+    };
+    let name = crate::text::Shown(&file.name);
+    super::operator::announce(
+        "approve",
+        &actor,
+        &format!("file {} ({name}) approved", file.id),
+        Some(file.id),
+        Some(&head),
+    );
+    println!("file {} ({name}) approved by {}: its rows will run", file.id, actor.label());
     if let Some(of) = file.undo_of {
         println!("run `fdsync undo {of}` to run it now (or let `fdsync run` do it)");
     }
@@ -102,6 +121,8 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
 
 pub(super) async fn report(config: Option<&Path>, args: ReportArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
+    // It may write the report (a done file without one): as the state folder's owner.
+    super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
     let Some(file) = journal.file(args.id).await? else {
         eprintln!("no file {} in the journal", args.id);

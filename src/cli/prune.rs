@@ -25,6 +25,7 @@ const LISTED: usize = 10_000;
 
 pub(super) async fn run(config: Option<&Path>, args: PruneArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
+    let actor = super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
     let plan = journal.prune_plan(args.before, LISTED).await?;
     if plan.is_empty() {
@@ -44,7 +45,9 @@ pub(super) async fn run(config: Option<&Path>, args: PruneArgs) -> anyhow::Resul
             return Ok(Exit::RowsFailed);
         }
     }
-    let pruned = journal.prune(args.before).await?;
+    let pruned = journal.prune(args.before, actor.clone()).await?;
+    let head = journal.chain_head().await?;
+    super::operator::announce("prune", &actor, &format!("pruned {}", totals(&pruned)), None, head.as_ref());
     print_files("pruned", &pruned);
     println!("removed: {}", totals(&pruned));
     Ok(Exit::Success)

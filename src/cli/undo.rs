@@ -72,6 +72,7 @@ const SHOWN: usize = 10;
 
 pub(super) async fn run(config: Option<&Path>, args: UndoArgs) -> anyhow::Result<Exit> {
     let settings = super::load_settings(config, "warn")?;
+    let actor = super::operator::begin(&settings)?;
     let _lock = RunLock::acquire(&settings.state_dir)?;
     let journal = Journal::open(&settings.state_dir)?;
     let Some(file) = journal.file(args.file_id).await? else {
@@ -90,7 +91,7 @@ pub(super) async fn run(config: Option<&Path>, args: UndoArgs) -> anyhow::Result
         .find(|u| matches!(u.state, FileState::Processing | FileState::Held | FileState::Queued));
     if let Some(undo) = open {
         println!("file {} ({}): carrying on with its undo, file {}", file.id, Shown(&file.name), undo.id);
-        return start(&settings, &journal, undo.id, args.yes).await;
+        return start(&settings, &journal, undo.id, args.yes, &actor).await;
     }
     let ops = undo_ops(&journal, &file, args.rows.as_ref()).await?;
     if ops.is_empty() {
@@ -118,13 +119,18 @@ pub(super) async fn run(config: Option<&Path>, args: UndoArgs) -> anyhow::Result
         }
     }
     let state = if over { FileState::Held } else { FileState::Processing };
-    let undo = journal.insert_undo_file(file.id, undo_file(&file, &ops), new_ops(&ops), state).await?;
+    let undo = journal
+        .insert_undo_file(file.id, undo_file(&file, &ops), new_ops(&ops), state, actor.clone())
+        .await?;
+    let head = journal.chain_head().await?;
+    let what = format!("undo of file {} ({}) journaled as file {undo}", file.id, Shown(&file.name));
+    super::operator::announce("undo", &actor, &what, Some(undo), head.as_ref());
     if over {
         let why = format!("{deletes} ticket deletes exceed safety.max_deletes_per_file = {max}");
         journal.set_file_state(undo, FileState::Held, Some(why)).await?;
     }
     println!("file {} ({}): {} rows to undo in file {undo}", file.id, Shown(&file.name), ops.len());
-    start(&settings, &journal, undo, args.yes).await
+    start(&settings, &journal, undo, args.yes, &actor).await
 }
 
 /// Why file `f` cannot be undone, if it cannot.
@@ -230,7 +236,13 @@ fn new_ops(ops: &[(OpKey, Op)]) -> Vec<NewOp> {
 }
 
 /// Runs undo file `undo` (approving it first when it is held and `yes`) and prints its summary.
-async fn start(settings: &Settings, journal: &Journal, undo: i64, yes: bool) -> anyhow::Result<Exit> {
+async fn start(
+    settings: &Settings,
+    journal: &Journal,
+    undo: i64,
+    yes: bool,
+    actor: &crate::account::Actor,
+) -> anyhow::Result<Exit> {
     let Some(f) = journal.file(undo).await? else { return Ok(Exit::Usage) };
     if f.state == FileState::Held {
         if !yes {
@@ -243,7 +255,10 @@ async fn start(settings: &Settings, journal: &Journal, undo: i64, yes: bool) -> 
             return Ok(Exit::RowsFailed);
         }
         let note = Some("approved by `fdsync undo --yes`".to_string());
-        journal.approve_file(undo, super::confirm::approver(), note).await?;
+        if let Some(head) = journal.approve_file(undo, actor.clone(), note).await? {
+            let what = format!("undo file {undo} approved");
+            super::operator::announce("approve", actor, &what, Some(undo), Some(&head));
+        }
     }
     // Sent on the connection the undone file was sent on; if that connection is no longer
     // configured, the undo waits (never sent to another account).

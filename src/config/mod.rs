@@ -23,7 +23,6 @@ mod raw;
 mod simulator;
 mod syntax;
 
-use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -31,6 +30,7 @@ pub use auth::AuthSettings;
 pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
+pub use http::HttpSettings;
 pub use inbox::{Caps, Inbox};
 pub use limits::Limits;
 pub use notify::{NotifyEvent, NotifyTarget};
@@ -85,8 +85,8 @@ pub struct Settings {
     /// The connection of each inbox, by folder (an inbox not listed uses `default`).
     pub inbox_connections: Vec<(PathBuf, String)>,
     pub safety: Safety,
-    /// `[http] listen` (alias `[metrics] listen`): the status page, `/metrics` and `/healthz`.
-    pub http_listen: Option<SocketAddr>,
+    /// `[http]`: the status page, `/metrics` and `/healthz`, and who may ask.
+    pub http: HttpSettings,
     pub log_json: bool,
     /// `[[notify]]`: who the daemon tells about held, failed and finished files.
     pub notify: Vec<NotifyTarget>,
@@ -150,7 +150,12 @@ impl Settings {
             inboxes,
             inbox_connections,
             safety: Safety::resolve(raw.safety)?,
-            http_listen: http::resolve_listen(raw.http, raw.metrics)?,
+            http: http::resolve(
+                raw.http,
+                raw.metrics,
+                source.as_deref().and_then(Path::parent),
+                &auth::process_env,
+            )?,
             log_json: resolve_log_json(raw.log)?,
             notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
             source,

@@ -227,9 +227,16 @@ fn default_max_deletes() -> u32 {
 #[serde(deny_unknown_fields)]
 pub struct RawHttp {
     pub listen: Option<String>,
-    /// A non-loopback `listen` needs this (the page has no login).
+    /// A non-loopback `listen` needs this, and then a bearer token (`token_file`).
     #[serde(default)]
     pub allow_remote: bool,
+    /// `Host` names (with or without `:port`) the page answers besides its own address and
+    /// `localhost:<port>`; any other `Host` gets 421 (DNS rebinding).
+    #[serde(default)]
+    pub hosts: Vec<String>,
+    /// The bearer token every route but `/healthz` then needs (also
+    /// `$CREDENTIALS_DIRECTORY/http_token` or `FDSYNC_HTTP_TOKEN`).
+    pub token_file: Option<PathBuf>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -232,6 +232,10 @@ impl Spool {
         let current = self.journal.file(f.id).await?.map_or(path, |r| PathBuf::from(r.path));
         self.move_and_record(f.id, &current, &self.dirs.done.clone(), &f.name).await?;
         tracing::info!(failed = summary.failed, summary = %summary, "File done.");
+        // The audit chain's head, outside the journal: a chain rewritten later disagrees with it.
+        if let Some(head) = self.journal.chain_head().await? {
+            tracing::info!(chain_seq = head.seq, chain_hash = %head.hash, "Audit chain head.");
+        }
         Ok(())
     }
 

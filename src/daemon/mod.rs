@@ -132,7 +132,7 @@ impl Running {
         )
         .map_err(anyhow::Error::msg)?;
         shared.record_events_in(journal.clone());
-        let http_listener = match settings.http_listen {
+        let http_listener = match settings.http.listen {
             Some(addr) => Some(
                 tokio::net::TcpListener::bind(addr)
                     .await
@@ -162,7 +162,7 @@ impl Running {
         let (inboxes, inboxes_rx) =
             tokio::sync::watch::channel(settings.inboxes.iter().map(|i| i.dir.clone()).collect());
         let site = crate::http::Site {
-            journal: journal.clone(),
+            journal: Journal::open_read_only(&settings.state_dir).context("opening the journal to read")?,
             state_dir: settings.state_dir.clone(),
             inboxes: settings.inboxes.iter().map(|i| i.dir.clone()).collect(),
             max_deletes_per_file: settings.safety.max_deletes_per_file,
@@ -186,7 +186,11 @@ impl Running {
             spool: Some(tokio::spawn(spool)),
             status: tokio::spawn(reporter.run(inboxes_rx, stop_rest.clone())),
             notifier: notifier.map(|n| tokio::spawn(n.run(stop_rest.clone()))),
-            http_server: http_listener.map(|l| tokio::spawn(crate::http::serve(l, site, stop_rest.clone()))),
+            http_server: http_listener.map(|l| {
+                let access =
+                    crate::http::Access::new(settings.http.hosts.clone(), settings.http.token.as_ref());
+                tokio::spawn(crate::http::serve(l, site, access, stop_rest.clone()))
+            }),
             watching: Some(watching),
             stop_intake,
             stop_engine,

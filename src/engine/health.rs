@@ -24,6 +24,19 @@ pub enum Mode {
 /// Transient trips without a success in between after which a one-shot import gives up.
 const MAX_OPENS: u32 = 3;
 
+/// Overrides the daemon's probe interval after refused credentials (seconds, default 60): for
+/// tests, which need not sleep through a production minute. Not a config key: no operator needs
+/// another interval.
+const AUTH_PROBE_ENV: &str = "FDSYNC_AUTH_PROBE_SECS";
+
+/// The daemon's breaker: the default, with the probe interval from `env` ([`AUTH_PROBE_ENV`])
+/// when it holds a whole number of seconds above zero.
+fn daemon_breaker(env: Option<&str>) -> BreakerConfig {
+    let default = BreakerConfig::default();
+    let probe = env.and_then(|s| s.trim().parse::<u64>().ok()).filter(|&s| s > 0).map(Duration::from_secs);
+    BreakerConfig { auth_probe_interval: probe.or(default.auth_probe_interval), ..default }
+}
+
 pub(crate) struct Health {
     mode: Mode,
     max_rate_limited: Duration,
@@ -60,7 +73,7 @@ impl Health {
                 auth_probe_interval: None,
                 ..BreakerConfig::default()
             },
-            Mode::Daemon => BreakerConfig::default(),
+            Mode::Daemon => daemon_breaker(std::env::var(AUTH_PROBE_ENV).ok().as_deref()),
         };
         let state = State {
             breaker: Breaker::new(cfg),
@@ -178,6 +191,17 @@ mod tests {
 
     fn ok() -> Answer {
         Answer::Ok { status: 200, value: () }
+    }
+
+    #[test]
+    fn the_daemon_probes_once_a_minute_unless_the_environment_says_otherwise() {
+        let minute = Some(Duration::from_secs(60));
+        assert_eq!(daemon_breaker(None).auth_probe_interval, minute);
+        assert_eq!(daemon_breaker(Some(" 3 ")).auth_probe_interval, Some(Duration::from_secs(3)));
+        for junk in ["", "0", "-1", "1.5", "soon"] {
+            assert_eq!(daemon_breaker(Some(junk)).auth_probe_interval, minute, "{junk:?}");
+        }
+        assert_eq!(daemon_breaker(None), BreakerConfig::default(), "production keeps the default");
     }
 
     #[test]

@@ -211,7 +211,7 @@ async fn token_request(
     let body = {
         let mut form = url::form_urlencoded::Serializer::new(String::new());
         form.extend_pairs(params.iter().map(|(k, v)| (*k, v.as_str())));
-        form.extend_pairs(cfg.options.iter());
+        form.extend_pairs(cfg.options.iter().map(|(k, v)| (k, v.expose_secret())));
         form.finish()
     };
     let mut req = http
@@ -219,8 +219,12 @@ async fn token_request(
         .header(ACCEPT, "application/json")
         .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
         .body(body);
+    // Checked when the config was read; marked sensitive so no debug output shows them.
     for (k, v) in &cfg.token_headers {
-        req = req.header(k.as_str(), v.as_str());
+        if let Ok(mut value) = HeaderValue::from_str(v.expose_secret()) {
+            value.set_sensitive(true);
+            req = req.header(k.as_str(), value);
+        }
     }
     let failed = |reason: String| TokenError::Failed(Answer::Transient { status: None, reason });
     let resp = req.send().await.map_err(|e| failed(format!("oauth token endpoint: {}", e.without_url())))?;

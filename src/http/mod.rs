@@ -8,17 +8,24 @@
 //! - `/metrics` (OpenMetrics, [`crate::metrics`]) and `/healthz`.
 //!
 //! GET (and HEAD) only: there is no action over HTTP (approve, retry and undo stay CLI
-//! commands; the page has no login), every other method answers 405. Every answer carries
+//! commands), every other method answers 405. Before any route, [`guard`] answers 421 to a
+//! foreign `Host` and, when `[http] token_file` is set, 401 without the bearer token (but
+//! `/healthz`); [`serve`] caps connections and the time a request may take. Every answer carries
 //! `Content-Security-Policy: default-src 'self'` and `X-Content-Type-Options: nosniff`; pages are
 //! rendered by maud, which escapes every value, and load nothing from outside the process. The
-//! page reads what the daemon keeps in memory ([`Live`]) and, per load, one bounded journal read.
+//! page reads what the daemon keeps in memory ([`Live`]) and, per load, one bounded journal read
+//! through its own read-only connection ([`Journal::open_read_only`]), so page loads never queue
+//! behind the engine's writes.
 
 mod chart;
 mod file;
+mod guard;
 mod layout;
 mod live;
 mod overview;
+mod serve;
 
+pub use guard::Access;
 pub use live::Live;
 
 use crate::journal::Journal;
@@ -34,6 +41,7 @@ use tokio_util::sync::CancellationToken;
 
 /// What the handlers read.
 pub struct Site {
+    /// A read-only handle ([`Journal::open_read_only`]).
     pub journal: Journal,
     pub state_dir: PathBuf,
     /// The inboxes at start (the live status has them as reloaded since).
@@ -51,18 +59,18 @@ type Shared = State<Arc<Site>>;
 const STYLE: &str = include_str!("style.css");
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
-/// Serves the router on an already bound listener until `shutdown`.
+/// Serves the router on an already bound listener until `shutdown`, admitting only what
+/// `access` allows ([`guard`]) within the connection limits of [`serve`].
 pub async fn serve(
     listener: tokio::net::TcpListener,
     site: Site,
+    access: Access,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router(Arc::new(site)))
-        .with_graceful_shutdown(async move { shutdown.cancelled().await })
-        .await
+    serve::run(listener, router(Arc::new(site), Arc::new(access)), shutdown).await
 }
 
-fn router(site: Arc<Site>) -> axum::Router {
+fn router(site: Arc<Site>, access: Arc<Access>) -> axum::Router {
     axum::Router::new()
         .route("/", get(overview::show))
         .route("/files/{id}", get(file::show))
@@ -71,8 +79,9 @@ fn router(site: Arc<Site>) -> axum::Router {
         .route("/api/status", get(api_status))
         .route("/style.css", get(|| async { ([(header::CONTENT_TYPE, "text/css; charset=utf-8")], STYLE) }))
         .route("/metrics", get(metrics))
-        .route("/healthz", get(|| async { "ok" }))
+        .route(guard::HEALTHZ, get(|| async { "ok" }))
         .fallback(|| async { not_found("no such page") })
+        .layer(axum::middleware::from_fn_with_state(access, guard::admit))
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(site)
 }

@@ -3,11 +3,14 @@
 //! is an invalid row, not a file error (the reader runs in flexible mode). Records reach the csv
 //! crate through [`Bounded`], so a record over the cap arrives cut and becomes an invalid row,
 //! and a header over its cap rejects the file; names echoed in errors go through `text::shown`.
+//! A file with an `fdsync_error` column (a rejects file dropped back) has the `'` fdsync put
+//! before formula leads taken off each cell ([`crate::report::restore`]).
 
 use super::bound::{Bounded, HeaderTooLarge};
 use super::fields::{Cell, Column, Field, RowFields};
 use super::{Error, Limits, Record, row};
 use crate::domain::{Action, FieldError};
+use crate::report::rejects::ERROR_COLUMN;
 use crate::text::shown;
 use std::io::Read;
 
@@ -30,6 +33,9 @@ pub(crate) struct CsvSource<R: Read> {
     row: u64,
     /// The last record returned was over the cap (`bytes` holds only its start).
     last_cut: bool,
+    /// The header has `fdsync_error`: a rejects file dropped back, whose cells carry the `'`
+    /// fdsync added before a formula lead ([`crate::report::restore`] takes it off).
+    from_rejects: bool,
 }
 
 impl<R: Read> CsvSource<R> {
@@ -52,7 +58,20 @@ impl<R: Read> CsvSource<R> {
             columns.iter().filter(|c| c.meaning == Column::Unknown).map(|c| shown(&c.name)).collect();
         let (bytes, record) = (csv::ByteRecord::new(), csv::StringRecord::new());
         let max_record = limits.max_record;
-        Ok(Self { reader, header, columns, ignored, bytes, record, max_record, row: 0, last_cut: false })
+        let from_rejects =
+            columns.iter().any(|c| c.meaning == Column::Ours && c.name.eq_ignore_ascii_case(ERROR_COLUMN));
+        Ok(Self {
+            reader,
+            header,
+            columns,
+            ignored,
+            bytes,
+            record,
+            max_record,
+            row: 0,
+            last_cut: false,
+            from_rejects,
+        })
     }
 
     pub(crate) fn ignored(&self) -> &[String] {
@@ -96,7 +115,7 @@ impl<R: Read> CsvSource<R> {
                 continue;
             }
             self.row += 1;
-            let built = build_row(self.row, &self.columns, &self.record, default);
+            let built = build_row(self.row, &self.columns, &self.record, default, self.from_rejects);
             self.bytes = std::mem::take(&mut self.record).into_byte_record();
             return Some(Ok(built));
         }
@@ -144,9 +163,11 @@ fn build_row(
     columns: &[HeaderColumn],
     record: &csv::StringRecord,
     default: Option<Action>,
+    from_rejects: bool,
 ) -> Record {
     let mut fields = RowFields::default();
     for (column, cell) in columns.iter().zip(record.iter()) {
+        let cell = if from_rejects { crate::report::restore(cell) } else { cell };
         match &column.meaning {
             Column::Known(field) => fields.set(*field, &column.name, Cell::Text(cell)),
             Column::Custom(api_name) if !cell.trim().is_empty() => {

@@ -285,13 +285,59 @@ fn union_sql() -> String {
         })
         .collect();
     format!(
-        "SELECT {}, o.snapshot AS snapshot FROM ops o JOIN files f ON f.id = o.file_id WHERE {}
+        "SELECT {}, o.snapshot AS snapshot, o.id AS op_id, o.state IN ('done', 'failed') AS final
+         FROM ops o JOIN files f ON f.id = o.file_id WHERE {}
          UNION ALL
-         SELECT {}, a.snapshot AS snapshot FROM audit a LEFT JOIN files f ON f.id = a.file_id",
+         SELECT {}, a.snapshot AS snapshot, a.op_id AS op_id, 1 AS final
+         FROM audit a LEFT JOIN files f ON f.id = a.file_id",
         live_columns(),
         tried(),
         kept.join(", ")
     )
+}
+
+/// A change as the audit chain holds it (`chain.rs`): what `fdsync audit` shows of it when it
+/// became final, with its op id and saved record, but not the marks added later on its file
+/// (the approval, chained on its own, and `undone_by`).
+fn sealed(r: &Row<'_>) -> rusqlite::Result<(i64, bool, Value)> {
+    let change = Change {
+        approved_by: None,
+        approved_at: None,
+        approval_note: None,
+        undone_by: None,
+        ..Change::from_row(r)?
+    };
+    let mut value =
+        serde_json::to_value(&change).map_err(|e| rusqlite::Error::ToSqlConversionFailure(e.into()))?;
+    if let Value::Object(map) = &mut value {
+        for k in ["approved_by", "approved_at", "approval_note", "undone_by"] {
+            map.remove(k);
+        }
+        map.insert("op_id".into(), r.get::<_, i64>("op_id")?.into());
+        map.insert("snapshot".into(), r.get::<_, Option<String>>("snapshot")?.into());
+    }
+    Ok((r.get("op_id")?, r.get("final")?, value))
+}
+
+/// Op `op_id` as a chained change, if it is a change and final.
+pub(super) fn sealed_change(c: &Connection, op_id: i64) -> Result<Option<Value>> {
+    let sql = format!(
+        "SELECT {}, o.snapshot AS snapshot, o.id AS op_id, 1 AS final FROM ops o JOIN files f ON f.id = o.file_id
+         WHERE o.id = ?1 AND o.state IN ('done', 'failed') AND {}",
+        live_columns(),
+        tried()
+    );
+    let mut stmt = c.prepare_cached(&sql)?;
+    let found = stmt.query_map([op_id], sealed)?.next().transpose()?;
+    Ok(found.map(|(_, _, v)| v))
+}
+
+/// Every change, live and pruned, as (op id, final, chained content), by op id.
+pub(super) fn sealed_changes(c: &Connection) -> Result<Vec<(i64, bool, Value)>> {
+    let sql = format!("SELECT * FROM ({}) ORDER BY op_id", union_sql());
+    let mut stmt = c.prepare(&sql)?;
+    let rows = stmt.query_map([], sealed)?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 fn query(c: &Connection, q: &AuditQuery) -> Result<AuditPage> {

@@ -198,16 +198,25 @@ impl Journal {
         .await
     }
 
-    /// Lets a held file run, recording who approved it, when and why; false if it was not held.
-    pub async fn approve_file(&self, id: i64, by: String, note: Option<String>) -> Result<bool> {
+    /// Lets a held file run, recording who approved it (`actor`), when and why, chained in the
+    /// same transaction; the chain's new head, or none if the file was not held.
+    pub async fn approve_file(
+        &self,
+        id: i64,
+        actor: crate::account::Actor,
+        note: Option<String>,
+    ) -> Result<Option<super::Head>> {
         self.call(move |c| {
             let n = c.execute(
                 "UPDATE files SET state = 'processing', error = NULL, approved_by = ?2, approved_at = ?3,
                         approval_note = ?4, updated_at = ?3
                  WHERE id = ?1 AND state = 'held'",
-                params![id, by, now_ms(), note],
+                params![id, actor.label(), now_ms(), note],
             )?;
-            Ok(n == 1)
+            if n != 1 {
+                return Ok(None);
+            }
+            super::chain::record_approval(c, id, &actor).map(Some)
         })
         .await
     }

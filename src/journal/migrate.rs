@@ -110,13 +110,29 @@ const MIGRATIONS: &[&str] = &[
     ALTER TABLE files ADD COLUMN connection TEXT NOT NULL DEFAULT 'default';
     CREATE INDEX files_connection ON files(connection, state);
     "#,
+    // 7: the audit chain (src/journal/chain.rs); the history already journaled is sealed into it
+    // in the same transaction.
+    super::chain::SCHEMA,
 ];
 
-pub(super) fn apply(conn: &Connection) -> rusqlite::Result<()> {
+pub(super) fn apply(conn: &Connection) -> super::Result<()> {
     let current: usize = conn.pragma_query_value(None, "user_version", |r| r.get::<_, i64>(0))? as usize;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(current) {
         let version = i + 1;
-        conn.execute_batch(&format!("BEGIN IMMEDIATE; {sql}; PRAGMA user_version = {version}; COMMIT;"))?;
+        conn.execute_batch("BEGIN IMMEDIATE")?;
+        let applied = conn
+            .execute_batch(&format!("{sql}; PRAGMA user_version = {version};"))
+            .map_err(Into::into)
+            .and_then(
+                |()| if *sql == super::chain::SCHEMA { super::chain::seal_history(conn) } else { Ok(()) },
+            );
+        match applied {
+            Ok(()) => conn.execute_batch("COMMIT")?,
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                return Err(e);
+            }
+        }
     }
     Ok(())
 }

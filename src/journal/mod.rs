@@ -7,6 +7,7 @@
 //! `-wal` and `-shm` the database file's mode, so they are 0600 too whatever the umask.
 
 mod audit;
+mod chain;
 mod files;
 mod migrate;
 mod ops;
@@ -18,6 +19,7 @@ mod views;
 mod window;
 
 pub use audit::{AuditPage, AuditQuery, AuditRow, BeforeImage, Change, PrunedFile, When};
+pub use chain::{Head, Problem, Verdict};
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
 pub use outbox::{FileFacts, Notice, NoticeEnd, Route};
@@ -108,11 +110,30 @@ impl Journal {
         conn.pragma_update(None, "foreign_keys", "ON")?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
         migrate::apply(&conn)?;
+        conn.execute_batch(chain::TRIGGERS)?;
         let (tx, rx) = std_mpsc::channel::<Job>();
         std::thread::Builder::new()
             .name("fdsync-journal".into())
             .spawn(move || writer(conn, rx))
             .map_err(|e| Error::Data(format!("cannot start journal writer: {e}")))?;
+        Ok(Self { tx, routes: outbox::no_routes(), connection: None })
+    }
+
+    /// A second, read-only connection to the journal in `dir` (opened by [`Journal::open`]
+    /// first), with its own thread: readers that must never queue behind the engine's writes
+    /// (the status page) use it. `query_only` refuses any write; each call runs in one deferred
+    /// (read) transaction, a consistent snapshot that never takes the write lock.
+    pub fn open_read_only(dir: &Path) -> Result<Self> {
+        use rusqlite::OpenFlags;
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(dir.join("journal.db"), flags)?;
+        conn.pragma_update(None, "query_only", "ON")?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))?;
+        let (tx, rx) = std_mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("fdsync-journal-read".into())
+            .spawn(move || reader(conn, rx))
+            .map_err(|e| Error::Data(format!("cannot start journal reader: {e}")))?;
         Ok(Self { tx, routes: outbox::no_routes(), connection: None })
     }
 
@@ -168,6 +189,16 @@ fn writer(conn: Connection, rx: std_mpsc::Receiver<Job>) {
         for reply in replies {
             reply(committed);
         }
+    }
+}
+
+/// The read-only connection's loop: one read transaction per call.
+fn reader(conn: Connection, rx: std_mpsc::Receiver<Job>) {
+    while let Ok(job) = rx.recv() {
+        let began = conn.execute_batch("BEGIN DEFERRED").is_ok();
+        let (ok, reply) = job(&conn);
+        let ended = began && conn.execute_batch(if ok { "COMMIT" } else { "ROLLBACK" }).is_ok();
+        reply(ok && ended);
     }
 }
 

@@ -210,7 +210,7 @@ impl Journal {
                     now_ms()
                 ],
             )?;
-            Ok(())
+            super::chain::record_change(c, op_id)
         })
         .await
     }
@@ -238,31 +238,46 @@ impl Journal {
 
     /// `fdsync retry`: failed rows that can run (not validation failures) go back to pending.
     pub async fn requeue_failed(&self, file_id: Option<i64>) -> Result<u64> {
-        self.requeue_failed_on(file_id, None).await
+        self.requeue_failed_on(file_id, None, crate::account::Actor::current()).await
     }
 
-    /// [`Journal::requeue_failed`], only for the files of `connection` when given. A row goes
-    /// back on the connection its file was sent on; nothing moves it to another.
-    pub async fn requeue_failed_on(&self, file_id: Option<i64>, connection: Option<String>) -> Result<u64> {
+    /// [`Journal::requeue_failed`], only for the files of `connection` when given, as `actor`
+    /// (chained with the ops it requeued, in the same transaction). A row goes back on the
+    /// connection its file was sent on; nothing moves it to another.
+    pub async fn requeue_failed_on(
+        &self,
+        file_id: Option<i64>,
+        connection: Option<String>,
+        actor: crate::account::Actor,
+    ) -> Result<u64> {
         self.call(move |c| {
             let now = now_ms();
             // A change whose answer could not be read may have been applied: it goes back to
             // `sending`, so the next run looks it up before anything is sent again.
-            let n = c.execute(
+            let mut stmt = c.prepare(
                 "UPDATE ops SET state = CASE WHEN error_code = 'unverifiable_answer' AND sent_at IS NOT NULL
                                              THEN 'sending' ELSE 'pending' END,
                         outcome = NULL, attempts = 0, next_attempt_at = 0, updated_at = ?2
                  WHERE state = 'failed' AND payload IS NOT NULL AND (?1 IS NULL OR file_id = ?1)
-                   AND (?3 IS NULL OR file_id IN (SELECT id FROM files WHERE connection = ?3))",
-                params![file_id, now, connection],
+                   AND (?3 IS NULL OR file_id IN (SELECT id FROM files WHERE connection = ?3))
+                 RETURNING id",
             )?;
+            let ids = stmt
+                .query_map(params![file_id, now, connection], |r| r.get::<_, i64>(0))?
+                .collect::<rusqlite::Result<Vec<i64>>>()?;
             c.execute(
                 "UPDATE files SET state = 'processing', updated_at = ?2
                  WHERE state = 'done' AND id IN (SELECT file_id FROM ops WHERE state IN ('pending', 'sending'))
                    AND (?1 IS NULL OR id = ?1) AND (?3 IS NULL OR connection = ?3)",
                 params![file_id, now, connection],
             )?;
-            Ok(n as u64)
+            if !ids.is_empty() {
+                let content = serde_json::json!({
+                    "ops": ids, "file": file_id, "connection": connection, "actor": actor, "at": now,
+                });
+                super::chain::append(c, super::chain::Kind::Retry, file_id, &content)?;
+            }
+            Ok(ids.len() as u64)
         })
         .await
     }

@@ -184,7 +184,10 @@ async fn an_undo_file_names_what_it_undoes_and_holds_each_row_unless_it_was_not_
         inbox: None,
         default_action: None,
     };
-    let undo = j.insert_undo_file(file, f, ops, FileState::Processing).await.unwrap();
+    let undo = j
+        .insert_undo_file(file, f, ops, FileState::Processing, crate::account::Actor::current())
+        .await
+        .unwrap();
     assert_eq!(j.file(undo).await.unwrap().unwrap().undo_of, Some(file));
     assert_eq!(j.undos_of(file).await.unwrap().iter().map(|f| f.id).collect::<Vec<_>>(), [undo]);
     let keys: Vec<String> = [1, 2].map(|row| OpKey::undo(of(row)).into()).into();
@@ -231,4 +234,42 @@ async fn each_connection_sees_only_its_files_ops_and_content_seen_before() {
     b.begin_attempt(op_b.id, true).await.unwrap();
     assert!(j.sending_ops().await.unwrap().is_empty(), "another connection's uncertain op is not ours");
     assert_eq!(b.sending_ops().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn the_read_only_connection_reads_what_the_writer_committed_and_refuses_to_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let reader = Journal::open_read_only(dir.path()).unwrap();
+    assert_eq!(reader.file(file).await.unwrap().map(|f| f.name), Some("a.csv".to_string()));
+    let write = reader.call(|c| Ok(c.execute("DELETE FROM files", [])?)).await;
+    assert!(write.is_err(), "a write through the page's connection must fail: {write:?}");
+    assert!(j.file(file).await.unwrap().is_some(), "the file is still there");
+    // Reads there never take the writer's lock: a write goes on while a read is open.
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+    let r = reader.clone();
+    let held = async move {
+        r.call(move |c| {
+            let n: i64 = c.query_row("SELECT count(*) FROM files", [], |r| r.get(0))?;
+            started_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            Ok(n)
+        })
+        .await
+    };
+    let held = tokio::spawn(held);
+    tokio::task::spawn_blocking(move || started_rx.recv().unwrap()).await.unwrap();
+    let f = NewFile {
+        name: "b.csv".into(),
+        path: "/x/b.csv".into(),
+        sha256: "sha2".into(),
+        inbox: None,
+        default_action: None,
+    };
+    let written =
+        tokio::time::timeout(std::time::Duration::from_secs(5), j.insert_file(f, FileState::Queued, None));
+    assert!(written.await.is_ok(), "the writer was kept waiting by a page read");
+    release_tx.send(()).unwrap();
+    assert_eq!(held.await.unwrap().unwrap(), 1, "the read saw its own snapshot");
 }

@@ -71,14 +71,15 @@ impl Journal {
         .await
     }
 
-    /// Journals an undo of file `of`: the file row (`undo_of` set) and its ops, in one
-    /// transaction. Its id.
+    /// Journals an undo of file `of` by `actor`: the file row (`undo_of` set), its ops and its
+    /// chain record, in one transaction. Its id.
     pub async fn insert_undo_file(
         &self,
         of: i64,
         file: NewFile,
         ops: Vec<NewOp>,
         state: FileState,
+        actor: crate::account::Actor,
     ) -> Result<i64> {
         self.call(move |c| {
             // On the connection the undone file was sent on, whatever the config says now.
@@ -88,6 +89,10 @@ impl Journal {
                 params![id, of],
             )?;
             insert_ops_in(c, id, &ops)?;
+            let content = serde_json::json!({
+                "undo_file_id": id, "undo_of": of, "rows": ops.len(), "actor": actor,
+            });
+            super::chain::append(c, super::chain::Kind::Undo, Some(id), &content)?;
             Ok(id)
         })
         .await

@@ -3,8 +3,10 @@
 //! `text` line chat tools show as is, and an e-mail's subject and body. Pure.
 //!
 //! Strings from outside (file names, row messages, error texts) are escaped and cut
-//! ([`crate::text::shown`]) everywhere; in `text`, `&`, `<` and `>` are also written as entities,
-//! as Slack asks, so a file name cannot become a link or a mention.
+//! ([`crate::text::shown`]) everywhere; in `text` they are also chat-escaped: `&`, `<` and `>`
+//! as entities, as Slack asks, so a file name cannot become a link or a mention, and Markdown /
+//! mrkdwn characters with a backslash, so it cannot bold, strike, link or break out of fdsync's
+//! own `code` spans.
 
 use crate::config::NotifyEvent;
 use crate::journal::FileFacts;
@@ -51,11 +53,37 @@ pub struct Failure {
 /// A file event's message; `rejects` is the file's rejects file, if any.
 pub(super) fn for_file(event: NotifyEvent, facts: &FileFacts, rejects: Option<String>) -> Message {
     let f = &facts.file;
-    let name = shown(&f.name);
+    Message {
+        event: event.as_str(),
+        file: Some(FileRef { id: f.id, name: f.name.clone(), inbox: f.inbox.clone() }),
+        counts: facts.counts.clone(),
+        report: f.report_path.clone(),
+        first_failures: facts
+            .failures
+            .iter()
+            .take(FIRST_FAILURES)
+            .map(|(row, m)| Failure { row: *row, message: shown(m) })
+            .collect(),
+        text: file_line(event, facts, rejects.as_deref(), &chat_escaped),
+        plain: file_line(event, facts, rejects.as_deref(), &|s| s.to_string()),
+        rejects,
+    }
+}
+
+/// The one line about a file; `outside` writes each string that came from outside (the name,
+/// the reason, the rejects path) for where the line goes.
+fn file_line(
+    event: NotifyEvent,
+    facts: &FileFacts,
+    rejects: Option<&str>,
+    outside: &dyn Fn(&str) -> String,
+) -> String {
+    let f = &facts.file;
+    let name = outside(&shown(&f.name));
     let counts: Vec<String> = facts.counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
     let counts_text = if counts.is_empty() { "no rows".to_string() } else { counts.join(", ") };
-    let why = f.error.as_deref().map(shown);
-    let plain = match event {
+    let why = f.error.as_deref().map(|e| outside(&shown(e)));
+    match event {
         NotifyEvent::Held => format!(
             "fdsync: file {} \"{name}\" is held ({}); check it, then run `fdsync approve {}`",
             f.id,
@@ -68,25 +96,10 @@ pub(super) fn for_file(event: NotifyEvent, facts: &FileFacts, rejects: Option<St
             why.unwrap_or_else(|| "unreadable".into())
         ),
         NotifyEvent::Rejected => {
-            let rejects = rejects.as_deref().map(|r| format!("; fix and drop back: {r}")).unwrap_or_default();
+            let rejects = rejects.map(|r| format!("; fix and drop back: {}", outside(r))).unwrap_or_default();
             format!("fdsync: file {} \"{name}\" finished with failed rows: {counts_text}{rejects}", f.id)
         }
         _ => format!("fdsync: file {} \"{name}\" is done: {counts_text}", f.id),
-    };
-    Message {
-        event: event.as_str(),
-        file: Some(FileRef { id: f.id, name: f.name.clone(), inbox: f.inbox.clone() }),
-        counts: facts.counts.clone(),
-        report: f.report_path.clone(),
-        rejects,
-        first_failures: facts
-            .failures
-            .iter()
-            .take(FIRST_FAILURES)
-            .map(|(row, m)| Failure { row: *row, message: shown(m) })
-            .collect(),
-        text: chat_escaped(&plain),
-        plain,
     }
 }
 
@@ -97,7 +110,6 @@ pub(super) fn for_daemon(event: NotifyEvent, detail: &str) -> Message {
         NotifyEvent::RateLimitedLong => "Freshdesk keeps answering 429 (rate limited)",
         _ => "problem",
     };
-    let plain = format!("fdsync: {what}: {}", shown(detail));
     Message {
         event: event.as_str(),
         file: None,
@@ -105,8 +117,8 @@ pub(super) fn for_daemon(event: NotifyEvent, detail: &str) -> Message {
         report: None,
         rejects: None,
         first_failures: Vec::new(),
-        text: chat_escaped(&plain),
-        plain,
+        text: format!("fdsync: {what}: {}", chat_escaped(&shown(detail))),
+        plain: format!("fdsync: {what}: {}", shown(detail)),
     }
 }
 
@@ -135,9 +147,29 @@ impl Message {
     }
 }
 
-/// `&`, `<`, `>` as entities: Slack's escaping for text that must show as written.
+/// Characters that start formatting in Slack mrkdwn or in the Markdown of Teams, Mattermost and
+/// Discord (emphasis `*` `_`, strike `~`, code `` ` ``, links `[` `]` `(` `)`, tables `|`, and
+/// `\\` itself); each gets a backslash, which Markdown drops and which stops Slack pairing it.
+const MARKUP: &[char] = &['\\', '*', '_', '~', '`', '|', '[', ']', '(', ')'];
+
+/// A string from outside as chat text: `&`, `<`, `>` as entities (Slack's escaping, so nothing
+/// becomes a link or a `<!channel>` mention) and [`MARKUP`] characters backslash-escaped, so a
+/// file name shows as written instead of formatting the line.
 fn chat_escaped(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;")
+    let mut out = String::with_capacity(s.len() + 8);
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c if MARKUP.contains(&c) => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[cfg(test)]
@@ -179,7 +211,7 @@ mod tests {
         );
         assert_eq!(
             m.text,
-            "fdsync: file 7 \"&lt;!channel&gt; a&amp;b\\n.csv\" finished with failed rows: 2 created, 1 failed; \
+            "fdsync: file 7 \"&lt;!channel&gt; a&amp;b\\\\n.csv\" finished with failed rows: 2 created, 1 failed; \
              fix and drop back: /r/7-x.rejects.csv"
         );
         let json = serde_json::to_value(&m).unwrap();
@@ -194,6 +226,30 @@ mod tests {
             body.contains("row 2: email") && body.contains("Report: /state/reports/7-x.report.csv"),
             "{body}"
         );
+    }
+
+    #[test]
+    fn markdown_and_slack_markup_in_a_file_name_is_escaped_in_text_only() {
+        let name = "*urgent*_x_~gone~`rm -rf`|[click](http://evil.example)\\.csv";
+        let m = for_file(NotifyEvent::Held, &facts(name), None);
+        assert_eq!(
+            m.text,
+            "fdsync: file 7 \"\\*urgent\\*\\_x\\_\\~gone\\~\\`rm -rf\\`\\|\\[click\\]\\(http://evil.example\\)\\\\.csv\" \
+             is held (it deletes more agents than allowed); check it, then run `fdsync approve 7`"
+        );
+        assert!(m.plain.contains(name), "the e-mail shows the name as written: {}", m.plain);
+        // Every markup character in the name has its backslash; fdsync's own code span stays.
+        let quoted = m.text.split('"').nth(1).unwrap();
+        let mut chars = quoted.chars();
+        while let Some(c) = chars.next() {
+            if c == '\\' {
+                assert!(chars.next().is_some_and(|n| MARKUP.contains(&n)), "{quoted}");
+            } else {
+                assert!(!MARKUP.contains(&c), "{c} unescaped in {quoted}");
+            }
+        }
+        let m = for_daemon(NotifyEvent::CredentialsRefused, "*bold* <@U1>");
+        assert_eq!(m.text, "fdsync: Freshdesk refused the credentials: \\*bold\\* &lt;@U1&gt;");
     }
 
     #[test]

@@ -10,10 +10,13 @@
 //! - A record over the intake's size cap was never kept: its line has empty cells (`{}` plus the
 //!   error), and the error says why.
 //!
-//! The input's cells are written back unchanged (no formula neutralisation: the file is data for
-//! fdsync, and a changed cell would import differently). The `fdsync_error` cell is fdsync's own
-//! text and is escaped and neutralised like a report cell. The intake ignores `fdsync_error` and
-//! `fdsync_record`.
+//! CSV cells are written as written except that a formula lead (`=`, `+`, `-`, `@`, tab, CR) gets
+//! a leading `'`, as in the report ([`super::neutralise`]): HR opens this file in a spreadsheet.
+//! The intake takes exactly that `'` off again when it reads a CSV with an `fdsync_error` column
+//! ([`super::restore`]), so a fixed file dropped back sends the original values; a rejects file of
+//! a rejects file is restored first, then neutralised, so the quotes never pile up. The
+//! `fdsync_error` cell is fdsync's own text, escaped and neutralised. NDJSON values are written
+//! unchanged (no spreadsheet opens them). The intake ignores `fdsync_error` and `fdsync_record`.
 //!
 //! Streaming: the input is read record by record through the intake, so row numbers are the
 //! journal's, and reading stops after the last rejected row. Pure apart from the reader and the
@@ -22,6 +25,7 @@
 use crate::intake::{Raw, Reader};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
+use std::borrow::Cow;
 use std::io::{self, Read, Write};
 
 /// The column (CSV) or key (JSON) holding why a row was rejected.
@@ -121,21 +125,32 @@ fn write_csv<R: Read, W: Write>(
     let at = existing.unwrap_or(header.len());
     let found = each_rejected(input, rejects, |raw, error| {
         let error = error_cell(error);
-        let mut cells: Vec<&[u8]> = match raw {
-            Raw::Csv(Some(record)) => record.iter().collect(),
+        let mut cells: Vec<Cow<'_, [u8]>> = match raw {
+            Raw::Csv(Some(record)) => record.iter().map(|c| safe_cell(c, existing.is_some())).collect(),
             _ => Vec::new(),
         };
         if cells.len() < at {
-            cells.resize(at, b"");
+            cells.resize(at, Cow::Borrowed(b""));
         }
         match existing {
-            Some(i) if i < cells.len() => cells[i] = error.as_bytes(),
-            _ => cells.push(error.as_bytes()),
+            Some(i) if i < cells.len() => cells[i] = Cow::Borrowed(error.as_bytes()),
+            _ => cells.push(Cow::Borrowed(error.as_bytes())),
         }
         w.write_record(&cells).map_err(io::Error::from)
     })?;
     w.flush()?;
     Ok(found)
+}
+
+/// An input cell as the rejects file holds it: neutralised; a cell of a rejects file dropped
+/// back (`from_rejects`) is restored first. A cell that is not UTF-8 is kept as it is.
+fn safe_cell(cell: &[u8], from_rejects: bool) -> Cow<'_, [u8]> {
+    let Ok(text) = std::str::from_utf8(cell) else { return Cow::Borrowed(cell) };
+    let value = if from_rejects { super::restore(text) } else { text };
+    match super::neutralise(value) {
+        Cow::Borrowed(v) if v.len() == cell.len() => Cow::Borrowed(cell),
+        other => Cow::Owned(other.into_owned().into_bytes()),
+    }
 }
 
 fn write_ndjson<R: Read, W: Write>(input: &mut Reader<R>, rejects: &[Reject], mut out: W) -> io::Result<u64> {

@@ -57,7 +57,7 @@ async fn audit_finds_a_deleted_agent_by_email_with_file_approver_and_before_imag
     assert_eq!(d["sha256"].as_str(), Some(sha.as_str()));
     assert_eq!(
         (d["approved_by"].as_str(), d["approval_note"].as_str()),
-        (Some("carol"), Some("HR ticket 42"))
+        (Some(approver("carol").as_str()), Some("HR ticket 42"))
     );
     assert_eq!((d["freshdesk_id"].as_u64(), d["outcome"].as_str()), (Some(jane.id), Some("deleted")));
     assert!(d["sent_at"].is_string() && d["confirmed_at"].is_string() && d["approved_at"].is_string(), "{d}");
@@ -78,7 +78,10 @@ async fn audit_finds_a_deleted_agent_by_email_with_file_approver_and_before_imag
 
     let table = stdout(&app.fdsync(&["audit", "--email", "jane@example.com"]).await);
     let line = table.lines().find(|l| l.contains("delete_agent")).unwrap_or_else(|| panic!("{table}"));
-    assert!(line.contains("approved by carol") && line.contains("groups [7,9]"), "{line}");
+    assert!(
+        line.contains(&format!("approved by {}", approver("carol"))) && line.contains("groups [7,9]"),
+        "{line}"
+    );
     let csv = stdout(&app.fdsync(&["audit", "--file", "2", "--format", "csv"]).await);
     let mut reader = csv::Reader::from_reader(csv.as_bytes());
     let header = reader.headers().expect("a header").clone();
@@ -88,7 +91,10 @@ async fn audit_finds_a_deleted_agent_by_email_with_file_approver_and_before_imag
         |name: &str| header.iter().position(|h| h == name).unwrap_or_else(|| panic!("no {name}: {csv}"));
     let row1 = records.iter().find(|r| &r[col("row")] == "1").expect("row 1");
     let cell = |name: &str| Some(row1[col(name)].to_string());
-    assert_eq!((cell("approved_by"), cell("before_group_ids")), (Some("carol".into()), Some("7;9".into())));
+    assert_eq!(
+        (cell("approved_by"), cell("before_group_ids")),
+        (Some(approver("carol")), Some("7;9".into()))
+    );
 
     // Without --yes and without a terminal, prune only says what it would remove.
     let out = app.fdsync(&["prune", "--before", &tomorrow()]).await;

@@ -73,3 +73,32 @@ async fn report_prints_a_files_report_and_an_unknown_id_is_a_usage_error() {
     assert_eq!(code(&out), 2, "{}{}", stdout(&out), stderr(&out));
     assert!(stderr(&out).contains("99"), "{}", stderr(&out));
 }
+
+/// `fdsync sim` (an API with a printed key and every agent's data) stays on loopback unless
+/// `--allow-remote` says otherwise.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_simulator_refuses_a_non_loopback_listen_address_unless_allow_remote() {
+    let sim = |args: &[&str]| {
+        let mut cmd = tokio::process::Command::new(env!("CARGO_BIN_EXE_fdsync"));
+        cmd.arg("sim").args(args).env("RUST_LOG", "warn").kill_on_drop(true);
+        cmd.stdout(std::process::Stdio::piped()).stderr(std::process::Stdio::piped());
+        cmd
+    };
+    let wait = std::time::Duration::from_secs(20);
+    let out = tokio::time::timeout(wait, sim(&["--listen", "0.0.0.0:0"]).output())
+        .await
+        .expect("exits")
+        .expect("run");
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("--allow-remote"), "{}", stderr(&out));
+    // Loopback, or remote with the flag: it serves (and is stopped here).
+    for args in [&["--listen", "127.0.0.1:0"][..], &["--listen", "0.0.0.0:0", "--allow-remote"]] {
+        let mut child = sim(args).spawn().expect("spawn");
+        let mut stdout = tokio::io::BufReader::new(child.stdout.take().expect("stdout"));
+        let mut line = String::new();
+        let read = tokio::io::AsyncBufReadExt::read_line(&mut stdout, &mut line);
+        tokio::time::timeout(wait, read).await.expect("it starts").expect("read");
+        assert!(line.contains("listening on"), "{args:?}: {line}");
+        child.kill().await.expect("stop");
+    }
+}

@@ -410,15 +410,19 @@ async fn pace(app: &TestApp, window: Duration) -> f64 {
 }
 
 /// Issue 15, bug 1: the breaker's probe path. Refused credentials open the breaker; once the key
-/// is accepted again, the first probe (within the 60 s probe interval) must close it and bring
-/// back the full pace, not leave the daemon at one request in flight.
+/// is accepted again, the first probe must close it and bring back the full pace, not leave the
+/// daemon at one request in flight. The probe interval is 3 s here (`FDSYNC_AUTH_PROBE_SECS`;
+/// 60 s in production), so the test does not sleep through a production minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_daemon_whose_key_is_refused_then_accepted_again_is_back_to_full_pace_within_a_probe_interval() {
     let sim = SimConfig { latency_ms: Some((150, 250)), ..fast_sim() };
     let app = spawn_app_with(sim, "").await;
     let dir = inbox(&app, "tickets");
     app.write_config(&format!("{}[limits]\nconcurrency = 8\n", inbox_toml(&dir, "create_ticket", 0.0)));
-    let d = Daemon::ready(&app).await;
+    let mut cmd = app.command(&["run"]);
+    cmd.env("FDSYNC_AUTH_PROBE_SECS", "3");
+    let d = Daemon::spawn(&app, cmd);
+    assert!(wait_until(WAIT, || d.log().contains("fdsync run is ready")).await, "{}", d.log());
     drop_file(&app, &dir, "many.csv", &tickets_csv(1500));
     assert!(wait_until(WAIT, || tickets(&app) >= 20).await, "{}", d.log());
     let before = pace(&app, Duration::from_secs(5)).await;
@@ -428,7 +432,7 @@ async fn a_daemon_whose_key_is_refused_then_accepted_again_is_back_to_full_pace_
     assert!(refused, "{}", d.log());
     app.sim.update(|c| c.api_key = key.clone());
     let again =
-        wait_until(Duration::from_secs(75), || d.log().contains("accepts the credentials again")).await;
+        wait_until(Duration::from_secs(20), || d.log().contains("accepts the credentials again")).await;
     assert!(again, "no probe within the interval:\n{}", d.log());
     // Let the pacer's concurrency climb back, then measure.
     tokio::time::sleep(Duration::from_secs(2)).await;

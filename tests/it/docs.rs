@@ -77,7 +77,12 @@ fn every_command_and_flag_the_guidebook_names_exists() {
             // Each `fdsync …` up to the end of its shell command.
             for part in code.split(['|', ';', '&', '#']) {
                 let words: Vec<&str> = part.split_whitespace().collect();
-                let Some(at) = words.iter().position(|w| *w == "fdsync" || w.ends_with("/fdsync")) else {
+                // The program, not an account named fdsync (`sudo -u fdsync fdsync …`).
+                let is_program = |i: usize| {
+                    let w = words[i];
+                    (w == "fdsync" || w.ends_with("/fdsync")) && (i == 0 || words[i - 1] != "-u")
+                };
+                let Some(at) = (0..words.len()).find(|&i| is_program(i)) else {
                     continue;
                 };
                 let mut rest = words[at + 1..].iter().copied().peekable();

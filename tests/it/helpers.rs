@@ -174,7 +174,7 @@ pub fn outcomes(report: &[Vec<String>]) -> Vec<(String, String)> {
 }
 
 #[cfg(unix)]
-fn set_private(path: &Path) {
+pub fn set_private(path: &Path) {
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).expect("chmod");
 }
@@ -244,4 +244,15 @@ impl TestApp {
 /// Now, in ms since the epoch (the journal's clock).
 pub fn now_ms() -> i64 {
     fdsync::journal::now_ms()
+}
+
+/// What fdsync records as the approver when this test process runs a command with
+/// `SUDO_USER=sudo_user`: the real account, and the sudo user only as root.
+pub fn approver(sudo_user: &str) -> String {
+    let uid = rustix::process::getuid().as_raw();
+    let name = fdsync::account::account_name(uid).unwrap_or_default();
+    match uid {
+        0 => format!("{name} (uid 0, via sudo by {sudo_user})"),
+        _ => format!("{name} (uid {uid})"),
+    }
 }

@@ -121,14 +121,14 @@ async fn a_file_with_too_many_deletes_is_held_until_approved() {
         .await
         .expect("approve");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    assert!(stdout(&out).contains("approved by alice"), "{}", stdout(&out));
+    assert!(stdout(&out).contains(&format!("approved by {}", approver("alice"))), "{}", stdout(&out));
     let db = rusqlite::Connection::open(app.state_dir().join("journal.db")).expect("journal");
     let (by, at, note): (String, i64, String) = db
         .query_row("SELECT approved_by, approved_at, approval_note FROM files WHERE id = 1", [], |r| {
             Ok((r.get(0)?, r.get(1)?, r.get(2)?))
         })
         .expect("approval recorded");
-    assert_eq!((by.as_str(), note.as_str()), ("alice", "checked with HR, ticket 4711"));
+    assert_eq!((by, note.as_str()), (approver("alice"), "checked with HR, ticket 4711"));
     assert!(at > 0);
     let out = app.import(&file, &["--action", "delete_agent"]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));

@@ -1,5 +1,7 @@
 //! The integration tests: one binary; real `fdsync` processes (and, in `client`, the library
 //! in-process), real HTTP against the simulator.
+
+mod accountable;
 mod audit;
 mod client;
 mod commands;
@@ -19,6 +21,8 @@ mod misbehave;
 mod notify;
 mod notify_promises;
 mod page;
+mod page_door;
+mod pipe;
 mod plan;
 mod powers;
 mod promises;
@@ -26,6 +30,7 @@ mod quota;
 mod rejects;
 mod safety;
 mod secrets;
+mod tamper;
 mod ticket_fields;
 mod undo;
 mod unit_path;

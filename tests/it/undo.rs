@@ -197,7 +197,7 @@ async fn a_ticket_undo_above_the_delete_limit_is_held_unless_yes_and_asks_only_a
     assert_eq!(app.sim.counters().route_status("DELETE /api/v2/tickets/{id}", 204), 3);
     let by: String =
         app.journal().query_row("SELECT approved_by FROM files WHERE undo_of = 1", [], |r| r.get(0)).unwrap();
-    assert_eq!(by, "carol");
+    assert_eq!(by, approver("carol"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

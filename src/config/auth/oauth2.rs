@@ -22,12 +22,13 @@ pub struct RawOAuth2 {
     /// `authorization_code` | `password` | `client_credentials` (default).
     pub grant_type: Option<String>,
     pub scope: Option<String>,
-    /// Extra parameters sent with every token request (and on the authorize URL).
+    /// Extra parameters sent with every token request (and on the authorize URL). Values are
+    /// secrets (a tenant key, a second credential): never logged or shown in `Debug`.
     #[serde(default)]
-    pub options: BTreeMap<String, String>,
-    /// Extra headers sent with every token request.
+    pub options: BTreeMap<String, SecretString>,
+    /// Extra headers sent with every token request; values are secrets, as `options`.
     #[serde(default)]
-    pub token_headers: BTreeMap<String, String>,
+    pub token_headers: BTreeMap<String, SecretString>,
     /// `account` (default) | `agent`: recorded and shown, as in Freshworks' `oauth_config`.
     pub token_type: Option<String>,
     pub username: Option<String>,
@@ -69,8 +70,10 @@ pub struct OAuth2Settings {
     pub token_url: Url,
     pub grant_type: GrantType,
     pub scope: Option<String>,
-    pub options: BTreeMap<String, String>,
-    pub token_headers: BTreeMap<String, String>,
+    /// Values are secrets (see [`RawOAuth2::options`]).
+    pub options: BTreeMap<String, SecretString>,
+    /// Values are secrets (see [`RawOAuth2::token_headers`]).
+    pub token_headers: BTreeMap<String, SecretString>,
     pub token_type: TokenType,
     /// Password grant only.
     pub username: Option<String>,
@@ -213,12 +216,22 @@ fn user_credentials(
     Ok((Some(username), Some(password.require(base, env)?)))
 }
 
-fn check_token_headers(headers: &BTreeMap<String, String>) -> Result<(), Error> {
-    for name in headers.keys() {
+/// Header names and values must be valid; an error names the header, never its value.
+fn check_token_headers(headers: &BTreeMap<String, SecretString>) -> Result<(), Error> {
+    use secrecy::ExposeSecret;
+    for (name, value) in headers {
         if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
             return Err(Error::invalid(
                 "auth.oauth2.token_headers",
-                format!("'{name}' is not a header name"),
+                format!("'{}' is not a header name", crate::text::shown(name)),
+            ));
+        }
+        if reqwest::header::HeaderValue::from_str(value.expose_secret()).is_err() {
+            return Err(Error::invalid(
+                "auth.oauth2.token_headers",
+                format!(
+                    "the value of '{name}' is not a valid header value (it is not shown: it is a secret)"
+                ),
             ));
         }
     }

@@ -98,8 +98,11 @@ token_headers = { X-Tenant = "acme" }
     assert_eq!(o.token_type, TokenType::Agent);
     assert_eq!(o.client_secret.as_ref().unwrap().expose_secret(), "cs");
     assert_eq!(o.password.as_ref().unwrap().expose_secret(), "pw");
-    assert_eq!(o.options["audience"], "fd");
-    assert_eq!(o.token_headers["X-Tenant"], "acme");
+    assert_eq!(o.options["audience"].expose_secret(), "fd");
+    assert_eq!(o.token_headers["X-Tenant"].expose_secret(), "acme");
+    let shown = format!("{o:?}");
+    assert!(shown.contains("audience") && shown.contains("X-Tenant"), "{shown}");
+    assert!(!shown.contains("\"fd\"") && !shown.contains("acme"), "values are secrets: {shown}");
 }
 
 #[test]
@@ -155,4 +158,13 @@ fn a_group_readable_config_with_an_inline_secret_is_refused() {
 fn debug_output_never_shows_a_secret() {
     let a = AuthSettings::resolve_with(raw("api_key = \"topsecretkey\""), None, &env_of(&[])).unwrap();
     assert!(!format!("{a:?}").contains("topsecretkey"));
+}
+
+#[test]
+fn a_bad_token_header_value_is_refused_without_being_quoted() {
+    let text = "method = \"oauth2\"\n[oauth2]\nclient_id = \"cid\"\ntoken_url = \"http://127.0.0.1:9/t\"\n\
+                token_headers = { X-Tenant = \"hunter2\\nsecret\" }\n";
+    let env = env_of(&[("FDSYNC_CLIENT_SECRET", "cs")]);
+    let err = AuthSettings::resolve_with(raw(text), None, &env).unwrap_err().to_string();
+    assert!(err.contains("X-Tenant") && !err.contains("hunter2"), "{err}");
 }

@@ -105,7 +105,8 @@ fn authorize_url(
         if let Some(scope) = &cfg.scope {
             q.append_pair("scope", scope);
         }
-        q.extend_pairs(cfg.options.iter());
+        // The browser needs them on the URL: exposed here only, for the one URL shown to the user.
+        q.extend_pairs(cfg.options.iter().map(|(k, v)| (k, secrecy::ExposeSecret::expose_secret(v))));
     }
     Ok(url)
 }

@@ -78,16 +78,22 @@ impl Journal {
     }
 
     /// Drops the ops of finished files last updated before `before`, keeping their changes as
-    /// audit rows, a batch of files per transaction; returns the files pruned.
-    pub async fn prune(&self, before: i64) -> Result<Vec<PrunedFile>> {
+    /// audit rows (copied unchanged; the chain records them already), a batch of files per
+    /// transaction, each batch chained as a `prune` record by `actor`; returns the files pruned.
+    pub async fn prune(&self, before: i64, actor: crate::account::Actor) -> Result<Vec<PrunedFile>> {
         let mut pruned = Vec::new();
         loop {
+            let actor = actor.clone();
             let batch = self
                 .call(move |c| {
                     let files = candidates(c, before, PRUNE_BATCH)?;
                     let now = now_ms();
                     for f in &files {
                         prune_file(c, f, now)?;
+                    }
+                    if !files.is_empty() {
+                        let content = serde_json::json!({ "before": before, "files": files, "actor": actor, "at": now });
+                        crate::journal::chain::append(c, crate::journal::chain::Kind::Prune, None, &content)?;
                     }
                     Ok(files)
                 })

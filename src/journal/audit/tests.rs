@@ -247,8 +247,12 @@ async fn prune_keeps_the_audit_of_finished_files_and_leaves_running_and_held_fil
     let later = now_ms() + 1_000;
     let plan = j.prune_plan(later, 100).await.unwrap();
     assert_eq!(plan.iter().map(|p| (p.id, p.ops, p.kept)).collect::<Vec<_>>(), [(f1, 5, 3), (f4, 1, 1)]);
-    assert_eq!(j.prune(now_ms() - 60_000).await.unwrap(), [], "nothing finished before a minute ago");
-    let pruned = j.prune(later).await.unwrap();
+    assert_eq!(
+        j.prune(now_ms() - 60_000, crate::account::Actor::current()).await.unwrap(),
+        [],
+        "nothing finished before a minute ago"
+    );
+    let pruned = j.prune(later, crate::account::Actor::current()).await.unwrap();
     assert_eq!(pruned, plan);
     let j2 = j.clone();
     let ops = |f: i64| {
@@ -270,6 +274,10 @@ async fn prune_keeps_the_audit_of_finished_files_and_leaves_running_and_held_fil
         Some((f4, 1, 200)),
         "a pruned external_id still dedupes"
     );
-    assert_eq!(j.prune(later).await.unwrap(), [], "a second prune finds nothing");
+    assert_eq!(
+        j.prune(later, crate::account::Actor::current()).await.unwrap(),
+        [],
+        "a second prune finds nothing"
+    );
     assert!(j.file(f1).await.unwrap().is_some(), "the file row stays (sha256 dedupe)");
 }

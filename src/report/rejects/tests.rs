@@ -135,3 +135,26 @@ fn names_sit_beside_the_report() {
         Some(dir.path().join("reports/8-t.rejects.ndjson"))
     );
 }
+
+#[test]
+fn formula_cells_are_quoted_and_read_back_as_written_however_often_they_come_back() {
+    let input = "email,subject,description,priority,status\n\
+                 bad,=x,-5 degrees,low,open\n\
+                 bad,'=mine,-5,low,open\n";
+    let original: Vec<Record> =
+        intake::parse_reader(input.as_bytes(), Input::Csv, None).unwrap().map(Result::unwrap).collect();
+    let (first, _) = written(input, Input::Csv, &[(1, "e"), (2, "e")]);
+    let rows = csv_rows(&first);
+    assert_eq!(rows[1][..3], ["bad", "'=x", "'-5 degrees"]);
+    assert_eq!(rows[2][..3], ["bad", "''=mine", "-5"], "a number is left alone, an own quote kept");
+    // Read back: the original rows; written again: the same file (no quote piles up).
+    let back: Vec<Record> =
+        intake::parse_reader(first.as_bytes(), Input::Csv, None).unwrap().map(Result::unwrap).collect();
+    assert_eq!(back, original);
+    let (second, _) = written(&first, Input::Csv, &[(1, "e"), (2, "e")]);
+    assert_eq!(second, first);
+    // Without the fdsync_error column, a file is nobody's rejects: a leading quote is data.
+    let plain = "email,subject,description,priority,status\nbad,'=x,d,low,open\n";
+    let (text, _) = written(plain, Input::Csv, &[(1, "e")]);
+    assert_eq!(csv_rows(&text)[1][1], "''=x");
+}
