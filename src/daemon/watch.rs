@@ -1,4 +1,4 @@
-//! One `notify` watcher per inbox folder. Events are hints only: an event that can make a file
+//! One `notify` watcher for every inbox folder. Events are hints only: an event that can make a file
 //! ready wakes the intake, which rescans the folder (the listing is the truth). Only those wake
 //! it ([`wakes`]): a file created, written and closed, renamed in, or changed in its attributes.
 //! Opens, reads and closes without a write never do, and the daemon's own scans open the
@@ -9,8 +9,8 @@
 
 use notify::event::{AccessKind, AccessMode, ModifyKind, RenameMode};
 use notify::{Event, EventKind, RecommendedWatcher, RecursiveMode, Watcher};
-use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc::UnboundedSender;
 
 /// A reason to look at an inbox again.
@@ -57,57 +57,80 @@ pub(super) fn wakes(event: &Event) -> bool {
     }
 }
 
-/// The live watchers, one per inbox folder.
+/// One `notify` watcher (one inotify instance, with one watch per inbox folder): the kernel
+/// limits instances per account (`max_user_instances`, often 128, shared by every process of
+/// the account), not watches, so many inboxes cost one instance.
 pub(super) struct Watchers {
     tx: UnboundedSender<Wake>,
-    by_dir: HashMap<PathBuf, RecommendedWatcher>,
+    watcher: Option<RecommendedWatcher>,
+    /// The folders watched, shared with the callback that says which inbox an event is for.
+    dirs: Arc<Mutex<Vec<PathBuf>>>,
 }
 
 impl Watchers {
     pub(super) fn new(tx: UnboundedSender<Wake>) -> Self {
-        Self { tx, by_dir: HashMap::new() }
+        Self { tx, watcher: None, dirs: Arc::default() }
     }
 
-    /// Watches exactly `dirs`: starts missing watchers, drops the ones no longer wanted. Returns
+    /// Watches exactly `dirs`: adds missing folders, drops the ones no longer wanted. Returns
     /// the folders that could not be watched and why (the periodic rescan still covers them).
     pub(super) fn sync(&mut self, dirs: &[PathBuf]) -> Vec<(PathBuf, String)> {
-        self.by_dir.retain(|d, _| dirs.contains(d));
+        let watcher = match self.watcher.as_mut() {
+            Some(w) => w,
+            None => match start(self.tx.clone(), self.dirs.clone()) {
+                Ok(w) => self.watcher.insert(w),
+                Err(e) => return dirs.iter().map(|d| (d.clone(), e.to_string())).collect(),
+            },
+        };
+        // The callback takes this lock on the watcher's thread, which `watch` waits for: never
+        // hold it across a call to the watcher.
+        let watched = self.dirs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        for gone in watched.iter().filter(|d| !dirs.contains(d)) {
+            let _ = watcher.unwatch(gone);
+        }
+        let mut now: Vec<PathBuf> = watched.iter().filter(|d| dirs.contains(d)).cloned().collect();
         let mut failed = Vec::new();
         for dir in dirs {
-            if self.by_dir.contains_key(dir) {
+            if now.contains(dir) {
                 continue;
             }
-            match self.start(dir) {
-                Ok(w) => {
-                    self.by_dir.insert(dir.clone(), w);
-                }
+            match watcher.watch(dir, RecursiveMode::NonRecursive) {
+                Ok(()) => now.push(dir.clone()),
                 Err(e) => failed.push((dir.clone(), e.to_string())),
             }
         }
+        *self.dirs.lock().unwrap_or_else(|p| p.into_inner()) = now;
         failed
     }
 
-    /// Whether `dir` has a live watcher.
+    /// Whether `dir` is watched.
     #[cfg(test)]
-    pub(super) fn is_watching(&self, dir: &Path) -> bool {
-        self.by_dir.contains_key(dir)
+    pub(super) fn is_watching(&self, dir: &std::path::Path) -> bool {
+        self.dirs.lock().unwrap_or_else(|p| p.into_inner()).iter().any(|d| d == dir)
     }
+}
 
-    fn start(&self, dir: &Path) -> notify::Result<RecommendedWatcher> {
-        let tx = self.tx.clone();
-        let inbox = dir.to_path_buf();
-        let mut watcher = notify::recommended_watcher(move |res: notify::Result<Event>| {
-            let renamed = match &res {
-                Ok(event) if !wakes(event) => return,
-                Ok(event) => renamed_in(event),
-                // An error (e.g. the queue overflowed): rescan, which needs nothing more.
-                Err(_) => Vec::new(),
-            };
-            let _ = tx.send(Wake { inbox: inbox.clone(), renamed_in: renamed });
-        })?;
-        watcher.watch(dir, RecursiveMode::NonRecursive)?;
-        Ok(watcher)
-    }
+/// The watcher: each event that can make a file ready wakes the inbox its paths are in; one
+/// that names no inbox (an error, a queue overflow, a folder itself removed) wakes them all.
+fn start(tx: UnboundedSender<Wake>, dirs: Arc<Mutex<Vec<PathBuf>>>) -> notify::Result<RecommendedWatcher> {
+    notify::recommended_watcher(move |res: notify::Result<Event>| {
+        let (paths, renamed) = match &res {
+            Ok(event) if !wakes(event) => return,
+            Ok(event) => (event.paths.clone(), renamed_in(event)),
+            Err(_) => (Vec::new(), Vec::new()),
+        };
+        let watched = dirs.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut inboxes: Vec<&PathBuf> =
+            watched.iter().filter(|d| paths.iter().any(|p| p.parent() == Some(d.as_path()))).collect();
+        if inboxes.is_empty() {
+            inboxes = watched.iter().collect();
+        }
+        for inbox in inboxes {
+            let renamed_in =
+                renamed.iter().filter(|p| p.parent() == Some(inbox.as_path())).cloned().collect();
+            let _ = tx.send(Wake { inbox: inbox.clone(), renamed_in });
+        }
+    })
 }
 
 #[cfg(test)]
@@ -194,6 +217,28 @@ mod tests {
         std::fs::write(inbox.join("b.csv"), "y").expect("write");
         let wake = tokio::time::timeout(std::time::Duration::from_secs(5), rx.recv()).await;
         assert!(matches!(wake, Ok(Some(_))), "a new file woke nothing");
+    }
+
+    #[tokio::test]
+    async fn many_inboxes_share_one_watcher_and_each_event_wakes_its_own_inbox() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let inboxes: Vec<PathBuf> = (0..200).map(|i| dir.path().join(format!("in{i}"))).collect();
+        for d in &inboxes {
+            std::fs::create_dir(d).expect("mkdir");
+        }
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let mut w = Watchers::new(tx);
+        // 200 folders: more than the usual 128 inotify instances an account may hold.
+        assert!(w.sync(&inboxes).is_empty());
+        let last = inboxes.last().expect("inbox").clone();
+        std::fs::write(dir.path().join("a.csv"), "x").expect("write");
+        std::fs::rename(dir.path().join("a.csv"), last.join("a.csv")).expect("rename");
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        let wake = tokio::time::timeout_at(deadline, rx.recv()).await.expect("a wake").expect("open");
+        assert_eq!(wake.inbox, last, "only the inbox the file is in wakes");
+        assert_eq!(wake.renamed_in, [last.join("a.csv")]);
+        w.sync(&inboxes[..1]);
+        assert!(w.is_watching(&inboxes[0]) && !w.is_watching(&last));
     }
 
     #[tokio::test]
