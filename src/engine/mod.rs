@@ -264,7 +264,9 @@ impl<A: Api> Engine<A> {
                 _ = shutdown.cancelled() => {}
             }
         };
-        // Drain: requests in flight finish and are recorded.
+        // Drain: requests in flight finish and are recorded; those still waiting for quota give
+        // up (nothing sent, their ops stay pending).
+        inner.sender.stop_waiting();
         while let Some(done) = tasks.join_next().await {
             self.task_done(done, &mut busy)?;
         }

@@ -1,6 +1,9 @@
 //! The one send path: wait for quota (a pacer permit), pass the health gate (the breaker's
 //! half-open probe), do what must be durable first (mark the op `sending`), make the call, and
 //! feed the answer to the pacer and the health gate. Every request the engine makes goes here.
+//! A run that stops ([`Sender::stop_waiting`]) lets requests already sent finish, but a request
+//! still waiting for quota (a long Retry-After) gives up at once: nothing was sent, so its op
+//! stays pending for the next run.
 
 use super::health::Health;
 use super::pacer::Pacer;
@@ -15,11 +18,20 @@ pub(crate) struct Sender<A> {
     api: A,
     pacer: Arc<Pacer>,
     health: Health,
+    /// Cancelled when the current run stops; a fresh one for the next run.
+    stopping: std::sync::Mutex<tokio_util::sync::CancellationToken>,
 }
 
 impl<A: Api> Sender<A> {
     pub(crate) fn new(api: A, pacer: Arc<Pacer>, health: Health) -> Self {
-        Self { api, pacer, health }
+        Self { api, pacer, health, stopping: Default::default() }
+    }
+
+    /// The run is stopping: every request still waiting for quota gives up (nothing sent).
+    pub(crate) fn stop_waiting(&self) {
+        let mut stopping = self.stopping.lock().unwrap_or_else(|e| e.into_inner());
+        stopping.cancel();
+        *stopping = tokio_util::sync::CancellationToken::new();
     }
 
     pub(crate) fn pacer(&self) -> &Arc<Pacer> {
@@ -31,7 +43,8 @@ impl<A: Api> Sender<A> {
     }
 
     /// Permit → gate → `before` (e.g. commit `sending`; its value is returned) → call → observe.
-    /// `Ok(None)`: the breaker holds requests back; nothing was sent and `before` did not run.
+    /// `Ok(None)`: the breaker holds requests back, or the run stopped while this waited for
+    /// quota; nothing was sent and `before` did not run.
     pub(crate) async fn send_after<'a, T, B, F, Fut>(
         &'a self,
         class: EndpointClass,
@@ -43,7 +56,11 @@ impl<A: Api> Sender<A> {
         F: FnOnce(&'a A) -> Fut,
         Fut: Future<Output = Reply<T>>,
     {
-        let permit = self.pacer.acquire(class).await;
+        let stop = self.stopping.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let permit = tokio::select! {
+            permit = self.pacer.acquire(class) => permit,
+            _ = stop.cancelled() => return Ok(None),
+        };
         if !self.health.allow() {
             return Ok(None);
         }

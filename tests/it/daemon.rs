@@ -519,3 +519,36 @@ async fn kill_9_of_the_daemon_mid_file_then_a_restart_loses_and_doubles_nothing(
     assert!(report.iter().all(|r| r[3] == "created"), "{report:?}");
     assert_eq!(d.stop().await, 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_during_a_long_429_storm_exits_at_once_and_every_row_stays_pending() {
+    let app = spawn_app().await;
+    let dir = inbox(&app, "tickets");
+    app.write_config(&inbox_toml(&dir, "create_ticket", 0.0));
+    let d = Daemon::ready(&app).await;
+    // Every answer a 429 with a Retry-After of about 90 s: the rows wait for quota.
+    app.sim.update(|c| c.storm_until = Some(std::time::Instant::now() + Duration::from_secs(90)));
+    drop_file(&app, &dir, "storm.csv", &tickets_csv(5));
+    let limited =
+        wait_until(WAIT, || app.sim.request_log().iter().any(|r| r.starts_with("POST /api/v2/tickets")))
+            .await;
+    assert!(limited, "no create was tried\n{}", d.log());
+    let asked = std::time::Instant::now();
+    assert_eq!(d.stop().await, 0);
+    let took = asked.elapsed();
+    assert!(
+        took < Duration::from_secs(10),
+        "SIGTERM took {took:?}: a request waiting for quota held the exit"
+    );
+    assert!(app.sim.state().tickets.is_empty());
+    // Nothing was sent, nothing is lost: every row waits, pending, for the next start.
+    let states: Vec<String> = app
+        .journal()
+        .prepare("SELECT state FROM ops ORDER BY row")
+        .expect("query")
+        .query_map([], |r| r.get(0))
+        .expect("rows")
+        .map(|s| s.expect("state"))
+        .collect();
+    assert_eq!(states, ["pending"; 5]);
+}
