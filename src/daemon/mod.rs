@@ -47,6 +47,16 @@ use tokio_util::sync::CancellationToken;
 
 /// Only 429s for longer than this is raised as a problem (the daemon keeps waiting).
 const RATE_LIMITED_PROBLEM_AFTER: Duration = Duration::from_secs(60);
+/// Overrides [`RATE_LIMITED_PROBLEM_AFTER`] (whole seconds above zero): for tests, which need not
+/// sit through a production minute of 429s. Not a config key.
+const RATE_LIMITED_PROBLEM_ENV: &str = "FDSYNC_RATE_LIMITED_PROBLEM_SECS";
+
+/// How long only 429s last before they are a problem: the default, or the environment's.
+fn rate_limited_problem_after(env: Option<&str>) -> Duration {
+    env.and_then(|s| s.trim().parse::<u64>().ok())
+        .filter(|&s| s > 0)
+        .map_or(RATE_LIMITED_PROBLEM_AFTER, Duration::from_secs)
+}
 /// The problem key of a credentials refusal.
 const AUTH_PROBLEM: &str = "auth";
 /// How often `status.json`, `STATUS=` and the metrics gauges are refreshed.
@@ -179,6 +189,9 @@ impl Running {
             shared: shared.clone(),
             dirs,
             started_at,
+            rate_limited_after: rate_limited_problem_after(
+                std::env::var(RATE_LIMITED_PROBLEM_ENV).ok().as_deref(),
+            ),
         };
         Ok(Running {
             _lock: lock,
@@ -284,6 +297,8 @@ struct StatusWriter {
     shared: Arc<Shared>,
     dirs: Dirs,
     started_at: i64,
+    /// Only 429s for longer than this is a problem ([`rate_limited_problem_after`]).
+    rate_limited_after: Duration,
 }
 
 impl StatusWriter {
@@ -317,7 +332,7 @@ impl StatusWriter {
                 }
             }
             match health.rate_limited_for {
-                Some(d) if d > RATE_LIMITED_PROBLEM_AFTER => {
+                Some(d) if d > self.rate_limited_after => {
                     let msg = format!(
                         "{on}Freshdesk has answered only 429 (rate limited) for {} s; waiting",
                         d.as_secs()
@@ -389,6 +404,20 @@ impl StatusWriter {
             st.running = false;
             st.updated_at = now_ms();
             let _ = status_file::write_status(&self.dirs.state, &st);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_minute_of_429s_is_a_problem_unless_the_environment_says_otherwise() {
+        assert_eq!(rate_limited_problem_after(None), Duration::from_secs(60));
+        assert_eq!(rate_limited_problem_after(Some("5")), Duration::from_secs(5));
+        for bad in ["0", "-3", "x", ""] {
+            assert_eq!(rate_limited_problem_after(Some(bad)), Duration::from_secs(60), "{bad:?}");
         }
     }
 }
