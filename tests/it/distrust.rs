@@ -141,8 +141,11 @@ async fn a_50_mb_answer_is_not_read_and_memory_stays_bounded() {
         let rows = report(&t);
         assert_eq!((rows[0].0.as_str(), rows[0].2.as_str()), ("failed", "answer_too_large"), "{rows:?}");
         eprintln!("peak RSS with a 50 MB answer: {peak_kb} kB");
-        // Near a normal run's peak: at most `limits.max_answer_bytes` (8 MB) is ever held.
-        assert!(peak_kb > 0 && peak_kb < 40 * 1024, "peak RSS {peak_kb} kB (a normal run: {normal_kb} kB)");
+        // Near a normal run's peak: at most `limits.max_answer_bytes` (8 MB) is ever held, plus
+        // the copy its growth makes and the reader's buffers (seen: 22–42 MB against a normal
+        // 22 MB; reading the whole 50 MB first peaks at 75 MB).
+        let bound = normal_kb + 24 * 1024;
+        assert!(peak_kb > 0 && peak_kb < bound, "peak RSS {peak_kb} kB (a normal run: {normal_kb} kB)");
     }
 }
 
