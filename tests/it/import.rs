@@ -344,17 +344,7 @@ async fn every_event_of_an_op_carries_its_connection_file_row_and_key_from_its_s
         .await
         .expect("run");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    // Without the colours the plain formatter adds.
-    let mut log = String::new();
-    let mut in_escape = false;
-    for c in stderr(&out).chars() {
-        match (in_escape, c) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, c) => log.push(c),
-        }
-    }
+    let log = without_colours(&stderr(&out));
     let finished: Vec<&str> = log.lines().filter(|l| l.contains("Op finished.")).collect();
     assert_eq!(finished.len(), 2, "{log}");
     for row in 1..=2 {

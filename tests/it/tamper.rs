@@ -113,17 +113,7 @@ async fn the_daemon_logs_the_chain_head_after_each_file_so_a_rewritten_chain_dis
         .expect("chain head");
     let log = d.log();
     let line = log.lines().find(|l| l.contains("Audit chain head.")).expect("the line");
-    // Without the colours a terminal would show.
-    let mut plain = String::new();
-    let mut in_escape = false;
-    for ch in line.chars() {
-        match (in_escape, ch) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (false, c) => plain.push(c),
-            (true, _) => {}
-        }
-    }
+    let plain = without_colours(line);
     let want = format!("chain_seq={seq} chain_hash={hash}");
     assert!(plain.contains(&want) && seq == 3, "3 creates chained: {plain}");
     d.stop().await;
