@@ -497,6 +497,9 @@ async fn debug_logs_name_method_path_and_status_but_never_a_key_token_or_email()
         .with_writer(move || writer.clone())
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
+    // Another test's thread may have cached "no one listens" for a callsite while this
+    // subscriber was being registered; ask every callsite again now that it is.
+    tracing::callsite::rebuild_interest_cache();
     env.admin().find_agent_by_email("private@example.com").await;
     env.client("api_key = \"wrong\"").me().await;
     let oauth = env.oauth("password", "username = \"svc@example.com\"\npassword = \"hunter2pw\"");
