@@ -244,16 +244,7 @@ async fn the_daemon_holds_an_offboarding_file_with_the_reason_when_agents_me_is_
         "/api/v2/agents/",
         vec![Step::Answer { status: 204, headers: vec![], body: vec![] }],
     );
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_fdsync"))
-        .arg("--config")
-        .arg(&t.config)
-        .arg("run")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("fdsync run");
+    let mut daemon = t.daemon();
     let staged = t.file("leavers.csv", "email\nowner@example.com\n");
     std::fs::rename(&staged, inbox.join("leavers.csv")).expect("drop");
     let state = t.dir.path().join("state");

@@ -203,6 +203,20 @@ impl Target {
         path
     }
 
+    /// Starts `fdsync run` on this target, quiet (warnings only, output discarded).
+    pub fn daemon(&self) -> tokio::process::Child {
+        tokio::process::Command::new(env!("CARGO_BIN_EXE_fdsync"))
+            .arg("--config")
+            .arg(&self.config)
+            .arg("run")
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("fdsync run")
+    }
+
     /// Runs `fdsync import FILE` and returns its output and the peak RSS it reached (from
     /// `/proc/<pid>/status` VmHWM, polled while it runs), in kB.
     pub async fn import(&self, file: &std::path::Path) -> (std::process::Output, u64) {

@@ -144,16 +144,7 @@ async fn an_unreadable_agents_me_is_asked_at_most_once_a_minute() {
     t.server.on("GET", "/api/v2/agents/me", vec![Step::html(200)]);
     let owner = r#"[{"id": 1, "contact": {"email": "owner@example.com", "name": "Owner"}}]"#;
     t.server.on("GET", "/api/v2/agents", vec![Step::json(200, owner)]);
-    let mut daemon = tokio::process::Command::new(env!("CARGO_BIN_EXE_fdsync"))
-        .arg("--config")
-        .arg(&t.config)
-        .arg("run")
-        .env("RUST_LOG", "warn")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("fdsync run");
+    let mut daemon = t.daemon();
     let state = t.dir.path().join("state");
     let held = |n: usize| std::fs::read_dir(state.join("held")).map(|d| d.count()).unwrap_or(0) == n;
     let started = std::time::Instant::now();
