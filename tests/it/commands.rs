@@ -89,7 +89,7 @@ async fn the_simulator_refuses_a_non_loopback_listen_address_unless_allow_remote
         .await
         .expect("exits")
         .expect("run");
-    assert_ne!(code(&out), 0);
+    assert_eq!(code(&out), 2, "a refused listen address is a usage error: {}", stderr(&out));
     assert!(stderr(&out).contains("--allow-remote"), "{}", stderr(&out));
     // Loopback, or remote with the flag: it serves (and is stopped here).
     for args in [&["--listen", "127.0.0.1:0"][..], &["--listen", "0.0.0.0:0", "--allow-remote"]] {
