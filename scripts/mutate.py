@@ -18,6 +18,7 @@ Results: CAUGHT (the build passed and the test failed), SURVIVED (the test passe
 NO TEST (the filter matched nothing), BUILD FAILED (the mutation does not compile: fix the
 entry), TIMEOUT (the test ran past its timeout: counted as caught only by a human reading the log).
 """
+import fcntl
 import json
 import os
 import re
@@ -84,22 +85,24 @@ def on_signal(signum, _frame):
 
 
 def cargo(args, log, timeout):
-    """Runs `cargo test ARGS` in its own process group; (exit code or None on timeout, output)."""
-    p = subprocess.Popen(["cargo", "test", *args], cwd=ROOT, stdout=subprocess.PIPE,
-                         stderr=subprocess.STDOUT, start_new_session=True)
+    """Runs `cargo test ARGS` in its own process group, its output streamed into `log`; (exit
+    code or None on timeout, that output)."""
+    log.flush()
+    start = os.lseek(log.fileno(), 0, os.SEEK_CUR)
+    p = subprocess.Popen(["cargo", "test", *args], cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+                         start_new_session=True)
     try:
-        out, _ = p.communicate(timeout=timeout)
-        rc = p.returncode
+        rc = p.wait(timeout=timeout)
     except (subprocess.TimeoutExpired, Interrupted) as why:
         os.killpg(p.pid, signal.SIGKILL)
-        out, _ = p.communicate()
+        p.wait()
         if isinstance(why, Interrupted):
             raise
         rc = None
-    text = out.decode(errors="replace")
-    log.write(text)
-    log.flush()
-    return rc, text
+    os.lseek(log.fileno(), 0, os.SEEK_END)
+    with open(log.name, errors="replace") as f:
+        f.seek(start)
+        return rc, f.read()
 
 
 def first_failure(text):
@@ -145,7 +148,8 @@ def run(e):
             rc, text = cargo(args, log, timeout)
         finally:
             write(e["file"], original)
-            os.remove(marker)
+            if os.path.exists(marker):
+                os.remove(marker)
     took = time.monotonic() - start
     if rc is None:
         return "TIMEOUT", took, f"still running after {timeout} s"
@@ -159,7 +163,6 @@ def run(e):
 def main():
     for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
         signal.signal(s, on_signal)
-    restore_leftover()
     entries = load()
     argv = sys.argv[1:]
     if argv == ["--list"]:
@@ -181,6 +184,13 @@ def main():
             sys.exit(f"mutate: unknown ids {unknown}; see --list" if unknown else __doc__)
         chosen = [by_id[a] for a in argv]
     os.makedirs(OUT, exist_ok=True)
+    # One run at a time: a second would restore (or mutate) the first one's file under it.
+    lock = open(os.path.join(OUT, "lock"), "w")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        sys.exit("mutate: another run is under way (its lock is $CARGO_TARGET_DIR/mutations/lock)")
+    restore_leftover()
     results = []
     try:
         for e in chosen:
