@@ -106,13 +106,18 @@ def cargo(args, log, timeout):
 
 
 def first_failure(text):
-    """The first panic message (the line after `panicked at …:`), else a failed-test line."""
+    """The first panic: its place and message (the lines after `panicked at PLACE:`, up to 200
+    characters), else a failed-test line."""
     lines = text.splitlines()
     for i, line in enumerate(lines):
         if " panicked at " in line:
-            if line.rstrip().endswith(":") and i + 1 < len(lines):
-                return lines[i + 1].strip()[:300]
-            return line.split(" panicked at ", 1)[1].strip()[:300]
+            place = line.split(" panicked at ", 1)[1].strip().rstrip(":")
+            message = []
+            for more in lines[i + 1:i + 6]:
+                if more.startswith(("note: ", "stack backtrace:")) or not more.strip():
+                    break
+                message.append(more.strip())
+            return f"{place}: {' / '.join(message)}"[:200]
     for line in lines:
         if line.startswith("test ") and line.endswith("FAILED"):
             return line
