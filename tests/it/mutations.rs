@@ -1,7 +1,7 @@
 //! TESTING.md's evidence stays attached to the code: every mutation in `tests/mutations.toml`
 //! (what `scripts/mutate.py` applies before it requires a test to fail) still finds its snippet
-//! exactly once in its file, and TESTING.md names it. When code moves, this fails and names the
-//! entry to fix, instead of the evidence going stale in silence.
+//! exactly once in its file, records the failure it gave, and TESTING.md names it. When code
+//! moves, this fails and names the entry to fix, instead of the evidence going stale in silence.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -59,7 +59,13 @@ fn every_mutation_still_finds_its_snippet_once_and_testing_md_names_it() {
         if !testing.contains(&format!("`{}`", m.id)) {
             problems.push(format!("{}: TESTING.md does not name it", m.id));
         }
-        let _ = &m.failure;
+        if m.failure.is_empty() {
+            problems.push(format!("{}: no failure recorded (run it, then write what it gave)", m.id));
+        }
     }
-    assert!(problems.is_empty(), "stale mutations (fix tests/mutations.toml, then run scripts/mutate.py ID):\n{}", problems.join("\n"));
+    assert!(
+        problems.is_empty(),
+        "stale mutations (fix tests/mutations.toml, then run scripts/mutate.py ID):\n{}",
+        problems.join("\n")
+    );
 }
