@@ -3,28 +3,22 @@
 //! answer) are reconciled by lookup, and only once that request can no longer be in flight.
 //!
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
-//! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`identity`] (whose key this is);
-//! [`directory`] (the agent listing); [`guards`] (the volume rules, per file); [`roles`]
-//! (the account's roles, for protected roles); [`worker`] (one op's decisions; an undo's in
-//! [`undo`]); [`reconcile`] (uncertain ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`],
-//! [`arc`].
+//! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`safety`] (the safety policy:
+//! volume and grants guards, the per-row rules before a delete, whose key this is, the agent
+//! listing, the account's roles); [`worker`] (one op's decisions; an undo's in [`undo`]);
+//! [`reconcile`] (uncertain ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`], [`arc`].
 
 pub mod arc;
 pub mod breaker;
-mod directory;
-pub mod guards;
 mod health;
-mod identity;
-mod open_tickets;
 pub mod pacer;
 pub mod ports;
 mod preview;
 mod reconcile;
 pub mod retry;
-mod roles;
+pub mod safety;
 mod send;
 mod undo;
-mod vet;
 mod worker;
 
 #[cfg(test)]
@@ -34,12 +28,13 @@ pub use health::{HealthSnapshot, Mode};
 pub use preview::{PreviewHolds, ReadOnly};
 
 use crate::journal::{self, Journal, OpRecord, now_ms};
-use directory::AgentDirectory;
 use health::Health;
-use identity::Identity;
 use pacer::Pacer;
 use ports::Api;
 use reconcile::Reconciler;
+use safety::directory::AgentDirectory;
+use safety::identity::Identity;
+use safety::{guards, roles};
 use send::Sender;
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;

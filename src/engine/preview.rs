@@ -5,10 +5,10 @@
 //! will do, and it says whether the run would be held and why. A delete row's detail names the
 //! agent, their roles, groups, ticket scope and open tickets (counted in batches at the end).
 
-use super::guards::Account;
-use super::open_tickets;
 use super::ports::Api;
-use super::vet::{Vetted, who};
+use super::safety::guards::Account;
+use super::safety::open_tickets;
+use super::safety::vet::{Vetted, who};
 use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, NewTicket, Op, Outcome};

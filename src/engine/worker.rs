@@ -11,14 +11,14 @@
 //! | 404, 409, 400, 403 …        | final (`already_deleted`, `exists`, `failed`) | final        |
 //!
 //! An agent is created only when its file passes the grants guard, and a delete runs only when
-//! its file passes the volume guards ([`super::guards`]) and the row passes the safety rules ([`super::vet`]: key owner known, agent not protected by e-mail or
+//! its file passes the volume guards ([`super::safety::guards`]) and the row passes the safety rules ([`super::safety::vet`]: key owner known, agent not protected by e-mail or
 //! role; else the file is held or the row refused); its record is saved before the request leaves.
 
 use super::Parts;
-use super::guards::Account;
 use super::ports::Api;
 use super::retry;
-use super::vet::Vetted;
+use super::safety::guards::Account;
+use super::safety::vet::Vetted;
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
 use crate::freshdesk::{Agent, Answer, EndpointClass, Existing};
 use crate::journal::{self, FileState, OpRecord, OpResult, now_ms};

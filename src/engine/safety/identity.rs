@@ -3,9 +3,9 @@
 //! other answer leaves the identity unknown; creates and lookups go on, deletes wait (and their
 //! file is held with the reason), and the identity is asked again at most once a minute.
 
-use super::RunEnd;
-use super::ports::Api;
-use super::send::Sender;
+use crate::engine::RunEnd;
+use crate::engine::ports::Api;
+use crate::engine::send::Sender;
 use crate::freshdesk::{Answer, EndpointClass, Me};
 use std::time::{Duration, Instant};
 

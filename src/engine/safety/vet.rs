@@ -5,11 +5,11 @@
 //! and is the snapshot saved before the delete. Fails closed: an owner or a role list that
 //! cannot be read makes the delete wait, never proceed.
 
-use super::Parts;
 use super::identity::Identity;
-use super::ports::Api;
-use super::worker::{Lookup, Next, Worker, done, otherwise, paused};
 use crate::domain::{AgentRef, Outcome};
+use crate::engine::Parts;
+use crate::engine::ports::Api;
+use crate::engine::worker::{Lookup, Next, Worker, done, otherwise, paused};
 use crate::freshdesk::{Agent, Answer, EndpointClass, Me};
 use crate::journal::{self, OpRecord, now_ms};
 use crate::text::shown;
