@@ -5,12 +5,17 @@
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`safety`] (the safety policy:
 //! volume and grants guards, the per-row rules before a delete, whose key this is, the agent
-//! listing, the account's roles); [`worker`] (one op's decisions; an undo's in [`undo`]);
-//! [`reconcile`] (uncertain ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`], [`arc`].
+//! listing, the account's roles); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
+//! two changes) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
+//! [`reconcile`] (uncertain ops). What they conclude is typed in [`decision`], a leaf they all
+//! share, so none of them imports another's conclusions. Policies: [`pacer`] (quota),
+//! [`breaker`], [`retry`], [`arc`].
 
 pub mod arc;
 pub mod breaker;
+mod decision;
 mod health;
+mod lookup;
 pub mod pacer;
 pub mod ports;
 mod preview;

@@ -5,11 +5,12 @@
 //! will do, and it says whether the run would be held and why. A delete row's detail names the
 //! agent, their roles, groups, ticket scope and open tickets (counted in batches at the end).
 
+use super::decision::{Lookup, Next};
+use super::lookup::find_agent;
 use super::ports::Api;
 use super::safety::guards::Account;
 use super::safety::open_tickets;
-use super::safety::vet::{Vetted, who};
-use super::worker::{Lookup, Next, Worker};
+use super::safety::vet::{Vetted, vet_delete, who};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, NewTicket, Op, Outcome};
 use crate::freshdesk::{
@@ -201,11 +202,10 @@ async fn predict<A: Api>(
     op: &OpRecord,
     fields: Option<&Result<TicketFields, String>>,
 ) -> journal::Result<Predicted> {
-    let worker = Worker::new(parts);
     Ok(match &op.op {
         Op::CreateTicket(t) => Predicted::row(predict_ticket(t, fields)),
         Op::CreateAgent(a) => {
-            Predicted::row(match worker.find_agent(op, &AgentRef::Email(a.email.clone())).await? {
+            Predicted::row(match find_agent(parts, op, &AgentRef::Email(a.email.clone())).await? {
                 Lookup::Found { agent, .. } => {
                     row(Outcome::Exists, Some(agent.id), format!("{} exists", who(&agent)))
                 }
@@ -217,13 +217,13 @@ async fn predict<A: Api>(
             })
         }
         Op::GetAgent { email } => {
-            Predicted::row(match worker.find_agent(op, &AgentRef::Email(email.clone())).await? {
+            Predicted::row(match find_agent(parts, op, &AgentRef::Email(email.clone())).await? {
                 Lookup::Found { agent, .. } => row(Outcome::Found, Some(agent.id), who(&agent)),
                 Lookup::Missing { .. } => row(Outcome::NotFound, None, "no agent with this e-mail"),
                 Lookup::Failed(next) => unknown(next),
             })
         }
-        Op::DeleteAgent { agent } => predict_delete(parts, &worker, op, agent).await?,
+        Op::DeleteAgent { agent } => predict_delete(parts, op, agent).await?,
         // Made by `fdsync undo`, never read from a file: nothing to preview.
         Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => {
             Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))
@@ -265,11 +265,10 @@ fn predict_ticket(t: &NewTicket, fields: Option<&Result<TicketFields, String>>) 
 
 async fn predict_delete<A: Api>(
     parts: &Parts<ReadOnly<A>>,
-    worker: &Worker<'_, ReadOnly<A>>,
     op: &OpRecord,
     target: &AgentRef,
 ) -> journal::Result<Predicted> {
-    Ok(match worker.vet_delete(op, target, true).await? {
+    Ok(match vet_delete(parts, op, target, true).await? {
         Vetted::Go { agent, waits, .. } => {
             let roles = parts.roles.names(&parts.sender).await.ok();
             let message = format!("would delete {}", detail(&agent, roles.as_deref()));

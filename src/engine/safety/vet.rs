@@ -1,5 +1,5 @@
 //! Before a delete: may this agent be deleted, and what is its before-image? The one place the
-//! per-row safety rules live, shared by the run ([`Worker`]'s delete) and the preview:
+//! per-row safety rules live, shared by the run (the worker's delete) and the preview:
 //! `safety.protected_emails`, the key's owner, and `safety.protected_roles`. The agent's full
 //! record (`GET agents/{id}`: list items carry no `role_ids`) is read before anything is decided,
 //! and is the snapshot saved before the delete. Fails closed: an owner or a role list that
@@ -8,8 +8,9 @@
 use super::identity::Identity;
 use crate::domain::{AgentRef, Outcome};
 use crate::engine::Parts;
+use crate::engine::decision::{Lookup, Next, done, otherwise, paused};
+use crate::engine::lookup::find_agent;
 use crate::engine::ports::Api;
-use crate::engine::worker::{Lookup, Next, Worker, done, otherwise, paused};
 use crate::freshdesk::{Agent, Answer, EndpointClass, Me};
 use crate::journal::{self, OpRecord, now_ms};
 use crate::text::shown;
@@ -25,109 +26,102 @@ pub(crate) enum Vetted {
     Stop(Next),
 }
 
-impl<A: Api> Worker<'_, A> {
-    /// `preview`: go on past reasons to wait (collected in `Go::waits`) to show the agent; a
-    /// run stops at the first one, before spending a lookup.
-    pub(crate) async fn vet_delete(
-        &self,
-        op: &OpRecord,
-        target: &AgentRef,
-        preview: bool,
-    ) -> journal::Result<Vetted> {
-        let Parts { cfg, identity, sender, roles, .. } = self.parts();
-        if let AgentRef::Email(e) = target
-            && cfg.protected_emails.contains(&e.key())
-        {
-            let why = format!("{} is in safety.protected_emails", e.key());
-            return Ok(Vetted::Protected { agent: None, why, own_key: false });
+/// `preview`: go on past reasons to wait (collected in `Go::waits`) to show the agent; a
+/// run stops at the first one, before spending a lookup.
+pub(crate) async fn vet_delete<A: Api>(
+    parts: &Parts<A>,
+    op: &OpRecord,
+    target: &AgentRef,
+    preview: bool,
+) -> journal::Result<Vetted> {
+    let Parts { cfg, identity, sender, roles, .. } = parts;
+    if let AgentRef::Email(e) = target
+        && cfg.protected_emails.contains(&e.key())
+    {
+        let why = format!("{} is in safety.protected_emails", e.key());
+        return Ok(Vetted::Protected { agent: None, why, own_key: false });
+    }
+    let mut waits = Vec::new();
+    let me = match Identity::for_delete(identity, sender).await {
+        Ok(me) => Some(me),
+        Err(reason) if preview => {
+            waits.push(reason);
+            None
         }
-        let mut waits = Vec::new();
-        let me = match Identity::for_delete(identity, sender).await {
-            Ok(me) => Some(me),
+        Err(reason) => return Ok(Vetted::Stop(Next::Hold { reason })),
+    };
+    let protected_roles = if cfg.protected_roles.is_empty() {
+        None
+    } else {
+        match roles.protected(sender, &cfg.protected_roles).await {
+            Ok(ids) => Some(ids),
             Err(reason) if preview => {
                 waits.push(reason);
                 None
             }
             Err(reason) => return Ok(Vetted::Stop(Next::Hold { reason })),
-        };
-        let protected_roles = if cfg.protected_roles.is_empty() {
-            None
-        } else {
-            match roles.protected(sender, &cfg.protected_roles).await {
-                Ok(ids) => Some(ids),
-                Err(reason) if preview => {
-                    waits.push(reason);
-                    None
-                }
-                Err(reason) => return Ok(Vetted::Stop(Next::Hold { reason })),
-            }
-        };
-        let (agent, cached) = match self.find_agent(op, target).await? {
-            Lookup::Found { agent, cached, .. } => (agent, cached),
-            Lookup::Missing { status } => {
-                return Ok(Vetted::Stop(done(Outcome::AlreadyDeleted, None, status, "no such agent")));
-            }
-            Lookup::Failed(next) => return Ok(Vetted::Stop(next)),
-        };
-        // A row by id was looked up with `GET agents/{id}` already.
-        let agent = match target {
-            AgentRef::Id(_) => agent,
-            AgentRef::Email(_) => match self.full_record(agent, cached).await {
-                Ok(agent) => agent,
-                Err(next) => return Ok(Vetted::Stop(next)),
-            },
-        };
-        if let Some((why, own_key)) = me.and_then(|me| protected(&cfg.protected_emails, &me, &agent)) {
-            return Ok(Vetted::Protected { agent: Some(agent), why, own_key });
         }
-        if let Some(ids) = protected_roles {
-            match &agent.role_ids {
-                None => waits.push(format!("{} lists no roles; deletes wait", who(&agent))),
-                Some(held) => {
-                    if let Some(name) = held.iter().find_map(|id| ids.get(id)) {
-                        let why = format!(
-                            "{} has the role '{}' (safety.protected_roles)",
-                            who(&agent),
-                            shown(name)
-                        );
-                        return Ok(Vetted::Protected { agent: Some(agent), why, own_key: false });
-                    }
-                }
-            }
+    };
+    let (agent, cached) = match find_agent(parts, op, target).await? {
+        Lookup::Found { agent, cached, .. } => (agent, cached),
+        Lookup::Missing { status } => {
+            return Ok(Vetted::Stop(done(Outcome::AlreadyDeleted, None, status, "no such agent")));
         }
-        Ok(Vetted::Go { agent, cached, waits })
+        Lookup::Failed(next) => return Ok(Vetted::Stop(next)),
+    };
+    // A row by id was looked up with `GET agents/{id}` already.
+    let agent = match target {
+        AgentRef::Id(_) => agent,
+        AgentRef::Email(_) => match full_record(parts, agent, cached).await {
+            Ok(agent) => agent,
+            Err(next) => return Ok(Vetted::Stop(next)),
+        },
+    };
+    if let Some((why, own_key)) = me.and_then(|me| protected(&cfg.protected_emails, &me, &agent)) {
+        return Ok(Vetted::Protected { agent: Some(agent), why, own_key });
     }
-
-    /// The agent's whole record (`role_ids`, `group_ids`: the before-image an undo restores),
-    /// read by id unless the lookup already did.
-    async fn full_record(&self, agent: Agent, cached: bool) -> Result<Agent, Next> {
-        if crate::freshdesk::agents::has_before_image(&agent.record) {
-            return Ok(agent);
-        }
-        let Parts { sender, directory, .. } = self.parts();
-        let Some(reply) = sender.send(EndpointClass::Other, |api| api.get_agent(agent.id)).await else {
-            return Err(paused());
-        };
-        match reply.answer {
-            Answer::Ok { value, .. } => Ok(value),
-            // The listing was stale: look the email up afresh before concluding anything.
-            Answer::NotFound if cached => {
-                if let Some(email) = &agent.email {
-                    directory.forget(email).await;
+    if let Some(ids) = protected_roles {
+        match &agent.role_ids {
+            None => waits.push(format!("{} lists no roles; deletes wait", who(&agent))),
+            Some(held) => {
+                if let Some(name) = held.iter().find_map(|id| ids.get(id)) {
+                    let why =
+                        format!("{} has the role '{}' (safety.protected_roles)", who(&agent), shown(name));
+                    return Ok(Vetted::Protected { agent: Some(agent), why, own_key: false });
                 }
-                Err(Next::Retry {
-                    refund: true,
-                    delay: Duration::ZERO,
-                    code: None,
-                    message: "the listed agent id is gone; looking the email up again".into(),
-                    http_status: Some(404),
-                })
             }
-            Answer::NotFound => {
-                Err(done(Outcome::AlreadyDeleted, Some(agent.id), Some(404), "already deleted"))
-            }
-            other => Err(otherwise(&other, now_ms(), false)),
         }
+    }
+    Ok(Vetted::Go { agent, cached, waits })
+}
+
+/// The agent's whole record (`role_ids`, `group_ids`: the before-image an undo restores),
+/// read by id unless the lookup already did.
+async fn full_record<A: Api>(parts: &Parts<A>, agent: Agent, cached: bool) -> Result<Agent, Next> {
+    if crate::freshdesk::agents::has_before_image(&agent.record) {
+        return Ok(agent);
+    }
+    let Parts { sender, directory, .. } = parts;
+    let Some(reply) = sender.send(EndpointClass::Other, |api| api.get_agent(agent.id)).await else {
+        return Err(paused());
+    };
+    match reply.answer {
+        Answer::Ok { value, .. } => Ok(value),
+        // The listing was stale: look the email up afresh before concluding anything.
+        Answer::NotFound if cached => {
+            if let Some(email) = &agent.email {
+                directory.forget(email).await;
+            }
+            Err(Next::Retry {
+                refund: true,
+                delay: Duration::ZERO,
+                code: None,
+                message: "the listed agent id is gone; looking the email up again".into(),
+                http_status: Some(404),
+            })
+        }
+        Answer::NotFound => Err(done(Outcome::AlreadyDeleted, Some(agent.id), Some(404), "already deleted")),
+        other => Err(otherwise(&other, now_ms(), false)),
     }
 }
 
