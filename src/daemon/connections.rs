@@ -5,6 +5,7 @@
 //! on a connection the config no longer has (they are never sent elsewhere). It only wires,
 //! runs and reports; it must not move files (the spool) or decide when an op runs (the engine).
 
+use super::Error;
 use super::api::Observed;
 use super::problems::Shared;
 use crate::config::Settings;
@@ -14,7 +15,6 @@ use crate::freshdesk::Client;
 use crate::journal::{self, Journal, JournalStats};
 use crate::metrics::{ConnectionGauges, Metrics};
 use crate::status_file::ConnectionStatus;
-use anyhow::Context;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::task::JoinSet;
@@ -34,13 +34,13 @@ pub(super) fn start_all(
     settings: &Settings,
     journal: &Journal,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<Vec<Conn>> {
+) -> Result<Vec<Conn>, Error> {
     let accounts = Accounts::new();
     let mut conns = Vec::with_capacity(settings.connections.len());
     for c in &settings.connections {
         let on = settings.on_connection(&c.name)?;
-        let client = Client::new(&on)
-            .with_context(|| format!("setting up the Freshdesk client of connection {}", c.name))?;
+        let client =
+            Client::new(&on).map_err(|source| Error::Client { connection: c.name.clone(), source })?;
         let api = Observed::new(client, metrics.clone(), &c.name);
         let cfg = EngineConfig::from_settings(&on, Mode::Daemon);
         let engine = Engine::new(journal.on_connection(&c.name), api, accounts.pacer_for(&on), cfg);
