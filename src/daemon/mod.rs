@@ -37,8 +37,9 @@ use crate::metrics::Metrics;
 use crate::status_file::{self, DaemonStatus};
 use connections::Conn;
 pub use error::Error;
+use lifecycle::{Dirs, Lifecycle};
 use problems::Shared;
-use spool::{Control, Dirs, Spool};
+use spool::{Control, Spool};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -160,15 +161,19 @@ impl Running {
         let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
         let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let (watching_tx, watching) = tokio::sync::oneshot::channel();
-        let spool = Spool {
-            journal: journal.clone(),
-            dirs: dirs.clone(),
-            limits: crate::intake::Limits::with_max_request(settings.limits.max_request_bytes),
-            inboxes: inbox::InboxState::all(settings),
-            watchers: watch::Watchers::new(wake_tx),
-            shared: shared.clone(),
-            engines: conns.iter().map(|c| c.engine.clone()).collect(),
-        };
+        let lifecycle = Lifecycle::new(
+            journal.clone(),
+            dirs.clone(),
+            crate::intake::Limits::with_max_request(settings.limits.max_request_bytes),
+            shared.clone(),
+            conns.iter().map(|c| c.engine.clone()).collect(),
+        );
+        let spool = Spool::new(
+            lifecycle,
+            inbox::InboxState::all(settings),
+            watch::Watchers::new(wake_tx),
+            shared.clone(),
+        );
         let spool = spool.run(wake_rx, control_rx, stop_intake.clone(), watching_tx);
         let (inboxes, inboxes_rx) =
             tokio::sync::watch::channel(settings.inboxes.iter().map(|i| i.dir.clone()).collect());
