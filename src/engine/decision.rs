@@ -5,7 +5,7 @@
 //! above can share it without importing each other.
 
 use crate::domain::Outcome;
-use crate::freshdesk::{Agent, Answer};
+use crate::freshdesk::{Agent, Answer, Verdict};
 use crate::journal::OpResult;
 use std::time::Duration;
 
@@ -82,29 +82,15 @@ pub(crate) fn otherwise<T>(answer: &Answer<T>, sent_at: i64, mutating: bool) -> 
         message: message.clone(),
         http_status,
     };
-    match answer {
-        Answer::RateLimited { retry_after } => retry(true, *retry_after),
+    match answer.verdict() {
+        Verdict::RateLimited(after) => retry(true, after),
         // Not the row's fault: retried when the credentials work again, no attempt spent.
-        Answer::Auth { .. } => retry(true, PAUSED),
-        // A gateway error says nothing about whether the application behind it committed; an
-        // answer that cannot be read proves nothing either: treat both as no answer.
-        Answer::Transient { status: Some(502 | 504), .. }
-        | Answer::Uncertain { .. }
-        | Answer::Unverifiable { .. }
-        | Answer::TooLarge { .. }
-            if mutating =>
-        {
-            Next::Uncertain { sent_at }
-        }
-        Answer::Transient { .. }
-        | Answer::Uncertain { .. }
-        | Answer::Unverifiable { .. }
-        | Answer::TooLarge { .. } => retry(false, Duration::ZERO),
-        Answer::Ok { .. }
-        | Answer::Forbidden { .. }
-        | Answer::NotFound
-        | Answer::Conflict { .. }
-        | Answer::Invalid { .. } => Next::Final(OpResult {
+        Verdict::Refused => retry(true, PAUSED),
+        // A change that may have landed is looked up before anything is sent again.
+        Verdict::ProvesNothing { maybe_applied: true } if mutating => Next::Uncertain { sent_at },
+        Verdict::ProvesNothing { .. } => retry(false, Duration::ZERO),
+        // An answer that is not the op's own success (the caller matched that first).
+        Verdict::Ok | Verdict::Final => Next::Final(OpResult {
             outcome: Outcome::Failed,
             freshdesk_id: None,
             http_status,
@@ -135,8 +121,8 @@ pub(crate) enum Found {
 impl Found {
     /// A lookup answer that proves nothing either way.
     pub(crate) fn unknown<T>(answer: &Answer<T>) -> Found {
-        let wait = match answer {
-            Answer::RateLimited { retry_after } => Some(*retry_after),
+        let wait = match answer.verdict() {
+            Verdict::RateLimited(after) => Some(after),
             _ => None,
         };
         Found::Unknown { why: answer.describe().1, wait, unreadable: answer.is_unreadable() }

@@ -8,7 +8,7 @@
 use super::health::Health;
 use super::pacer::Pacer;
 use super::ports::Api;
-use crate::freshdesk::{Answer, EndpointClass, Reply};
+use crate::freshdesk::{Answer, EndpointClass, Reply, Verdict};
 use crate::journal;
 use std::future::Future;
 use std::sync::Arc;
@@ -103,18 +103,18 @@ impl<A: Api> Sender<A> {
             let Some(reply) = self.send(class, &call).await else {
                 return Err("requests are paused".into());
             };
-            match reply.answer {
+            let answer = match reply.answer {
                 Answer::Ok { value, .. } => return Ok((value, reply.next_page)),
-                Answer::RateLimited { .. } => limited += 1,
-                ref other @ (Answer::Transient { .. }
-                | Answer::Uncertain { .. }
-                | Answer::Unverifiable { .. }
-                | Answer::TooLarge { .. }) => {
-                    last = other.describe().1;
+                other => other,
+            };
+            match answer.verdict() {
+                Verdict::RateLimited(_) => limited += 1,
+                Verdict::ProvesNothing { .. } => {
+                    last = answer.describe().1;
                     tokio::time::sleep(Duration::from_millis(250 << tries)).await;
                     tries += 1;
                 }
-                other => return Err(other.describe().1),
+                Verdict::Ok | Verdict::Refused | Verdict::Final => return Err(answer.describe().1),
             }
         }
         Err(last)

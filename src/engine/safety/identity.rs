@@ -6,7 +6,7 @@
 use crate::engine::RunEnd;
 use crate::engine::ports::Api;
 use crate::engine::send::Sender;
-use crate::freshdesk::{Answer, EndpointClass, Me};
+use crate::freshdesk::{Answer, EndpointClass, Me, Verdict};
 use std::time::{Duration, Instant};
 
 /// How often an unknown identity is asked again, when a delete needs it.
@@ -81,31 +81,31 @@ async fn ask<A: Api>(sender: &Sender<A>) -> Result<State, RunEnd> {
             tries += 1;
             continue;
         };
-        match reply.answer {
+        let answer = match reply.answer {
             Answer::Ok { value, .. } => return Ok(State::Known(value)),
-            Answer::Auth { .. } => {
+            other => other,
+        };
+        match answer.verdict() {
+            Verdict::Refused => {
                 if let Some(end) = sender.health().end() {
                     return Err(end);
                 }
                 return Ok(unknown("Freshdesk refused the credentials".into()));
             }
             // The pacer waits out the Retry-After before the next permit.
-            Answer::RateLimited { .. } => {
+            Verdict::RateLimited(_) => {
                 limited += 1;
                 if let Some(end) = sender.health().end() {
                     return Err(end);
                 }
                 continue;
             }
-            ref other @ (Answer::Transient { .. }
-            | Answer::Uncertain { .. }
-            | Answer::Unverifiable { .. }
-            | Answer::TooLarge { .. }) => {
-                last = other.describe().1;
+            Verdict::ProvesNothing { .. } => {
+                last = answer.describe().1;
                 tokio::time::sleep(Duration::from_millis(500 << tries)).await;
                 tries += 1;
             }
-            other => return Ok(unknown(other.describe().1)),
+            Verdict::Ok | Verdict::Final => return Ok(unknown(answer.describe().1)),
         }
     }
     Ok(unknown(last))
