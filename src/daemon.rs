@@ -20,7 +20,6 @@
 //! taking files, let requests in flight finish (bounded by the request timeout), leave the rest
 //! pending, exit 0. SIGHUP: re-read the config and apply inbox changes (others need a restart).
 
-mod api;
 mod connections;
 mod error;
 mod inbox;

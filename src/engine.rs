@@ -31,6 +31,7 @@ mod tests;
 
 pub use health::{HealthSnapshot, Mode};
 pub use preview::{PreviewHolds, ReadOnly};
+pub use send::Tally;
 
 use crate::journal::{self, Journal, OpRecord, now_ms};
 use health::Health;
@@ -175,11 +176,32 @@ enum Task {
 
 impl<A: Api> Engine<A> {
     pub fn new(journal: Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig) -> Self {
+        Self::build(journal, api, pacer, cfg, None)
+    }
+
+    /// An engine whose send path tells `tally` of every answer (the daemon's metrics).
+    pub fn with_tally(
+        journal: Journal,
+        api: A,
+        pacer: Arc<Pacer>,
+        cfg: EngineConfig,
+        tally: Arc<dyn Tally>,
+    ) -> Self {
+        Self::build(journal, api, pacer, cfg, Some(tally))
+    }
+
+    fn build(
+        journal: Journal,
+        api: A,
+        pacer: Arc<Pacer>,
+        cfg: EngineConfig,
+        tally: Option<Arc<dyn Tally>>,
+    ) -> Self {
         let health = Health::new(cfg.mode, cfg.max_rate_limited);
         let reconciler = Reconciler::new(cfg.request_timeout);
         let inner = Parts {
             journal,
-            sender: Sender::new(api, pacer, health),
+            sender: Sender::new(api, pacer, health, tally),
             cfg,
             identity: Identity::new(),
             directory: AgentDirectory::default(),

@@ -1,6 +1,7 @@
 //! The one send path: wait for quota (a pacer permit), pass the health gate (the breaker's
 //! half-open probe), do what must be durable first (mark the op `sending`), make the call, and
-//! feed the answer to the pacer and the health gate. Every request the engine makes goes here.
+//! feed the answer to the pacer, the health gate and the tally (the daemon's metrics). Every
+//! request the engine makes goes here.
 //! A run that stops ([`Sender::stop_waiting`]) lets requests already sent finish, but a request
 //! still waiting for quota (a long Retry-After) gives up at once: nothing was sent, so its op
 //! stays pending for the next run.
@@ -14,17 +15,24 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Told of every answer the send path gets (the daemon counts them per connection for its
+/// metrics). `http_status`: `None` when no answer arrived.
+pub trait Tally: Send + Sync {
+    fn answer(&self, http_status: Option<u16>);
+}
+
 pub(crate) struct Sender<A> {
     api: A,
     pacer: Arc<Pacer>,
     health: Health,
+    tally: Option<Arc<dyn Tally>>,
     /// Cancelled when the current run stops; a fresh one for the next run.
     stopping: std::sync::Mutex<tokio_util::sync::CancellationToken>,
 }
 
 impl<A: Api> Sender<A> {
-    pub(crate) fn new(api: A, pacer: Arc<Pacer>, health: Health) -> Self {
-        Self { api, pacer, health, stopping: Default::default() }
+    pub(crate) fn new(api: A, pacer: Arc<Pacer>, health: Health, tally: Option<Arc<dyn Tally>>) -> Self {
+        Self { api, pacer, health, tally, stopping: Default::default() }
     }
 
     /// The run is stopping: every request still waiting for quota gives up (nothing sent).
@@ -68,6 +76,9 @@ impl<A: Api> Sender<A> {
         let reply = call(&self.api).await;
         permit.finish(&reply);
         self.health.observe(&reply.answer);
+        if let Some(tally) = &self.tally {
+            tally.answer(reply.answer.http_status());
+        }
         Ok(Some((reply, marked)))
     }
 
