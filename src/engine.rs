@@ -30,7 +30,7 @@ mod worker;
 mod tests;
 
 pub use health::{HealthSnapshot, Mode};
-pub use preview::{PreviewHolds, ReadOnly};
+pub use preview::{Preview, PreviewHolds};
 pub use send::Tally;
 
 use crate::journal::{self, Journal, OpRecord, now_ms};
@@ -41,7 +41,7 @@ use reconcile::Reconciler;
 use safety::directory::AgentDirectory;
 use safety::identity::Identity;
 use safety::{guards, roles};
-use send::Sender;
+use send::{SendPolicy, Sender};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -176,7 +176,7 @@ enum Task {
 
 impl<A: Api> Engine<A> {
     pub fn new(journal: Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig) -> Self {
-        Self::build(journal, api, pacer, cfg, None)
+        Self::build(journal, api, pacer, cfg, SendPolicy::default())
     }
 
     /// An engine whose send path tells `tally` of every answer (the daemon's metrics).
@@ -187,21 +187,15 @@ impl<A: Api> Engine<A> {
         cfg: EngineConfig,
         tally: Arc<dyn Tally>,
     ) -> Self {
-        Self::build(journal, api, pacer, cfg, Some(tally))
+        Self::build(journal, api, pacer, cfg, SendPolicy { tally: Some(tally), read_only: false })
     }
 
-    fn build(
-        journal: Journal,
-        api: A,
-        pacer: Arc<Pacer>,
-        cfg: EngineConfig,
-        tally: Option<Arc<dyn Tally>>,
-    ) -> Self {
+    fn build(journal: Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig, policy: SendPolicy) -> Self {
         let health = Health::new(cfg.mode, cfg.max_rate_limited);
         let reconciler = Reconciler::new(cfg.request_timeout);
         let inner = Parts {
             journal,
-            sender: Sender::new(api, pacer, health, tally),
+            sender: Sender::new(api, pacer, health, policy),
             cfg,
             identity: Identity::new(),
             directory: AgentDirectory::default(),

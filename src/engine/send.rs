@@ -1,7 +1,8 @@
 //! The one send path: wait for quota (a pacer permit), pass the health gate (the breaker's
 //! half-open probe), do what must be durable first (mark the op `sending`), make the call, and
 //! feed the answer to the pacer, the health gate and the tally (the daemon's metrics). Every
-//! request the engine makes goes here.
+//! request the engine makes goes here, and every change through [`Sender::send_change`], which
+//! a read-only send path (the preview, `fdsync plan`) answers itself: no change leaves it.
 //! A run that stops ([`Sender::stop_waiting`]) lets requests already sent finish, but a request
 //! still waiting for quota (a long Retry-After) gives up at once: nothing was sent, so its op
 //! stays pending for the next run.
@@ -21,18 +22,27 @@ pub trait Tally: Send + Sync {
     fn answer(&self, http_status: Option<u16>);
 }
 
+/// How a send path treats what goes through it, besides pacing and the health gate.
+#[derive(Clone, Default)]
+pub(crate) struct SendPolicy {
+    /// Told of every answer.
+    pub(crate) tally: Option<Arc<dyn Tally>>,
+    /// Changes are refused here, never sent (the preview).
+    pub(crate) read_only: bool,
+}
+
 pub(crate) struct Sender<A> {
     api: A,
     pacer: Arc<Pacer>,
     health: Health,
-    tally: Option<Arc<dyn Tally>>,
+    policy: SendPolicy,
     /// Cancelled when the current run stops; a fresh one for the next run.
     stopping: std::sync::Mutex<tokio_util::sync::CancellationToken>,
 }
 
 impl<A: Api> Sender<A> {
-    pub(crate) fn new(api: A, pacer: Arc<Pacer>, health: Health, tally: Option<Arc<dyn Tally>>) -> Self {
-        Self { api, pacer, health, tally, stopping: Default::default() }
+    pub(crate) fn new(api: A, pacer: Arc<Pacer>, health: Health, policy: SendPolicy) -> Self {
+        Self { api, pacer, health, policy, stopping: Default::default() }
     }
 
     /// The run is stopping: every request still waiting for quota gives up (nothing sent).
@@ -76,10 +86,32 @@ impl<A: Api> Sender<A> {
         let reply = call(&self.api).await;
         permit.finish(&reply);
         self.health.observe(&reply.answer);
-        if let Some(tally) = &self.tally {
+        if let Some(tally) = &self.policy.tally {
             tally.answer(reply.answer.http_status());
         }
         Ok(Some((reply, marked)))
+    }
+
+    /// A change (create, delete, restore): [`Sender::send_after`], unless this send path is
+    /// read-only; then it is refused here, nothing is sent and `before` does not run.
+    pub(crate) async fn send_change<'a, T, B, F, Fut>(
+        &'a self,
+        class: EndpointClass,
+        before: B,
+        call: F,
+    ) -> journal::Result<Option<(Reply<T>, i64)>>
+    where
+        B: Future<Output = journal::Result<i64>>,
+        F: FnOnce(&'a A) -> Fut,
+        Fut: Future<Output = Reply<T>>,
+    {
+        if self.policy.read_only {
+            let message = "a preview sends no change".to_string();
+            let refused =
+                Answer::Invalid { status: 0, code: Some("read_only".into()), message, errors: vec![] };
+            return Ok(Some((Reply::bare(refused), journal::now_ms())));
+        }
+        self.send_after(class, before, call).await
     }
 
     /// A read that needs nothing durable first (lookups, listings, `me`).

@@ -197,16 +197,11 @@ async fn run_one(api: FakeApi, op: Op) -> Run {
 /// Runs one op through a fresh engine (request timeout 0, so lookups are due after the 1 s
 /// margin; `tweak` adjusts the config) and reads back its report line.
 async fn run_with(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig)) -> Run {
-    run_told(api, op, tweak, None).await
+    run_sent(api, op, tweak, SendPolicy::default()).await
 }
 
-/// [`run_with`], with the engine's send path telling `tally` of every answer.
-async fn run_told(
-    api: FakeApi,
-    op: Op,
-    tweak: impl FnOnce(&mut EngineConfig),
-    tally: Option<Arc<dyn Tally>>,
-) -> Run {
+/// [`run_with`], on a send path with this policy (a tally, read-only).
+async fn run_sent(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig), policy: SendPolicy) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let file = NewFile {
@@ -237,7 +232,7 @@ async fn run_told(
         max_rate_limited: Duration::from_secs(60),
     };
     tweak(&mut cfg);
-    let engine = Engine::build(journal.clone(), api, pacer, cfg, tally);
+    let engine = Engine::build(journal.clone(), api, pacer, cfg, policy);
     let end = engine.run(RunUntil::Files(vec![file_id]), CancellationToken::new()).await.unwrap();
     assert_eq!(end, RunEnd::Finished);
     let line = journal.report_lines(file_id).await.unwrap().remove(0);
@@ -277,7 +272,8 @@ async fn every_answer_the_send_path_gets_is_told_to_the_tally() {
             .push_back(Answer::Ok { status: 201, value: Ticket { id: 42, tags: vec![], created_at: None } });
     });
     let seen = Arc::new(Seen(Mutex::new(Vec::new())));
-    let run = run_told(api, ticket_op(), |_| {}, Some(seen.clone())).await;
+    let policy = SendPolicy { tally: Some(seen.clone()), read_only: false };
+    let run = run_sent(api, ticket_op(), |_| {}, policy).await;
     assert_eq!(outcome(&run), (Some(Outcome::Created), Some(42), None));
     assert_eq!(*seen.0.lock().unwrap(), [Some(200), Some(201)], "`me`, then the create");
 }

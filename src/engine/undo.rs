@@ -48,7 +48,7 @@ pub(super) async fn restore_agent<A: Api>(
         return Ok(not_restorable(id, None, "no_before_image", why));
     };
     let mark = parts.journal.begin_attempt(op.id, true);
-    let sent = parts.sender.send_after(EndpointClass::Other, mark, |api| api.make_agent(id, image));
+    let sent = parts.sender.send_change(EndpointClass::Other, mark, |api| api.make_agent(id, image));
     let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
     Ok(match &reply.answer {
         Answer::Ok { status, value } => done(Outcome::Restored, Some(value.id), Some(*status), ""),
@@ -74,7 +74,7 @@ pub(super) async fn restore_agent<A: Api>(
 /// `DELETE tickets/{id}` (a soft delete).
 pub(super) async fn delete_ticket<A: Api>(parts: &Parts<A>, op: &OpRecord, id: u64) -> journal::Result<Next> {
     let mark = parts.journal.begin_attempt(op.id, true);
-    let sent = parts.sender.send_after(EndpointClass::Other, mark, |api| api.delete_ticket(id));
+    let sent = parts.sender.send_change(EndpointClass::Other, mark, |api| api.delete_ticket(id));
     let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
     Ok(match &reply.answer {
         Answer::Ok { status, .. } => done(Outcome::Deleted, Some(id), Some(*status), ""),

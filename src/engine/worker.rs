@@ -107,8 +107,10 @@ impl<'a, A: Api> Worker<'a, A> {
         }
         let tag = idempotency_tag(&op.key);
         let mark = journal.begin_attempt(op.id, true);
-        let sent =
-            self.parts.sender.send_after(EndpointClass::TicketCreate, mark, |api| api.create_ticket(t, &tag));
+        let sent = self
+            .parts
+            .sender
+            .send_change(EndpointClass::TicketCreate, mark, |api| api.create_ticket(t, &tag));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
         Ok(match &reply.answer {
             Answer::Ok { status, value } => done(Outcome::Created, Some(value.id), Some(*status), ""),
@@ -125,7 +127,7 @@ impl<'a, A: Api> Worker<'a, A> {
             return Ok(Next::Hold { reason });
         }
         let mark = self.parts.journal.begin_attempt(op.id, true);
-        let sent = self.parts.sender.send_after(EndpointClass::Other, mark, |api| api.create_agent(a));
+        let sent = self.parts.sender.send_change(EndpointClass::Other, mark, |api| api.create_agent(a));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
         Ok(match &reply.answer {
             Answer::Ok { status, value } => done(Outcome::Created, Some(value.id), Some(*status), ""),
@@ -164,7 +166,7 @@ impl<'a, A: Api> Worker<'a, A> {
         journal.record_lookup(op.id, agent.id, Some(agent.record.clone())).await?;
         // 2. Delete it.
         let mark = journal.mark_sending(op.id);
-        let sent = sender.send_after(EndpointClass::Other, mark, |api| api.delete_agent(agent.id)).await?;
+        let sent = sender.send_change(EndpointClass::Other, mark, |api| api.delete_agent(agent.id)).await?;
         let Some((reply, sent_at)) = sent else { return Ok(paused()) };
         if cached && let Some(email) = &agent.email {
             directory.forget(email).await;
