@@ -146,8 +146,8 @@ impl Breaker {
     }
 
     fn trip(&mut self, now: Instant) {
-        let factor = 2u32.saturating_pow(self.trips.min(16));
-        let backoff = self.cfg.base_backoff.saturating_mul(factor).min(self.cfg.max_backoff);
+        let doubling = super::retry::Doubling { first: self.cfg.base_backoff, max: self.cfg.max_backoff };
+        let backoff = doubling.after(self.trips);
         self.trips += 1;
         self.inner = Inner::Open { until: Some(now + backoff), reason: Reason::Transient };
     }

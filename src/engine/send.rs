@@ -14,7 +14,6 @@ use crate::freshdesk::{Answer, EndpointClass, Reply, Verdict};
 use crate::journal;
 use std::future::Future;
 use std::sync::Arc;
-use std::time::Duration;
 
 /// Told of every answer the send path gets (the daemon counts them per connection for its
 /// metrics). `http_status`: `None` when no answer arrived.
@@ -154,7 +153,7 @@ impl<A: Api> Sender<A> {
                 Verdict::RateLimited(_) => limited += 1,
                 Verdict::ProvesNothing { .. } => {
                     last = answer.describe().1;
-                    tokio::time::sleep(Duration::from_millis(250 << tries)).await;
+                    tokio::time::sleep(super::retry::READ.after(tries)).await;
                     tries += 1;
                 }
                 Verdict::Ok | Verdict::Refused | Verdict::Final => return Err(answer.describe().1),

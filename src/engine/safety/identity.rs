@@ -102,7 +102,7 @@ async fn ask<A: Api>(sender: &Sender<A>) -> Result<State, RunEnd> {
             }
             Verdict::ProvesNothing { .. } => {
                 last = answer.describe().1;
-                tokio::time::sleep(Duration::from_millis(500 << tries)).await;
+                tokio::time::sleep(crate::engine::retry::IDENTITY.after(tries)).await;
                 tries += 1;
             }
             Verdict::Ok | Verdict::Final => return Ok(unknown(answer.describe().1)),
