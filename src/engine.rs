@@ -368,8 +368,7 @@ impl<A: Api> Parts<A> {
             return Ok(false);
         }
         for id in ids {
-            let held = self.journal.file(*id).await?.is_some_and(|f| f.state == journal::FileState::Held);
-            if !held && !self.journal.row_counts(*id).await?.is_final() {
+            if self.journal.progress(*id).await? == journal::Progress::Running {
                 return Ok(false);
             }
         }

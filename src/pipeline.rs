@@ -1,7 +1,8 @@
 //! A file's life in the journal, from the bytes on disk to the report: taken in ([`take()`]:
 //! opened once, hashed, deduplicated, parsed row by row, journaled in batches; its deletes are
 //! counted for the engine's volume guards), finished once every row is final ([`finish()`]:
-//! report, rejects file, summary, state `done`). Previews (`plan`, `import --dry-run`) take a
+//! report, rejects file, summary, state `done`; whether every row is final is the journal's
+//! one answer, [`crate::journal::Progress`], which the engine below this module asks too). Previews (`plan`, `import --dry-run`) take a
 //! file into a scratch journal the same way.
 //!
 //! Moving files between folders is the daemon's business and sending rows the engine's; this

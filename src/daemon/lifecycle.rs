@@ -270,7 +270,7 @@ impl Lifecycle {
         if in_held {
             self.move_and_record(f.id, &path, &self.dirs.processing.clone(), &f.name).await?;
         }
-        if !self.journal.row_counts(f.id).await?.is_final() {
+        if self.journal.progress(f.id).await? != journal::Progress::Final {
             return Ok(());
         }
         let summary = match pipeline::finish(&self.journal, &self.dirs.state, f.id).await {
