@@ -17,7 +17,7 @@ mod rejects;
 mod take;
 
 pub use finish::{Summary, finish, report_name, report_rows};
-pub use input::{open_input, sha256_file};
+pub use input::{display_name, open_input, sha256_file};
 pub use take::{TakeOptions, Taken, take, take_with};
 
 use crate::intake;

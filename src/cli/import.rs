@@ -62,7 +62,7 @@ pub(crate) async fn import_paths(
         ..Default::default()
     };
     for path in paths {
-        let name = display_name(path);
+        let name = pipeline::display_name(path);
         let taken = match pipeline::take_with(&journal, path, &name, action, &opts).await {
             Ok(t) => t,
             Err(pipeline::Error::Input { source, .. }) => {
@@ -147,9 +147,4 @@ pub(crate) async fn run_files(
             Ok(Exit::Unavailable)
         }
     }
-}
-
-/// A file's name as given, for messages and the journal (lossy if not UTF-8).
-fn display_name(path: &Path) -> String {
-    path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned())
 }

@@ -147,7 +147,7 @@ async fn plan_all(
     crate::private::create_dir(&reports).with_context(|| format!("creating {}", reports.display()))?;
     let mut plans = Vec::new();
     for path in files {
-        let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+        let name = pipeline::display_name(path);
         let powers = match under {
             Under::Operator => None,
             Under::Inbox(dir) => inbox_of(settings, dir),

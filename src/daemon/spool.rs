@@ -194,7 +194,7 @@ impl Spool {
     /// An inbox entry that is not a regular file: moved to `failed/` unopened, with a note. One
     /// that cannot be moved is reported once and set aside.
     fn stray(&mut self, i: usize, path: &Path, kind: &'static str, now: Instant) {
-        let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+        let name = crate::pipeline::display_name(path);
         let why = format!("{kind}, not a regular file: it is not read");
         if self.lifecycle.to_failed(None, path, &name, &why).is_some() {
             tracing::warn!(file = %Shown(&name), kind, "Inbox entry is not a regular file; moved to failed.");
