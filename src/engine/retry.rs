@@ -48,6 +48,26 @@ pub const READ: Doubling = Doubling { first: Duration::from_millis(250), max: MA
 /// Asking whose key this is, after an answer that proves nothing: 500 ms, 1 s, 2 s.
 pub const IDENTITY: Doubling = Doubling { first: Duration::from_millis(500), max: MAX_DELAY };
 
+/// How a read that a decision needs is carried through passing trouble (the send path's
+/// `read_as` follows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPolicy {
+    /// Answers that prove nothing (and pauses, where they are waited out) before giving up.
+    pub tries: u32,
+    /// 429s before giving up (each waited out in the pacer).
+    pub rate_limited: u32,
+    /// The wait after an answer that proves nothing.
+    pub backoff: Doubling,
+    /// While the breaker holds requests: wait this long and count a try (`None`: give up).
+    pub paused: Option<Duration>,
+}
+
+/// A read a safety decision needs (roles, the agent listing, ticket fields, open tickets).
+pub const SAFETY_READ: ReadPolicy = ReadPolicy { tries: 3, rate_limited: 20, backoff: READ, paused: None };
+/// `GET agents/me`: a pause is waited out (500 ms), since a run cannot delete without it.
+pub const IDENTITY_READ: ReadPolicy =
+    ReadPolicy { tries: 3, rate_limited: 20, backoff: IDENTITY, paused: Some(Duration::from_millis(500)) };
+
 /// Whether an op that has made `attempt` attempts so far may make another.
 pub fn should_retry(attempt: u32, max_attempts: u32) -> bool {
     attempt < max_attempts

@@ -10,6 +10,7 @@
 use super::health::Health;
 use super::pacer::Pacer;
 use super::ports::Api;
+use super::retry;
 use crate::freshdesk::{Answer, EndpointClass, Reply, Verdict};
 use crate::journal;
 use std::future::Future;
@@ -125,11 +126,11 @@ impl<A: Api> Sender<A> {
         }
     }
 
-    /// A read that must succeed for a safety decision, retried through passing trouble: up to
-    /// [`READ_TRIES`] answers that prove nothing (5xx, transport, unreadable), each after a short
-    /// backoff, and up to [`READ_RATE_LIMITED`] 429s (each waited out in the pacer). `Err` says
-    /// why the answer is still unknown; any other refusal ends it at once. `Ok` has the value and
-    /// whether a next page exists.
+    /// A read that must succeed for a safety decision, retried through passing trouble as
+    /// [`retry::SAFETY_READ`] says: answers that prove nothing (5xx, transport, unreadable), each
+    /// after a short backoff, and 429s (each waited out in the pacer). `Err` says why the answer
+    /// is still unknown; any other refusal ends it at once. `Ok` has the value and whether a
+    /// next page exists.
     pub(crate) async fn read<'a, T, F, Fut>(
         &'a self,
         class: EndpointClass,
@@ -139,31 +140,77 @@ impl<A: Api> Sender<A> {
         F: Fn(&'a A) -> Fut,
         Fut: Future<Output = Reply<T>>,
     {
+        let never = || None::<std::convert::Infallible>;
+        self.read_as(&retry::SAFETY_READ, class, call, never).await.map_err(|unread| match unread {
+            Unread::Paused => "requests are paused".into(),
+            Unread::Stopped(never) => match never {},
+            Unread::Refused(why) | Unread::Final(why) | Unread::Exhausted(why) => why,
+        })
+    }
+
+    /// A read carried through passing trouble as `policy` says; `stop`, asked after a pause, a
+    /// refusal of the credentials and a 429, ends it early with its reason.
+    pub(crate) async fn read_as<'a, T, F, Fut, E>(
+        &'a self,
+        policy: &retry::ReadPolicy,
+        class: EndpointClass,
+        call: F,
+        stop: impl Fn() -> Option<E>,
+    ) -> Result<(T, bool), Unread<E>>
+    where
+        F: Fn(&'a A) -> Fut,
+        Fut: Future<Output = Reply<T>>,
+    {
         let (mut tries, mut limited) = (0, 0);
         let mut last = String::from("no answer");
-        while tries < READ_TRIES && limited < READ_RATE_LIMITED {
+        while tries < policy.tries && limited < policy.rate_limited {
             let Some(reply) = self.send(class, &call).await else {
-                return Err("requests are paused".into());
+                // The breaker holds requests: whatever made it open may be the answer.
+                if let Some(reason) = stop() {
+                    return Err(Unread::Stopped(reason));
+                }
+                let Some(wait) = policy.paused else { return Err(Unread::Paused) };
+                tokio::time::sleep(wait).await;
+                tries += 1;
+                continue;
             };
             let answer = match reply.answer {
                 Answer::Ok { value, .. } => return Ok((value, reply.next_page)),
                 other => other,
             };
             match answer.verdict() {
-                Verdict::RateLimited(_) => limited += 1,
+                Verdict::Refused => {
+                    return Err(stop().map_or_else(|| Unread::Refused(answer.describe().1), Unread::Stopped));
+                }
+                // The pacer waits out the Retry-After before the next permit.
+                Verdict::RateLimited(_) => {
+                    limited += 1;
+                    if let Some(reason) = stop() {
+                        return Err(Unread::Stopped(reason));
+                    }
+                }
                 Verdict::ProvesNothing { .. } => {
                     last = answer.describe().1;
-                    tokio::time::sleep(super::retry::READ.after(tries)).await;
+                    tokio::time::sleep(policy.backoff.after(tries)).await;
                     tries += 1;
                 }
-                Verdict::Ok | Verdict::Refused | Verdict::Final => return Err(answer.describe().1),
+                Verdict::Ok | Verdict::Final => return Err(Unread::Final(answer.describe().1)),
             }
         }
-        Err(last)
+        Err(Unread::Exhausted(last))
     }
 }
 
-/// Answers that prove nothing tolerated by [`Sender::read`].
-const READ_TRIES: u32 = 3;
-/// 429s tolerated by [`Sender::read`].
-const READ_RATE_LIMITED: u32 = 20;
+/// Why [`Sender::read_as`] got no value.
+pub(crate) enum Unread<E> {
+    /// The breaker holds requests, and the policy does not wait.
+    Paused,
+    /// `stop` gave this reason.
+    Stopped(E),
+    /// Freshdesk refused the credentials (as the answer describes it).
+    Refused(String),
+    /// A definite answer other than the value.
+    Final(String),
+    /// The tries ran out: the last answer that proved nothing.
+    Exhausted(String),
+}

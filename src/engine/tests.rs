@@ -386,6 +386,11 @@ async fn a_delete_waits_and_its_file_is_held_when_whose_key_this_is_cannot_be_re
     assert_eq!(run.file_state, FileState::Held);
     assert_eq!(run.line.outcome, None, "the row waits");
     assert_eq!(api.calls("delete_agent"), 0, "nothing is deleted while the key's owner is unknown");
+    assert_eq!(
+        api.calls("me"),
+        3,
+        "asked three times (retry::IDENTITY_READ), then left unknown for a minute"
+    );
 }
 
 #[tokio::test]
