@@ -1,7 +1,10 @@
 //! A file's life in the journal, from the bytes on disk to the report: taken in ([`take()`]:
 //! opened once, hashed, deduplicated, parsed row by row, journaled in batches; its deletes are
 //! counted for the engine's volume guards), finished once every row is final ([`finish()`]:
-//! report, rejects file, summary, state `done`). Previews (`plan`, `import --dry-run`) take a
+//! report, rejects file, summary, state `done`; whether every row is final is the journal's
+//! one answer, [`crate::journal::Progress`], which the engine below this module asks too); an undo
+//! taken in as a file of its own ([`plan_undo()`], [`take_undo()`]: its rows, its content hash,
+//! held over the delete limit). Previews (`plan`, `import --dry-run`) take a
 //! file into a scratch journal the same way.
 //!
 //! Moving files between folders is the daemon's business and sending rows the engine's; this
@@ -14,10 +17,12 @@ mod finish;
 mod input;
 mod rejects;
 mod take;
+mod undo;
 
 pub use finish::{Summary, finish, report_name, report_rows};
-pub use input::{open_input, sha256_file};
+pub use input::{display_name, open_input, sha256_file};
 pub use take::{TakeOptions, Taken, take, take_with};
+pub use undo::{UndoPlan, plan_undo, take_undo};
 
 use crate::intake;
 use crate::journal;

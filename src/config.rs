@@ -41,7 +41,7 @@ pub use raw::{
 pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.
-pub const EXAMPLE: &str = include_str!("../../config.example.toml");
+pub const EXAMPLE: &str = include_str!("../config.example.toml");
 
 #[derive(Debug, Error)]
 pub enum Error {

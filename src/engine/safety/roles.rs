@@ -2,8 +2,8 @@
 //! Fails closed: while the list cannot be read, or a protected role name is not on it, every
 //! delete waits (its file is held with the reason); it is asked again at most once a minute.
 
-use super::ports::Api;
-use super::send::Sender;
+use crate::engine::ports::Api;
+use crate::engine::send::Sender;
 use crate::freshdesk::{EndpointClass, Role};
 use crate::text::Shown;
 use std::collections::HashMap;

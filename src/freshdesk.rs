@@ -16,7 +16,7 @@ pub mod ticket_fields;
 pub mod tickets;
 
 pub use agents::{Agent, Me};
-pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply};
+pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply, Verdict};
 pub use classify::classify;
 pub use client::Client;
 pub use roles::Role;

@@ -3,18 +3,15 @@
 //! other answer leaves the identity unknown; creates and lookups go on, deletes wait (and their
 //! file is held with the reason), and the identity is asked again at most once a minute.
 
-use super::RunEnd;
-use super::ports::Api;
-use super::send::Sender;
-use crate::freshdesk::{Answer, EndpointClass, Me};
+use crate::engine::RunEnd;
+use crate::engine::ports::Api;
+use crate::engine::retry;
+use crate::engine::send::{Sender, Unread};
+use crate::freshdesk::{EndpointClass, Me};
 use std::time::{Duration, Instant};
 
 /// How often an unknown identity is asked again, when a delete needs it.
 const RETRY_UNKNOWN: Duration = Duration::from_secs(60);
-/// Answers (other than 429s) tried before the identity is left unknown for now.
-const ATTEMPTS: u32 = 3;
-/// 429s tolerated in one attempt to learn it (each waits out its Retry-After in the pacer).
-const MAX_RATE_LIMITED: u32 = 20;
 
 /// The hold reason when the identity is unknown.
 pub(crate) const UNKNOWN_REASON: &str = "cannot tell whose API key this is; deletes wait";
@@ -68,45 +65,16 @@ fn unknown(why: String) -> State {
     State::Unknown { why, ask_again: Instant::now() + RETRY_UNKNOWN }
 }
 
+/// `GET agents/me` through passing trouble ([`retry::IDENTITY_READ`]); a one-shot run that must
+/// stop while it waits (credentials refused, Freshdesk unreachable) stops with that reason.
 async fn ask<A: Api>(sender: &Sender<A>) -> Result<State, RunEnd> {
-    let (mut tries, mut limited) = (0, 0);
-    let mut last = String::from("no answer");
-    while tries < ATTEMPTS && limited < MAX_RATE_LIMITED {
-        let Some(reply) = sender.send(EndpointClass::Other, |api| api.me()).await else {
-            // The breaker holds requests: whatever made it open is the answer for now.
-            if let Some(end) = sender.health().end() {
-                return Err(end);
-            }
-            tokio::time::sleep(Duration::from_millis(500)).await;
-            tries += 1;
-            continue;
-        };
-        match reply.answer {
-            Answer::Ok { value, .. } => return Ok(State::Known(value)),
-            Answer::Auth { .. } => {
-                if let Some(end) = sender.health().end() {
-                    return Err(end);
-                }
-                return Ok(unknown("Freshdesk refused the credentials".into()));
-            }
-            // The pacer waits out the Retry-After before the next permit.
-            Answer::RateLimited { .. } => {
-                limited += 1;
-                if let Some(end) = sender.health().end() {
-                    return Err(end);
-                }
-                continue;
-            }
-            ref other @ (Answer::Transient { .. }
-            | Answer::Uncertain { .. }
-            | Answer::Unverifiable { .. }
-            | Answer::TooLarge { .. }) => {
-                last = other.describe().1;
-                tokio::time::sleep(Duration::from_millis(500 << tries)).await;
-                tries += 1;
-            }
-            other => return Ok(unknown(other.describe().1)),
-        }
+    let me =
+        sender.read_as(&retry::IDENTITY_READ, EndpointClass::Other, |api| api.me(), || sender.health().end());
+    match me.await {
+        Ok((me, _)) => Ok(State::Known(me)),
+        Err(Unread::Stopped(end)) => Err(end),
+        Err(Unread::Refused(_)) => Ok(unknown("Freshdesk refused the credentials".into())),
+        Err(Unread::Paused) => Ok(unknown("requests are paused".into())),
+        Err(Unread::Final(why) | Unread::Exhausted(why)) => Ok(unknown(why)),
     }
-    Ok(unknown(last))
 }

@@ -3,8 +3,8 @@
 //! tickets (exact when they fit the search's 10 pages of 30), else as many `agent_id` clauses
 //! per query as fit Freshdesk's 512-character limit. Read-only; informational, never a guard.
 
-use super::ports::Api;
-use super::send::Sender;
+use crate::engine::ports::Api;
+use crate::engine::send::Sender;
 use crate::freshdesk::{Answer, EndpointClass, SearchPage};
 use std::collections::HashMap;
 

@@ -77,7 +77,7 @@ pub enum Command {
 pub async fn run(cli: Cli) -> Exit {
     let result = match cli.command {
         Command::Run => match load_settings(cli.config.as_deref(), "info") {
-            Ok(settings) => crate::daemon::run(settings, cli.config.clone()).await,
+            Ok(settings) => crate::daemon::run(settings, cli.config.clone()).await.map_err(daemon_error),
             Err(e) => Err(e),
         },
         Command::Import(args) => import::run(cli.config.as_deref(), args).await,
@@ -120,6 +120,16 @@ pub async fn run(cli: Cli) -> Exit {
             eprintln!("error: {e:#}");
             Exit::for_error(e.chain())
         }
+    }
+}
+
+/// The daemon's error as the one report: a journal or config error it only forwards is
+/// reported, and mapped to its exit code ([`Exit::for_error`]), as itself.
+fn daemon_error(e: crate::daemon::Error) -> anyhow::Error {
+    match e {
+        crate::daemon::Error::Journal(e) => e.into(),
+        crate::daemon::Error::Config(e) => e.into(),
+        e => e.into(),
     }
 }
 
@@ -167,4 +177,31 @@ pub(crate) fn load_settings(path: Option<&std::path::Path>, default_level: &str)
     let settings = Settings::load(path)?;
     crate::telemetry::init(default_level, settings.log_json);
     Ok(settings)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_busy_state_folder_or_a_bad_connection_stops_the_daemon_with_a_usage_error_worded_as_itself() {
+        let busy = crate::journal::Error::Busy { path: "/state".into() };
+        let e = daemon_error(crate::daemon::Error::Journal(busy));
+        assert_eq!(Exit::for_error(e.chain()), Exit::Usage);
+        assert_eq!(
+            format!("{e:#}"),
+            "another fdsync (import or run) is sending from /state; wait for it to finish or stop it"
+        );
+        let e = daemon_error(crate::daemon::Error::Config(config::Error::invalid("connection", "none")));
+        assert_eq!(Exit::for_error(e.chain()), Exit::Usage);
+        assert_eq!(format!("{e:#}"), "config key `connection`: none");
+    }
+
+    #[test]
+    fn a_daemon_error_names_the_step_and_keeps_its_cause() {
+        let cause = crate::journal::Error::Data("disk on fire".into());
+        let e = daemon_error(crate::daemon::Error::OpenJournal { read_only: true, source: cause });
+        assert_eq!(format!("{e:#}"), "opening the journal to read: journal data error: disk on fire");
+        assert_eq!(Exit::for_error(e.chain()), Exit::RowsFailed);
+    }
 }

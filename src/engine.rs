@@ -3,44 +3,45 @@
 //! answer) are reconciled by lookup, and only once that request can no longer be in flight.
 //!
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
-//! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`identity`] (whose key this is);
-//! [`directory`] (the agent listing); [`guards`] (the volume rules, per file); [`roles`]
-//! (the account's roles, for protected roles); [`worker`] (one op's decisions; an undo's in
-//! [`undo`]); [`reconcile`] (uncertain ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`],
-//! [`arc`].
+//! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`safety`] (the safety policy:
+//! volume and grants guards, the per-row rules before a delete, whose key this is, the agent
+//! listing, the account's roles); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
+//! two changes) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
+//! [`reconcile`] (uncertain ops). What they conclude is typed in [`decision`], a leaf they all
+//! share, so none of them imports another's conclusions. Policies: [`pacer`] (quota),
+//! [`breaker`], [`retry`], [`arc`].
 
 pub mod arc;
 pub mod breaker;
-mod directory;
-pub mod guards;
+mod decision;
 mod health;
-mod identity;
-mod open_tickets;
+mod lookup;
 pub mod pacer;
 pub mod ports;
 mod preview;
 mod reconcile;
 pub mod retry;
-mod roles;
+pub mod safety;
 mod send;
 mod undo;
-mod vet;
 mod worker;
 
 #[cfg(test)]
 mod tests;
 
 pub use health::{HealthSnapshot, Mode};
-pub use preview::{PreviewHolds, ReadOnly};
+pub use preview::{Preview, PreviewHolds};
+pub use send::Tally;
 
 use crate::journal::{self, Journal, OpRecord, now_ms};
-use directory::AgentDirectory;
 use health::Health;
-use identity::Identity;
 use pacer::Pacer;
 use ports::Api;
 use reconcile::Reconciler;
-use send::Sender;
+use safety::directory::AgentDirectory;
+use safety::identity::Identity;
+use safety::{guards, roles};
+use send::{SendPolicy, Sender};
 use std::collections::{HashSet, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
@@ -175,11 +176,26 @@ enum Task {
 
 impl<A: Api> Engine<A> {
     pub fn new(journal: Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig) -> Self {
+        Self::build(journal, api, pacer, cfg, SendPolicy::default())
+    }
+
+    /// An engine whose send path tells `tally` of every answer (the daemon's metrics).
+    pub fn with_tally(
+        journal: Journal,
+        api: A,
+        pacer: Arc<Pacer>,
+        cfg: EngineConfig,
+        tally: Arc<dyn Tally>,
+    ) -> Self {
+        Self::build(journal, api, pacer, cfg, SendPolicy { tally: Some(tally), read_only: false })
+    }
+
+    fn build(journal: Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig, policy: SendPolicy) -> Self {
         let health = Health::new(cfg.mode, cfg.max_rate_limited);
         let reconciler = Reconciler::new(cfg.request_timeout);
         let inner = Parts {
             journal,
-            sender: Sender::new(api, pacer, health),
+            sender: Sender::new(api, pacer, health, policy),
             cfg,
             identity: Identity::new(),
             directory: AgentDirectory::default(),
@@ -352,8 +368,7 @@ impl<A: Api> Parts<A> {
             return Ok(false);
         }
         for id in ids {
-            let held = self.journal.file(*id).await?.is_some_and(|f| f.state == journal::FileState::Held);
-            if !held && !self.journal.row_counts(*id).await?.is_final() {
+            if self.journal.progress(*id).await? == journal::Progress::Running {
                 return Ok(false);
             }
         }

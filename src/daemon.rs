@@ -20,8 +20,8 @@
 //! taking files, let requests in flight finish (bounded by the request timeout), leave the rest
 //! pending, exit 0. SIGHUP: re-read the config and apply inbox changes (others need a restart).
 
-mod api;
 mod connections;
+mod error;
 mod inbox;
 mod lifecycle;
 mod problems;
@@ -34,10 +34,11 @@ use crate::exit::Exit;
 use crate::journal::{self, Journal, now_ms};
 use crate::metrics::Metrics;
 use crate::status_file::{self, DaemonStatus};
-use anyhow::Context;
 use connections::Conn;
+pub use error::Error;
+use lifecycle::{Dirs, Lifecycle};
 use problems::Shared;
-use spool::{Control, Dirs, Spool};
+use spool::{Control, Spool};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -65,11 +66,12 @@ const STATUS_EVERY: Duration = Duration::from_secs(2);
 const STATS_AT_LEAST: Duration = Duration::from_secs(60);
 
 /// Runs the daemon until SIGTERM or SIGINT.
-pub async fn run(settings: Settings, config_path: Option<PathBuf>) -> anyhow::Result<Exit> {
+pub async fn run(settings: Settings, config_path: Option<PathBuf>) -> Result<Exit, Error> {
     // Installed first: SIGHUP's default action would kill us.
-    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-    let mut hup = signal(SignalKind::hangup()).context("installing the SIGHUP handler")?;
+    let handler = |kind, name| signal(kind).map_err(|source| Error::Signal { signal: name, source });
+    let mut term = handler(SignalKind::terminate(), "SIGTERM")?;
+    let mut int = handler(SignalKind::interrupt(), "SIGINT")?;
+    let mut hup = handler(SignalKind::hangup(), "SIGHUP")?;
     let mut daemon = Running::start(&settings).await?;
     // Ready once the inboxes are watched: a file renamed in from now on is seen at once. (If the
     // spool failed instead, the main loop below reports why.)
@@ -96,7 +98,7 @@ pub async fn run(settings: Settings, config_path: Option<PathBuf>) -> anyhow::Re
     tracing::info!("Stopping: no new files are taken; requests in flight finish, the rest stays queued.");
     daemon.stop().await;
     match failure {
-        Some(why) => Err(anyhow::anyhow!(why)),
+        Some(why) => Err(Error::Stopped(why)),
         None => {
             tracing::info!("fdsync run stopped.");
             Ok(Exit::Success)
@@ -127,12 +129,13 @@ struct Running {
 
 impl Running {
     /// Opens the journal and starts the engine, the spool, the status writer and the HTTP listener.
-    async fn start(settings: &Settings) -> anyhow::Result<Running> {
+    async fn start(settings: &Settings) -> Result<Running, Error> {
         let started_at = now_ms();
         let dirs = Dirs::create(&settings.state_dir)
-            .with_context(|| format!("creating the state folders in {}", settings.state_dir.display()))?;
+            .map_err(|source| Error::StateDirs { path: settings.state_dir.display().to_string(), source })?;
         let lock = crate::journal::RunLock::acquire(&settings.state_dir)?;
-        let journal = Journal::open(&settings.state_dir).context("opening the journal")?;
+        let journal = Journal::open(&settings.state_dir)
+            .map_err(|source| Error::OpenJournal { read_only: false, source })?;
         let (shared, metrics) = (Shared::new(), Metrics::new());
         // Routes first: a file held or finished from now on records its notifications.
         let notifier = crate::notify::Delivery::new(
@@ -140,13 +143,11 @@ impl Running {
             settings.notify.clone(),
             settings.state_dir.clone(),
         )
-        .map_err(anyhow::Error::msg)?;
+        .map_err(Error::Notify)?;
         shared.record_events_in(journal.clone());
         let http_listener = match settings.http.listen {
             Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr)
-                    .await
-                    .with_context(|| format!("binding http.listen {addr}"))?,
+                tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?,
             ),
             None => None,
         };
@@ -159,20 +160,25 @@ impl Running {
         let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
         let (control, control_rx) = tokio::sync::mpsc::unbounded_channel();
         let (watching_tx, watching) = tokio::sync::oneshot::channel();
-        let spool = Spool {
-            journal: journal.clone(),
-            dirs: dirs.clone(),
-            limits: crate::intake::Limits::with_max_request(settings.limits.max_request_bytes),
-            inboxes: inbox::InboxState::all(settings),
-            watchers: watch::Watchers::new(wake_tx),
-            shared: shared.clone(),
-            engines: conns.iter().map(|c| c.engine.clone()).collect(),
-        };
+        let lifecycle = Lifecycle::new(
+            journal.clone(),
+            dirs.clone(),
+            crate::intake::Limits::with_max_request(settings.limits.max_request_bytes),
+            shared.clone(),
+            conns.iter().map(|c| c.engine.clone()).collect(),
+        );
+        let spool = Spool::new(
+            lifecycle,
+            inbox::InboxState::all(settings),
+            watch::Watchers::new(wake_tx),
+            shared.clone(),
+        );
         let spool = spool.run(wake_rx, control_rx, stop_intake.clone(), watching_tx);
         let (inboxes, inboxes_rx) =
             tokio::sync::watch::channel(settings.inboxes.iter().map(|i| i.dir.clone()).collect());
         let site = crate::http::Site {
-            journal: Journal::open_read_only(&settings.state_dir).context("opening the journal to read")?,
+            journal: Journal::open_read_only(&settings.state_dir)
+                .map_err(|source| Error::OpenJournal { read_only: true, source })?,
             state_dir: settings.state_dir.clone(),
             inboxes: settings.inboxes.iter().map(|i| i.dir.clone()).collect(),
             max_deletes_per_file: settings.safety.max_deletes_per_file,

@@ -3,8 +3,8 @@
 //! be cheaper. A hit saves the lookup; a miss still looks up directly (an agent created after the
 //! listing must not be missed); a cached id that answers 404 is forgotten and looked up again.
 
-use super::ports::Api;
-use super::send::Sender;
+use crate::engine::ports::Api;
+use crate::engine::send::Sender;
 use crate::freshdesk::{Agent, EndpointClass};
 use crate::journal::Journal;
 use std::collections::HashMap;

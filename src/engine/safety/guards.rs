@@ -14,10 +14,10 @@
 //!   row and the role; while the roles cannot be read, a file with rows naming roles waits.
 
 use super::directory::AgentDirectory;
-use super::ports::Api;
 use super::roles::RoleBook;
-use super::send::Sender;
 use crate::domain::Action;
+use crate::engine::ports::Api;
+use crate::engine::send::Sender;
 use crate::journal::{self, Grant, Journal, OtherDeletes, now_ms};
 use crate::text::shown;
 use std::collections::{HashMap, HashSet};

@@ -23,7 +23,7 @@ pub use chain::{Head, Problem, Verdict};
 pub use files::{FileRecord, FileState, NewFile};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
 pub use outbox::{FileFacts, Notice, NoticeEnd, Route};
-pub use queries::{ReportLine, RowCounts};
+pub use queries::{Progress, ReportLine, RowCounts};
 pub use stats::{ActiveFile, FileProgress, JournalStats};
 pub use undo::Undoable;
 pub use views::{FileDetail, FileView};

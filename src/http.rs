@@ -56,7 +56,7 @@ pub struct Site {
 
 type Shared = State<Arc<Site>>;
 
-const STYLE: &str = include_str!("style.css");
+const STYLE: &str = include_str!("http/style.css");
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// Serves the router on an already bound listener until `shutdown`, admitting only what
