@@ -114,6 +114,10 @@ pub struct NewTicket {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// How the file writes dates other than `YYYY-MM-DD` (its inbox's `date_format`), kept
+    /// with the row so it is sent as it was taken. Never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<String>,
 }
 
 #[cfg(test)]
@@ -135,6 +139,7 @@ impl NewTicket {
             cc_emails: vec![],
             custom_fields: BTreeMap::new(),
             external_id: None,
+            date_format: None,
         }
     }
 }

@@ -5,13 +5,15 @@
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`identity`] (whose key this is);
 //! [`directory`] (the agent listing); [`guards`] (the volume rules, per file); [`roles`]
-//! (the account's roles, for protected roles); [`worker`] (one op's decisions; an undo's in
+//! (the account's roles, for protected roles); [`fieldbook`] (the account's ticket fields, to
+//! type custom values); [`worker`] (one op's decisions; an undo's in
 //! [`undo`]); [`reconcile`] (uncertain ops). Policies: [`pacer`] (quota), [`breaker`], [`retry`],
 //! [`arc`].
 
 pub mod arc;
 pub mod breaker;
 mod directory;
+mod fieldbook;
 pub mod guards;
 mod health;
 mod identity;
@@ -143,6 +145,8 @@ pub(crate) struct Parts<A> {
     pub(crate) directory: AgentDirectory,
     pub(crate) gate: guards::FileGate,
     pub(crate) roles: roles::RoleBook,
+    /// The account's ticket fields, to type custom field values.
+    pub(crate) fields: fieldbook::FieldBook,
     pub(crate) reconciler: Reconciler,
     /// Rung when new ops may be ready (a file taken or approved): an idle engine looks at once.
     pub(crate) wake: tokio::sync::Notify,
@@ -185,6 +189,7 @@ impl<A: Api> Engine<A> {
             directory: AgentDirectory::default(),
             gate: guards::FileGate::default(),
             roles: roles::RoleBook::new(),
+            fields: fieldbook::FieldBook::new(),
             reconciler,
             wake: tokio::sync::Notify::new(),
         };

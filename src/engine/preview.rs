@@ -13,7 +13,7 @@ use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, NewTicket, Op, Outcome};
 use crate::freshdesk::{
-    Agent, Answer, EndpointClass, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState,
+    Agent, Answer, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState,
 };
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::collections::HashMap;
@@ -116,7 +116,7 @@ impl<A: Api> Engine<ReadOnly<A>> {
         }
         let mut holds = PreviewHolds::default();
         let (mut gated, mut granted) = (false, false);
-        let mut fields: Option<Result<TicketFields, String>> = None;
+        let mut fields: Option<Result<std::sync::Arc<TicketFields>, String>> = None;
         let mut deleted: Vec<(i64, OpResult, u64)> = Vec::new();
         loop {
             let ops = parts.journal.ready_ops(now_ms().saturating_add(i64::MAX / 2), 1024).await?;
@@ -146,8 +146,7 @@ impl<A: Api> Engine<ReadOnly<A>> {
                     }
                 }
                 if fields.is_none() && matches!(op.op, Op::CreateTicket(_)) {
-                    let read = parts.sender.read(EndpointClass::Other, |api| api.ticket_fields()).await;
-                    fields = Some(read.map(|(f, _)| f));
+                    fields = Some(parts.fields.fields(&parts.sender).await);
                 }
                 let p = predict(parts, &op, fields.as_ref()).await?;
                 p.holds.into_iter().for_each(|r| holds.add(r));
@@ -199,7 +198,7 @@ fn unknown(next: Next) -> OpResult {
 async fn predict<A: Api>(
     parts: &Parts<ReadOnly<A>>,
     op: &OpRecord,
-    fields: Option<&Result<TicketFields, String>>,
+    fields: Option<&Result<std::sync::Arc<TicketFields>, String>>,
 ) -> journal::Result<Predicted> {
     let worker = Worker::new(parts);
     Ok(match &op.op {
@@ -245,13 +244,23 @@ async fn grant_note<A: Api>(parts: &Parts<ReadOnly<A>>, role_ids: &[u64]) -> Str
     }
 }
 
-/// A ticket create, checked against the account's ticket fields the way Freshdesk checks it.
-fn predict_ticket(t: &NewTicket, fields: Option<&Result<TicketFields, String>>) -> OpResult {
+/// A ticket create, typed by the account's ticket fields as the run would type it, then
+/// checked the way Freshdesk checks it. The message shows the values as they would be sent.
+fn predict_ticket(t: &NewTicket, fields: Option<&Result<std::sync::Arc<TicketFields>, String>>) -> OpResult {
     match fields {
-        Some(Ok(fields)) => match fields.check(t).as_slice() {
-            [] => row(Outcome::WouldCreate, None, "would create the ticket"),
-            reasons => row(Outcome::WouldFail, None, reasons.join("; ")),
-        },
+        Some(Ok(fields)) => {
+            let typed = match fields.type_ticket(t) {
+                Ok(typed) => typed,
+                Err(errors) => {
+                    let reasons: Vec<&str> = errors.iter().map(|e| e.reason.as_str()).collect();
+                    return row(Outcome::WouldFail, None, reasons.join("; "));
+                }
+            };
+            match fields.check(&typed).as_slice() {
+                [] => row(Outcome::WouldCreate, None, format!("would create the ticket{}", sent_values(&typed))),
+                reasons => row(Outcome::WouldFail, None, reasons.join("; ")),
+            }
+        }
         Some(Err(why)) => row(
             Outcome::WouldCreate,
             None,
@@ -261,6 +270,15 @@ fn predict_ticket(t: &NewTicket, fields: Option<&Result<TicketFields, String>>) 
         ),
         None => row(Outcome::WouldCreate, None, "would create the ticket"),
     }
+}
+
+/// `; custom_fields {"cf_count":42,…}` as they would be sent (JSON shows their types), escaped.
+fn sent_values(t: &NewTicket) -> String {
+    if t.custom_fields.is_empty() {
+        return String::new();
+    }
+    let json = serde_json::to_string(&t.custom_fields).unwrap_or_default();
+    format!("; custom_fields {}", crate::text::Shown(&json))
 }
 
 async fn predict_delete<A: Api>(

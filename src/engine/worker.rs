@@ -15,6 +15,7 @@
 //! role; else the file is held or the row refused); its record is saved before the request leaves.
 
 use super::Parts;
+use super::fieldbook::Typed;
 use super::guards::Account;
 use super::ports::Api;
 use super::retry;
@@ -49,6 +50,10 @@ pub(crate) enum Next {
 
 /// How long an op waits when the breaker held it back (nothing was sent).
 const PAUSED: Duration = Duration::from_secs(1);
+/// How long a ticket waits when the account's ticket fields cannot be read.
+const FIELDS_WAIT: Duration = Duration::from_secs(30);
+/// The error code of a row with a value its field cannot take (refused before any call).
+pub(crate) const BAD_VALUE: &str = "bad_value";
 
 pub(crate) fn done(
     outcome: Outcome,
@@ -220,10 +225,21 @@ impl<'a, A: Api> Worker<'a, A> {
             let message = format!("external_id already created as ticket {id} (file {file}, row {row})");
             return Ok(done(Outcome::Exists, Some(id), None, message));
         }
+        // Typed by the account's fields before anything is sent; a value that cannot be is the
+        // row's fault, a list that cannot be read is not.
+        let t = match self.parts.fields.type_ticket(&self.parts.sender, t).await {
+            Typed::Ready(t) => t,
+            Typed::Bad(why) => return Ok(refused(BAD_VALUE, why)),
+            Typed::Unknown(why) => {
+                let message = format!("{why}; the row waits, as its custom fields cannot be typed");
+                let code = Some("ticket_fields_unreadable".into());
+                return Ok(Next::Retry { refund: false, delay: FIELDS_WAIT, code, message, http_status: None });
+            }
+        };
         let tag = idempotency_tag(&op.key);
         let mark = journal.begin_attempt(op.id, true);
         let sent =
-            self.parts.sender.send_after(EndpointClass::TicketCreate, mark, |api| api.create_ticket(t, &tag));
+            self.parts.sender.send_after(EndpointClass::TicketCreate, mark, |api| api.create_ticket(&t, &tag));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
         Ok(match &reply.answer {
             Answer::Ok { status, value } => done(Outcome::Created, Some(value.id), Some(*status), ""),

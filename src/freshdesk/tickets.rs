@@ -86,11 +86,13 @@ impl Decode for TicketState {
 }
 
 /// The JSON sent to `POST api/v2/tickets`: the ticket's fields, `custom_fields` as an object,
-/// `tag` added to `tags` (once), and no `external_id` (Freshdesk rejects it).
+/// `tag` added to `tags` (once), and neither `external_id` (Freshdesk rejects it) nor
+/// `date_format` (fdsync's own).
 pub fn create_body(t: &NewTicket, tag: &str) -> Value {
     let mut body = serde_json::to_value(t).unwrap_or(Value::Null);
     let Some(map) = body.as_object_mut() else { return Value::Null };
     map.remove("external_id");
+    map.remove("date_format");
     let mut tags = t.tags.clone();
     if !tags.iter().any(|x| x.eq_ignore_ascii_case(tag)) {
         tags.push(tag.to_string());
@@ -152,6 +154,7 @@ mod tests {
             cc_emails: vec![],
             custom_fields: BTreeMap::from([("cf_host".to_string(), json!("db-07"))]),
             external_id: Some("MON-1".into()),
+            date_format: Some("DD/MM/YYYY".into()),
         }
     }
 

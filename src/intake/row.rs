@@ -196,6 +196,7 @@ impl Checker<'_, '_> {
             cc_emails,
             custom_fields,
             external_id,
+            date_format: None,
         };
         Some(ticket)
     }

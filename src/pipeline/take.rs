@@ -111,7 +111,8 @@ pub async fn take_with(
         _ => journal.insert_file(new, FileState::Queued, None).await?,
     };
     let allowed = opts.powers.map(Allowed::of);
-    let input = Input { file, path, limits: opts.limits, allowed };
+    let date_format = opts.powers.and_then(|ib| ib.date_format.clone());
+    let input = Input { file, path, limits: opts.limits, allowed, date_format };
     match read_into_journal(journal, file_id, input, &sha, default_action).await? {
         Ok((rows, deletes)) => {
             // The volume guards (safety.max_deletes_*) are the engine's: they need the account's
@@ -177,6 +178,8 @@ struct Input<'a> {
     path: &'a Path,
     limits: intake::Limits,
     allowed: Option<Allowed>,
+    /// The inbox's `date_format`, kept with each ticket row.
+    date_format: Option<String>,
 }
 
 /// Streams the file's records into the journal. The inner `Err` is a whole-file rejection.
@@ -190,10 +193,10 @@ async fn read_into_journal(
 ) -> Result<Result<(u64, u64), String>, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<NewOp>, String>>(2);
     let (file, path, limits, sha) = (input.file, input.path.to_path_buf(), input.limits, sha.to_string());
-    let allowed = input.allowed;
+    let (allowed, date_format) = (input.allowed, input.date_format);
     let parser = tokio::task::spawn_blocking(move || {
         let reader = intake::from_file(file, &path, default_action, &limits);
-        parse_batches(reader, &sha, allowed.as_ref(), &tx)
+        parse_batches(reader, &sha, allowed.as_ref(), date_format.as_deref(), &tx)
     });
     let mut rows = 0u64;
     while let Some(batch) = rx.recv().await {
@@ -214,6 +217,7 @@ fn parse_batches(
     reader: Result<intake::Reader<File>, intake::Error>,
     sha: &str,
     allowed: Option<&Allowed>,
+    date_format: Option<&str>,
     tx: &tokio::sync::mpsc::Sender<Result<Vec<NewOp>, String>>,
 ) -> u64 {
     let reader = match reader {
@@ -227,7 +231,10 @@ fn parse_batches(
     let mut batch = Vec::with_capacity(BATCH);
     for record in reader {
         let new = match record {
-            Ok(Record::Op { row, op }) => {
+            Ok(Record::Op { row, mut op }) => {
+                if let (Op::CreateTicket(t), Some(f)) = (&mut op, date_format) {
+                    t.date_format = Some(f.to_string());
+                }
                 let new = Allowed::row(allowed, row, &op, sha);
                 if new.invalid.is_none() && matches!(op, Op::DeleteAgent { .. }) {
                     deletes += 1;

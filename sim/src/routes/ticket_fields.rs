@@ -239,7 +239,11 @@ fn custom_fields(
     let before = errors.len();
     for (k, v) in map {
         match known.iter().find(|f| f.name == *k) {
-            None => errors.push(nested(k, "invalid_field", "Unexpected/invalid field in request")),
+            None => match level_of(k, map, known) {
+                None => errors.push(nested(k, "invalid_field", "Unexpected/invalid field in request")),
+                Some(Ok(())) => {}
+                Some(Err(message)) => errors.push(nested(k, "invalid_value", &message)),
+            },
             Some(f) => {
                 if let Some(code) = f.refuse(v, f.required_on_create(status)) {
                     errors.push(nested(k, code, &f.expectation()));
@@ -248,6 +252,24 @@ fn custom_fields(
         }
     }
     (errors.len() == before).then(|| map.clone())
+}
+
+/// `Some` when `k` is a lower level of a nested field: `Ok` when its value (or `null`) is one
+/// of the choices under the levels above it, as the row gives them.
+fn level_of(k: &str, map: &Map<String, Value>, known: &[CustomField]) -> Option<Result<(), String>> {
+    let (top, i) = known.iter().find_map(|f| f.levels.iter().position(|l| l == k).map(|i| (f, i)))?;
+    let value = map.get(k)?;
+    if value.is_null() {
+        return Some(Ok(()));
+    }
+    let above: Vec<Option<&Value>> = std::iter::once(&top.name)
+        .chain(top.levels.iter())
+        .take(i + 1)
+        .map(|name| map.get(name))
+        .collect();
+    let choices = top.level_choices(&above).unwrap_or_default();
+    let ok = value.as_str().is_some_and(|s| choices.iter().any(|c| c == s));
+    Some(if ok { Ok(()) } else { Err(format!("It should be one of these values: '{}'", choices.join(","))) })
 }
 
 /// On create: each custom field required for this status and not sent is `missing_field`.

@@ -16,7 +16,7 @@
 //! A JSON value that already has the field's type is kept as it is. Pure: no I/O.
 
 use super::{Choice, CustomField, FieldKind, TicketFields};
-use crate::domain::FieldError;
+use crate::domain::{FieldError, NewTicket};
 use crate::text::Shown;
 use serde_json::{Number, Value};
 use std::collections::BTreeMap;
@@ -268,6 +268,17 @@ impl CustomField {
 }
 
 impl TicketFields {
+    /// `t` with its custom fields as the account's fields take them (dates read with the
+    /// `date_format` it was taken with), or every value that cannot be converted.
+    pub fn type_ticket(&self, t: &NewTicket) -> Result<NewTicket, Vec<FieldError>> {
+        let format = match t.date_format.as_deref().map(DateFormat::parse).transpose() {
+            Ok(f) => f,
+            Err(why) => return Err(vec![FieldError::new("date_format", why)]),
+        };
+        let custom_fields = self.convert(&t.custom_fields, format.as_ref())?;
+        Ok(NewTicket { custom_fields, ..t.clone() })
+    }
+
     /// Every value of `given` (API name → value as the file gave it) as its field takes it.
     /// `Err` lists one [`FieldError`] per value that cannot be converted, its column the API
     /// name: an unknown field, a value the field does not take, a dependent level whose parent
