@@ -29,8 +29,8 @@ impl<A: Api> Observed<A> {
 }
 
 impl<A: Api> Api for Observed<A> {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
-        self.seen(self.inner.create_ticket(t, tag).await)
+    async fn create_ticket(&self, t: &NewTicket, tag: &str, files: &[crate::freshdesk::Upload]) -> Reply<Ticket> {
+        self.seen(self.inner.create_ticket(t, tag, files).await)
     }
     async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
         self.seen(self.inner.create_agent(a).await)

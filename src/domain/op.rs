@@ -114,6 +114,10 @@ pub struct NewTicket {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Files to attach (`attachments` column): named by the file, resolved and hashed in the
+    /// inbox's `attachments_dir` when the row is journaled. Sent as multipart parts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
     /// How the file writes dates other than `YYYY-MM-DD` (its inbox's `date_format`), kept
     /// with the row so it is sent as it was taken. Never sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -139,8 +143,32 @@ impl NewTicket {
             cc_emails: vec![],
             custom_fields: BTreeMap::new(),
             external_id: None,
+            attachments: vec![],
             date_format: None,
         }
+    }
+}
+
+/// One file to attach to a ticket: its name as the row gives it, and once the row is journaled
+/// ([`crate::pipeline`]) where it is, its size and its sha256, so that a file changed or removed
+/// before the create fails the row instead of sending something else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    /// The resolved path (inside the inbox's `attachments_dir`); empty until resolved.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    #[serde(default)]
+    pub size: u64,
+    /// Hex sha256 of the content; empty until resolved.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
+}
+
+impl Attachment {
+    /// A name from a row, not resolved yet.
+    pub fn named(name: &str) -> Self {
+        Self { name: name.to_string(), path: String::new(), size: 0, sha256: String::new() }
     }
 }
 

@@ -3,13 +3,18 @@
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
 use crate::domain::{NewAgent, NewTicket, Restore};
-use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState};
+use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState, Upload};
 use std::future::Future;
 use time::OffsetDateTime;
 
 pub trait Api: Send + Sync + 'static {
-    /// `POST tickets` with the idempotency tag: the created ticket.
-    fn create_ticket(&self, t: &NewTicket, tag: &str) -> impl Future<Output = Reply<Ticket>> + Send;
+    /// `POST tickets` with the idempotency tag (and `files` as attachments): the created ticket.
+    fn create_ticket(
+        &self,
+        t: &NewTicket,
+        tag: &str,
+        files: &[Upload],
+    ) -> impl Future<Output = Reply<Ticket>> + Send;
     /// `POST agents`: the created agent.
     fn create_agent(&self, a: &NewAgent) -> impl Future<Output = Reply<Agent>> + Send;
     /// `GET agents?email=`: the agent, or a proven `None`.
@@ -45,8 +50,8 @@ pub trait Api: Send + Sync + 'static {
 
 /// Production: the real client.
 impl Api for crate::freshdesk::Client {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
-        crate::freshdesk::Client::create_ticket(self, t, tag).await
+    async fn create_ticket(&self, t: &NewTicket, tag: &str, files: &[Upload]) -> Reply<Ticket> {
+        crate::freshdesk::Client::create_ticket_with(self, t, tag, files).await
     }
     async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
         crate::freshdesk::Client::create_agent(self, a).await

@@ -29,7 +29,7 @@ fn refused<T>() -> Reply<T> {
 }
 
 impl<A: Api> Api for ReadOnly<A> {
-    async fn create_ticket(&self, _: &crate::domain::NewTicket, _: &str) -> Reply<Ticket> {
+    async fn create_ticket(&self, _: &NewTicket, _: &str, _: &[crate::freshdesk::Upload]) -> Reply<Ticket> {
         refused()
     }
     async fn create_agent(&self, _: &crate::domain::NewAgent) -> Reply<Agent> {
@@ -268,17 +268,23 @@ fn predict_ticket(t: &NewTicket, fields: Option<&Result<std::sync::Arc<TicketFie
                 "would create the ticket; its custom fields were not checked (ticket fields unreadable: {why})"
             ),
         ),
-        None => row(Outcome::WouldCreate, None, "would create the ticket"),
+        None => row(Outcome::WouldCreate, None, format!("would create the ticket{}", sent_values(t))),
     }
 }
 
 /// `; custom_fields {"cf_count":42,…}` as they would be sent (JSON shows their types), escaped.
 fn sent_values(t: &NewTicket) -> String {
-    if t.custom_fields.is_empty() {
-        return String::new();
+    let mut out = String::new();
+    if !t.custom_fields.is_empty() {
+        let json = serde_json::to_string(&t.custom_fields).unwrap_or_default();
+        out.push_str(&format!("; custom_fields {}", crate::text::Shown(&json)));
     }
-    let json = serde_json::to_string(&t.custom_fields).unwrap_or_default();
-    format!("; custom_fields {}", crate::text::Shown(&json))
+    if !t.attachments.is_empty() {
+        let files: Vec<String> =
+            t.attachments.iter().map(|a| format!("{} ({} bytes)", crate::text::Shown(&a.name), a.size)).collect();
+        out.push_str(&format!("; attachments {}", files.join(", ")));
+    }
+    out
 }
 
 async fn predict_delete<A: Api>(

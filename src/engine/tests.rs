@@ -62,7 +62,7 @@ impl FakeApi {
 }
 
 impl Api for FakeApi {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
+    async fn create_ticket(&self, t: &NewTicket, tag: &str, _: &[crate::freshdesk::Upload]) -> Reply<Ticket> {
         self.record("create_ticket", format!("{} {tag}", t.email.as_str()));
         next(&mut self.script.lock().unwrap().create_ticket)
     }

@@ -236,10 +236,24 @@ impl<'a, A: Api> Worker<'a, A> {
                 return Ok(Next::Retry { refund: false, delay: FIELDS_WAIT, code, message, http_status: None });
             }
         };
+        // Its attachments as they were when the row was journaled, or nothing is sent.
+        let files = if t.attachments.is_empty() {
+            Vec::new()
+        } else {
+            let list = t.attachments.clone();
+            let loaded = tokio::task::spawn_blocking(move || crate::pipeline::attach::load(&list)).await;
+            match loaded {
+                Ok(Ok(files)) => files,
+                Ok(Err(why)) => return Ok(refused("attachment_changed", why)),
+                Err(e) => return Err(journal::Error::Data(format!("reading attachments failed: {e}"))),
+            }
+        };
         let tag = idempotency_tag(&op.key);
         let mark = journal.begin_attempt(op.id, true);
-        let sent =
-            self.parts.sender.send_after(EndpointClass::TicketCreate, mark, |api| api.create_ticket(&t, &tag));
+        let sent = self
+            .parts
+            .sender
+            .send_after(EndpointClass::TicketCreate, mark, |api| api.create_ticket(&t, &tag, &files));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
         Ok(match &reply.answer {
             Answer::Ok { status, value } => done(Outcome::Created, Some(value.id), Some(*status), ""),

@@ -93,6 +93,7 @@ pub fn create_body(t: &NewTicket, tag: &str) -> Value {
     let Some(map) = body.as_object_mut() else { return Value::Null };
     map.remove("external_id");
     map.remove("date_format");
+    map.remove("attachments");
     let mut tags = t.tags.clone();
     if !tags.iter().any(|x| x.eq_ignore_ascii_case(tag)) {
         tags.push(tag.to_string());
@@ -154,6 +155,7 @@ mod tests {
             cc_emails: vec![],
             custom_fields: BTreeMap::from([("cf_host".to_string(), json!("db-07"))]),
             external_id: Some("MON-1".into()),
+            attachments: vec![],
             date_format: Some("DD/MM/YYYY".into()),
         }
     }

@@ -28,6 +28,8 @@ pub(crate) enum Field {
     Language,
     TimeZone,
     AgentId,
+    /// Files to attach to a ticket (names in the inbox's `attachments_dir`).
+    Attachments,
     /// A JSON `custom_fields` object (CSV uses `cf_*` columns instead).
     CustomFields,
 }
@@ -62,6 +64,7 @@ const ALIASES: &[(&str, Field)] = &[
     ("timezone", Field::TimeZone),
     ("agentid", Field::AgentId),
     ("id", Field::AgentId),
+    ("attachments", Field::Attachments),
     ("customfields", Field::CustomFields),
 ];
 
@@ -105,6 +108,7 @@ impl Field {
             Field::Language => "language",
             Field::TimeZone => "time_zone",
             Field::AgentId => "agent_id",
+            Field::Attachments => "attachments",
             Field::CustomFields => "custom_fields",
         }
     }

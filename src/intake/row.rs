@@ -4,7 +4,7 @@
 use super::Record;
 use super::fields::{Cell, Field, Named, RowFields};
 use crate::domain::{
-    Action, AgentRef, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
+    Action, AgentRef, Attachment, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
 };
 use crate::text::shown;
 use serde_json::Value;
@@ -181,6 +181,7 @@ impl Checker<'_, '_> {
         let cc_emails = self.opt(Field::CcEmails, cc_of).unwrap_or_default();
         let custom_fields = self.custom_fields();
         let external_id = self.opt(Field::ExternalId, trimmed);
+        let attachments = self.opt(Field::Attachments, attachments_of).unwrap_or_default();
         let ticket = NewTicket {
             email: email?,
             subject: subject?,
@@ -196,6 +197,7 @@ impl Checker<'_, '_> {
             cc_emails,
             custom_fields,
             external_id,
+            attachments,
             date_format: None,
         };
         Some(ticket)
@@ -273,6 +275,15 @@ fn tags_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
         }
     }
     Ok(tags)
+}
+
+/// File names: a JSON list, or text split on `;` only (a file name may hold a comma).
+fn attachments_of(cell: Cell<'_>) -> Result<Vec<Attachment>, String> {
+    let names = match cell {
+        Cell::Json(Value::Array(_)) => list_of(cell)?,
+        other => text_of(other)?.split(';').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
+    };
+    Ok(names.iter().map(|n| Attachment::named(n)).collect())
 }
 
 fn cc_of(cell: Cell<'_>) -> Result<Vec<String>, String> {

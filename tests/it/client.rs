@@ -75,6 +75,7 @@ fn ticket(email: &str) -> NewTicket {
         cc_emails: vec![],
         custom_fields: BTreeMap::from([("cf_host".to_string(), serde_json::json!("db-07"))]),
         external_id: Some("MON-1".into()),
+        attachments: vec![],
         date_format: None,
     }
 }

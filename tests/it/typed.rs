@@ -141,3 +141,158 @@ async fn the_plan_shows_each_converted_value_with_its_json_type() {
     assert!(stdout(&out).contains(want), "{}", stdout(&out));
     assert_eq!(app.sim.counters().route("POST /api/v2/tickets"), 0);
 }
+
+/// An app whose `[[inbox]]` on `<tmp>/in` takes attachments from `<tmp>/files`; the CSV goes in
+/// `in/` so `fdsync import` uses that inbox's attachments_dir.
+async fn attaching_app(sim: SimConfig, extra: &str) -> (TestApp, std::path::PathBuf, std::path::PathBuf) {
+    let root = tempfile::tempdir().unwrap().keep();
+    let (inbox, files) = (root.join("in"), root.join("files"));
+    std::fs::create_dir_all(&inbox).unwrap();
+    std::fs::create_dir_all(&files).unwrap();
+    let cfg = format!(
+        "[[inbox]]\ndir = \"{}\"\naction = \"create_ticket\"\nattachments_dir = \"{}\"\n{extra}",
+        inbox.display(),
+        files.display()
+    );
+    (spawn_app_with(sim, &cfg).await, inbox, files)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_sent_as_multipart_with_typed_custom_fields_and_their_bytes_arrive() {
+    let (app, inbox, files) = attaching_app(typed_account(), "").await;
+    let log: Vec<u8> = (0..200_000u32).flat_map(|i| i.to_le_bytes()).collect();
+    std::fs::write(files.join("disk.log"), &log).unwrap();
+    std::fs::create_dir(files.join("shots")).unwrap();
+    std::fs::write(files.join("shots/screen 1.png"), b"\x89PNG\r\n\x1a\nfake").unwrap();
+    let csv = inbox.join("nightly.csv");
+    std::fs::write(
+        &csv,
+        "email,subject,description,priority,status,cf_count,cf_urgent,tags,attachments\n\
+         x@example.com,Disk,full,1,2,42,yes,ops,disk.log; shots/screen 1.png\n\
+         y@example.com,Plain,none,1,2,7,no,,\n",
+    )
+    .unwrap();
+    let plan = app.fdsync(&["plan", csv.to_str().unwrap()]).await;
+    let plan_out = stdout(&plan);
+    assert!(plan_out.contains("attachments disk.log (800000 bytes), shots/screen 1.png (12 bytes)"), "{plan_out}");
+    let out = app.import(&csv, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let tickets = app.sim.state().tickets;
+    let disk = tickets.iter().find(|t| t.subject == "Disk").expect("created");
+    assert_eq!(disk.custom_fields["cf_count"], json!(42), "a typed value survives the form");
+    assert_eq!(disk.custom_fields["cf_urgent"], json!(true));
+    assert!(disk.tags.iter().any(|t| t == "ops") && disk.tags.iter().any(|t| t.starts_with("fds-")), "{:?}", disk.tags);
+    let names: Vec<&str> = disk.attachments.iter().map(|a| a.name.as_str()).collect();
+    assert_eq!(names, ["disk.log", "screen 1.png"]);
+    assert_eq!(disk.attachments[0].bytes, log, "the bytes arrive intact");
+    assert_eq!(disk.attachments[1].bytes, b"\x89PNG\r\n\x1a\nfake");
+    assert!(tickets.iter().find(|t| t.subject == "Plain").unwrap().attachments.is_empty());
+    // The journal holds each file's hash, taken when the row was journaled.
+    let payload: String = app
+        .journal()
+        .query_row("SELECT payload FROM ops WHERE row = 1", [], |r| r.get(0))
+        .expect("row 1 journaled");
+    let sha = "sha256";
+    assert!(payload.contains(sha) && payload.contains("disk.log"), "{payload}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_outside_the_folder_too_large_or_changed_are_refused_before_any_create() {
+    let (app, inbox, files) = attaching_app(fast_sim(), "").await;
+    std::fs::write(inbox.parent().unwrap().join("secret.txt"), b"x").unwrap();
+    std::os::unix::fs::symlink(inbox.parent().unwrap().join("secret.txt"), files.join("link.txt")).unwrap();
+    std::fs::write(files.join("big.bin"), vec![7u8; 21 * 1024 * 1024]).unwrap();
+    std::fs::write(files.join("ok.txt"), b"fine").unwrap();
+    let csv = inbox.join("bad.csv");
+    std::fs::write(
+        &csv,
+        "email,subject,description,priority,status,attachments\n\
+         a@example.com,Up,x,1,2,../etc/passwd\n\
+         b@example.com,Abs,x,1,2,/etc/passwd\n\
+         c@example.com,Link,x,1,2,link.txt\n\
+         d@example.com,Big,x,1,2,big.bin\n\
+         e@example.com,Gone,x,1,2,missing.txt\n\
+         f@example.com,Good,x,1,2,ok.txt\n",
+    )
+    .unwrap();
+    let out = app.import(&csv, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("bad");
+    let says = |row: &str, words: &[&str]| {
+        let r = report.iter().find(|r| r[0] == row).expect("row");
+        assert_eq!(r[3], "failed", "{r:?}");
+        for w in words {
+            assert!(r[7].contains(w), "row {row} should say {w}: {r:?}");
+        }
+    };
+    says("1", &["attachments", "'../etc/passwd'", "no '..'"]);
+    says("2", &["attachments", "'/etc/passwd'", "no absolute path"]);
+    says("3", &["attachments", "'link.txt'", "outside attachments_dir"]);
+    says("4", &["attachments", "'big.bin'", "20 MB"]);
+    says("5", &["attachments", "'missing.txt'", "not a file in attachments_dir"]);
+    assert_eq!(app.sim.counters().route("POST /api/v2/tickets"), 1, "only the good row was sent");
+    let good = app.sim.state().tickets;
+    assert_eq!(good[0].attachments[0].bytes, b"fine");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_changed_between_journaling_and_sending_fails_its_row() {
+    // The first run is killed while row 1's create is in flight (row 2 is journaled, not sent);
+    // row 2's file is then changed, and the rerun must not send it.
+    let sim = SimConfig { latency_ms: Some((1500, 1500)), ..typed_account() };
+    let (app, inbox, files) = attaching_app(sim, "[limits]\nconcurrency = 1\n").await;
+    std::fs::write(files.join("a.txt"), b"first").unwrap();
+    std::fs::write(files.join("b.txt"), b"second").unwrap();
+    let csv = inbox.join("t.csv");
+    std::fs::write(
+        &csv,
+        "email,subject,description,priority,status,attachments\na@example.com,A,x,1,2,a.txt\nb@example.com,B,x,1,2,b.txt\n",
+    )
+    .unwrap();
+    let mut child = app.command(&["import", csv.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    let posted = wait_until(std::time::Duration::from_secs(20), || {
+        app.sim.request_log().iter().any(|r| r == "POST /api/v2/tickets")
+    })
+    .await;
+    assert!(posted, "the first create was sent");
+    child.start_kill().expect("kill -9");
+    child.wait().await.unwrap();
+    std::fs::write(files.join("b.txt"), b"tampered").unwrap();
+    let out = app.import(&csv, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("t");
+    let b = report.iter().find(|r| r[0] == "2").unwrap();
+    assert_eq!((b[3].as_str(), b[6].as_str()), ("failed", "attachment_changed"), "{b:?}");
+    assert!(b[7].contains("'b.txt' changed"), "{b:?}");
+    assert!(app.sim.state().tickets.iter().all(|t| t.subject != "B"), "the changed file was not sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_during_a_multipart_create_then_a_rerun_leaves_one_ticket_with_its_files() {
+    let sim = SimConfig { latency_ms: Some((1200, 1200)), ..fast_sim() };
+    let (app, inbox, files) = attaching_app(sim, "[limits]\nconcurrency = 1\n").await;
+    std::fs::write(files.join("trace.log"), vec![b'z'; 300_000]).unwrap();
+    let csv = inbox.join("night.csv");
+    std::fs::write(&csv, "email,subject,description,priority,status,attachments\nk@example.com,Killed,x,1,2,trace.log\n")
+        .unwrap();
+    let spawned = now_ms();
+    let mut child = app.command(&["import", csv.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    let posted = wait_until(std::time::Duration::from_secs(20), || {
+        app.sim.request_log().iter().any(|r| r == "POST /api/v2/tickets")
+    })
+    .await;
+    assert!(posted, "the create was sent");
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    assert!(app.sending_since(spawned) > 0, "the kill lands while the create is `sending`");
+    child.start_kill().expect("kill -9");
+    child.wait().await.unwrap();
+    // The simulator finishes the create the killed process never heard about.
+    let landed = wait_until(std::time::Duration::from_secs(5), || !app.sim.state().tickets.is_empty()).await;
+    let out = app.import(&csv, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let tickets = app.sim.state().tickets;
+    assert_eq!(tickets.len(), 1, "one ticket (the lost answer {} landed)", if landed { "had" } else { "had not" });
+    assert_eq!(tickets[0].attachments.len(), 1);
+    assert_eq!(tickets[0].attachments[0].bytes.len(), 300_000);
+    assert_eq!(app.report("night")[0][3], "created");
+}

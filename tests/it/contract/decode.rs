@@ -33,6 +33,7 @@ fn ticket(extra: &[(&str, serde_json::Value)]) -> NewTicket {
         cc_emails: vec![],
         custom_fields: BTreeMap::new(),
         external_id: None,
+        attachments: vec![],
         date_format: None,
     };
     t.custom_fields.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
