@@ -131,6 +131,8 @@ pub(crate) struct Store {
     pub tickets: Vec<Ticket>,
     pub users: BTreeMap<u64, User>,
     by_email: HashMap<String, u64>,
+    /// Contacts by `unique_external_id` (the "unique contact identifier" feature).
+    pub by_external_id: HashMap<String, u64>,
     next_user: u64,
     /// The admin agent who owns `api_key`.
     pub owner_id: u64,
@@ -154,6 +156,7 @@ impl Store {
             tickets: Vec::new(),
             users: BTreeMap::new(),
             by_email: HashMap::new(),
+            by_external_id: HashMap::new(),
             next_user: FIRST_USER_ID,
             owner_id: 0,
             agent_id: 0,

@@ -76,4 +76,10 @@ impl<A: Api> Api for Observed<A> {
     async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
         self.seen(self.inner.ticket_fields().await)
     }
+    async fn list_tickets_by_requester(&self, id: u64, since: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+        self.seen(self.inner.list_tickets_by_requester(id, since, page).await)
+    }
+    async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        self.seen(self.inner.find_contact_by_phone(phone).await)
+    }
 }

@@ -90,7 +90,20 @@ impl FromStr for Action {
 /// becomes the idempotency key and is never sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTicket {
-    pub email: Email,
+    /// The requester: at least one of `email`, `phone` (with `name`), `requester_id`,
+    /// `unique_external_id`, `twitter_id`, `facebook_id` (intake checks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twitter_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facebook_id: Option<String>,
     pub subject: String,
     pub description: String,
     pub priority: Priority,
@@ -129,7 +142,12 @@ impl NewTicket {
     /// A minimal valid ticket from `email` (tests).
     pub(crate) fn example(email: &str) -> Self {
         NewTicket {
-            email: Email::parse(email).expect("a valid test e-mail"),
+            email: Some(Email::parse(email).expect("a valid test e-mail")),
+            phone: None,
+            requester_id: None,
+            unique_external_id: None,
+            twitter_id: None,
+            facebook_id: None,
             subject: "s".into(),
             description: "d".into(),
             priority: Priority::Low,
@@ -145,6 +163,34 @@ impl NewTicket {
             external_id: None,
             attachments: vec![],
             date_format: None,
+        }
+    }
+}
+
+/// How a lost create is looked for: the requester's identity the lookup can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requester<'a> {
+    /// The contact's id: list its tickets.
+    Id(u64),
+    /// List the tickets of the contact with this e-mail.
+    Email(&'a str),
+    /// Find the contact by phone, then list its tickets.
+    Phone(&'a str),
+    /// No list filter takes it (`unique_external_id`, `twitter_id`, `facebook_id`): search by tag.
+    Other,
+}
+
+impl NewTicket {
+    /// The identity a lookup uses, the most direct first: id, e-mail, phone, then the others.
+    pub fn requester(&self) -> Requester<'_> {
+        if let Some(id) = self.requester_id {
+            Requester::Id(id)
+        } else if let Some(e) = &self.email {
+            Requester::Email(e.as_str())
+        } else if let Some(p) = &self.phone {
+            Requester::Phone(p)
+        } else {
+            Requester::Other
         }
     }
 }

@@ -46,6 +46,15 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
     /// `GET ticket_fields`: the account's custom fields.
     fn ticket_fields(&self) -> impl Future<Output = Reply<TicketFields>> + Send;
+    /// `GET tickets?requester_id=&updated_since=&page=`, newest first.
+    fn list_tickets_by_requester(
+        &self,
+        requester_id: u64,
+        updated_since: OffsetDateTime,
+        page: u32,
+    ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
+    /// `GET contacts?phone=`: the id of the contact with this phone, or a proven `None`.
+    fn find_contact_by_phone(&self, phone: &str) -> impl Future<Output = Reply<Option<u64>>> + Send;
 }
 
 /// Production: the real client.
@@ -96,5 +105,11 @@ impl Api for crate::freshdesk::Client {
     }
     async fn ticket_fields(&self) -> Reply<TicketFields> {
         crate::freshdesk::Client::ticket_fields(self).await
+    }
+    async fn list_tickets_by_requester(&self, id: u64, since: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+        crate::freshdesk::Client::list_tickets_by_requester(self, id, since, page).await
+    }
+    async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        crate::freshdesk::Client::find_contact_by_phone(self, phone).await
     }
 }

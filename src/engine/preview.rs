@@ -76,6 +76,12 @@ impl<A: Api> Api for ReadOnly<A> {
     async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
         self.0.ticket_fields().await
     }
+    async fn list_tickets_by_requester(&self, id: u64, since: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+        self.0.list_tickets_by_requester(id, since, page).await
+    }
+    async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        self.0.find_contact_by_phone(phone).await
+    }
 }
 
 /// What a preview found besides the rows: reasons the real run would be held.

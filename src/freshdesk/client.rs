@@ -143,6 +143,25 @@ impl Client {
         updated_since: time::OffsetDateTime,
         page: u32,
     ) -> Reply<Vec<Ticket>> {
+        self.list_tickets(("email", email.to_string()), updated_since, page).await
+    }
+
+    /// `GET api/v2/tickets?requester_id=&updated_since=&per_page=100&order_by=created_at&page=`.
+    pub async fn list_tickets_by_requester(
+        &self,
+        requester_id: u64,
+        updated_since: time::OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
+        self.list_tickets(("requester_id", requester_id.to_string()), updated_since, page).await
+    }
+
+    async fn list_tickets(
+        &self,
+        filter: (&str, String),
+        updated_since: time::OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
         let since = updated_since
             .to_offset(time::UtcOffset::UTC)
             .replace_nanosecond(0)
@@ -150,13 +169,21 @@ impl Client {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let query = [
-            ("email", email.to_string()),
+            filter,
             ("updated_since", since),
             ("per_page", "100".to_string()),
             ("order_by", "created_at".to_string()),
             ("page", page.to_string()),
         ];
         self.send(Method::GET, "api/v2/tickets", &query, None).await
+    }
+
+    /// `GET api/v2/contacts?phone=`: the first matching contact's id (`None`: no contact).
+    pub async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        let reply: Reply<tickets::ContactIds> =
+            self.send(Method::GET, "api/v2/contacts", &[("phone", phone.to_string())], None).await;
+        let Reply { answer, rate, elapsed, next_page } = reply;
+        Reply { answer: answer.map(|ids| ids.0.first().copied()), rate, elapsed, next_page }
     }
 
     /// `GET api/v2/ticket_fields`: the account's custom fields (a read: `EndpointClass::Other`).

@@ -102,6 +102,23 @@ pub fn create_body(t: &NewTicket, tag: &str) -> Value {
     body
 }
 
+/// `GET contacts?…`: the ids of the matching contacts (each must have a positive id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactIds(pub Vec<u64>);
+
+#[derive(Deserialize)]
+struct ContactIdDto {
+    id: NonZeroU64,
+}
+
+impl Decode for ContactIds {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice::<Vec<ContactIdDto>>(body)
+            .map(|items| ContactIds(items.into_iter().map(|c| c.id.get()).collect()))
+            .map_err(|e| format!("not a list of contacts ({e})"))
+    }
+}
+
 /// One page of `GET search/tickets`: how many match in all, and this page's hits.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct SearchPage {
@@ -141,7 +158,12 @@ mod tests {
 
     fn ticket() -> NewTicket {
         NewTicket {
-            email: Email::parse("jane@example.com").unwrap(),
+            email: Some(Email::parse("jane@example.com").unwrap()),
+            phone: None,
+            requester_id: None,
+            unique_external_id: None,
+            twitter_id: None,
+            facebook_id: None,
             subject: "Disk full".into(),
             description: "<p>98%</p>".into(),
             priority: Priority::High,

@@ -296,3 +296,67 @@ async fn kill_9_during_a_multipart_create_then_a_rerun_leaves_one_ticket_with_it
     assert_eq!(tickets[0].attachments[0].bytes.len(), 300_000);
     assert_eq!(app.report("night")[0][3], "created");
 }
+
+/// Rows naming their requester every way Freshdesk accepts: e-mail, phone with a name, a
+/// contact id, a unique external id, a Twitter and a Facebook id.
+fn identities_csv(requester_id: u64) -> String {
+    format!(
+        "subject,description,priority,status,email,phone,name,requester_id,unique_external_id,twitter_id,facebook_id\n\
+         By email,d,1,2,mail@example.com,,,,,,\n\
+         By phone,d,1,2,,+4930123456,Pat Phone,,,,\n\
+         By id,d,1,2,,,,{requester_id},,,\n\
+         By external id,d,1,2,,,Ext Person,,EMP-0042,,\n\
+         By twitter,d,1,2,,,,,,@someone,\n\
+         By facebook,d,1,2,,,,,,,fb.someone\n"
+    )
+}
+
+async fn known_contact(app: &TestApp) -> u64 {
+    app.create_ticket_directly("known@example.com", "earlier").await;
+    let contacts = app.sim.state().contacts;
+    contacts.iter().find(|c| c.email.as_deref() == Some("known@example.com")).expect("contact").id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_requester_identity_creates_its_ticket_and_a_phone_without_a_name_is_refused() {
+    let sim = SimConfig { unique_contact_identifier: true, ..fast_sim() };
+    let app = spawn_app_with(sim, "").await;
+    let id = known_contact(&app).await;
+    let mut csv = identities_csv(id);
+    csv.push_str("No name,d,1,2,,+4930999,,,,,\nNobody,d,1,2,,,,,,,\n");
+    let file = app.file("who.csv", &csv);
+    let out = app.import(&file, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("who");
+    let created: Vec<&str> = report.iter().filter(|r| r[3] == "created").map(|r| r[0].as_str()).collect();
+    assert_eq!(created, ["1", "2", "3", "4", "5", "6"], "{report:?}");
+    assert!(report[6][7].contains("name: is required with phone"), "{:?}", report[6]);
+    assert!(report[7][7].contains("give one of email, phone (with name), requester_id"), "{:?}", report[7]);
+    let state = app.sim.state();
+    let ticket = |s: &str| state.tickets.iter().find(|t| t.subject == s).expect(s).requester_id;
+    assert_eq!(ticket("By id"), id);
+    let phone = state.contacts.iter().find(|c| c.phone.as_deref() == Some("+4930123456")).expect("phone contact");
+    assert_eq!((ticket("By phone"), phone.name.as_str()), (phone.id, "Pat Phone"));
+    assert_ne!(ticket("By external id"), ticket("By email"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_answer_is_found_again_whichever_identity_the_row_used() {
+    // Every create is applied, then its answer is lost (a 502/504 from a gateway): each row is
+    // found by its tag through its own identity, never sent twice.
+    let sim = SimConfig { unique_contact_identifier: true, ..fast_sim() };
+    let app = spawn_app_with(sim, "").await;
+    let id = known_contact(&app).await;
+    app.sim.update(|c| c.fail_after_rate = 1.0);
+    let file = app.file("lost.csv", &identities_csv(id));
+    let out = app.import(&file, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("lost");
+    assert!(report.iter().all(|r| r[3] == "created" && r[7].contains("recovered")), "{report:?}");
+    let counts = subject_counts(&app);
+    for s in ["By email", "By phone", "By id", "By external id", "By twitter", "By facebook"] {
+        assert_eq!(counts.get(s), Some(&1), "{s}: {counts:?}");
+    }
+    assert!(app.sim.counters().route("GET /api/v2/contacts") >= 1, "the phone row was looked up by its contact");
+    assert!(app.sim.counters().route("GET /api/v2/search/tickets") >= 2, "twitter and facebook rows by tag search");
+}

@@ -111,6 +111,8 @@ pub(crate) struct TicketInput {
     pub product_id: Option<u64>,
     pub company_id: Option<u64>,
     pub email_config_id: Option<u64>,
+    /// Only with the unique contact identifier feature.
+    pub unique_external_id: Option<String>,
 }
 
 fn list(values: &[u64]) -> String {
@@ -294,8 +296,9 @@ fn requester(obj: &Map<String, Value>, create: bool, e: &mut Vec<FieldError>) ->
     if t.email.as_deref().is_some_and(|m| !is_email(m)) {
         e.push(FieldError::new("email", "invalid_value", "It should be in the 'valid email address' format"));
     }
-    let requester_sent =
-        ["requester_id", "email", "phone", "twitter_id", "facebook_id"].iter().any(|k| obj.contains_key(*k));
+    let requester_sent = ["requester_id", "email", "phone", "twitter_id", "facebook_id", "unique_external_id"]
+        .iter()
+        .any(|k| obj.contains_key(*k));
     if create && !requester_sent {
         let msg = "Please fill at least 1 of requester_id, phone, email, twitter_id, facebook_id fields";
         e.push(FieldError::new("requester_id", "missing_field", msg));
@@ -311,6 +314,16 @@ pub(crate) fn parse(
     obj: &Map<String, Value>,
     create: bool,
     known_custom: &[CustomField],
+) -> Result<TicketInput, Vec<FieldError>> {
+    parse_with(obj, create, known_custom, false)
+}
+
+/// [`parse`] on an account where `unique_external_id` may name the requester (`unique_ids`).
+pub(crate) fn parse_with(
+    obj: &Map<String, Value>,
+    create: bool,
+    known_custom: &[CustomField],
+    unique_ids: bool,
 ) -> Result<TicketInput, Vec<FieldError>> {
     let unknown = unknown_keys(obj.keys(), if create { CREATE_FIELDS } else { UPDATE_FIELDS });
     if !unknown.is_empty() {
@@ -353,7 +366,9 @@ pub(crate) fn parse(
         let msg = "Attachments are accepted only as multipart/form-data";
         e.push(FieldError::new("attachments", "datatype_mismatch", msg));
     }
-    if obj.contains_key("unique_external_id") {
+    if unique_ids {
+        t.unique_external_id = string(obj, "unique_external_id", 255, &mut e);
+    } else if obj.contains_key("unique_external_id") {
         let msg = "The Unique Contact Identifier feature is required to support unique_external_id attribute in the request";
         e.push(FieldError::new("unique_external_id", "inaccessible_field", msg));
     }

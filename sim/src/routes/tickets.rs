@@ -49,6 +49,14 @@ fn resolve_requester(store: &mut Store, input: &TicketInput) -> Result<(u64, boo
         }
         return Ok((store.add_contact(input.name.as_deref(), None, Some(phone)), true));
     }
+    if let Some(external) = &input.unique_external_id {
+        if let Some(id) = store.by_external_id.get(external).copied() {
+            return Ok((id, false));
+        }
+        let id = store.add_contact(Some(input.name.as_deref().unwrap_or(external)), None, None);
+        store.by_external_id.insert(external.clone(), id);
+        return Ok((id, true));
+    }
     // twitter_id / facebook_id only: a nameless contact.
     Ok((store.add_contact(input.name.as_deref(), None, None), true))
 }
@@ -101,7 +109,8 @@ pub(crate) async fn create(
         }
         None => (read_object(&app, body).await?, Vec::new()),
     };
-    let input = ticket_fields::parse(&obj, true, &known).map_err(ApiError::Validation)?;
+    let unique_ids = app.config().unique_contact_identifier;
+    let input = ticket_fields::parse_with(&obj, true, &known, unique_ids).map_err(ApiError::Validation)?;
     let (body, id) = {
         let mut store = lock(&app.store);
         let (requester_id, new_contact) = resolve_requester(&mut store, &input).map_err(ApiError::one)?;
