@@ -4,7 +4,7 @@
 //! Prints the median of 7 rounds for parse + convert and for the conversion alone. Target:
 //! ≥ 100,000 rows/s. Run with `cargo bench --bench convert`.
 
-use fdsync::domain::Op;
+use fdsync::domain::{Action, Op};
 use fdsync::freshdesk::{Decode, TicketFields};
 use fdsync::intake::{self, Format, Record};
 use std::time::{Duration, Instant};
@@ -54,7 +54,7 @@ fn main() {
     for _ in 0..RUNS {
         let start = Instant::now();
         let mut tickets = Vec::with_capacity(ROWS);
-        for item in intake::parse_reader(text.as_bytes(), Format::Csv, None).expect("header") {
+        for item in intake::parse_reader(text.as_bytes(), Format::Csv, Some(Action::CreateTicket)).expect("header") {
             match item.expect("no file error") {
                 Record::Op { op: Op::CreateTicket(t), .. } => tickets.push(t),
                 other => panic!("not a ticket: {other:?}"),

@@ -1,6 +1,7 @@
 //! The account's ticket fields (`GET ticket_fields`), read once and trusted for [`TTL`] (a
 //! daemon picks up a field an admin adds within that time), and the typing of one ticket by
-//! them ([`TicketFields::type_ticket`], pure). A ticket without custom fields needs no read.
+//! them ([`TicketFields::type_ticket`], pure: custom values and the `type`). A ticket with
+//! neither needs no read.
 //! While the fields cannot be read, a ticket that has custom fields waits (it is retried), as
 //! its values cannot be typed; it is never sent untyped.
 
@@ -69,7 +70,7 @@ impl FieldBook {
 
     /// `t` typed by the account's fields (no read when it has no custom fields).
     pub(crate) async fn type_ticket<'t, A: Api>(&self, sender: &Sender<A>, t: &'t NewTicket) -> Typed<'t> {
-        if t.custom_fields.is_empty() {
+        if t.custom_fields.is_empty() && t.ticket_type.is_none() {
             return Typed::Ready(Cow::Borrowed(t));
         }
         let fields = match self.fields(sender).await {

@@ -148,6 +148,9 @@ impl CustomField {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TicketFields {
     pub custom: Vec<CustomField>,
+    /// The account's ticket types (the `default_ticket_type` field's choices); `None` when the
+    /// answer lists none (a row's `type` is then left to Freshdesk).
+    pub ticket_types: Option<Vec<String>>,
 }
 
 impl TicketFields {
@@ -282,7 +285,12 @@ impl Decode for TicketFields {
                 });
             }
         }
-        Ok(TicketFields { custom })
+        let ticket_types = items
+            .iter()
+            .find(|d| d.kind == "default_ticket_type")
+            .and_then(|d| d.choices.clone())
+            .and_then(|c| serde_json::from_value::<Vec<String>>(c).ok());
+        Ok(TicketFields { custom, ticket_types })
     }
 }
 

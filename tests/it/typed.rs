@@ -360,3 +360,24 @@ async fn a_lost_answer_is_found_again_whichever_identity_the_row_used() {
     assert!(app.sim.counters().route("GET /api/v2/contacts") >= 1, "the phone row was looked up by its contact");
     assert!(app.sim.counters().route("GET /api/v2/search/tickets") >= 2, "twitter and facebook rows by tag search");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_type_is_checked_against_the_accounts_types_and_tags_split_on_commas_or_semicolons() {
+    let app = spawn_app().await;
+    let file = app.file(
+        "types.csv",
+        "email,subject,description,priority,status,type,tags,cc_emails\n\
+         a@example.com,Typed,x,1,2,feature  request,\"a,b;c\",\"x@example.com;y@example.com\"\n\
+         b@example.com,Bug,x,1,2,Bug,,\n",
+    );
+    let out = app.import(&file, &["--action", "create_ticket"]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("types");
+    assert_eq!((report[1][3].as_str(), report[1][6].as_str()), ("failed", "bad_value"), "{report:?}");
+    assert!(report[1][7].contains(r#"'Bug' is not a ticket type of this account: type takes one of "Question""#), "{report:?}");
+    let tickets = app.sim.state().tickets;
+    assert_eq!(tickets.len(), 1);
+    assert_eq!(tickets[0].kind.as_deref(), Some("Feature Request"));
+    assert!(["a", "b", "c"].iter().all(|t| tickets[0].tags.iter().any(|x| x == t)), "{:?}", tickets[0].tags);
+    assert_eq!(tickets[0].cc_emails, ["x@example.com", "y@example.com"]);
+}

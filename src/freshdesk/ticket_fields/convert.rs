@@ -270,13 +270,32 @@ impl CustomField {
 impl TicketFields {
     /// `t` with its custom fields as the account's fields take them (dates read with the
     /// `date_format` it was taken with), or every value that cannot be converted.
+    /// Its `type` is matched to the account's ticket types the same way as a dropdown.
     pub fn type_ticket(&self, t: &NewTicket) -> Result<NewTicket, Vec<FieldError>> {
         let format = match t.date_format.as_deref().map(DateFormat::parse).transpose() {
             Ok(f) => f,
             Err(why) => return Err(vec![FieldError::new("date_format", why)]),
         };
-        let custom_fields = self.convert(&t.custom_fields, format.as_ref())?;
-        Ok(NewTicket { custom_fields, ..t.clone() })
+        let converted = self.convert(&t.custom_fields, format.as_ref());
+        let ticket_type = self.ticket_type(t.ticket_type.as_deref());
+        match (converted, ticket_type) {
+            (Ok(custom_fields), Ok(ticket_type)) => Ok(NewTicket { custom_fields, ticket_type, ..t.clone() }),
+            (converted, ticket_type) => {
+                Err(converted.err().into_iter().flatten().chain(ticket_type.err()).collect())
+            }
+        }
+    }
+
+    /// A row's `type` as the account spells it (case and spaces ignored), when the account's
+    /// types are known; one it does not have is refused naming its types.
+    fn ticket_type(&self, given: Option<&str>) -> Result<Option<String>, FieldError> {
+        let (Some(given), Some(types)) = (given, &self.ticket_types) else {
+            return Ok(given.map(String::from));
+        };
+        pick(given, types.iter().map(String::as_str)).map(|t| Some(t.to_string())).map_err(|wants| {
+            let reason = format!("'{}' is not a ticket type of this account: type takes {wants}", Shown(given));
+            FieldError::new("type", reason)
+        })
     }
 
     /// Every value of `given` (API name → value as the file gave it) as its field takes it.

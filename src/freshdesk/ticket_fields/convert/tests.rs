@@ -150,6 +150,23 @@ fn dependent_fields_are_checked_level_by_level() {
 }
 
 #[test]
+fn a_ticket_type_is_matched_to_the_accounts_types() {
+    let answer = br#"[{"id": 9, "name": "ticket_type", "label": "Type", "type": "default_ticket_type",
+        "required_for_agents": false, "required_for_closure": false, "choices": ["Question", "Feature Request"]}]"#;
+    let f = TicketFields::decode(answer).unwrap();
+    let mut t = NewTicket::example("a@example.com");
+    t.ticket_type = Some("feature request".into());
+    assert_eq!(f.type_ticket(&t).unwrap().ticket_type.as_deref(), Some("Feature Request"));
+    t.ticket_type = Some("Bug".into());
+    let err = f.type_ticket(&t).unwrap_err();
+    assert_eq!(err[0].column, "type");
+    assert!(err[0].reason.contains(r#"'Bug' is not a ticket type of this account: type takes one of "Question", "Feature Request""#), "{err:?}");
+    // Without the account's types, the type goes as given.
+    t.ticket_type = Some("Bug".into());
+    assert_eq!(fields().type_ticket(&t).unwrap().ticket_type.as_deref(), Some("Bug"));
+}
+
+#[test]
 fn an_unknown_field_is_refused_naming_the_accounts_fields() {
     let err = convert(json!({"cf_nope": "x"})).unwrap_err();
     assert_eq!(err[0].column, "cf_nope");
