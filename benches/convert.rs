@@ -54,7 +54,9 @@ fn main() {
     for _ in 0..RUNS {
         let start = Instant::now();
         let mut tickets = Vec::with_capacity(ROWS);
-        for item in intake::parse_reader(text.as_bytes(), Format::Csv, Some(Action::CreateTicket)).expect("header") {
+        for item in
+            intake::parse_reader(text.as_bytes(), Format::Csv, Some(Action::CreateTicket)).expect("header")
+        {
             match item.expect("no file error") {
                 Record::Op { op: Op::CreateTicket(t), .. } => tickets.push(t),
                 other => panic!("not a ticket: {other:?}"),

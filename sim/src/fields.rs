@@ -99,8 +99,13 @@ impl TryFrom<FieldSpec> for CustomField {
         if (s.kind == FieldKind::Dropdown) == s.choices.is_empty() {
             return Err(format!("custom field {:?}: choices are for (and required by) dropdowns", s.name));
         }
-        if (s.kind == FieldKind::Nested) != s.tree.is_object() || (s.kind != FieldKind::Nested && !s.levels.is_empty()) {
-            return Err(format!("custom field {:?}: tree and levels are for (and tree required by) nested fields", s.name));
+        if (s.kind == FieldKind::Nested) != s.tree.is_object()
+            || (s.kind != FieldKind::Nested && !s.levels.is_empty())
+        {
+            return Err(format!(
+                "custom field {:?}: tree and levels are for (and tree required by) nested fields",
+                s.name
+            ));
         }
         Ok(CustomField {
             label: s.label.unwrap_or_else(|| label_of(&s.name)),
@@ -187,7 +192,9 @@ impl CustomField {
             FieldKind::Decimal => "It should be a/an Number".into(),
             FieldKind::Date => "It should be in the 'yyyy-mm-dd' format".into(),
             FieldKind::Dropdown => format!("It should be one of these values: '{}'", self.choices.join(",")),
-            FieldKind::Nested => format!("It should be one of these values: '{}'", keys(&self.tree).join(",")),
+            FieldKind::Nested => {
+                format!("It should be one of these values: '{}'", keys(&self.tree).join(","))
+            }
         }
     }
 
@@ -241,7 +248,9 @@ fn is_date(s: &str) -> bool {
     if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
         return false;
     }
-    let num = |r: std::ops::Range<usize>| s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok();
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok()
+    };
     let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
     let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
     let days = match m {
@@ -415,7 +424,11 @@ mod tests {
         for bad in [json!("2023-02-29"), json!("29/02/2024"), json!("2024-2-29"), json!(20240229)] {
             assert!(due.refuse(&bad, false).is_some(), "{bad}");
         }
-        let cat = CustomField::nested("cf_cat", json!({"HW": {"Laptop": ["Screen"]}, "SW": {}}), &["cf_sub", "cf_item"]);
+        let cat = CustomField::nested(
+            "cf_cat",
+            json!({"HW": {"Laptop": ["Screen"]}, "SW": {}}),
+            &["cf_sub", "cf_item"],
+        );
         assert_eq!(cat.refuse(&json!("HW"), false), None);
         assert_eq!(cat.refuse(&json!("hw"), false), Some("invalid_value"));
         assert_eq!(cat.level_choices(&[Some(&json!("HW"))]), Some(vec!["Laptop".to_string()]));

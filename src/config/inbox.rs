@@ -91,7 +91,16 @@ fn resolve(i: usize, ib: RawInbox) -> Result<Inbox, Error> {
         return Err(Error::invalid(&format!("inbox[{i}].attachments_dir"), "must be an absolute path"));
     }
     let (date_format, attachments_dir) = (ib.date_format, ib.attachments_dir);
-    Ok(Inbox { dir: ib.dir, action, settle, pattern: ib.pattern, actions, caps, date_format, attachments_dir })
+    Ok(Inbox {
+        dir: ib.dir,
+        action,
+        settle,
+        pattern: ib.pattern,
+        actions,
+        caps,
+        date_format,
+        attachments_dir,
+    })
 }
 
 /// `actions` parsed (aliases accepted, duplicates dropped), else the default; the inbox's own

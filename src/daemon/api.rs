@@ -29,7 +29,12 @@ impl<A: Api> Observed<A> {
 }
 
 impl<A: Api> Api for Observed<A> {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str, files: &[crate::freshdesk::Upload]) -> Reply<Ticket> {
+    async fn create_ticket(
+        &self,
+        t: &NewTicket,
+        tag: &str,
+        files: &[crate::freshdesk::Upload],
+    ) -> Reply<Ticket> {
         self.seen(self.inner.create_ticket(t, tag, files).await)
     }
     async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
@@ -76,7 +81,12 @@ impl<A: Api> Api for Observed<A> {
     async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
         self.seen(self.inner.ticket_fields().await)
     }
-    async fn list_tickets_by_requester(&self, id: u64, since: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+    async fn list_tickets_by_requester(
+        &self,
+        id: u64,
+        since: OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
         self.seen(self.inner.list_tickets_by_requester(id, since, page).await)
     }
     async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {

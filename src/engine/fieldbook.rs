@@ -24,7 +24,8 @@ enum State {
     Unknown { why: String, ask_again: Instant },
 }
 
-/// What typing a ticket found.
+/// What typing a ticket found (one at a time, so the ticket is not boxed).
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Typed<'t> {
     /// Ready to send: its custom fields as the account's fields take them.
     Ready(Cow<'t, NewTicket>),
@@ -79,7 +80,9 @@ impl FieldBook {
         };
         match fields.type_ticket(t) {
             Ok(typed) => Typed::Ready(Cow::Owned(typed)),
-            Err(errors) => Typed::Bad(errors.iter().map(|e| e.reason.as_str()).collect::<Vec<_>>().join("; ")),
+            Err(errors) => {
+                Typed::Bad(errors.iter().map(|e| e.reason.as_str()).collect::<Vec<_>>().join("; "))
+            }
         }
     }
 }

@@ -106,7 +106,12 @@ impl Api for crate::freshdesk::Client {
     async fn ticket_fields(&self) -> Reply<TicketFields> {
         crate::freshdesk::Client::ticket_fields(self).await
     }
-    async fn list_tickets_by_requester(&self, id: u64, since: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+    async fn list_tickets_by_requester(
+        &self,
+        id: u64,
+        since: OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
         crate::freshdesk::Client::list_tickets_by_requester(self, id, since, page).await
     }
     async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {

@@ -12,9 +12,7 @@ use super::vet::{Vetted, who};
 use super::worker::{Lookup, Next, Worker};
 use super::{Engine, Parts, RunEnd};
 use crate::domain::{AgentRef, NewTicket, Op, Outcome};
-use crate::freshdesk::{
-    Agent, Answer, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState,
-};
+use crate::freshdesk::{Agent, Answer, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::collections::HashMap;
 use time::OffsetDateTime;
@@ -76,7 +74,12 @@ impl<A: Api> Api for ReadOnly<A> {
     async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
         self.0.ticket_fields().await
     }
-    async fn list_tickets_by_requester(&self, id: u64, since: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+    async fn list_tickets_by_requester(
+        &self,
+        id: u64,
+        since: OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
         self.0.list_tickets_by_requester(id, since, page).await
     }
     async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
@@ -263,7 +266,9 @@ fn predict_ticket(t: &NewTicket, fields: Option<&Result<std::sync::Arc<TicketFie
                 }
             };
             match fields.check(&typed).as_slice() {
-                [] => row(Outcome::WouldCreate, None, format!("would create the ticket{}", sent_values(&typed))),
+                [] => {
+                    row(Outcome::WouldCreate, None, format!("would create the ticket{}", sent_values(&typed)))
+                }
                 reasons => row(Outcome::WouldFail, None, reasons.join("; ")),
             }
         }
@@ -286,8 +291,11 @@ fn sent_values(t: &NewTicket) -> String {
         out.push_str(&format!("; custom_fields {}", crate::text::Shown(&json)));
     }
     if !t.attachments.is_empty() {
-        let files: Vec<String> =
-            t.attachments.iter().map(|a| format!("{} ({} bytes)", crate::text::Shown(&a.name), a.size)).collect();
+        let files: Vec<String> = t
+            .attachments
+            .iter()
+            .map(|a| format!("{} ({} bytes)", crate::text::Shown(&a.name), a.size))
+            .collect();
         out.push_str(&format!("; attachments {}", files.join(", ")));
     }
     out

@@ -228,12 +228,18 @@ async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, who: Requester<'_>, se
     let since = OffsetDateTime::from_unix_timestamp(since_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let requester = match who {
         Requester::Email(email) => {
-            let list = |page| parts.sender.send(EndpointClass::TicketsList, move |api| api.list_tickets_by_email(email, since, page));
+            let list = |page| {
+                parts.sender.send(EndpointClass::TicketsList, move |api| {
+                    api.list_tickets_by_email(email, since, page)
+                })
+            };
             return page_through(list, tag, since_ms).await;
         }
         Requester::Id(id) => id,
         Requester::Phone(phone) => {
-            let Some(reply) = parts.sender.send(EndpointClass::ContactsList, |api| api.find_contact_by_phone(phone)).await else {
+            let Some(reply) =
+                parts.sender.send(EndpointClass::ContactsList, |api| api.find_contact_by_phone(phone)).await
+            else {
                 return paused();
             };
             match reply.answer {
@@ -244,7 +250,11 @@ async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, who: Requester<'_>, se
         }
         Requester::Other => return search_tag(parts, tag, sent_at).await,
     };
-    let list = |page| parts.sender.send(EndpointClass::TicketsList, move |api| api.list_tickets_by_requester(requester, since, page));
+    let list = |page| {
+        parts.sender.send(EndpointClass::TicketsList, move |api| {
+            api.list_tickets_by_requester(requester, since, page)
+        })
+    };
     page_through(list, tag, since_ms).await
 }
 
@@ -286,7 +296,8 @@ const SEARCH_LAG_MS: i64 = 5 * 60 * 1000;
 /// A lost create of a requester no list filters on: a tag search.
 async fn search_tag<A: Api>(parts: &Parts<A>, tag: &str, sent_at: i64) -> Found {
     let query = format!("tag:'{tag}'");
-    let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.search_tickets(&query, 1)).await else {
+    let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.search_tickets(&query, 1)).await
+    else {
         return paused();
     };
     match &reply.answer {

@@ -233,7 +233,13 @@ impl<'a, A: Api> Worker<'a, A> {
             Typed::Unknown(why) => {
                 let message = format!("{why}; the row waits, as its custom fields cannot be typed");
                 let code = Some("ticket_fields_unreadable".into());
-                return Ok(Next::Retry { refund: false, delay: FIELDS_WAIT, code, message, http_status: None });
+                return Ok(Next::Retry {
+                    refund: false,
+                    delay: FIELDS_WAIT,
+                    code,
+                    message,
+                    http_status: None,
+                });
             }
         };
         // Its attachments as they were when the row was journaled, or nothing is sent.

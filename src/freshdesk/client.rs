@@ -5,10 +5,10 @@
 
 use super::agents::{Agent, Me};
 use super::answer::{Answer, Decode, RateHeaders, Reply};
+use super::multipart::{self, Upload};
 use super::oauth::TokenSource;
 use super::ticket_fields::TicketFields;
 use super::tickets::{Ticket, TicketState};
-use super::multipart::{self, Upload};
 use super::{Error, agents, auth, classify, quota, tickets};
 use crate::config::Settings;
 use crate::domain::{NewAgent, NewTicket, Restore};

@@ -136,8 +136,12 @@ mod tests {
         let form = encode(&[("subject".into(), "S".into())], &files);
         let boundary = form.content_type.strip_prefix("multipart/form-data; boundary=").unwrap();
         let text = String::from_utf8_lossy(&form.body);
-        assert!(text.starts_with(&format!("--{boundary}\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\nS\r\n")));
-        assert!(text.contains("name=\"attachments[]\"; filename=\"a %22b%22.log\"\r\nContent-Type: text/plain\r\n\r\n"));
+        assert!(text.starts_with(&format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"subject\"\r\n\r\nS\r\n"
+        )));
+        assert!(text.contains(
+            "name=\"attachments[]\"; filename=\"a %22b%22.log\"\r\nContent-Type: text/plain\r\n\r\n"
+        ));
         assert!(form.body.windows(6).any(|w| w == b"\x00\xffdata"));
         assert!(text.ends_with(&format!("--{boundary}--\r\n")));
     }

@@ -340,7 +340,9 @@ fn tags_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
 fn attachments_of(cell: Cell<'_>) -> Result<Vec<Attachment>, String> {
     let names = match cell {
         Cell::Json(Value::Array(_)) => list_of(cell)?,
-        other => text_of(other)?.split(';').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect(),
+        other => {
+            text_of(other)?.split(';').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect()
+        }
     };
     Ok(names.iter().map(|n| Attachment::named(n)).collect())
 }

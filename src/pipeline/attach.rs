@@ -71,13 +71,19 @@ pub fn load(files: &[Attachment]) -> Result<Vec<crate::freshdesk::Upload>, Strin
             return Err(changed("was never resolved".into()));
         }
         let mut bytes = Vec::with_capacity(usize::try_from(f.size).unwrap_or(0));
-        let mut file = crate::intake::open_file(Path::new(&f.path)).map_err(|e| changed(format!("cannot be read ({e})")))?;
-        (&mut file).take(MAX_TOTAL + 1).read_to_end(&mut bytes).map_err(|e| changed(format!("cannot be read ({e})")))?;
+        let mut file = crate::intake::open_file(Path::new(&f.path))
+            .map_err(|e| changed(format!("cannot be read ({e})")))?;
+        (&mut file)
+            .take(MAX_TOTAL + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| changed(format!("cannot be read ({e})")))?;
         let sha = format!("{:x}", Sha256::digest(&bytes));
         if bytes.len() as u64 != f.size || sha != f.sha256 {
             return Err(changed("changed".into()));
         }
-        let name = Path::new(&f.name).file_name().map_or_else(|| f.name.clone(), |n| n.to_string_lossy().into_owned());
+        let name = Path::new(&f.name)
+            .file_name()
+            .map_or_else(|| f.name.clone(), |n| n.to_string_lossy().into_owned());
         out.push(crate::freshdesk::Upload { name, bytes });
     }
     Ok(out)
@@ -132,7 +138,9 @@ mod tests {
         std::fs::write(dir.path().join("secret"), b"x").unwrap();
         std::os::unix::fs::symlink(dir.path().join("secret"), inside.join("link")).unwrap();
         std::fs::create_dir(inside.join("sub")).unwrap();
-        for bad in ["../secret", "/etc/passwd", "../../etc/passwd", "sub/../../secret", "link", "missing", "sub"] {
+        for bad in
+            ["../secret", "/etc/passwd", "../../etc/passwd", "sub/../../secret", "link", "missing", "sub"]
+        {
             let err = resolve(Some(&inside), &mut names(&[bad])).unwrap_err();
             assert_eq!(err.column, "attachments");
             assert!(err.reason.contains(bad), "{bad}: {err}");

@@ -122,10 +122,18 @@ async fn an_inbox_date_format_reads_other_date_orders() {
     );
     let app = spawn_app_with(typed_account(), &extra).await;
     let file = dir.path().join("dates.csv");
-    std::fs::write(&file, "email,subject,description,priority,status,cf_due\nx@example.com,D,d,1,2,5/3/2026\n").unwrap();
+    std::fs::write(
+        &file,
+        "email,subject,description,priority,status,cf_due\nx@example.com,D,d,1,2,5/3/2026\n",
+    )
+    .unwrap();
     let out = app.fdsync(&["plan", "--inbox", dir.path().to_str().unwrap(), file.to_str().unwrap()]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).contains(r#"custom_fields {"cf_due":"2026-03-05"}"#), "the plan shows the converted value: {}", stdout(&out));
+    assert!(
+        stdout(&out).contains(r#"custom_fields {"cf_due":"2026-03-05"}"#),
+        "the plan shows the converted value: {}",
+        stdout(&out)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -174,14 +182,21 @@ async fn attachments_are_sent_as_multipart_with_typed_custom_fields_and_their_by
     .unwrap();
     let plan = app.fdsync(&["plan", csv.to_str().unwrap()]).await;
     let plan_out = stdout(&plan);
-    assert!(plan_out.contains("attachments disk.log (800000 bytes), shots/screen 1.png (12 bytes)"), "{plan_out}");
+    assert!(
+        plan_out.contains("attachments disk.log (800000 bytes), shots/screen 1.png (12 bytes)"),
+        "{plan_out}"
+    );
     let out = app.import(&csv, &["--action", "create_ticket"]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let tickets = app.sim.state().tickets;
     let disk = tickets.iter().find(|t| t.subject == "Disk").expect("created");
     assert_eq!(disk.custom_fields["cf_count"], json!(42), "a typed value survives the form");
     assert_eq!(disk.custom_fields["cf_urgent"], json!(true));
-    assert!(disk.tags.iter().any(|t| t == "ops") && disk.tags.iter().any(|t| t.starts_with("fds-")), "{:?}", disk.tags);
+    assert!(
+        disk.tags.iter().any(|t| t == "ops") && disk.tags.iter().any(|t| t.starts_with("fds-")),
+        "{:?}",
+        disk.tags
+    );
     let names: Vec<&str> = disk.attachments.iter().map(|a| a.name.as_str()).collect();
     assert_eq!(names, ["disk.log", "screen 1.png"]);
     assert_eq!(disk.attachments[0].bytes, log, "the bytes arrive intact");
@@ -249,7 +264,8 @@ async fn a_file_changed_between_journaling_and_sending_fails_its_row() {
         "email,subject,description,priority,status,attachments\na@example.com,A,x,1,2,a.txt\nb@example.com,B,x,1,2,b.txt\n",
     )
     .unwrap();
-    let mut child = app.command(&["import", csv.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    let mut child =
+        app.command(&["import", csv.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
     let posted = wait_until(std::time::Duration::from_secs(20), || {
         app.sim.request_log().iter().any(|r| r == "POST /api/v2/tickets")
     })
@@ -273,10 +289,14 @@ async fn kill_9_during_a_multipart_create_then_a_rerun_leaves_one_ticket_with_it
     let (app, inbox, files) = attaching_app(sim, "[limits]\nconcurrency = 1\n").await;
     std::fs::write(files.join("trace.log"), vec![b'z'; 300_000]).unwrap();
     let csv = inbox.join("night.csv");
-    std::fs::write(&csv, "email,subject,description,priority,status,attachments\nk@example.com,Killed,x,1,2,trace.log\n")
-        .unwrap();
+    std::fs::write(
+        &csv,
+        "email,subject,description,priority,status,attachments\nk@example.com,Killed,x,1,2,trace.log\n",
+    )
+    .unwrap();
     let spawned = now_ms();
-    let mut child = app.command(&["import", csv.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
+    let mut child =
+        app.command(&["import", csv.to_str().unwrap(), "--action", "create_ticket"]).spawn().unwrap();
     let posted = wait_until(std::time::Duration::from_secs(20), || {
         app.sim.request_log().iter().any(|r| r == "POST /api/v2/tickets")
     })
@@ -291,7 +311,12 @@ async fn kill_9_during_a_multipart_create_then_a_rerun_leaves_one_ticket_with_it
     let out = app.import(&csv, &["--action", "create_ticket"]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     let tickets = app.sim.state().tickets;
-    assert_eq!(tickets.len(), 1, "one ticket (the lost answer {} landed)", if landed { "had" } else { "had not" });
+    assert_eq!(
+        tickets.len(),
+        1,
+        "one ticket (the lost answer {} landed)",
+        if landed { "had" } else { "had not" }
+    );
     assert_eq!(tickets[0].attachments.len(), 1);
     assert_eq!(tickets[0].attachments[0].bytes.len(), 300_000);
     assert_eq!(app.report("night")[0][3], "created");
@@ -335,7 +360,8 @@ async fn every_requester_identity_creates_its_ticket_and_a_phone_without_a_name_
     let state = app.sim.state();
     let ticket = |s: &str| state.tickets.iter().find(|t| t.subject == s).expect(s).requester_id;
     assert_eq!(ticket("By id"), id);
-    let phone = state.contacts.iter().find(|c| c.phone.as_deref() == Some("+4930123456")).expect("phone contact");
+    let phone =
+        state.contacts.iter().find(|c| c.phone.as_deref() == Some("+4930123456")).expect("phone contact");
     assert_eq!((ticket("By phone"), phone.name.as_str()), (phone.id, "Pat Phone"));
     assert_ne!(ticket("By external id"), ticket("By email"));
 }
@@ -357,8 +383,14 @@ async fn a_lost_answer_is_found_again_whichever_identity_the_row_used() {
     for s in ["By email", "By phone", "By id", "By external id", "By twitter", "By facebook"] {
         assert_eq!(counts.get(s), Some(&1), "{s}: {counts:?}");
     }
-    assert!(app.sim.counters().route("GET /api/v2/contacts") >= 1, "the phone row was looked up by its contact");
-    assert!(app.sim.counters().route("GET /api/v2/search/tickets") >= 2, "twitter and facebook rows by tag search");
+    assert!(
+        app.sim.counters().route("GET /api/v2/contacts") >= 1,
+        "the phone row was looked up by its contact"
+    );
+    assert!(
+        app.sim.counters().route("GET /api/v2/search/tickets") >= 2,
+        "twitter and facebook rows by tag search"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -374,7 +406,10 @@ async fn a_ticket_type_is_checked_against_the_accounts_types_and_tags_split_on_c
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
     let report = app.report("types");
     assert_eq!((report[1][3].as_str(), report[1][6].as_str()), ("failed", "bad_value"), "{report:?}");
-    assert!(report[1][7].contains(r#"'Bug' is not a ticket type of this account: type takes one of "Question""#), "{report:?}");
+    assert!(
+        report[1][7].contains(r#"'Bug' is not a ticket type of this account: type takes one of "Question""#),
+        "{report:?}"
+    );
     let tickets = app.sim.state().tickets;
     assert_eq!(tickets.len(), 1);
     assert_eq!(tickets[0].kind.as_deref(), Some("Feature Request"));

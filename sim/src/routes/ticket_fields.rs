@@ -264,11 +264,8 @@ fn level_of(k: &str, map: &Map<String, Value>, known: &[CustomField]) -> Option<
     if value.is_null() {
         return Some(Ok(()));
     }
-    let above: Vec<Option<&Value>> = std::iter::once(&top.name)
-        .chain(top.levels.iter())
-        .take(i + 1)
-        .map(|name| map.get(name))
-        .collect();
+    let above: Vec<Option<&Value>> =
+        std::iter::once(&top.name).chain(top.levels.iter()).take(i + 1).map(|name| map.get(name)).collect();
     let choices = top.level_choices(&above).unwrap_or_default();
     let ok = value.as_str().is_some_and(|s| choices.iter().any(|c| c == s));
     Some(if ok { Ok(()) } else { Err(format!("It should be one of these values: '{}'", choices.join(","))) })
@@ -296,9 +293,10 @@ fn requester(obj: &Map<String, Value>, create: bool, e: &mut Vec<FieldError>) ->
     if t.email.as_deref().is_some_and(|m| !is_email(m)) {
         e.push(FieldError::new("email", "invalid_value", "It should be in the 'valid email address' format"));
     }
-    let requester_sent = ["requester_id", "email", "phone", "twitter_id", "facebook_id", "unique_external_id"]
-        .iter()
-        .any(|k| obj.contains_key(*k));
+    let requester_sent =
+        ["requester_id", "email", "phone", "twitter_id", "facebook_id", "unique_external_id"]
+            .iter()
+            .any(|k| obj.contains_key(*k));
     if create && !requester_sent {
         let msg = "Please fill at least 1 of requester_id, phone, email, twitter_id, facebook_id fields";
         e.push(FieldError::new("requester_id", "missing_field", msg));

@@ -84,7 +84,8 @@ async fn read_form(
     let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
     if total > MAX_ATTACHMENTS {
         // The code and wording are assumed (facts file §3 lists `invalid_size` among the rarer codes).
-        let msg = format!("The cumulative size of all attachments can be at most {} MB", MAX_ATTACHMENTS >> 20);
+        let msg =
+            format!("The cumulative size of all attachments can be at most {} MB", MAX_ATTACHMENTS >> 20);
         return Err(ApiError::one(FieldError::new("attachments", "invalid_size", &msg)));
     }
     Ok((obj, files))
@@ -145,7 +146,13 @@ pub(crate) async fn create(
         for (i, f) in files.into_iter().enumerate() {
             let id = first + i as u64;
             let size = f.bytes.len() as u64;
-            ticket.attachments.push(Attachment { id, name: f.name, content_type: f.content_type, size, bytes: f.bytes });
+            ticket.attachments.push(Attachment {
+                id,
+                name: f.name,
+                content_type: f.content_type,
+                size,
+                bytes: f.bytes,
+            });
         }
         let body = ticket_json(&ticket, TicketView::Full);
         let id = ticket.id;

@@ -196,7 +196,8 @@ fn decimal(v: &Value) -> Result<Value, &'static str> {
     let s = text(v).ok_or(WANTS)?;
     let s = s.trim();
     let s = s.strip_prefix('+').unwrap_or(s);
-    let plain = !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'e' | b'E'));
+    let plain =
+        !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'-' | b'e' | b'E'));
     if let (true, Ok(n)) = (plain, s.parse::<i64>()) {
         return Ok(Value::from(n));
     }
@@ -293,7 +294,8 @@ impl TicketFields {
             return Ok(given.map(String::from));
         };
         pick(given, types.iter().map(String::as_str)).map(|t| Some(t.to_string())).map_err(|wants| {
-            let reason = format!("'{}' is not a ticket type of this account: type takes {wants}", Shown(given));
+            let reason =
+                format!("'{}' is not a ticket type of this account: type takes {wants}", Shown(given));
             FieldError::new("type", reason)
         })
     }
@@ -332,7 +334,12 @@ impl TicketFields {
                 }
                 Err(wants) => errors.push(FieldError::new(
                     name.clone(),
-                    format!("{} cannot be sent: {} ({}) takes {wants}", shown_value(value), Shown(name), field.named()),
+                    format!(
+                        "{} cannot be sent: {} ({}) takes {wants}",
+                        shown_value(value),
+                        Shown(name),
+                        field.named()
+                    ),
                 )),
             }
         }
@@ -341,7 +348,11 @@ impl TicketFields {
 
     /// The choices a nested field's level may take given the row's other values: the top
     /// level's own; a lower level's, those under its parent's value. Other kinds: none needed.
-    fn choices_for<'f>(&'f self, field: &'f CustomField, given: &BTreeMap<String, Value>) -> Result<&'f [Choice], String> {
+    fn choices_for<'f>(
+        &'f self,
+        field: &'f CustomField,
+        given: &BTreeMap<String, Value>,
+    ) -> Result<&'f [Choice], String> {
         let (top, level) = match &field.kind {
             FieldKind::Nested { .. } => (field, 1),
             FieldKind::Level { parent, level } => match self.get(parent) {
@@ -357,11 +368,19 @@ impl TicketFields {
         for above in path.take(usize::from(level.saturating_sub(1))) {
             let value = given.get(above).and_then(text).filter(|s| !s.trim().is_empty());
             let Some(value) = value else {
-                return Err(format!("{} needs {} (the level above it) in the same row", Shown(&field.name), Shown(above)));
+                return Err(format!(
+                    "{} needs {} (the level above it) in the same row",
+                    Shown(&field.name),
+                    Shown(above)
+                ));
             };
             let Ok(chosen) = pick(&value, among.iter().map(|c| c.value.as_str())) else {
                 // The level above is refused on its own; this one cannot be checked.
-                return Err(format!("{} cannot be checked: {} is not one of its choices", Shown(&field.name), Shown(above)));
+                return Err(format!(
+                    "{} cannot be checked: {} is not one of its choices",
+                    Shown(&field.name),
+                    Shown(above)
+                ));
             };
             among = among.iter().find(|c| c.value == chosen).map_or(&[], |c| c.below.as_slice());
         }

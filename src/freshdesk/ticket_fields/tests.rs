@@ -47,8 +47,14 @@ fn the_answer_decodes_to_its_custom_fields_only() {
     assert_eq!(region.kind, FieldKind::Dropdown(vec!["EMEA".into(), "AMER".into(), "APAC".into()]));
     assert!(region.required_for_agents && !region.required_for_closure);
     assert_eq!(f.get("cf_cause").unwrap().kind, FieldKind::Text);
-    let phone = Choice { value: "Phone".into(), below: vec![Choice { value: "X".into(), below: vec![Choice { value: "1".into(), below: vec![] }] }] };
-    assert_eq!(f.get("cf_product").unwrap().kind, FieldKind::Nested { choices: vec![phone], levels: vec!["cf_model".into()] });
+    let phone = Choice {
+        value: "Phone".into(),
+        below: vec![Choice { value: "X".into(), below: vec![Choice { value: "1".into(), below: vec![] }] }],
+    };
+    assert_eq!(
+        f.get("cf_product").unwrap().kind,
+        FieldKind::Nested { choices: vec![phone], levels: vec!["cf_model".into()] }
+    );
     assert_eq!(f.get("cf_model").unwrap().kind, FieldKind::Level { parent: "cf_product".into(), level: 2 });
     assert_eq!(TicketFields::decode(b"[]").unwrap(), TicketFields::default());
 }

@@ -49,18 +49,25 @@ pub(crate) fn is_multipart(content_type: &str) -> bool {
 
 /// The body as a ticket object (values cast as Freshdesk casts them) and its files; `None`
 /// when it is not well-formed multipart.
-pub(crate) fn read(body: &[u8], boundary: &str, known: &[CustomField]) -> Option<(Map<String, Value>, Vec<Upload>)> {
+pub(crate) fn read(
+    body: &[u8],
+    boundary: &str,
+    known: &[CustomField],
+) -> Option<(Map<String, Value>, Vec<Upload>)> {
     let mut obj = Map::new();
     let mut files = Vec::new();
     for part in parts(body, boundary)? {
         let (headers, data) = split_once(part, b"\r\n\r\n")?;
         let headers = std::str::from_utf8(headers).ok()?;
-        let disposition = headers.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
+        let disposition =
+            headers.lines().find(|l| l.to_ascii_lowercase().starts_with("content-disposition:"))?;
         let name = param(disposition, "name")?;
         if let Some(filename) = param(disposition, "filename") {
             let content_type = headers
                 .lines()
-                .find_map(|l| l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-type")))
+                .find_map(|l| {
+                    l.split_once(':').filter(|(k, _)| k.trim().eq_ignore_ascii_case("content-type"))
+                })
                 .map_or("application/octet-stream".to_string(), |(_, v)| v.trim().to_string());
             if name != "attachments[]" {
                 // A file under another name is a field of the wrong type.
@@ -171,14 +178,26 @@ mod tests {
             json!({"subject": "Disk", "priority": 3, "tags": ["a", "b"],
                    "custom_fields": {"cf_count": 42, "cf_urgent": true, "cf_host": "42"}})
         );
-        assert_eq!(files, [Upload { name: "a.log".into(), content_type: "text/plain".into(), bytes: b"line1\r\nline2".to_vec() }]);
+        assert_eq!(
+            files,
+            [Upload {
+                name: "a.log".into(),
+                content_type: "text/plain".into(),
+                bytes: b"line1\r\nline2".to_vec()
+            }]
+        );
         assert_eq!(boundary("multipart/form-data; boundary=XyZ").as_deref(), Some("XyZ"));
         assert_eq!(boundary("application/json"), None);
     }
 
     #[test]
     fn a_body_that_is_not_well_formed_multipart_is_refused() {
-        for bad in ["", "--XyZ\r\nno headers end", "--Other\r\n\r\n--Other--", "--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--"] {
+        for bad in [
+            "",
+            "--XyZ\r\nno headers end",
+            "--Other\r\n\r\n--Other--",
+            "--XyZ\r\nContent-Disposition: form-data\r\n\r\nx\r\n--XyZ--",
+        ] {
             assert!(read(bad.as_bytes(), "XyZ", &[]).is_none(), "{bad:?}");
         }
     }

@@ -48,7 +48,10 @@ fn numbers_become_json_integers() {
         assert!(err.contains("takes a whole number such as 42"), "{bad}: {err}");
     }
     let err = one("cf_count", "forty").unwrap_err();
-    assert_eq!(err, r#"'forty' cannot be sent: cf_count ("Count", custom_number) takes a whole number such as 42"#);
+    assert_eq!(
+        err,
+        r#"'forty' cannot be sent: cf_count ("Count", custom_number) takes a whole number such as 42"#
+    );
 }
 
 #[test]
@@ -117,11 +120,13 @@ fn text_is_sent_as_given_and_json_scalars_as_their_text() {
 
 #[test]
 fn json_values_of_the_right_type_are_kept_and_others_converted() {
-    let out = convert(json!({"cf_count": 42, "cf_ratio": 0.5, "cf_urgent": true, "cf_due": "2026-01-02"})).unwrap();
+    let out =
+        convert(json!({"cf_count": 42, "cf_ratio": 0.5, "cf_urgent": true, "cf_due": "2026-01-02"})).unwrap();
     assert_eq!(out["cf_count"], json!(42));
     assert_eq!(out["cf_ratio"], json!(0.5));
     assert_eq!(out["cf_urgent"], json!(true));
-    let out = convert(json!({"cf_count": "42", "cf_urgent": 1, "cf_ratio": "0.5", "cf_region": null})).unwrap();
+    let out =
+        convert(json!({"cf_count": "42", "cf_urgent": 1, "cf_ratio": "0.5", "cf_region": null})).unwrap();
     assert_eq!(out["cf_count"], json!(42));
     assert_eq!(out["cf_urgent"], json!(true));
     assert_eq!(out["cf_ratio"], json!(0.5));
@@ -132,12 +137,14 @@ fn json_values_of_the_right_type_are_kept_and_others_converted() {
 
 #[test]
 fn dependent_fields_are_checked_level_by_level() {
-    let out = convert(json!({"cf_category": "hardware", "cf_subcategory": "LAPTOP", "cf_item": "battery"})).unwrap();
+    let out = convert(json!({"cf_category": "hardware", "cf_subcategory": "LAPTOP", "cf_item": "battery"}))
+        .unwrap();
     assert_eq!(out["cf_category"], json!("Hardware"));
     assert_eq!(out["cf_subcategory"], json!("Laptop"));
     assert_eq!(out["cf_item"], json!("Battery"));
     // An item under another sub-category.
-    let err = convert(json!({"cf_category": "Hardware", "cf_subcategory": "Laptop", "cf_item": "Toner"})).unwrap_err();
+    let err = convert(json!({"cf_category": "Hardware", "cf_subcategory": "Laptop", "cf_item": "Toner"}))
+        .unwrap_err();
     assert_eq!(err.len(), 1);
     assert_eq!(err[0].column, "cf_item");
     assert!(err[0].reason.contains(r#"one of "Screen", "Battery""#), "{err:?}");
@@ -160,7 +167,12 @@ fn a_ticket_type_is_matched_to_the_accounts_types() {
     t.ticket_type = Some("Bug".into());
     let err = f.type_ticket(&t).unwrap_err();
     assert_eq!(err[0].column, "type");
-    assert!(err[0].reason.contains(r#"'Bug' is not a ticket type of this account: type takes one of "Question", "Feature Request""#), "{err:?}");
+    assert!(
+        err[0].reason.contains(
+            r#"'Bug' is not a ticket type of this account: type takes one of "Question", "Feature Request""#
+        ),
+        "{err:?}"
+    );
     // Without the account's types, the type goes as given.
     t.ticket_type = Some("Bug".into());
     assert_eq!(fields().type_ticket(&t).unwrap().ticket_type.as_deref(), Some("Bug"));
@@ -176,7 +188,8 @@ fn an_unknown_field_is_refused_naming_the_accounts_fields() {
 
 #[test]
 fn every_bad_value_of_a_row_is_listed_and_escaped() {
-    let err = convert(json!({"cf_count": "x\u{1b}[31m", "cf_urgent": "?", "cf_region": "\u{202e}"})).unwrap_err();
+    let err =
+        convert(json!({"cf_count": "x\u{1b}[31m", "cf_urgent": "?", "cf_region": "\u{202e}"})).unwrap_err();
     assert_eq!(err.len(), 3);
     for e in &err {
         assert!(!e.reason.chars().any(|c| c.is_control() || c == '\u{202e}'), "{e:?}");
