@@ -8,7 +8,9 @@ pub mod outcome;
 
 pub use event::NotifyEvent;
 pub use fields::{Email, FieldError, Priority, Status, TicketScope};
-pub use op::{Action, AgentRef, NewAgent, NewTicket, Op, OpKey, Restore, UndoOf, idempotency_tag};
+pub use op::{
+    Action, AgentRef, Attachment, NewAgent, NewTicket, Op, OpKey, Requester, Restore, UndoOf, idempotency_tag,
+};
 pub use outcome::Outcome;
 
 /// The connection of a file that names none: the top-level `[freshdesk]`/`[auth]` sections.

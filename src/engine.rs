@@ -5,7 +5,8 @@
 //! Owners: [`send`] (the one send path: pacer permit, health gate, call, observe) over the typed
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`safety`] (the safety policy:
 //! volume and grants guards, the per-row rules before a delete, whose key this is, the agent
-//! listing, the account's roles); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
+//! listing, the account's roles); [`fieldbook`] (the account's ticket fields, to type custom
+//! values); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
 //! two changes) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
 //! [`reconcile`] (uncertain ops). What they conclude is typed in [`decision`], a leaf they all
 //! share, so none of them imports another's conclusions. Policies: [`pacer`] (quota),
@@ -14,6 +15,7 @@
 pub mod arc;
 pub mod breaker;
 mod decision;
+mod fieldbook;
 mod health;
 mod lookup;
 pub mod pacer;
@@ -144,6 +146,8 @@ pub(crate) struct Parts<A> {
     pub(crate) directory: AgentDirectory,
     pub(crate) gate: guards::FileGate,
     pub(crate) roles: roles::RoleBook,
+    /// The account's ticket fields, to type custom field values.
+    pub(crate) fields: fieldbook::FieldBook,
     pub(crate) reconciler: Reconciler,
     /// Rung when new ops may be ready (a file taken or approved): an idle engine looks at once.
     pub(crate) wake: tokio::sync::Notify,
@@ -201,6 +205,7 @@ impl<A: Api> Engine<A> {
             directory: AgentDirectory::default(),
             gate: guards::FileGate::default(),
             roles: roles::RoleBook::new(),
+            fields: fieldbook::FieldBook::new(),
             reconciler,
             wake: tokio::sync::Notify::new(),
         };

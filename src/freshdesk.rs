@@ -1,7 +1,8 @@
 //! The Freshdesk client: the only code that speaks HTTP to Freshdesk. [`Client`] sends one
 //! request per call and returns a classified, typed [`Reply`]; [`classify()`] and [`quota`] are pure;
 //! [`tickets`], [`agents`] and [`ticket_fields`] hold each resource's bodies and DTOs (and
-//! `TicketFields::check`, the custom-field rules of a ticket create); [`oauth`] runs token
+//! `TicketFields::check`, the custom-field rules of a ticket create); [`multipart`] encodes a
+//! create with attachments; [`oauth`] runs token
 //! requests and `fdsync auth login`.
 
 pub mod agents;
@@ -9,6 +10,7 @@ pub mod answer;
 pub mod auth;
 pub mod classify;
 mod client;
+pub mod multipart;
 pub mod oauth;
 pub mod quota;
 pub mod roles;
@@ -19,6 +21,7 @@ pub use agents::{Agent, Me};
 pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply, Verdict};
 pub use classify::classify;
 pub use client::Client;
+pub use multipart::Upload;
 pub use roles::Role;
 pub use ticket_fields::TicketFields;
 pub use tickets::{SearchPage, Ticket, TicketState};

@@ -13,6 +13,7 @@
 //! from that one handle, so what is hashed is what is parsed. File names and input strings in
 //! messages go through [`crate::text`].
 
+pub mod attach;
 mod finish;
 mod input;
 mod rejects;

@@ -154,6 +154,9 @@ pub struct SimConfig {
     pub max_body_bytes: usize,
     /// `GET /api/v2/roles` answers a 200 HTML page instead of the roles.
     pub roles_unreadable: bool,
+    /// The "unique contact identifier" feature: a ticket's requester may be given by
+    /// `unique_external_id` (without it, that key is `inaccessible_field`).
+    pub unique_contact_identifier: bool,
 }
 
 impl Default for SimConfig {
@@ -188,6 +191,7 @@ impl Default for SimConfig {
             }],
             max_body_bytes: 1024 * 1024,
             roles_unreadable: false,
+            unique_contact_identifier: false,
         }
     }
 }

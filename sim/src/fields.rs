@@ -24,6 +24,16 @@ pub enum FieldKind {
     /// One of `choices`, exactly.
     #[serde(rename = "custom_dropdown")]
     Dropdown,
+    /// A number with or without a fraction (a JSON number, or a string holding one).
+    #[serde(rename = "custom_decimal")]
+    Decimal,
+    /// A date: a `yyyy-mm-dd` string.
+    #[serde(rename = "custom_date")]
+    Date,
+    /// A dependent field: its value is a key of `tree`; its `levels` (API names) take the
+    /// keys (or list items) under the level above's value.
+    #[serde(rename = "nested_field")]
+    Nested,
 }
 
 /// One custom ticket field. In a config it is either its API name alone (`"cf_host"`: a text
@@ -43,6 +53,10 @@ pub struct CustomField {
     pub required_for_closure: bool,
     /// The allowed values of a dropdown (empty for other kinds).
     pub choices: Vec<String>,
+    /// A nested field's choices: `{"Category": {"Sub": ["Item", …]}}` (`null` for other kinds).
+    pub tree: Value,
+    /// A nested field's lower levels (API names, level 2 then 3).
+    pub levels: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -66,6 +80,10 @@ struct FullSpec {
     required_for_closure: bool,
     #[serde(default)]
     choices: Vec<String>,
+    #[serde(default)]
+    tree: Value,
+    #[serde(default)]
+    levels: Vec<String>,
 }
 
 impl TryFrom<FieldSpec> for CustomField {
@@ -81,6 +99,14 @@ impl TryFrom<FieldSpec> for CustomField {
         if (s.kind == FieldKind::Dropdown) == s.choices.is_empty() {
             return Err(format!("custom field {:?}: choices are for (and required by) dropdowns", s.name));
         }
+        if (s.kind == FieldKind::Nested) != s.tree.is_object()
+            || (s.kind != FieldKind::Nested && !s.levels.is_empty())
+        {
+            return Err(format!(
+                "custom field {:?}: tree and levels are for (and tree required by) nested fields",
+                s.name
+            ));
+        }
         Ok(CustomField {
             label: s.label.unwrap_or_else(|| label_of(&s.name)),
             name: s.name,
@@ -88,6 +114,8 @@ impl TryFrom<FieldSpec> for CustomField {
             required_for_agents: s.required_for_agents,
             required_for_closure: s.required_for_closure,
             choices: s.choices,
+            tree: s.tree,
+            levels: s.levels,
         })
     }
 }
@@ -115,6 +143,8 @@ impl CustomField {
             required_for_agents: false,
             required_for_closure: false,
             choices: Vec::new(),
+            tree: Value::Null,
+            levels: Vec::new(),
         }
     }
 
@@ -128,6 +158,17 @@ impl CustomField {
         CustomField {
             kind: FieldKind::Dropdown,
             choices: choices.iter().map(|c| c.to_string()).collect(),
+            ..CustomField::text(name)
+        }
+    }
+
+    /// An optional nested field: `tree` its choices (`{"A": {"B": ["C"]}}`), `levels` the API
+    /// names of its lower levels.
+    pub fn nested(name: &str, tree: Value, levels: &[&str]) -> CustomField {
+        CustomField {
+            kind: FieldKind::Nested,
+            tree,
+            levels: levels.iter().map(|l| l.to_string()).collect(),
             ..CustomField::text(name)
         }
     }
@@ -148,7 +189,12 @@ impl CustomField {
             FieldKind::Text | FieldKind::Paragraph => "It should be a/an String".into(),
             FieldKind::Number => "It should be a/an Integer".into(),
             FieldKind::Checkbox => "It should be a/an Boolean".into(),
+            FieldKind::Decimal => "It should be a/an Number".into(),
+            FieldKind::Date => "It should be in the 'yyyy-mm-dd' format".into(),
             FieldKind::Dropdown => format!("It should be one of these values: '{}'", self.choices.join(",")),
+            FieldKind::Nested => {
+                format!("It should be one of these values: '{}'", keys(&self.tree).join(","))
+            }
         }
     }
 
@@ -161,14 +207,60 @@ impl CustomField {
             (FieldKind::Number, Value::Number(n)) => n.is_i64() || n.is_u64(),
             (FieldKind::Checkbox, Value::Bool(_)) => true,
             (FieldKind::Dropdown, Value::String(s)) => self.choices.contains(s),
+            (FieldKind::Decimal, Value::Number(_)) => true,
+            (FieldKind::Decimal, Value::String(s)) => s.trim().parse::<f64>().is_ok_and(f64::is_finite),
+            (FieldKind::Date, Value::String(s)) => is_date(s),
+            (FieldKind::Nested, Value::String(s)) => keys(&self.tree).contains(&s.as_str()),
             _ => false,
         };
         match (ok, self.kind) {
             (true, _) => None,
-            (false, FieldKind::Dropdown) => Some("invalid_value"),
+            (false, FieldKind::Dropdown | FieldKind::Nested | FieldKind::Date) => Some("invalid_value"),
             (false, _) => Some("datatype_mismatch"),
         }
     }
+
+    /// The choices of lower level `level` (1 = the first level below the top) under the
+    /// values `above` the row gives for the levels above it; `None` when one of those is not
+    /// a choice (or not given).
+    pub(crate) fn level_choices(&self, above: &[Option<&Value>]) -> Option<Vec<String>> {
+        let mut node = &self.tree;
+        for v in above {
+            let key = v.and_then(Value::as_str)?;
+            node = node.as_object()?.get(key)?;
+        }
+        Some(keys(node).into_iter().map(String::from).collect())
+    }
+}
+
+/// The choices at one node of a nested tree: an object's keys or a list's strings.
+fn keys(node: &Value) -> Vec<&str> {
+    match node {
+        Value::Object(map) => map.keys().map(String::as_str).collect(),
+        Value::Array(items) => items.iter().filter_map(Value::as_str).collect(),
+        _ => Vec::new(),
+    }
+}
+
+/// A real calendar date written `yyyy-mm-dd`.
+fn is_date(s: &str) -> bool {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return false;
+    }
+    let num = |r: std::ops::Range<usize>| {
+        s.get(r).filter(|p| p.bytes().all(|c| c.is_ascii_digit()))?.parse::<u32>().ok()
+    };
+    let (Some(y), Some(m), Some(d)) = (num(0..4), num(5..7), num(8..10)) else { return false };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if leap => 29,
+        2 => 28,
+        _ => return false,
+    };
+    (1..=days).contains(&d)
 }
 
 /// The default custom fields: `cf_host` (text) and `cf_region` (dropdown EMEA, AMER, APAC),
@@ -233,9 +325,26 @@ pub(crate) fn ticket_fields_json(custom: &[CustomField], types: &[&str], kind: O
     }
     for f in custom {
         let ty = serde_json::to_value(f.kind).unwrap_or(Value::Null);
-        let choices = (!f.choices.is_empty()).then(|| json!(f.choices));
+        let choices = match f.kind {
+            FieldKind::Nested => Some(f.tree.clone()),
+            _ => (!f.choices.is_empty()).then(|| json!(f.choices)),
+        };
         let mut v = item(id, &f.name, &f.label, ty.as_str().unwrap_or(""), f.required_for_agents, choices);
         v["required_for_closure"] = json!(f.required_for_closure);
+        if f.kind == FieldKind::Nested {
+            // Its lower levels, as Freshdesk lists them under the field.
+            let levels: Vec<Value> = f
+                .levels
+                .iter()
+                .enumerate()
+                .map(|(i, name)| {
+                    json!({"id": id * 10 + i as u64, "name": name, "label": label_of(name),
+                           "label_in_portal": label_of(name), "level": i + 2, "ticket_field_id": id,
+                           "created_at": FIELDS_CREATED, "updated_at": FIELDS_CREATED})
+                })
+                .collect();
+            v["nested_ticket_fields"] = Value::Array(levels);
+        }
         out.push(v);
         id += 1;
     }
@@ -260,6 +369,9 @@ pub(crate) const FIELD_TYPES: &[&str] = &[
     "custom_number",
     "custom_checkbox",
     "custom_dropdown",
+    "custom_decimal",
+    "custom_date",
+    "nested_field",
 ];
 
 #[cfg(test)]
@@ -279,7 +391,8 @@ mod tests {
             r#"[{"name": "tier", "type": "custom_text"}]"#,
             r#"[{"name": "cf_x", "type": "custom_dropdown"}]"#,
             r#"[{"name": "cf_x", "type": "custom_text", "choices": ["a"]}]"#,
-            r#"[{"name": "cf_x", "type": "custom_date"}]"#,
+            r#"[{"name": "cf_x", "type": "nested_field"}]"#,
+            r#"[{"name": "cf_x", "type": "custom_text", "levels": ["cf_y"]}]"#,
         ] {
             assert!(serde_json::from_str::<Vec<CustomField>>(bad).is_err(), "{bad}");
         }
@@ -299,6 +412,33 @@ mod tests {
         assert_eq!(count.refuse(&Value::Null, true), Some("datatype_mismatch"));
         let host = CustomField::text("cf_host");
         assert_eq!(host.refuse(&json!(7), false), Some("datatype_mismatch"));
+    }
+
+    #[test]
+    fn decimals_dates_and_nested_fields_are_checked_like_freshdesk() {
+        let ratio = CustomField::of_kind("cf_ratio", FieldKind::Decimal);
+        assert_eq!(ratio.refuse(&json!(0.5), false), None);
+        assert_eq!(ratio.refuse(&json!(true), false), Some("datatype_mismatch"));
+        let due = CustomField::of_kind("cf_due", FieldKind::Date);
+        assert_eq!(due.refuse(&json!("2024-02-29"), false), None);
+        for bad in [json!("2023-02-29"), json!("29/02/2024"), json!("2024-2-29"), json!(20240229)] {
+            assert!(due.refuse(&bad, false).is_some(), "{bad}");
+        }
+        let cat = CustomField::nested(
+            "cf_cat",
+            json!({"HW": {"Laptop": ["Screen"]}, "SW": {}}),
+            &["cf_sub", "cf_item"],
+        );
+        assert_eq!(cat.refuse(&json!("HW"), false), None);
+        assert_eq!(cat.refuse(&json!("hw"), false), Some("invalid_value"));
+        assert_eq!(cat.level_choices(&[Some(&json!("HW"))]), Some(vec!["Laptop".to_string()]));
+        let (hw, laptop) = (json!("HW"), json!("Laptop"));
+        assert_eq!(cat.level_choices(&[Some(&hw), Some(&laptop)]), Some(vec!["Screen".to_string()]));
+        assert_eq!(cat.level_choices(&[None]), None, "a level without its parent has no choices");
+        let listed = ticket_fields_json(&[cat], &[], Some("nested_field"));
+        assert_eq!(listed[0]["choices"], json!({"HW": {"Laptop": ["Screen"]}, "SW": {}}));
+        assert_eq!(listed[0]["nested_ticket_fields"][1]["name"], "cf_item");
+        assert_eq!(listed[0]["nested_ticket_fields"][1]["level"], 3);
     }
 
     #[test]

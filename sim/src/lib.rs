@@ -18,9 +18,11 @@
 //!
 //! **Model limits** (where the simulator is simpler than Freshdesk): statuses are the four
 //! defaults (2–5), ticket types the five defaults; custom fields are text, paragraph, number,
-//! checkbox or dropdown (`SimConfig::custom_fields`, listed by `GET /api/v2/ticket_fields` and
-//! checked on create: type, choices, required for agents / for closure); attachments and
-//! `multipart/form-data` are not supported (415); `include=stats|company` are accepted and
+//! decimal, checkbox, date, dropdown or nested (`SimConfig::custom_fields`, listed by
+//! `GET /api/v2/ticket_fields` and checked on create: type, choices, dependent levels, required
+//! for agents / for closure); a ticket create may be `multipart/form-data` with
+//! `attachments[]` (≤ 20 MB, bytes kept in [`SimState`]); other multipart requests are refused
+//! (415); `include=stats|company` are accepted and
 //! charged but add nothing; search knows tag, status, priority, type, group_id, agent_id,
 //! created_at, updated_at and the configured custom fields; there is one account and one
 //! admin (the `api_key` owner) plus one non-admin agent (`agent_api_key`).

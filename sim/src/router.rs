@@ -104,7 +104,10 @@ fn check_headers(req: &Request) -> Result<(), ApiError> {
         let ct =
             headers.get(header::CONTENT_TYPE).map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
         let ct = ct.unwrap_or_default();
-        if !ct.to_ascii_lowercase().trim_start().starts_with("application/json") {
+        // A ticket create may carry attachments as multipart/form-data (facts file §9).
+        let form_ok = *req.method() == Method::POST && req.uri().path() == "/api/v2/tickets";
+        let multipart = form_ok && crate::routes::tickets::is_multipart(&ct);
+        if !multipart && !ct.to_ascii_lowercase().trim_start().starts_with("application/json") {
             return Err(ApiError::Request {
                 status: StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 code: "invalid_content_type",

@@ -50,6 +50,8 @@ pub struct Ticket {
     pub tags: Vec<String>,
     pub cc_emails: Vec<String>,
     pub custom_fields: Map<String, Value>,
+    /// Files sent with the create (multipart), bytes and all.
+    pub attachments: Vec<Attachment>,
     pub deleted: bool,
     pub created_at: String,
     pub updated_at: String,
@@ -59,6 +61,18 @@ pub struct Ticket {
     pub(crate) updated: OffsetDateTime,
     #[serde(skip)]
     pub(crate) stored_at: Instant,
+}
+
+/// A file attached to a ticket.
+#[derive(Clone, Debug, Serialize)]
+pub struct Attachment {
+    pub id: u64,
+    pub name: String,
+    pub content_type: String,
+    pub size: u64,
+    /// The content as received (tests compare it with what was sent).
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
 }
 
 /// The agent part of a user; `None` on a [`User`] means the user is a contact.
@@ -117,6 +131,8 @@ pub(crate) struct Store {
     pub tickets: Vec<Ticket>,
     pub users: BTreeMap<u64, User>,
     by_email: HashMap<String, u64>,
+    /// Contacts by `unique_external_id` (the "unique contact identifier" feature).
+    pub by_external_id: HashMap<String, u64>,
     next_user: u64,
     /// The admin agent who owns `api_key`.
     pub owner_id: u64,
@@ -140,6 +156,7 @@ impl Store {
             tickets: Vec::new(),
             users: BTreeMap::new(),
             by_email: HashMap::new(),
+            by_external_id: HashMap::new(),
             next_user: FIRST_USER_ID,
             owner_id: 0,
             agent_id: 0,
@@ -255,6 +272,11 @@ impl Store {
         self.tickets.len() as u64 + 1
     }
 
+    /// An id for a new attachment: one more than every attachment stored.
+    pub fn next_attachment_id(&self) -> u64 {
+        43_000_900_000 + self.tickets.iter().map(|t| t.attachments.len() as u64).sum::<u64>() + 1
+    }
+
     pub fn snapshot(&self) -> SimState {
         let (agents, contacts) = self.users.values().cloned().partition(|u| u.agent.is_some());
         SimState { tickets: self.tickets.clone(), agents, contacts }
@@ -301,7 +323,16 @@ pub(crate) fn ticket_json(t: &Ticket, view: TicketView) -> Value {
     let Some(obj) = v.as_object_mut() else { return v };
     let with_description = match view {
         TicketView::Full => {
-            obj.insert("attachments".into(), json!([]));
+            let files: Vec<Value> = t
+                .attachments
+                .iter()
+                .map(|a| {
+                    json!({"id": a.id, "name": a.name, "content_type": a.content_type, "size": a.size,
+                           "created_at": t.created_at, "updated_at": t.created_at,
+                           "attachment_url": format!("https://attachments.example/{}/{}", a.id, a.name)})
+                })
+                .collect();
+            obj.insert("attachments".into(), Value::Array(files));
             true
         }
         TicketView::Item { description } => {

@@ -57,12 +57,12 @@ pub(crate) async fn import_paths(
     let journal = Journal::open(&settings.state_dir)?.on_connection(&settings.connection);
     let mut exit = Exit::Success;
     let mut targets = Vec::new();
-    let opts = TakeOptions {
-        limits: Limits::with_max_request(settings.limits.max_request_bytes),
-        ..Default::default()
-    };
+    let limits = Limits::with_max_request(settings.limits.max_request_bytes);
     for path in paths {
         let name = pipeline::display_name(path);
+        // The operator has every power; the folder's inbox gives its date_format and attachments_dir.
+        let formats = path.parent().and_then(|p| super::plan::inbox_of(settings, p));
+        let opts = TakeOptions { limits, formats, ..Default::default() };
         let taken = match pipeline::take_with(&journal, path, &name, action, &opts).await {
             Ok(t) => t,
             Err(pipeline::Error::Input { source, .. }) => {

@@ -85,7 +85,7 @@ pub(super) enum Under<'a> {
 }
 
 /// The configured inbox on folder `dir` (compared once both are resolved).
-fn inbox_of<'a>(settings: &'a Settings, dir: &Path) -> Option<&'a Inbox> {
+pub(super) fn inbox_of<'a>(settings: &'a Settings, dir: &Path) -> Option<&'a Inbox> {
     let real = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf());
     let dir = real(dir);
     settings.inboxes.iter().find(|i| real(&i.dir) == dir)
@@ -154,7 +154,9 @@ async fn plan_all(
             Under::Folder => path.parent().and_then(|p| inbox_of(settings, p)),
         };
         let action = action.or(powers.and_then(|i| i.action));
-        let opts = TakeOptions { limits, powers, ..Default::default() };
+        // The folder's inbox gives its date_format and attachments_dir even to the operator.
+        let formats = powers.or_else(|| path.parent().and_then(|p| inbox_of(settings, p)));
+        let opts = TakeOptions { limits, powers, formats, ..Default::default() };
         let taken = pipeline::take_with(&journal, path, &name, action, &opts)
             .await
             .with_context(|| format!("reading {}", crate::text::shown_path(path)))?;

@@ -22,6 +22,11 @@ pub struct Inbox {
     /// The actions its rows may ask for; any other row is refused (`action_not_allowed`).
     pub actions: Vec<Action>,
     pub caps: Caps,
+    /// How its files write custom_date values other than `YYYY-MM-DD` (checked at load).
+    pub date_format: Option<String>,
+    /// Where the file names of an `attachments` column are found; without it the column is
+    /// refused.
+    pub attachments_dir: Option<PathBuf>,
 }
 
 /// Above either, a file is held for approval before any call.
@@ -36,7 +41,8 @@ impl Inbox {
     pub fn new(dir: PathBuf, action: Option<Action>) -> Self {
         let actions = action.map_or_else(|| NON_DELETING.to_vec(), |a| vec![a]);
         let caps = Caps { max_file_bytes: 1 << 30, max_rows: 1_000_000 };
-        Self { dir, action, settle: Duration::from_secs(2), pattern: None, actions, caps }
+        let settle = Duration::from_secs(2);
+        Self { dir, action, settle, pattern: None, actions, caps, date_format: None, attachments_dir: None }
     }
 
     /// Whether its rows may ask for `action`.
@@ -77,7 +83,24 @@ fn resolve(i: usize, ib: RawInbox) -> Result<Inbox, Error> {
     let actions = resolve_actions(i, action, ib.actions.as_deref())?;
     let caps = Caps { max_file_bytes: ib.max_file_bytes, max_rows: ib.max_rows };
     let settle = Duration::from_secs_f64(ib.settle_secs);
-    Ok(Inbox { dir: ib.dir, action, settle, pattern: ib.pattern, actions, caps })
+    if let Some(spec) = &ib.date_format {
+        crate::freshdesk::ticket_fields::convert::DateFormat::parse(spec)
+            .map_err(|m| Error::invalid(&format!("inbox[{i}].date_format"), m))?;
+    }
+    if ib.attachments_dir.as_ref().is_some_and(|d| !d.is_absolute()) {
+        return Err(Error::invalid(&format!("inbox[{i}].attachments_dir"), "must be an absolute path"));
+    }
+    let (date_format, attachments_dir) = (ib.date_format, ib.attachments_dir);
+    Ok(Inbox {
+        dir: ib.dir,
+        action,
+        settle,
+        pattern: ib.pattern,
+        actions,
+        caps,
+        date_format,
+        attachments_dir,
+    })
 }
 
 /// `actions` parsed (aliases accepted, duplicates dropped), else the default; the inbox's own

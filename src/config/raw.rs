@@ -167,6 +167,10 @@ pub struct RawInbox {
     /// A file with more rows is held for approval before any call.
     #[serde(default = "default_max_rows")]
     pub max_rows: u64,
+    /// How its files write dates other than `YYYY-MM-DD` (`DD/MM/YYYY`, …).
+    pub date_format: Option<String>,
+    /// Where the file names of an `attachments` column are found.
+    pub attachments_dir: Option<PathBuf>,
 }
 
 fn default_settle() -> f64 {

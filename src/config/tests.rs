@@ -56,6 +56,19 @@ fn the_example_config_parses() {
 }
 
 #[test]
+fn an_inbox_date_format_and_attachments_dir_are_checked_at_load() {
+    let head = "[freshdesk]\ndomain=\"acme\"\n[auth]\napi_key=\"k\"\n[[inbox]]\ndir=\"/tmp/x\"\n";
+    let ok = format!("{head}date_format = \"DD/MM/YYYY\"\nattachments_dir = \"/srv/files\"\n");
+    let inbox = &Settings::from_toml(&ok).unwrap().inboxes[0];
+    assert_eq!(inbox.date_format.as_deref(), Some("DD/MM/YYYY"));
+    assert_eq!(inbox.attachments_dir.as_deref(), Some(std::path::Path::new("/srv/files")));
+    let err = Settings::from_toml(&format!("{head}date_format = \"31/12\"\n")).unwrap_err().to_string();
+    assert!(err.contains("inbox[0].date_format"), "{err}");
+    let err = Settings::from_toml(&format!("{head}attachments_dir = \"files\"\n")).unwrap_err().to_string();
+    assert!(err.contains("inbox[0].attachments_dir"), "{err}");
+}
+
+#[test]
 fn inbox_actions_accept_aliases_and_reject_unknown_ones() {
     let ok = "[freshdesk]\ndomain=\"acme\"\n[auth]\napi_key=\"k\"\n[[inbox]]\ndir=\"/tmp/x\"\naction=\"deleteAgent\"\n";
     assert_eq!(Settings::from_toml(ok).unwrap().inboxes[0].action, Some(Action::DeleteAgent));

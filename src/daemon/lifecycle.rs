@@ -101,6 +101,7 @@ impl Lifecycle {
             limits: self.limits,
             make_private: true,
             powers: Some(&powers),
+            formats: None,
         };
         let journal = self.journal.on_connection(connection);
         let taken = match pipeline::take_with(&journal, path, name, action, &opts).await {

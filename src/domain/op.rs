@@ -90,7 +90,20 @@ impl FromStr for Action {
 /// becomes the idempotency key and is never sent.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct NewTicket {
-    pub email: Email,
+    /// The requester: at least one of `email`, `phone` (with `name`), `requester_id`,
+    /// `unique_external_id`, `twitter_id`, `facebook_id` (intake checks it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub phone: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requester_id: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unique_external_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub twitter_id: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub facebook_id: Option<String>,
     pub subject: String,
     pub description: String,
     pub priority: Priority,
@@ -114,6 +127,14 @@ pub struct NewTicket {
     pub custom_fields: BTreeMap<String, serde_json::Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub external_id: Option<String>,
+    /// Files to attach (`attachments` column): named by the file, resolved and hashed in the
+    /// inbox's `attachments_dir` when the row is journaled. Sent as multipart parts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+    /// How the file writes dates other than `YYYY-MM-DD` (its inbox's `date_format`), kept
+    /// with the row so it is sent as it was taken. Never sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub date_format: Option<String>,
 }
 
 #[cfg(test)]
@@ -121,7 +142,12 @@ impl NewTicket {
     /// A minimal valid ticket from `email` (tests).
     pub(crate) fn example(email: &str) -> Self {
         NewTicket {
-            email: Email::parse(email).expect("a valid test e-mail"),
+            email: Some(Email::parse(email).expect("a valid test e-mail")),
+            phone: None,
+            requester_id: None,
+            unique_external_id: None,
+            twitter_id: None,
+            facebook_id: None,
             subject: "s".into(),
             description: "d".into(),
             priority: Priority::Low,
@@ -135,7 +161,60 @@ impl NewTicket {
             cc_emails: vec![],
             custom_fields: BTreeMap::new(),
             external_id: None,
+            attachments: vec![],
+            date_format: None,
         }
+    }
+}
+
+/// How a lost create is looked for: the requester's identity the lookup can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requester<'a> {
+    /// The contact's id: list its tickets.
+    Id(u64),
+    /// List the tickets of the contact with this e-mail.
+    Email(&'a str),
+    /// Find the contact by phone, then list its tickets.
+    Phone(&'a str),
+    /// No list filter takes it (`unique_external_id`, `twitter_id`, `facebook_id`): search by tag.
+    Other,
+}
+
+impl NewTicket {
+    /// The identity a lookup uses, the most direct first: id, e-mail, phone, then the others.
+    pub fn requester(&self) -> Requester<'_> {
+        if let Some(id) = self.requester_id {
+            Requester::Id(id)
+        } else if let Some(e) = &self.email {
+            Requester::Email(e.as_str())
+        } else if let Some(p) = &self.phone {
+            Requester::Phone(p)
+        } else {
+            Requester::Other
+        }
+    }
+}
+
+/// One file to attach to a ticket: its name as the row gives it, and once the row is journaled
+/// ([`crate::pipeline`]) where it is, its size and its sha256, so that a file changed or removed
+/// before the create fails the row instead of sending something else.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attachment {
+    pub name: String,
+    /// The resolved path (inside the inbox's `attachments_dir`); empty until resolved.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub path: String,
+    #[serde(default)]
+    pub size: u64,
+    /// Hex sha256 of the content; empty until resolved.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub sha256: String,
+}
+
+impl Attachment {
+    /// A name from a row, not resolved yet.
+    pub fn named(name: &str) -> Self {
+        Self { name: name.to_string(), path: String::new(), size: 0, sha256: String::new() }
     }
 }
 
@@ -185,8 +264,11 @@ pub struct UndoOf {
 }
 
 /// One row's operation, validated. Stored in the journal as JSON.
+/// A ticket is the largest variant by far (its requester identities, attachments); ops are
+/// handled one at a time, so the gap costs little, while boxing would cost an allocation per row.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "action", rename_all = "snake_case")]
+#[allow(clippy::large_enum_variant)]
 pub enum Op {
     CreateTicket(NewTicket),
     CreateAgent(NewAgent),

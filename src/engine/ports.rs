@@ -3,13 +3,18 @@
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
 use crate::domain::{NewAgent, NewTicket, Restore};
-use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState};
+use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState, Upload};
 use std::future::Future;
 use time::OffsetDateTime;
 
 pub trait Api: Send + Sync + 'static {
-    /// `POST tickets` with the idempotency tag: the created ticket.
-    fn create_ticket(&self, t: &NewTicket, tag: &str) -> impl Future<Output = Reply<Ticket>> + Send;
+    /// `POST tickets` with the idempotency tag (and `files` as attachments): the created ticket.
+    fn create_ticket(
+        &self,
+        t: &NewTicket,
+        tag: &str,
+        files: &[Upload],
+    ) -> impl Future<Output = Reply<Ticket>> + Send;
     /// `POST agents`: the created agent.
     fn create_agent(&self, a: &NewAgent) -> impl Future<Output = Reply<Agent>> + Send;
     /// `GET agents?email=`: the agent, or a proven `None`.
@@ -41,12 +46,21 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
     /// `GET ticket_fields`: the account's custom fields.
     fn ticket_fields(&self) -> impl Future<Output = Reply<TicketFields>> + Send;
+    /// `GET tickets?requester_id=&updated_since=&page=`, newest first.
+    fn list_tickets_by_requester(
+        &self,
+        requester_id: u64,
+        updated_since: OffsetDateTime,
+        page: u32,
+    ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
+    /// `GET contacts?phone=`: the id of the contact with this phone, or a proven `None`.
+    fn find_contact_by_phone(&self, phone: &str) -> impl Future<Output = Reply<Option<u64>>> + Send;
 }
 
 /// Production: the real client.
 impl Api for crate::freshdesk::Client {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
-        crate::freshdesk::Client::create_ticket(self, t, tag).await
+    async fn create_ticket(&self, t: &NewTicket, tag: &str, files: &[Upload]) -> Reply<Ticket> {
+        crate::freshdesk::Client::create_ticket_with(self, t, tag, files).await
     }
     async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
         crate::freshdesk::Client::create_agent(self, a).await
@@ -91,5 +105,16 @@ impl Api for crate::freshdesk::Client {
     }
     async fn ticket_fields(&self) -> Reply<TicketFields> {
         crate::freshdesk::Client::ticket_fields(self).await
+    }
+    async fn list_tickets_by_requester(
+        &self,
+        id: u64,
+        since: OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
+        crate::freshdesk::Client::list_tickets_by_requester(self, id, since, page).await
+    }
+    async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        crate::freshdesk::Client::find_contact_by_phone(self, phone).await
     }
 }

@@ -15,7 +15,7 @@ use super::safety::vet::{Vetted, vet_delete, who};
 use super::send::SendPolicy;
 use super::{Engine, EngineConfig, Parts, RunEnd};
 use crate::domain::{AgentRef, NewTicket, Op, Outcome};
-use crate::freshdesk::{Agent, EndpointClass, TicketFields};
+use crate::freshdesk::{Agent, TicketFields};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -65,7 +65,7 @@ impl<A: Api> Preview<A> {
         }
         let mut holds = PreviewHolds::default();
         let (mut gated, mut granted) = (false, false);
-        let mut fields: Option<Result<TicketFields, String>> = None;
+        let mut fields: Option<Result<std::sync::Arc<TicketFields>, String>> = None;
         let mut deleted: Vec<(i64, OpResult, u64)> = Vec::new();
         loop {
             let ops = parts.journal.ready_ops(now_ms().saturating_add(i64::MAX / 2), 1024).await?;
@@ -95,8 +95,7 @@ impl<A: Api> Preview<A> {
                     }
                 }
                 if fields.is_none() && matches!(op.op, Op::CreateTicket(_)) {
-                    let read = parts.sender.read(EndpointClass::Other, |api| api.ticket_fields()).await;
-                    fields = Some(read.map(|(f, _)| f));
+                    fields = Some(parts.fields.fields(&parts.sender).await);
                 }
                 let p = predict(parts, &op, fields.as_ref()).await?;
                 p.holds.into_iter().for_each(|r| holds.add(r));
@@ -145,7 +144,7 @@ fn unknown(next: Next) -> OpResult {
 async fn predict<A: Api>(
     parts: &Parts<A>,
     op: &OpRecord,
-    fields: Option<&Result<TicketFields, String>>,
+    fields: Option<&Result<std::sync::Arc<TicketFields>, String>>,
 ) -> journal::Result<Predicted> {
     Ok(match &op.op {
         Op::CreateTicket(t) => Predicted::row(predict_ticket(t, fields)),
@@ -190,13 +189,25 @@ async fn grant_note<A: Api>(parts: &Parts<A>, role_ids: &[u64]) -> String {
     }
 }
 
-/// A ticket create, checked against the account's ticket fields the way Freshdesk checks it.
-fn predict_ticket(t: &NewTicket, fields: Option<&Result<TicketFields, String>>) -> OpResult {
+/// A ticket create, typed by the account's ticket fields as the run would type it, then
+/// checked the way Freshdesk checks it. The message shows the values as they would be sent.
+fn predict_ticket(t: &NewTicket, fields: Option<&Result<std::sync::Arc<TicketFields>, String>>) -> OpResult {
     match fields {
-        Some(Ok(fields)) => match fields.check(t).as_slice() {
-            [] => row(Outcome::WouldCreate, None, "would create the ticket"),
-            reasons => row(Outcome::WouldFail, None, reasons.join("; ")),
-        },
+        Some(Ok(fields)) => {
+            let typed = match fields.type_ticket(t) {
+                Ok(typed) => typed,
+                Err(errors) => {
+                    let reasons: Vec<&str> = errors.iter().map(|e| e.reason.as_str()).collect();
+                    return row(Outcome::WouldFail, None, reasons.join("; "));
+                }
+            };
+            match fields.check(&typed).as_slice() {
+                [] => {
+                    row(Outcome::WouldCreate, None, format!("would create the ticket{}", sent_values(&typed)))
+                }
+                reasons => row(Outcome::WouldFail, None, reasons.join("; ")),
+            }
+        }
         Some(Err(why)) => row(
             Outcome::WouldCreate,
             None,
@@ -204,8 +215,26 @@ fn predict_ticket(t: &NewTicket, fields: Option<&Result<TicketFields, String>>) 
                 "would create the ticket; its custom fields were not checked (ticket fields unreadable: {why})"
             ),
         ),
-        None => row(Outcome::WouldCreate, None, "would create the ticket"),
+        None => row(Outcome::WouldCreate, None, format!("would create the ticket{}", sent_values(t))),
     }
+}
+
+/// `; custom_fields {"cf_count":42,…}` as they would be sent (JSON shows their types), escaped.
+fn sent_values(t: &NewTicket) -> String {
+    let mut out = String::new();
+    if !t.custom_fields.is_empty() {
+        let json = serde_json::to_string(&t.custom_fields).unwrap_or_default();
+        out.push_str(&format!("; custom_fields {}", crate::text::Shown(&json)));
+    }
+    if !t.attachments.is_empty() {
+        let files: Vec<String> = t
+            .attachments
+            .iter()
+            .map(|a| format!("{} ({} bytes)", crate::text::Shown(&a.name), a.size))
+            .collect();
+        out.push_str(&format!("; attachments {}", files.join(", ")));
+    }
+    out
 }
 
 async fn predict_delete<A: Api>(

@@ -1,6 +1,7 @@
 //! Reconciliation: an op left `sending` (killed mid-request, or no readable answer came) may or
 //! may not have reached Freshdesk. Before anything is sent again, look: a ticket by its
-//! idempotency tag among the requester's tickets, an agent by email, a deleted agent by id, an
+//! idempotency tag among the requester's tickets (by e-mail, id or phone; by tag search for
+//! the other identities), an agent by email, a deleted agent by id, an
 //! undo's restored agent or deleted ticket by id (`undo.rs`). The
 //! lookup's answer proves only what it parses as:
 //!
@@ -18,7 +19,7 @@ use super::Parts;
 use super::decision::Found;
 use super::ports::Api;
 use super::retry;
-use crate::domain::{Op, Outcome, idempotency_tag};
+use crate::domain::{Op, Outcome, Requester, idempotency_tag};
 use crate::freshdesk::{Agent, Answer, EndpointClass, Ticket};
 use crate::journal::{self, Journal, OpRecord, OpResult, now_ms};
 use std::collections::{HashMap, HashSet};
@@ -174,7 +175,7 @@ fn failed(code: &str, message: String) -> OpResult {
 async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
     let sent_at = op.sent_at.unwrap_or_else(now_ms);
     match &op.op {
-        Op::CreateTicket(t) => find_ticket(parts, &idempotency_tag(&op.key), t.email.as_str(), sent_at).await,
+        Op::CreateTicket(t) => find_ticket(parts, &idempotency_tag(&op.key), t.requester(), sent_at).await,
         Op::CreateAgent(a) => find_created_agent(parts, a.email.as_str(), sent_at).await,
         Op::DeleteAgent { .. } => match op.freshdesk_id {
             Some(id) => find_deleted_agent(parts, id).await,
@@ -190,14 +191,55 @@ async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
     }
 }
 
-async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: i64) -> Found {
+/// A lost create, looked for by its idempotency tag among its requester's recent tickets,
+/// whichever identity the row used: by e-mail or requester id directly; by phone through the
+/// contact it names (no contact: no ticket was made, since a create makes the contact); by
+/// another identity (`unique_external_id`, `twitter_id`, `facebook_id`, which no list filters
+/// on) through a tag search, whose index lags: not found proves absence only [`SEARCH_LAG`]
+/// after the send.
+async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, who: Requester<'_>, sent_at: i64) -> Found {
     let since_ms = sent_at - CLOCK_SKEW_SECS * 1000;
     let since = OffsetDateTime::from_unix_timestamp(since_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let requester = match who {
+        Requester::Email(email) => {
+            let list = |page| {
+                parts.sender.send(EndpointClass::TicketsList, move |api| {
+                    api.list_tickets_by_email(email, since, page)
+                })
+            };
+            return page_through(list, tag, since_ms).await;
+        }
+        Requester::Id(id) => id,
+        Requester::Phone(phone) => {
+            let Some(reply) =
+                parts.sender.send(EndpointClass::ContactsList, |api| api.find_contact_by_phone(phone)).await
+            else {
+                return Found::paused();
+            };
+            match reply.answer {
+                Answer::Ok { value: Some(id), .. } => id,
+                Answer::Ok { value: None, .. } => return Found::Absent,
+                other => return Found::unknown(&other),
+            }
+        }
+        Requester::Other => return search_tag(parts, tag, sent_at).await,
+    };
+    let list = |page| {
+        parts.sender.send(EndpointClass::TicketsList, move |api| {
+            api.list_tickets_by_requester(requester, since, page)
+        })
+    };
+    page_through(list, tag, since_ms).await
+}
+
+/// Pages of a requester's tickets (newest first) searched for `tag`.
+async fn page_through<F, Fut>(list: F, tag: &str, since_ms: i64) -> Found
+where
+    F: Fn(u32) -> Fut,
+    Fut: std::future::Future<Output = Option<crate::freshdesk::Reply<Vec<Ticket>>>>,
+{
     for page in 1..=MAX_PAGES {
-        let sent = parts
-            .sender
-            .send(EndpointClass::TicketsList, |api| api.list_tickets_by_email(email, since, page));
-        let Some(reply) = sent.await else { return Found::paused() };
+        let Some(reply) = list(page).await else { return Found::paused() };
         match &reply.answer {
             Answer::Ok { value: tickets, .. } => {
                 if let Some(t) = tickets.iter().find(|t| t.has_tag(tag)) {
@@ -209,8 +251,10 @@ async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: 
                     return Found::Absent;
                 }
             }
-            // "There is no contact matching the given email": no ticket was ever created.
-            Answer::Invalid { status: 400, errors, .. } if errors.iter().any(|e| e.field == "email") => {
+            // "There is no contact matching the given email/requester_id": no ticket was ever created.
+            Answer::Invalid { status: 400, errors, .. }
+                if errors.iter().any(|e| e.field == "email" || e.field == "requester_id") =>
+            {
                 return Found::Absent;
             }
             other => return Found::unknown(other),
@@ -218,6 +262,30 @@ async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: 
     }
     // A requester with thousands of recent tickets: unknown rather than risk a duplicate.
     Found::Unknown { why: "tag not found within the searched pages".into(), wait: None, unreadable: false }
+}
+
+/// How long the ticket search may trail a create (freshdesk-api.md §4, "Indexing lag": assumed).
+const SEARCH_LAG_MS: i64 = 5 * 60 * 1000;
+
+/// A lost create of a requester no list filters on: a tag search.
+async fn search_tag<A: Api>(parts: &Parts<A>, tag: &str, sent_at: i64) -> Found {
+    let query = format!("tag:'{tag}'");
+    let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.search_tickets(&query, 1)).await
+    else {
+        return Found::paused();
+    };
+    match &reply.answer {
+        Answer::Ok { value: page, .. } => match page.hits.first() {
+            Some(hit) => Found::Applied(Outcome::Created, Some(hit.id.get())),
+            None if now_ms() >= sent_at.saturating_add(SEARCH_LAG_MS) => Found::Absent,
+            None => Found::Unknown {
+                why: "not found by tag yet; the search may lag a create, so it is looked up again".into(),
+                wait: Some(Duration::from_secs(30)),
+                unreadable: false,
+            },
+        },
+        other => Found::unknown(other),
+    }
 }
 
 async fn find_created_agent<A: Api>(parts: &Parts<A>, email: &str, sent_at: i64) -> Found {

@@ -62,8 +62,9 @@ impl FakeApi {
 }
 
 impl Api for FakeApi {
-    async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
-        self.record("create_ticket", format!("{} {tag}", t.email.as_str()));
+    async fn create_ticket(&self, t: &NewTicket, tag: &str, _: &[crate::freshdesk::Upload]) -> Reply<Ticket> {
+        let who = t.email.as_ref().map_or("", |e| e.as_str());
+        self.record("create_ticket", format!("{who} {tag}"));
         next(&mut self.script.lock().unwrap().create_ticket)
     }
     async fn create_agent(&self, a: &NewAgent) -> Reply<Agent> {
@@ -119,6 +120,14 @@ impl Api for FakeApi {
     async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
         self.count("ticket_fields");
         Reply::bare(Answer::Ok { status: 200, value: Default::default() })
+    }
+    async fn list_tickets_by_requester(&self, id: u64, _: OffsetDateTime, page: u32) -> Reply<Vec<Ticket>> {
+        self.record("list_tickets", format!("requester {id} page {page}"));
+        next(&mut self.script.lock().unwrap().list_tickets)
+    }
+    async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        self.record("find_contact", phone.to_string());
+        Reply::bare(Answer::Ok { status: 200, value: None })
     }
 }
 

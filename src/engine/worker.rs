@@ -16,6 +16,7 @@
 
 use super::Parts;
 use super::decision::{Lookup, Next, done, otherwise, paused, refused};
+use super::fieldbook::Typed;
 use super::lookup::find_agent;
 use super::ports::Api;
 use super::retry;
@@ -24,6 +25,12 @@ use super::safety::vet::{Vetted, vet_delete};
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
 use crate::freshdesk::{Answer, EndpointClass, Existing};
 use crate::journal::{self, FileState, OpRecord, OpResult, now_ms};
+use std::time::Duration;
+
+/// How long a ticket waits when the account's ticket fields cannot be read.
+const FIELDS_WAIT: Duration = Duration::from_secs(30);
+/// The error code of a row with a value its field cannot take (refused before any call).
+pub(crate) const BAD_VALUE: &str = "bad_value";
 
 pub(crate) struct Worker<'a, A> {
     parts: &'a Parts<A>,
@@ -105,12 +112,41 @@ impl<'a, A: Api> Worker<'a, A> {
             let message = format!("external_id already created as ticket {id} (file {file}, row {row})");
             return Ok(done(Outcome::Exists, Some(id), None, message));
         }
+        // Typed by the account's fields before anything is sent; a value that cannot be is the
+        // row's fault, a list that cannot be read is not.
+        let t = match self.parts.fields.type_ticket(&self.parts.sender, t).await {
+            Typed::Ready(t) => t,
+            Typed::Bad(why) => return Ok(refused(BAD_VALUE, why)),
+            Typed::Unknown(why) => {
+                let message = format!("{why}; the row waits, as its custom fields cannot be typed");
+                let code = Some("ticket_fields_unreadable".into());
+                return Ok(Next::Retry {
+                    refund: false,
+                    delay: FIELDS_WAIT,
+                    code,
+                    message,
+                    http_status: None,
+                });
+            }
+        };
+        // Its attachments as they were when the row was journaled, or nothing is sent.
+        let files = if t.attachments.is_empty() {
+            Vec::new()
+        } else {
+            let list = t.attachments.clone();
+            let loaded = tokio::task::spawn_blocking(move || crate::pipeline::attach::load(&list)).await;
+            match loaded {
+                Ok(Ok(files)) => files,
+                Ok(Err(why)) => return Ok(refused("attachment_changed", why)),
+                Err(e) => return Err(journal::Error::Data(format!("reading attachments failed: {e}"))),
+            }
+        };
         let tag = idempotency_tag(&op.key);
         let mark = journal.begin_attempt(op.id, true);
         let sent = self
             .parts
             .sender
-            .send_change(EndpointClass::TicketCreate, mark, |api| api.create_ticket(t, &tag));
+            .send_change(EndpointClass::TicketCreate, mark, |api| api.create_ticket(&t, &tag, &files));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
         Ok(match &reply.answer {
             Answer::Ok { status, value } => done(Outcome::Created, Some(value.id), Some(*status), ""),

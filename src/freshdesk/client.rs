@@ -5,6 +5,7 @@
 
 use super::agents::{Agent, Me};
 use super::answer::{Answer, Decode, RateHeaders, Reply};
+use super::multipart::{self, Upload};
 use super::oauth::TokenSource;
 use super::ticket_fields::TicketFields;
 use super::tickets::{Ticket, TicketState};
@@ -19,6 +20,12 @@ use std::time::Instant;
 use url::Url;
 
 const AGENT: &str = concat!("fdsync/", env!("CARGO_PKG_VERSION"));
+
+/// A request body.
+enum Payload {
+    Json(Value),
+    Form(multipart::Form),
+}
 
 /// The Freshdesk API client. Cheap to clone (one shared connection pool).
 #[derive(Clone)]
@@ -69,9 +76,20 @@ impl Client {
         &self.inner.base
     }
 
-    /// `POST api/v2/tickets` with `tag` added to the tags.
+    /// `POST api/v2/tickets` with `tag` added to the tags, as JSON.
     pub async fn create_ticket(&self, t: &NewTicket, tag: &str) -> Reply<Ticket> {
-        self.send(Method::POST, "api/v2/tickets", &[], Some(tickets::create_body(t, tag))).await
+        self.create_ticket_with(t, tag, &[]).await
+    }
+
+    /// `POST api/v2/tickets` with `tag` added to the tags: JSON, or `multipart/form-data` with
+    /// `files` as its attachments.
+    pub async fn create_ticket_with(&self, t: &NewTicket, tag: &str, files: &[Upload]) -> Reply<Ticket> {
+        let body = tickets::create_body(t, tag);
+        if files.is_empty() {
+            return self.send(Method::POST, "api/v2/tickets", &[], Some(body)).await;
+        }
+        let form = multipart::encode(&multipart::parts_of(&body), files);
+        self.send_payload(Method::POST, "api/v2/tickets", &[], Some(Payload::Form(form))).await
     }
 
     /// `POST api/v2/agents`.
@@ -125,6 +143,25 @@ impl Client {
         updated_since: time::OffsetDateTime,
         page: u32,
     ) -> Reply<Vec<Ticket>> {
+        self.list_tickets(("email", email.to_string()), updated_since, page).await
+    }
+
+    /// `GET api/v2/tickets?requester_id=&updated_since=&per_page=100&order_by=created_at&page=`.
+    pub async fn list_tickets_by_requester(
+        &self,
+        requester_id: u64,
+        updated_since: time::OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
+        self.list_tickets(("requester_id", requester_id.to_string()), updated_since, page).await
+    }
+
+    async fn list_tickets(
+        &self,
+        filter: (&str, String),
+        updated_since: time::OffsetDateTime,
+        page: u32,
+    ) -> Reply<Vec<Ticket>> {
         let since = updated_since
             .to_offset(time::UtcOffset::UTC)
             .replace_nanosecond(0)
@@ -132,13 +169,21 @@ impl Client {
             .format(&time::format_description::well_known::Rfc3339)
             .unwrap_or_default();
         let query = [
-            ("email", email.to_string()),
+            filter,
             ("updated_since", since),
             ("per_page", "100".to_string()),
             ("order_by", "created_at".to_string()),
             ("page", page.to_string()),
         ];
         self.send(Method::GET, "api/v2/tickets", &query, None).await
+    }
+
+    /// `GET api/v2/contacts?phone=`: the first matching contact's id (`None`: no contact).
+    pub async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        let reply: Reply<tickets::ContactIds> =
+            self.send(Method::GET, "api/v2/contacts", &[("phone", phone.to_string())], None).await;
+        let Reply { answer, rate, elapsed, next_page } = reply;
+        Reply { answer: answer.map(|ids| ids.0.first().copied()), rate, elapsed, next_page }
     }
 
     /// `GET api/v2/ticket_fields`: the account's custom fields (a read: `EndpointClass::Other`).
@@ -163,13 +208,24 @@ impl Client {
         self.send(Method::GET, "api/v2/roles", &[], None).await
     }
 
-    /// Sends once; with OAuth, a 401 refreshes the token once and re-sends once.
+    /// Sends a JSON body (or none) once; see [`Client::send_payload`].
     async fn send<T: Decode>(
         &self,
         method: Method,
         path: &str,
         query: &[(&str, String)],
         body: Option<Value>,
+    ) -> Reply<T> {
+        self.send_payload(method, path, query, body.map(Payload::Json)).await
+    }
+
+    /// Sends once; with OAuth, a 401 refreshes the token once and re-sends once.
+    async fn send_payload<T: Decode>(
+        &self,
+        method: Method,
+        path: &str,
+        query: &[(&str, String)],
+        body: Option<Payload>,
     ) -> Reply<T> {
         let started = Instant::now();
         let (mut reply, generation) = self.attempt(&method, path, query, body.as_ref(), None).await;
@@ -195,7 +251,7 @@ impl Client {
         method: &Method,
         path: &str,
         query: &[(&str, String)],
-        body: Option<&Value>,
+        body: Option<&Payload>,
         refused: Option<u64>,
     ) -> (Reply<T>, u64) {
         let started = Instant::now();
@@ -211,7 +267,7 @@ impl Client {
         method: &Method,
         path: &str,
         query: &[(&str, String)],
-        body: Option<&Value>,
+        body: Option<&Payload>,
         name: HeaderName,
         value: HeaderValue,
     ) -> Reply<T> {
@@ -228,8 +284,12 @@ impl Client {
         if !query.is_empty() {
             req = req.query(query);
         }
-        if let Some(b) = body {
-            req = req.json(b);
+        match body {
+            Some(Payload::Json(b)) => req = req.json(b),
+            Some(Payload::Form(f)) => {
+                req = req.header(reqwest::header::CONTENT_TYPE, &f.content_type).body(f.body.clone());
+            }
+            None => {}
         }
         let resp = match req.send().await {
             Ok(r) => r,

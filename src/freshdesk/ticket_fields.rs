@@ -1,8 +1,11 @@
 //! Ticket fields (`GET api/v2/ticket_fields`): the account's custom fields with their kinds,
 //! dropdown choices and required flags, decoded strictly, and [`TicketFields::check`], the pure
 //! prediction of why a ticket create would be refused for its custom fields, by the rules
-//! Freshdesk applies (freshdesk-api.md §4, §8). Default fields (`requester`, `status`, …) are
-//! intake's to validate, not this module's. Pure; the client sends.
+//! Freshdesk applies (freshdesk-api.md §4, §8, §9). [`convert`] turns the values a file gives
+//! into the JSON type each field takes. Default fields (`requester`, `status`, …) are intake's to
+//! validate, not this module's. Pure; the client sends.
+
+pub mod convert;
 
 use super::answer::Decode;
 use crate::domain::{NewTicket, Status};
@@ -24,9 +27,42 @@ pub enum FieldKind {
     Checkbox,
     /// `custom_dropdown`: one of these values, exactly (case matters).
     Dropdown(Vec<String>),
-    /// A type whose values fdsync does not check (`custom_date`, `custom_url`, `nested_field`
-    /// and its levels, newer types): only its presence is checked.
+    /// `custom_date`: a `YYYY-MM-DD` string.
+    Date,
+    /// `nested_field` (a dependent field): category → sub-category → item. The top level's
+    /// value is one of `choices`; `levels` are the API names of the lower levels, in order.
+    Nested { choices: Vec<Choice>, levels: Vec<String> },
+    /// A lower level of the nested field `parent` (level 2 or 3): one of the choices under
+    /// the level above's value.
+    Level { parent: String, level: u8 },
+    /// A type whose values fdsync does not check (`custom_url`, newer types): only its
+    /// presence is checked.
     Other(String),
+}
+
+/// One choice of a nested field, with the choices of the level below it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub value: String,
+    pub below: Vec<Choice>,
+}
+
+impl Choice {
+    /// The choices of a nested field's `choices`: an object of objects, its last level a list.
+    fn tree(v: &Value) -> Option<Vec<Choice>> {
+        match v {
+            Value::Object(map) => map
+                .iter()
+                .map(|(k, below)| Some(Choice { value: k.clone(), below: Choice::tree(below)? }))
+                .collect(),
+            Value::Array(items) => items
+                .iter()
+                .map(|i| i.as_str().map(|s| Choice { value: s.to_string(), below: vec![] }))
+                .collect(),
+            Value::Null => Some(vec![]),
+            _ => None,
+        }
+    }
 }
 
 /// One custom ticket field of the account.
@@ -64,6 +100,8 @@ impl CustomField {
                 let list: Vec<String> = choices.iter().map(|c| format!("\"{}\"", Shown(c))).collect();
                 format!("one of {}", Shown(&list.join(", ")))
             }
+            FieldKind::Date => "a date, YYYY-MM-DD".into(),
+            FieldKind::Nested { .. } | FieldKind::Level { .. } => "one of its dependent choices".into(),
             FieldKind::Other(kind) => format!("a value of type {}", Shown(kind)),
         }
     }
@@ -76,6 +114,8 @@ impl CustomField {
             (FieldKind::Decimal, Value::Number(_)) => true,
             (FieldKind::Decimal, Value::String(s)) => s.trim().parse::<f64>().is_ok_and(f64::is_finite),
             (FieldKind::Dropdown(choices), Value::String(s)) => choices.contains(s),
+            (FieldKind::Date, Value::String(s)) => convert::iso_date(s).is_some(),
+            (FieldKind::Nested { .. } | FieldKind::Level { .. }, Value::String(_)) => true,
             (FieldKind::Other(_), _) => true,
             _ => false,
         }
@@ -93,9 +133,6 @@ impl CustomField {
         }
         let shown = Shown(&value.to_string()).to_string();
         let hint = match (&self.kind, value) {
-            (FieldKind::Number, Value::String(s)) if s.trim().parse::<i64>().is_ok() => {
-                " (a CSV cell is text; Freshdesk refuses text in a number field)"
-            }
             (FieldKind::Dropdown(choices), Value::String(s))
                 if choices.iter().any(|c| c.eq_ignore_ascii_case(s)) =>
             {
@@ -111,6 +148,9 @@ impl CustomField {
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct TicketFields {
     pub custom: Vec<CustomField>,
+    /// The account's ticket types (the `default_ticket_type` field's choices); `None` when the
+    /// answer lists none (a row's `type` is then left to Freshdesk).
+    pub ticket_types: Option<Vec<String>>,
 }
 
 impl TicketFields {
@@ -178,6 +218,9 @@ struct NestedDto {
     name: String,
     #[serde(default)]
     label: Option<String>,
+    /// 2 or 3.
+    #[serde(default)]
+    level: Option<u8>,
 }
 
 fn kind_of(dto: &FieldDto) -> Result<FieldKind, String> {
@@ -186,6 +229,16 @@ fn kind_of(dto: &FieldDto) -> Result<FieldKind, String> {
         "custom_number" => FieldKind::Number,
         "custom_decimal" => FieldKind::Decimal,
         "custom_checkbox" => FieldKind::Checkbox,
+        "custom_date" => FieldKind::Date,
+        "nested_field" => {
+            let choices = dto.choices.as_ref().and_then(Choice::tree);
+            let Some(choices) = choices.filter(|c| !c.is_empty()) else {
+                return Err(format!("nested field {} has no tree of choices", Shown(&dto.name)));
+            };
+            let mut levels: Vec<&NestedDto> = dto.nested_ticket_fields.iter().flatten().collect();
+            levels.sort_by_key(|l| l.level.unwrap_or(u8::MAX));
+            FieldKind::Nested { choices, levels: levels.iter().map(|l| l.name.clone()).collect() }
+        }
         "custom_dropdown" => {
             let choices = dto.choices.clone().map(serde_json::from_value::<Vec<String>>);
             match choices {
@@ -221,17 +274,23 @@ impl Decode for TicketFields {
         for dto in items.iter().filter(|d| d.kind.starts_with("custom_") || d.kind == "nested_field") {
             custom.push(custom_field(dto)?);
             // A nested field's lower levels are custom fields of their own (`cf_…` keys).
-            for level in dto.nested_ticket_fields.iter().flatten() {
+            for (i, level) in dto.nested_ticket_fields.iter().flatten().enumerate() {
+                let n = level.level.unwrap_or(u8::try_from(i + 2).unwrap_or(u8::MAX));
                 custom.push(CustomField {
                     name: level.name.clone(),
                     label: level.label.clone().unwrap_or_else(|| level.name.clone()),
-                    kind: FieldKind::Other("nested_field".into()),
+                    kind: FieldKind::Level { parent: dto.name.clone(), level: n },
                     required_for_agents: false,
                     required_for_closure: false,
                 });
             }
         }
-        Ok(TicketFields { custom })
+        let ticket_types = items
+            .iter()
+            .find(|d| d.kind == "default_ticket_type")
+            .and_then(|d| d.choices.clone())
+            .and_then(|c| serde_json::from_value::<Vec<String>>(c).ok());
+        Ok(TicketFields { custom, ticket_types })
     }
 }
 

@@ -86,17 +86,37 @@ impl Decode for TicketState {
 }
 
 /// The JSON sent to `POST api/v2/tickets`: the ticket's fields, `custom_fields` as an object,
-/// `tag` added to `tags` (once), and no `external_id` (Freshdesk rejects it).
+/// `tag` added to `tags` (once), and neither `external_id` (Freshdesk rejects it) nor
+/// `date_format` (fdsync's own).
 pub fn create_body(t: &NewTicket, tag: &str) -> Value {
     let mut body = serde_json::to_value(t).unwrap_or(Value::Null);
     let Some(map) = body.as_object_mut() else { return Value::Null };
     map.remove("external_id");
+    map.remove("date_format");
+    map.remove("attachments");
     let mut tags = t.tags.clone();
     if !tags.iter().any(|x| x.eq_ignore_ascii_case(tag)) {
         tags.push(tag.to_string());
     }
     map.insert("tags".into(), Value::from(tags));
     body
+}
+
+/// `GET contacts?…`: the ids of the matching contacts (each must have a positive id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ContactIds(pub Vec<u64>);
+
+#[derive(Deserialize)]
+struct ContactIdDto {
+    id: NonZeroU64,
+}
+
+impl Decode for ContactIds {
+    fn decode(body: &[u8]) -> Result<Self, String> {
+        serde_json::from_slice::<Vec<ContactIdDto>>(body)
+            .map(|items| ContactIds(items.into_iter().map(|c| c.id.get()).collect()))
+            .map_err(|e| format!("not a list of contacts ({e})"))
+    }
 }
 
 /// One page of `GET search/tickets`: how many match in all, and this page's hits.
@@ -138,7 +158,12 @@ mod tests {
 
     fn ticket() -> NewTicket {
         NewTicket {
-            email: Email::parse("jane@example.com").unwrap(),
+            email: Some(Email::parse("jane@example.com").unwrap()),
+            phone: None,
+            requester_id: None,
+            unique_external_id: None,
+            twitter_id: None,
+            facebook_id: None,
             subject: "Disk full".into(),
             description: "<p>98%</p>".into(),
             priority: Priority::High,
@@ -152,6 +177,8 @@ mod tests {
             cc_emails: vec![],
             custom_fields: BTreeMap::from([("cf_host".to_string(), json!("db-07"))]),
             external_id: Some("MON-1".into()),
+            attachments: vec![],
+            date_format: Some("DD/MM/YYYY".into()),
         }
     }
 

@@ -28,6 +28,14 @@ pub(crate) enum Field {
     Language,
     TimeZone,
     AgentId,
+    /// A ticket requester's other identities (besides `email`).
+    Phone,
+    RequesterId,
+    UniqueExternalId,
+    TwitterId,
+    FacebookId,
+    /// Files to attach to a ticket (names in the inbox's `attachments_dir`).
+    Attachments,
     /// A JSON `custom_fields` object (CSV uses `cf_*` columns instead).
     CustomFields,
 }
@@ -62,6 +70,12 @@ const ALIASES: &[(&str, Field)] = &[
     ("timezone", Field::TimeZone),
     ("agentid", Field::AgentId),
     ("id", Field::AgentId),
+    ("phone", Field::Phone),
+    ("requesterid", Field::RequesterId),
+    ("uniqueexternalid", Field::UniqueExternalId),
+    ("twitterid", Field::TwitterId),
+    ("facebookid", Field::FacebookId),
+    ("attachments", Field::Attachments),
     ("customfields", Field::CustomFields),
 ];
 
@@ -105,6 +119,12 @@ impl Field {
             Field::Language => "language",
             Field::TimeZone => "time_zone",
             Field::AgentId => "agent_id",
+            Field::Phone => "phone",
+            Field::RequesterId => "requester_id",
+            Field::UniqueExternalId => "unique_external_id",
+            Field::TwitterId => "twitter_id",
+            Field::FacebookId => "facebook_id",
+            Field::Attachments => "attachments",
             Field::CustomFields => "custom_fields",
         }
     }

@@ -4,7 +4,7 @@
 use super::Record;
 use super::fields::{Cell, Field, Named, RowFields};
 use crate::domain::{
-    Action, AgentRef, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
+    Action, AgentRef, Attachment, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
 };
 use crate::text::shown;
 use serde_json::Value;
@@ -77,7 +77,15 @@ fn check(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldE
 /// The raw key-ish value of an invalid row, so the report can name it.
 fn key_hint(f: &RowFields<'_>, action: Option<Action>) -> Option<String> {
     let order: &[Field] = match action {
-        Some(Action::CreateTicket) => &[Field::ExternalId, Field::Email],
+        Some(Action::CreateTicket) => &[
+            Field::ExternalId,
+            Field::Email,
+            Field::Phone,
+            Field::RequesterId,
+            Field::UniqueExternalId,
+            Field::TwitterId,
+            Field::FacebookId,
+        ],
         Some(Action::DeleteAgent) => &[Field::AgentId, Field::Email],
         _ => &[Field::Email, Field::AgentId, Field::ExternalId],
     };
@@ -135,6 +143,16 @@ fn id_of(raw: &str) -> Result<u64, String> {
     }
 }
 
+/// A ticket requester's identities, as the row gives them.
+struct Ids {
+    email: Option<Email>,
+    phone: Option<String>,
+    requester_id: Option<u64>,
+    unique_external_id: Option<String>,
+    twitter_id: Option<String>,
+    facebook_id: Option<String>,
+}
+
 /// Accumulates every field error of one row while building its operation.
 struct Checker<'r, 'a> {
     f: &'r RowFields<'a>,
@@ -165,8 +183,43 @@ impl Checker<'_, '_> {
         self.req(Field::Email, |c| text_of(c).and_then(|s| Email::parse(&s)))
     }
 
+    /// A ticket's requester: at least one identity; `phone` alone needs `name` (Freshdesk
+    /// names the new contact from it). `None` when none is usable (the error is recorded).
+    fn requester(&mut self) -> Option<Ids> {
+        const IDS: [Field; 6] = [
+            Field::Email,
+            Field::Phone,
+            Field::RequesterId,
+            Field::UniqueExternalId,
+            Field::TwitterId,
+            Field::FacebookId,
+        ];
+        if IDS.iter().all(|f| self.f.get(*f).is_none()) {
+            let why = "is required: give one of email, phone (with name), requester_id, unique_external_id, twitter_id, facebook_id";
+            self.fail("email", why);
+            return None;
+        }
+        let before = self.errors.len();
+        let ids = Ids {
+            email: self.opt(Field::Email, |c| text_of(c).and_then(|s| Email::parse(&s))),
+            phone: self.opt(Field::Phone, bounded_text),
+            requester_id: self.opt(Field::RequesterId, |c| text_of(c).and_then(|s| id_of(&s))),
+            unique_external_id: self.opt(Field::UniqueExternalId, bounded_text),
+            twitter_id: self.opt(Field::TwitterId, bounded_text),
+            facebook_id: self.opt(Field::FacebookId, bounded_text),
+        };
+        let phone_only = ids.phone.is_some()
+            && ids.email.is_none()
+            && ids.requester_id.is_none()
+            && self.f.get(Field::Name).is_none();
+        if phone_only {
+            self.fail("name", "is required with phone when no email or requester_id is given");
+        }
+        (self.errors.len() == before).then_some(ids)
+    }
+
     fn ticket(&mut self) -> Option<NewTicket> {
-        let email = self.email();
+        let ids = self.requester();
         let subject = self.req(Field::Subject, bounded_text);
         let description = self.req(Field::Description, |c| text_of(c).map(Cow::into_owned));
         let priority = self.req(Field::Priority, |c| text_of(c).and_then(|s| Priority::parse(&s)));
@@ -181,8 +234,15 @@ impl Checker<'_, '_> {
         let cc_emails = self.opt(Field::CcEmails, cc_of).unwrap_or_default();
         let custom_fields = self.custom_fields();
         let external_id = self.opt(Field::ExternalId, trimmed);
+        let attachments = self.opt(Field::Attachments, attachments_of).unwrap_or_default();
+        let ids = ids?;
         let ticket = NewTicket {
-            email: email?,
+            email: ids.email,
+            phone: ids.phone,
+            requester_id: ids.requester_id,
+            unique_external_id: ids.unique_external_id,
+            twitter_id: ids.twitter_id,
+            facebook_id: ids.facebook_id,
             subject: subject?,
             description: description?,
             priority: priority?,
@@ -196,6 +256,8 @@ impl Checker<'_, '_> {
             cc_emails,
             custom_fields,
             external_id,
+            attachments,
+            date_format: None,
         };
         Some(ticket)
     }
@@ -272,6 +334,17 @@ fn tags_of(cell: Cell<'_>) -> Result<Vec<String>, String> {
         }
     }
     Ok(tags)
+}
+
+/// File names: a JSON list, or text split on `;` only (a file name may hold a comma).
+fn attachments_of(cell: Cell<'_>) -> Result<Vec<Attachment>, String> {
+    let names = match cell {
+        Cell::Json(Value::Array(_)) => list_of(cell)?,
+        other => {
+            text_of(other)?.split(';').map(str::trim).filter(|t| !t.is_empty()).map(String::from).collect()
+        }
+    };
+    Ok(names.iter().map(|n| Attachment::named(n)).collect())
 }
 
 fn cc_of(cell: Cell<'_>) -> Result<Vec<String>, String> {

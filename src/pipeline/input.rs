@@ -71,6 +71,18 @@ impl Refused {
             reason: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         }
     }
+
+    /// The journal row of a refused row: nothing of it is sent.
+    pub(super) fn into_new_op(self) -> crate::journal::NewOp {
+        crate::journal::NewOp {
+            row: self.row,
+            action: self.action.into(),
+            key: self.key,
+            payload: None,
+            invalid: Some(self.reason),
+            code: None,
+        }
+    }
 }
 
 #[cfg(test)]

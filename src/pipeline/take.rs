@@ -30,6 +30,9 @@ pub struct TakeOptions<'a> {
     /// The inbox's powers and caps (the daemon, `plan --inbox`); `None`: every action, no caps
     /// (`import`, run by the operator).
     pub powers: Option<&'a Inbox>,
+    /// The inbox whose `date_format` and `attachments_dir` apply to the file's rows; `None`:
+    /// those of `powers`. (`import` uses the inbox of the file's folder without its powers.)
+    pub formats: Option<&'a Inbox>,
 }
 
 /// The error code of a row asking for an action its inbox does not allow.
@@ -111,7 +114,12 @@ pub async fn take_with(
         _ => journal.insert_file(new, FileState::Queued, None).await?,
     };
     let allowed = opts.powers.map(Allowed::of);
-    let input = Input { file, path, limits: opts.limits, allowed };
+    let source = opts.formats.or(opts.powers);
+    let shape = Shape {
+        date_format: source.and_then(|ib| ib.date_format.clone()),
+        attachments_dir: source.and_then(|ib| ib.attachments_dir.clone()),
+    };
+    let input = Input { file, path, limits: opts.limits, allowed, shape };
     match read_into_journal(journal, file_id, input, &sha, default_action).await? {
         Ok((rows, deletes)) => {
             // The volume guards (safety.max_deletes_*) are the engine's: they need the account's
@@ -177,6 +185,27 @@ struct Input<'a> {
     path: &'a Path,
     limits: intake::Limits,
     allowed: Option<Allowed>,
+    shape: Shape,
+}
+
+/// What a file's inbox adds to its ticket rows.
+#[derive(Default)]
+struct Shape {
+    /// Kept with each ticket row.
+    date_format: Option<String>,
+    /// Where attachments are resolved.
+    attachments_dir: Option<std::path::PathBuf>,
+}
+
+impl Shape {
+    /// The row's op with its inbox's additions, or why the row is bad.
+    fn apply(&self, op: &mut Op) -> Result<(), crate::domain::FieldError> {
+        let Op::CreateTicket(t) = op else { return Ok(()) };
+        if let Some(f) = &self.date_format {
+            t.date_format = Some(f.clone());
+        }
+        super::attach::resolve(self.attachments_dir.as_deref(), &mut t.attachments)
+    }
 }
 
 /// Streams the file's records into the journal. The inner `Err` is a whole-file rejection.
@@ -190,10 +219,10 @@ async fn read_into_journal(
 ) -> Result<Result<(u64, u64), String>, Error> {
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Vec<NewOp>, String>>(2);
     let (file, path, limits, sha) = (input.file, input.path.to_path_buf(), input.limits, sha.to_string());
-    let allowed = input.allowed;
+    let (allowed, shape) = (input.allowed, input.shape);
     let parser = tokio::task::spawn_blocking(move || {
         let reader = intake::from_file(file, &path, default_action, &limits);
-        parse_batches(reader, &sha, allowed.as_ref(), &tx)
+        parse_batches(reader, &sha, allowed.as_ref(), &shape, &tx)
     });
     let mut rows = 0u64;
     while let Some(batch) = rx.recv().await {
@@ -214,6 +243,7 @@ fn parse_batches(
     reader: Result<intake::Reader<File>, intake::Error>,
     sha: &str,
     allowed: Option<&Allowed>,
+    shape: &Shape,
     tx: &tokio::sync::mpsc::Sender<Result<Vec<NewOp>, String>>,
 ) -> u64 {
     let reader = match reader {
@@ -227,7 +257,13 @@ fn parse_batches(
     let mut batch = Vec::with_capacity(BATCH);
     for record in reader {
         let new = match record {
-            Ok(Record::Op { row, op }) => {
+            Ok(Record::Op { row, mut op }) => {
+                if let Err(e) = shape.apply(&mut op) {
+                    let key_hint = Some(op.key(sha, row));
+                    let refused = Refused::new(sha, row, Some(op.action()), key_hint, &[e]);
+                    batch.push(refused.into_new_op());
+                    continue;
+                }
                 let new = Allowed::row(allowed, row, &op, sha);
                 if new.invalid.is_none() && matches!(op, Op::DeleteAgent { .. }) {
                     deletes += 1;
@@ -235,15 +271,7 @@ fn parse_batches(
                 new
             }
             Ok(Record::Invalid { row, action, key_hint, errors }) => {
-                let refused = Refused::new(sha, row, action, key_hint, &errors);
-                NewOp {
-                    row: refused.row,
-                    action: refused.action.into(),
-                    key: refused.key,
-                    payload: None,
-                    invalid: Some(refused.reason),
-                    code: None,
-                }
+                Refused::new(sha, row, action, key_hint, &errors).into_new_op()
             }
             Err(e) => {
                 let _ = tx.blocking_send(Err(e.to_string()));

@@ -61,7 +61,12 @@ impl Env {
 
 fn ticket(email: &str) -> NewTicket {
     NewTicket {
-        email: Email::parse(email).unwrap(),
+        email: Some(Email::parse(email).unwrap()),
+        phone: None,
+        requester_id: None,
+        unique_external_id: None,
+        twitter_id: None,
+        facebook_id: None,
         subject: "Disk full on db-07".into(),
         description: "<p>98%</p>".into(),
         priority: Priority::High,
@@ -75,6 +80,8 @@ fn ticket(email: &str) -> NewTicket {
         cc_emails: vec![],
         custom_fields: BTreeMap::from([("cf_host".to_string(), serde_json::json!("db-07"))]),
         external_id: Some("MON-1".into()),
+        attachments: vec![],
+        date_format: None,
     }
 }
 

@@ -33,5 +33,6 @@ mod safety;
 mod secrets;
 mod tamper;
 mod ticket_fields;
+mod typed;
 mod undo;
 mod unit_path;

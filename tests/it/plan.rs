@@ -33,8 +33,8 @@ fn real_outcome(predicted: &str) -> (&'static str, &'static str) {
         "not_found" => ("not_found", ""),
         "already_deleted" => ("already_deleted", ""),
         "protected" | "self" => ("failed", "protected"),
-        // The simulator refuses the create: a dropdown value outside its choices.
-        "would_fail" => ("failed", "invalid_value"),
+        // fdsync refuses the create before sending it: a dropdown value outside its choices.
+        "would_fail" => ("failed", "bad_value"),
         other => panic!("unexpected prediction {other}"),
     }
 }

@@ -111,6 +111,8 @@ pub(crate) struct TicketInput {
     pub product_id: Option<u64>,
     pub company_id: Option<u64>,
     pub email_config_id: Option<u64>,
+    /// Only with the unique contact identifier feature.
+    pub unique_external_id: Option<String>,
 }
 
 fn list(values: &[u64]) -> String {
@@ -239,7 +241,11 @@ fn custom_fields(
     let before = errors.len();
     for (k, v) in map {
         match known.iter().find(|f| f.name == *k) {
-            None => errors.push(nested(k, "invalid_field", "Unexpected/invalid field in request")),
+            None => match level_of(k, map, known) {
+                None => errors.push(nested(k, "invalid_field", "Unexpected/invalid field in request")),
+                Some(Ok(())) => {}
+                Some(Err(message)) => errors.push(nested(k, "invalid_value", &message)),
+            },
             Some(f) => {
                 if let Some(code) = f.refuse(v, f.required_on_create(status)) {
                     errors.push(nested(k, code, &f.expectation()));
@@ -248,6 +254,21 @@ fn custom_fields(
         }
     }
     (errors.len() == before).then(|| map.clone())
+}
+
+/// `Some` when `k` is a lower level of a nested field: `Ok` when its value (or `null`) is one
+/// of the choices under the levels above it, as the row gives them.
+fn level_of(k: &str, map: &Map<String, Value>, known: &[CustomField]) -> Option<Result<(), String>> {
+    let (top, i) = known.iter().find_map(|f| f.levels.iter().position(|l| l == k).map(|i| (f, i)))?;
+    let value = map.get(k)?;
+    if value.is_null() {
+        return Some(Ok(()));
+    }
+    let above: Vec<Option<&Value>> =
+        std::iter::once(&top.name).chain(top.levels.iter()).take(i + 1).map(|name| map.get(name)).collect();
+    let choices = top.level_choices(&above).unwrap_or_default();
+    let ok = value.as_str().is_some_and(|s| choices.iter().any(|c| c == s));
+    Some(if ok { Ok(()) } else { Err(format!("It should be one of these values: '{}'", choices.join(","))) })
 }
 
 /// On create: each custom field required for this status and not sent is `missing_field`.
@@ -273,7 +294,9 @@ fn requester(obj: &Map<String, Value>, create: bool, e: &mut Vec<FieldError>) ->
         e.push(FieldError::new("email", "invalid_value", "It should be in the 'valid email address' format"));
     }
     let requester_sent =
-        ["requester_id", "email", "phone", "twitter_id", "facebook_id"].iter().any(|k| obj.contains_key(*k));
+        ["requester_id", "email", "phone", "twitter_id", "facebook_id", "unique_external_id"]
+            .iter()
+            .any(|k| obj.contains_key(*k));
     if create && !requester_sent {
         let msg = "Please fill at least 1 of requester_id, phone, email, twitter_id, facebook_id fields";
         e.push(FieldError::new("requester_id", "missing_field", msg));
@@ -289,6 +312,16 @@ pub(crate) fn parse(
     obj: &Map<String, Value>,
     create: bool,
     known_custom: &[CustomField],
+) -> Result<TicketInput, Vec<FieldError>> {
+    parse_with(obj, create, known_custom, false)
+}
+
+/// [`parse`] on an account where `unique_external_id` may name the requester (`unique_ids`).
+pub(crate) fn parse_with(
+    obj: &Map<String, Value>,
+    create: bool,
+    known_custom: &[CustomField],
+    unique_ids: bool,
 ) -> Result<TicketInput, Vec<FieldError>> {
     let unknown = unknown_keys(obj.keys(), if create { CREATE_FIELDS } else { UPDATE_FIELDS });
     if !unknown.is_empty() {
@@ -331,7 +364,9 @@ pub(crate) fn parse(
         let msg = "Attachments are accepted only as multipart/form-data";
         e.push(FieldError::new("attachments", "datatype_mismatch", msg));
     }
-    if obj.contains_key("unique_external_id") {
+    if unique_ids {
+        t.unique_external_id = string(obj, "unique_external_id", 255, &mut e);
+    } else if obj.contains_key("unique_external_id") {
         let msg = "The Unique Contact Identifier feature is required to support unique_external_id attribute in the request";
         e.push(FieldError::new("unique_external_id", "inaccessible_field", msg));
     }

@@ -3,8 +3,10 @@
 //! restore (facts file §4). The list and its
 //! query parsing are in `tickets/list.rs`; this file must not grow list filters.
 
+mod form;
 mod list;
 
+pub(crate) use form::is_multipart;
 pub(crate) use list::list;
 
 use std::sync::Arc;
@@ -21,7 +23,7 @@ use super::{list_query, param, parse_id, read_object};
 use crate::app::{App, lock};
 use crate::auth::Caller;
 use crate::error::{ApiError, FieldError};
-use crate::state::{Store, Ticket, TicketView, requester_json, ticket_json, timestamp};
+use crate::state::{Attachment, Store, Ticket, TicketView, requester_json, ticket_json, timestamp};
 
 /// Finds or creates the requester; errors are validation items.
 fn resolve_requester(store: &mut Store, input: &TicketInput) -> Result<(u64, bool), FieldError> {
@@ -47,18 +49,69 @@ fn resolve_requester(store: &mut Store, input: &TicketInput) -> Result<(u64, boo
         }
         return Ok((store.add_contact(input.name.as_deref(), None, Some(phone)), true));
     }
+    if let Some(external) = &input.unique_external_id {
+        if let Some(id) = store.by_external_id.get(external).copied() {
+            return Ok((id, false));
+        }
+        let id = store.add_contact(Some(input.name.as_deref().unwrap_or(external)), None, None);
+        store.by_external_id.insert(external.clone(), id);
+        return Ok((id, true));
+    }
     // twitter_id / facebook_id only: a nameless contact.
     Ok((store.add_contact(input.name.as_deref(), None, None), true))
+}
+
+/// Most bytes of a multipart create read (files of 20 MB and the fields around them).
+const MAX_FORM_BYTES: usize = 24 << 20;
+/// Freshdesk's limit on a create's attachments together (facts file §4): 20 MB.
+const MAX_ATTACHMENTS: u64 = 20 << 20;
+
+/// A multipart create: its fields as a ticket object, and its files (at most 20 MB together).
+async fn read_form(
+    body: Body,
+    boundary: &str,
+    known: &[crate::fields::CustomField],
+) -> Result<(serde_json::Map<String, serde_json::Value>, Vec<form::Upload>), ApiError> {
+    let bytes = axum::body::to_bytes(body, MAX_FORM_BYTES)
+        .await
+        .map_err(|_| super::body_too_large(MAX_FORM_BYTES))?;
+    let invalid = || ApiError::Request {
+        status: StatusCode::BAD_REQUEST,
+        code: "invalid_multipart",
+        message: "Multipart data is not properly formatted.".into(),
+    };
+    let (obj, files) = form::read(&bytes, boundary, known).ok_or_else(invalid)?;
+    let total: u64 = files.iter().map(|f| f.bytes.len() as u64).sum();
+    if total > MAX_ATTACHMENTS {
+        // The code and wording are assumed (facts file §3 lists `invalid_size` among the rarer codes).
+        let msg =
+            format!("The cumulative size of all attachments can be at most {} MB", MAX_ATTACHMENTS >> 20);
+        return Err(ApiError::one(FieldError::new("attachments", "invalid_size", &msg)));
+    }
+    Ok((obj, files))
 }
 
 pub(crate) async fn create(
     State(app): State<Arc<App>>,
     _caller: Caller,
+    headers: axum::http::HeaderMap,
     body: Body,
 ) -> Result<Response, ApiError> {
-    let obj = read_object(&app, body).await?;
     let known = app.config().custom_fields.clone();
-    let input = ticket_fields::parse(&obj, true, &known).map_err(ApiError::Validation)?;
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let (obj, files) = match form::boundary(content_type) {
+        Some(boundary) => read_form(body, &boundary, &known).await?,
+        None if form::is_multipart(content_type) => {
+            return Err(ApiError::Request {
+                status: StatusCode::BAD_REQUEST,
+                code: "invalid_multipart",
+                message: "Multipart data is not properly formatted.".into(),
+            });
+        }
+        None => (read_object(&app, body).await?, Vec::new()),
+    };
+    let unique_ids = app.config().unique_contact_identifier;
+    let input = ticket_fields::parse_with(&obj, true, &known, unique_ids).map_err(ApiError::Validation)?;
     let (body, id) = {
         let mut store = lock(&app.store);
         let (requester_id, new_contact) = resolve_requester(&mut store, &input).map_err(ApiError::one)?;
@@ -80,6 +133,7 @@ pub(crate) async fn create(
             tags: input.tags.unwrap_or_default(),
             cc_emails: input.cc_emails.unwrap_or_default(),
             custom_fields: input.custom_fields.unwrap_or_default(),
+            attachments: Vec::new(),
             deleted: false,
             created_at: timestamp(now),
             updated_at: timestamp(now),
@@ -87,6 +141,19 @@ pub(crate) async fn create(
             updated: now,
             stored_at: Instant::now(),
         };
+        let mut ticket = ticket;
+        let first = store.next_attachment_id();
+        for (i, f) in files.into_iter().enumerate() {
+            let id = first + i as u64;
+            let size = f.bytes.len() as u64;
+            ticket.attachments.push(Attachment {
+                id,
+                name: f.name,
+                content_type: f.content_type,
+                size,
+                bytes: f.bytes,
+            });
+        }
         let body = ticket_json(&ticket, TicketView::Full);
         let id = ticket.id;
         store.tickets.push(ticket);

@@ -47,7 +47,15 @@ fn the_answer_decodes_to_its_custom_fields_only() {
     assert_eq!(region.kind, FieldKind::Dropdown(vec!["EMEA".into(), "AMER".into(), "APAC".into()]));
     assert!(region.required_for_agents && !region.required_for_closure);
     assert_eq!(f.get("cf_cause").unwrap().kind, FieldKind::Text);
-    assert_eq!(f.get("cf_product").unwrap().kind, FieldKind::Other("nested_field".into()));
+    let phone = Choice {
+        value: "Phone".into(),
+        below: vec![Choice { value: "X".into(), below: vec![Choice { value: "1".into(), below: vec![] }] }],
+    };
+    assert_eq!(
+        f.get("cf_product").unwrap().kind,
+        FieldKind::Nested { choices: vec![phone], levels: vec!["cf_model".into()] }
+    );
+    assert_eq!(f.get("cf_model").unwrap().kind, FieldKind::Level { parent: "cf_product".into(), level: 2 });
     assert_eq!(TicketFields::decode(b"[]").unwrap(), TicketFields::default());
 }
 
@@ -109,11 +117,7 @@ fn unknown_fields_and_wrong_types_are_reasons() {
     assert_eq!(reasons.len(), 4, "{reasons:?}");
     assert!(reasons.iter().any(|r| r.starts_with(r#"cf_host ("Host") is 7: it must be text"#)));
     assert!(reasons.iter().any(|r| r.starts_with("custom field cf_nope does not exist on this account")));
-    assert!(
-        reasons
-            .iter()
-            .any(|r| r.contains("cf_seats") && r.contains("Freshdesk refuses text in a number field"))
-    );
+    assert!(reasons.iter().any(|r| r.starts_with(r#"cf_seats ("Seats") is "5": it must be a whole number"#)));
     assert!(reasons.iter().any(|r| r.starts_with(r#"cf_vip ("VIP") is "yes": it must be true or false"#)));
     assert!(fields().check(&ticket(json!({"cf_region": "APAC", "cf_seats": 5.5}))).len() == 1);
 }

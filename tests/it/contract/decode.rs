@@ -19,7 +19,12 @@ fn vars() -> BTreeMap<&'static str, u64> {
 
 fn ticket(extra: &[(&str, serde_json::Value)]) -> NewTicket {
     let mut t = NewTicket {
-        email: Email::parse("jane.doe@example.com").unwrap(),
+        email: Some(Email::parse("jane.doe@example.com").unwrap()),
+        phone: None,
+        requester_id: None,
+        unique_external_id: None,
+        twitter_id: None,
+        facebook_id: None,
         subject: "Disk full on db-07".into(),
         description: "<div>Disk usage 98% on /var</div>".into(),
         priority: Priority::High,
@@ -33,6 +38,8 @@ fn ticket(extra: &[(&str, serde_json::Value)]) -> NewTicket {
         cc_emails: vec![],
         custom_fields: BTreeMap::new(),
         external_id: None,
+        attachments: vec![],
+        date_format: None,
     };
     t.custom_fields.extend(extra.iter().map(|(k, v)| (k.to_string(), v.clone())));
     t

@@ -227,6 +227,7 @@ mod tests {
             tags: Vec::new(),
             cc_emails: Vec::new(),
             custom_fields: serde_json::Map::new(),
+            attachments: vec![],
             deleted: false,
             created_at: timestamp(created),
             updated_at: timestamp(created),
