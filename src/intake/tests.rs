@@ -515,7 +515,9 @@ fn every_intake_fuzz_reproducer_reads_the_same_whole_and_in_pieces() {
     for (dir, format) in
         [("intake_csv", Format::Csv), ("intake_json", Format::Json), ("intake_ndjson", Format::Ndjson)]
     {
-        for entry in std::fs::read_dir(root.join(dir)).expect("artifacts folder") {
+        // git keeps no empty folder: a target without reproducers has none.
+        let Ok(entries) = std::fs::read_dir(root.join(dir)) else { continue };
+        for entry in entries {
             let data = std::fs::read(entry.expect("entry").path()).expect("reproducer");
             let Some((control, file)) = data.split_first() else { continue };
             let chunk = usize::from(control >> 3) + 1;
