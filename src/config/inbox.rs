@@ -22,6 +22,9 @@ pub struct Inbox {
     /// The actions its rows may ask for; any other row is refused (`action_not_allowed`).
     pub actions: Vec<Action>,
     pub caps: Caps,
+    /// Offboarding: the group that takes over a leaver's open tickets when the row names no
+    /// successor (`successor_group`).
+    pub successor_group: Option<crate::domain::GroupRef>,
 }
 
 /// Above either, a file is held for approval before any call.
@@ -36,7 +39,15 @@ impl Inbox {
     pub fn new(dir: PathBuf, action: Option<Action>) -> Self {
         let actions = action.map_or_else(|| NON_DELETING.to_vec(), |a| vec![a]);
         let caps = Caps { max_file_bytes: 1 << 30, max_rows: 1_000_000 };
-        Self { dir, action, settle: Duration::from_secs(2), pattern: None, actions, caps }
+        Self {
+            dir,
+            action,
+            settle: Duration::from_secs(2),
+            pattern: None,
+            actions,
+            caps,
+            successor_group: None,
+        }
     }
 
     /// Whether its rows may ask for `action`.
@@ -77,7 +88,14 @@ fn resolve(i: usize, ib: RawInbox) -> Result<Inbox, Error> {
     let actions = resolve_actions(i, action, ib.actions.as_deref())?;
     let caps = Caps { max_file_bytes: ib.max_file_bytes, max_rows: ib.max_rows };
     let settle = Duration::from_secs_f64(ib.settle_secs);
-    Ok(Inbox { dir: ib.dir, action, settle, pattern: ib.pattern, actions, caps })
+    let successor_group = match ib.successor_group.as_deref() {
+        Some(g) => Some(
+            crate::domain::GroupRef::parse(g)
+                .map_err(|m| Error::invalid(&format!("inbox[{i}].successor_group"), m))?,
+        ),
+        None => None,
+    };
+    Ok(Inbox { dir: ib.dir, action, settle, pattern: ib.pattern, actions, caps, successor_group })
 }
 
 /// `actions` parsed (aliases accepted, duplicates dropped), else the default; the inbox's own

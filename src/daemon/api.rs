@@ -53,6 +53,19 @@ impl<A: Api> Api for Observed<A> {
     async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
         self.seen(self.inner.get_ticket(id).await)
     }
+    async fn move_ticket(
+        &self,
+        id: u64,
+        to: &crate::freshdesk::Holder,
+    ) -> Reply<crate::freshdesk::HeldTicket> {
+        self.seen(self.inner.move_ticket(id, to).await)
+    }
+    async fn ticket_holder(&self, id: u64) -> Reply<crate::freshdesk::HeldTicket> {
+        self.seen(self.inner.ticket_holder(id).await)
+    }
+    async fn list_groups(&self, page: u32) -> Reply<Vec<crate::freshdesk::Group>> {
+        self.seen(self.inner.list_groups(page).await)
+    }
     async fn me(&self) -> Reply<Me> {
         self.seen(self.inner.me().await)
     }

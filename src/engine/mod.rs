@@ -13,6 +13,7 @@ pub mod arc;
 pub mod breaker;
 mod directory;
 pub mod guards;
+mod handover;
 mod health;
 mod identity;
 mod open_tickets;
@@ -68,6 +69,8 @@ pub struct EngineConfig {
     pub max_tasks: usize,
     /// A one-shot run answered only by 429s this long stops.
     pub max_rate_limited: Duration,
+    /// Offboarding: each inbox's default `successor_group` (by the inbox folder files record).
+    pub successor_groups: Vec<(String, crate::domain::GroupRef)>,
 }
 
 impl EngineConfig {
@@ -86,6 +89,11 @@ impl EngineConfig {
             account_connections: same_account(s),
             max_tasks: (s.limits.concurrency * 2).max(4),
             max_rate_limited: s.limits.max_rate_limited,
+            successor_groups: s
+                .inboxes
+                .iter()
+                .filter_map(|i| i.successor_group.clone().map(|g| (i.dir.display().to_string(), g)))
+                .collect(),
         }
     }
 }
@@ -144,6 +152,8 @@ pub(crate) struct Parts<A> {
     pub(crate) gate: guards::FileGate,
     pub(crate) roles: roles::RoleBook,
     pub(crate) reconciler: Reconciler,
+    /// The account's groups, for offboarding's `successor_group`.
+    pub(crate) groups: handover::Groups,
     /// Rung when new ops may be ready (a file taken or approved): an idle engine looks at once.
     pub(crate) wake: tokio::sync::Notify,
 }
@@ -186,6 +196,7 @@ impl<A: Api> Engine<A> {
             gate: guards::FileGate::default(),
             roles: roles::RoleBook::new(),
             reconciler,
+            groups: handover::Groups::default(),
             wake: tokio::sync::Notify::new(),
         };
         Self { inner: Arc::new(inner) }

@@ -44,6 +44,15 @@ impl<A: Api> Api for ReadOnly<A> {
     async fn delete_ticket(&self, _: u64) -> Reply<()> {
         refused()
     }
+    async fn move_ticket(&self, _: u64, _: &crate::freshdesk::Holder) -> Reply<crate::freshdesk::HeldTicket> {
+        refused()
+    }
+    async fn ticket_holder(&self, id: u64) -> Reply<crate::freshdesk::HeldTicket> {
+        self.0.ticket_holder(id).await
+    }
+    async fn list_groups(&self, page: u32) -> Reply<Vec<crate::freshdesk::Group>> {
+        self.0.list_groups(page).await
+    }
     async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
         self.0.get_ticket(id).await
     }
@@ -223,7 +232,7 @@ async fn predict<A: Api>(
                 Lookup::Failed(next) => unknown(next),
             })
         }
-        Op::DeleteAgent { agent } => predict_delete(parts, &worker, op, agent).await?,
+        Op::DeleteAgent { agent, .. } => predict_delete(parts, &worker, op, agent).await?,
         // Made by `fdsync undo`, never read from a file: nothing to preview.
         Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => {
             Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))

@@ -112,6 +112,8 @@ pub struct SearchHit {
     pub id: NonZeroU64,
     #[serde(default)]
     pub responder_id: Option<u64>,
+    #[serde(default)]
+    pub group_id: Option<u64>,
 }
 
 #[derive(Deserialize)]

@@ -28,6 +28,10 @@ pub(crate) enum Field {
     Language,
     TimeZone,
     AgentId,
+    /// Offboarding: who takes over the leaver's open tickets (an agent's e-mail or id).
+    Successor,
+    /// Offboarding: the group that takes them over (a name or an id).
+    SuccessorGroup,
     /// A JSON `custom_fields` object (CSV uses `cf_*` columns instead).
     CustomFields,
 }
@@ -62,6 +66,8 @@ const ALIASES: &[(&str, Field)] = &[
     ("timezone", Field::TimeZone),
     ("agentid", Field::AgentId),
     ("id", Field::AgentId),
+    ("successor", Field::Successor),
+    ("successorgroup", Field::SuccessorGroup),
     ("customfields", Field::CustomFields),
 ];
 
@@ -105,6 +111,8 @@ impl Field {
             Field::Language => "language",
             Field::TimeZone => "time_zone",
             Field::AgentId => "agent_id",
+            Field::Successor => "successor",
+            Field::SuccessorGroup => "successor_group",
             Field::CustomFields => "custom_fields",
         }
     }

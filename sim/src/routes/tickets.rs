@@ -205,7 +205,22 @@ pub(crate) async fn update(
     if ticket.deleted {
         return Err(ApiError::method_not_allowed("PUT", &["GET"]));
     }
+    let status = input.status.unwrap_or(ticket.status);
+    let sent = input.custom_fields.as_ref();
+    let missing = ticket_fields::required_on_update(&ticket.custom_fields, sent, &known, status);
+    if !missing.is_empty() {
+        return Err(ApiError::Validation(missing));
+    }
+    // `"responder_id": null` unassigns the ticket (and `group_id` likewise).
+    let unassign = |key: &str| obj.get(key).is_some_and(serde_json::Value::is_null);
+    if unassign("responder_id") {
+        ticket.responder_id = None;
+    }
+    if unassign("group_id") {
+        ticket.group_id = None;
+    }
     apply_update(ticket, input);
+    app.counters().tickets_updated += 1;
     Ok(axum::Json(ticket_json(ticket, TicketView::Full)).into_response())
 }
 
