@@ -200,6 +200,16 @@ async fn search<A: Api>(parts: &Parts<A>, leaver: u64) -> Result<(Vec<Found>, bo
     Ok((found, total <= PER_PAGE * MAX_PAGES))
 }
 
+/// The preview's line for a leaver: how many open tickets would move to whom (one search page:
+/// its `total` is the leaver's count).
+pub(crate) async fn preview_line<A: Api>(parts: &Parts<A>, leaver: u64, target: &Target) -> String {
+    let query = format!("agent_id:{leaver} AND ({OPEN})");
+    match parts.sender.read(EndpointClass::Other, |api| api.search_tickets(&query, 1)).await {
+        Ok((page, _)) => format!("{} open tickets would move to {}", page.total, target.label),
+        Err(why) => format!("its open tickets would move to {} (not counted: {why})", target.label),
+    }
+}
+
 /// Moves the leaver's open tickets to `target` before their delete: `Ok(summary)` when every one
 /// moved (the delete may go), else what the delete op does instead (wait, or fail the row).
 pub(crate) async fn before_delete<A: Api>(

@@ -282,10 +282,29 @@ async fn predict_delete<A: Api>(
         Vetted::Go { agent, waits, .. } => {
             let roles = parts.roles.names(&parts.sender).await.ok();
             let message = format!("would delete {}", detail(&agent, roles.as_deref()));
+            // Offboarding's handover: how many open tickets would move, and to whom.
+            let explicit = match &op.op {
+                Op::DeleteAgent { successor, .. } => successor.as_ref(),
+                _ => None,
+            };
+            let handover = match super::handover::successor_of(parts, op, explicit).await? {
+                None => None,
+                Some(s) => Some(match super::handover::resolve(parts, op, &agent, &s).await? {
+                    Ok(target) => super::handover::preview_line(parts, agent.id, &target).await,
+                    Err(Next::Final(r)) => {
+                        return Ok(Predicted::row(row(Outcome::WouldFail, Some(agent.id), r.message)));
+                    }
+                    Err(next) => return Ok(Predicted::row(unknown(next))),
+                }),
+            };
+            let message = match &handover {
+                Some(line) => format!("{message}; {line}"),
+                None => message,
+            };
             Predicted {
                 result: row(Outcome::WouldDelete, Some(agent.id), message),
                 holds: waits,
-                deletes: Some(agent.id),
+                deletes: handover.is_none().then_some(agent.id),
             }
         }
         Vetted::Protected { agent, why, own_key } => {

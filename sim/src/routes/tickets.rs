@@ -220,7 +220,7 @@ pub(crate) async fn update(
         ticket.group_id = None;
     }
     apply_update(ticket, input);
-    app.counters().tickets_updated += 1;
+    *app.counters().ticket_updates.entry(id).or_default() += 1;
     Ok(axum::Json(ticket_json(ticket, TicketView::Full)).into_response())
 }
 

