@@ -239,3 +239,68 @@ async fn a_delete_without_a_successor_is_todays_delete() {
     let log = app.sim.request_log();
     assert!(!log.iter().any(|r| r.starts_with("GET /api/v2/search") || r.starts_with("PUT ")), "{log:?}");
 }
+
+/// Moves the journal holds `sending` (a kill landed while a move was in flight).
+fn moves_sending(app: &TestApp) -> i64 {
+    let db = app.journal();
+    db.query_row("SELECT COUNT(*) FROM moves WHERE state = 'sending'", [], |r| r.get(0)).unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kill_9_mid_moves_then_a_rerun_moves_each_ticket_once_and_deletes_after() {
+    let sim = SimConfig { latency_ms: Some((20, 80)), seed: 7, ..sim_with_region() };
+    let app = spawn_app_with(sim, SAFETY).await;
+    agent(&app, "boss@example.com").await;
+    let jane = agent(&app, "jane@example.com").await;
+    let joe = agent(&app, "joe@example.com").await;
+    let mut open = tickets(&app, jane, 60, 2, false).await;
+    open.extend(tickets(&app, joe, 40, 3, false).await);
+    // Some answers lost after the change was applied: those moves are read back, not re-sent.
+    app.sim.update(|c| c.drop_rate = 0.05);
+    let csv = "action,email,successor\ndelete_agent,jane@example.com,boss@example.com\n\
+               delete_agent,joe@example.com,boss@example.com\n";
+    let file = app.file("leavers.csv", csv);
+    let mut rng = fastrand::Rng::with_seed(24);
+    let (mut kills, mut mid_move) = (0, 0);
+    for _ in 0..4 {
+        let moved = || app.sim.counters().ticket_updates.len();
+        let seen = moved();
+        let mut child = app.command(&["import", file.to_str().unwrap()]).spawn().expect("spawn import");
+        let started = async {
+            while moved() == seen {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            tokio::time::sleep(Duration::from_millis(rng.u64(20..400))).await;
+        };
+        tokio::select! {
+            status = child.wait() => {
+                status.expect("wait");
+                break;
+            }
+            _ = started => {
+                child.start_kill().expect("kill -9");
+                child.wait().await.expect("reap");
+                kills += 1;
+                mid_move += u32::from(moves_sending(&app) > 0);
+                // Nobody deleted while one of their tickets is still theirs.
+                let held = holders(&app);
+                for who in [jane, joe] {
+                    if held.values().any(|(r, _)| *r == Some(who)) {
+                        assert!(is_agent(&app, who), "agent {who} deleted before their tickets moved");
+                    }
+                }
+            }
+        }
+    }
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    eprintln!("{mid_move} of {kills} kills found a move `sending`");
+    assert!(kills >= 2, "only {kills} kills landed before the import finished");
+    assert!(mid_move >= 1, "no kill found a move in flight");
+    let updates = app.sim.counters().ticket_updates;
+    assert_eq!(updates.len(), open.len(), "every ticket moved");
+    assert!(updates.values().all(|n| *n == 1), "a ticket updated twice: {updates:?}");
+    assert!(!is_agent(&app, jane) && !is_agent(&app, joe));
+    let report = app.report("leavers");
+    assert!(report.iter().all(|r| r[3] == "deleted"), "{report:?}");
+}
