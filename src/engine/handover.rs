@@ -322,7 +322,7 @@ enum Step {
 }
 
 /// Whether a ticket held by `now` has landed where the move asked.
-fn landed(now: &Holder, to: &Holder) -> bool {
+pub(crate) fn landed(now: &Holder, to: &Holder) -> bool {
     now.responder_id == to.responder_id && to.group_id.is_none_or(|g| now.group_id == Some(g))
 }
 

@@ -12,6 +12,7 @@
 pub mod arc;
 pub mod breaker;
 mod directory;
+mod give_back;
 pub mod guards;
 mod handover;
 mod health;

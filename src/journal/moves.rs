@@ -319,3 +319,74 @@ impl Journal {
         .await
     }
 }
+
+/// `agent 7, group 3` / `no agent, group 3`: a holder as the audit shows it.
+fn holder_text(responder: Option<i64>, group: Option<i64>) -> String {
+    let agent = responder.map_or_else(|| "no agent".to_string(), |a| format!("agent {a}"));
+    let group = group.map_or_else(|| "no group".to_string(), |g| format!("group {g}"));
+    format!("{agent}, {group}")
+}
+
+/// The moves that were tried, as changes `fdsync audit` lists (action `reassign_ticket`, key
+/// `ticket:<id>`, the ticket's id, its holder before and after in the message), filtered as `q`
+/// asks. Moves are not pruned with their file's ops and not chained (yet).
+pub(super) fn audit_moves(c: &rusqlite::Connection, q: &super::AuditQuery) -> Result<Vec<super::AuditRow>> {
+    if q.action.is_some() {
+        return Ok(Vec::new());
+    }
+    let sql = "SELECT f.id, f.name, f.sha256, f.inbox, f.connection, m.row, m.ticket_id, o.key,
+                      m.sent_at, m.state, m.updated_at, m.http_status, m.error_code, m.message,
+                      m.from_responder, m.from_group, m.to_responder, m.to_group, m.back_state, m.back_message,
+                      f.approved_by, f.approved_at, f.approval_note,
+                      (SELECT MIN(u.id) FROM files u WHERE u.undo_of = f.id)
+               FROM moves m JOIN files f ON f.id = m.file_id LEFT JOIN ops o ON o.id = m.op_id
+               WHERE m.sent_at IS NOT NULL AND (?1 IS NULL OR m.sent_at >= ?1) AND (?2 IS NULL OR m.sent_at < ?2)
+                 AND (?3 IS NULL OR lower(o.key) = lower(?3)) AND (?4 IS NULL OR f.id = ?4)
+               ORDER BY m.sent_at, m.id";
+    let mut stmt = c.prepare_cached(sql)?;
+    let rows = stmt.query_map(params![q.since, q.until, q.email, q.file], |r| {
+        let state: String = r.get(9)?;
+        let fin = state == "done" || state == "failed";
+        let outcome = match state.as_str() {
+            "done" => Some("reassigned".to_string()),
+            "failed" => Some("failed".to_string()),
+            _ => None,
+        };
+        let before = holder_text(r.get(14)?, r.get(15)?);
+        let after = holder_text(r.get(16)?, r.get(17)?);
+        let mut message = format!("before: {before}; after: {after}");
+        if let Some(m) = r.get::<_, Option<String>>(13)?.filter(|m| !m.is_empty()) {
+            message.push_str(&format!("; {m}"));
+        }
+        if let Some(back) = r.get::<_, Option<String>>(18)? {
+            let why = r.get::<_, Option<String>>(19)?.filter(|m| !m.is_empty());
+            message
+                .push_str(&format!("; undo: {back}{}", why.map(|w| format!(" ({w})")).unwrap_or_default()));
+        }
+        let key: Option<String> = r.get(7)?;
+        let change = super::Change {
+            file_id: r.get(0)?,
+            file_name: r.get(1)?,
+            sha256: r.get(2)?,
+            inbox: r.get(3)?,
+            connection: r.get(4)?,
+            row: r.get(5)?,
+            action: "reassign_ticket".into(),
+            key: format!("ticket:{}", r.get::<_, i64>(6)?),
+            email: key.filter(|k| k.contains('@')),
+            sent_at: r.get(8)?,
+            confirmed_at: if fin { r.get(10)? } else { None },
+            outcome,
+            freshdesk_id: r.get(6)?,
+            http_status: r.get(11)?,
+            error_code: r.get(12)?,
+            message: Some(message),
+            approved_by: r.get(20)?,
+            approved_at: r.get(21)?,
+            approval_note: r.get(22)?,
+            undone_by: r.get(23)?,
+        };
+        Ok(super::AuditRow { change, before: None })
+    })?;
+    Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}

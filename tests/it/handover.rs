@@ -304,3 +304,44 @@ async fn kill_9_mid_moves_then_a_rerun_moves_each_ticket_once_and_deletes_after(
     let report = app.report("leavers");
     assert!(report.iter().all(|r| r[3] == "deleted"), "{report:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_lists_each_move_and_undo_gives_back_only_what_the_successor_still_holds() {
+    let app = spawn_app_with(sim_with_region(), SAFETY).await;
+    let boss = agent(&app, "boss@example.com").await;
+    let other = agent(&app, "other@example.com").await;
+    let jane = agent(&app, "jane@example.com").await;
+    let ids = tickets(&app, jane, 5, 2, false).await;
+    let file =
+        app.file("leavers.csv", "action,email,successor\ndelete_agent,jane@example.com,boss@example.com\n");
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+
+    let audit = stdout(&app.fdsync(&["audit", "--email", "jane@example.com"]).await);
+    let moves: Vec<&str> = audit.lines().filter(|l| l.contains("reassign_ticket")).collect();
+    assert_eq!(moves.len(), 5, "{audit}");
+    let before = format!("before: agent {jane}, group 43000090002; after: agent {boss}, no group");
+    assert!(moves.iter().all(|l| l.contains("reassigned") && l.contains(&before)), "{audit}");
+
+    // Someone takes one ticket over after the offboarding.
+    let path = format!("/api/v2/tickets/{}", ids[1]);
+    assert_eq!(api(&app, reqwest::Method::PUT, &path, json!({"responder_id": other})).await.0, 200);
+    let file_id: i64 =
+        app.journal().query_row("SELECT id FROM files WHERE name = 'leavers.csv'", [], |r| r.get(0)).unwrap();
+    let out = app.fdsync(&["undo", &file_id.to_string(), "--yes"]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    assert!(is_agent(&app, jane), "jane restored");
+    let after = holders(&app);
+    for (i, t) in ids.iter().enumerate() {
+        let want =
+            if i == 1 { (Some(other), Some(43_000_090_002)) } else { (Some(jane), Some(43_000_090_002)) };
+        assert_eq!(after[t], want, "ticket {t}");
+    }
+    let report = app.report("undo-of");
+    assert_eq!(report[0][3], "restored", "{report:?}");
+    assert!(report[0][7].contains("4 handed-over tickets given back"), "{:?}", report[0]);
+    assert!(report[0][7].contains(&format!("ticket {} (changed_since", ids[1])), "{:?}", report[0]);
+    // Each ticket updated twice: moved, then given back (or, for the one kept, changed by hand).
+    let updates = app.sim.counters().ticket_updates;
+    assert!(ids.iter().all(|t| updates[t] == 2), "{updates:?}");
+}
