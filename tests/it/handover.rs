@@ -345,3 +345,33 @@ async fn audit_lists_each_move_and_undo_gives_back_only_what_the_successor_still
     let updates = app.sim.counters().ticket_updates;
     assert!(ids.iter().all(|t| updates[t] == 2), "{updates:?}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_inboxs_successor_group_takes_over_when_the_row_names_nobody() {
+    use crate::daemon::{Daemon, WAIT, drop_file, in_state, inbox, inbox_toml};
+    let app = spawn_app_with(sim_with_region(), "").await;
+    let boss = agent(&app, "boss@example.com").await;
+    let jane = agent(&app, "jane@example.com").await;
+    let joe = agent(&app, "joe@example.com").await;
+    let janes = tickets(&app, jane, 3, 2, false).await;
+    let joes = tickets(&app, joe, 2, 3, false).await;
+    let dir = inbox(&app, "offboarding");
+    let toml = inbox_toml(&dir, "delete_agent", 0.2);
+    app.write_config(&format!("{SAFETY}{toml}successor_group = \"Tier 1\"\n"));
+    let d = Daemon::ready(&app).await;
+    drop_file(
+        &app,
+        &dir,
+        "leavers.csv",
+        "email,successor\njane@example.com,\njoe@example.com,boss@example.com\n",
+    );
+    assert!(wait_until(WAIT, || in_state(&app, "done").len() == 1).await, "{}", d.log());
+    d.stop().await;
+    let after = holders(&app);
+    assert!(janes.iter().all(|t| after[t] == (None, Some(TIER_1))), "the inbox's group: {after:?}");
+    assert!(
+        joes.iter().all(|t| after[t] == (Some(boss), Some(43_000_090_002))),
+        "the row's successor: {after:?}"
+    );
+    assert!(!is_agent(&app, jane) && !is_agent(&app, joe));
+}
