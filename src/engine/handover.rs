@@ -35,9 +35,10 @@ const LISTING_WAIT: Duration = Duration::from_secs(30);
 /// Tickets named in a `handover_incomplete` message; the rest are counted.
 const NAMED: usize = 10;
 
-/// The account's groups, read once per run (a `successor_group` by name needs them).
+/// What a handover reads of the account once per run: its groups (a `successor_group` by name
+/// needs them) and, for the preview, the custom fields an agent's update must carry.
 #[derive(Default)]
-pub(crate) struct Groups(tokio::sync::Mutex<Option<Vec<Group>>>);
+pub(crate) struct Lookups(tokio::sync::Mutex<Option<Vec<Group>>>, tokio::sync::Mutex<Option<Vec<String>>>);
 
 /// Who takes over, resolved to ids, and how to say it.
 #[derive(Debug, Clone)]
@@ -151,7 +152,7 @@ async fn find_agent<A: Api>(parts: &Parts<A>, a: &AgentRef) -> Result<Option<Age
 
 /// A group's id by id or (case-insensitive) name, from the account's groups (read once).
 async fn find_group<A: Api>(parts: &Parts<A>, g: &GroupRef) -> Result<Option<u64>, String> {
-    let mut cached = parts.groups.0.lock().await;
+    let mut cached = parts.lookups.0.lock().await;
     if cached.is_none() {
         let mut all = Vec::new();
         for page in 1..=100u32 {
@@ -204,10 +205,53 @@ async fn search<A: Api>(parts: &Parts<A>, leaver: u64) -> Result<(Vec<Found>, bo
 /// its `total` is the leaver's count).
 pub(crate) async fn preview_line<A: Api>(parts: &Parts<A>, leaver: u64, target: &Target) -> String {
     let query = format!("agent_id:{leaver} AND ({OPEN})");
-    match parts.sender.read(EndpointClass::Other, |api| api.search_tickets(&query, 1)).await {
-        Ok((page, _)) => format!("{} open tickets would move to {}", page.total, target.label),
-        Err(why) => format!("its open tickets would move to {} (not counted: {why})", target.label),
+    let first = match parts.sender.read(EndpointClass::Other, |api| api.search_tickets(&query, 1)).await {
+        Ok((page, _)) => page,
+        Err(why) => return format!("its open tickets would move to {} (not counted: {why})", target.label),
+    };
+    let line = format!("{} open tickets would move to {}", first.total, target.label);
+    let required = required_fields(parts).await;
+    if required.is_empty() || first.total == 0 {
+        return line;
     }
+    // Tickets an agent's update would be refused for: a custom field required for agents empty.
+    let mut refused = Vec::new();
+    let mut hits = first.hits;
+    let pages = first.total.div_ceil(PER_PAGE).min(MAX_PAGES);
+    for n in 2..=pages {
+        match parts.sender.read(EndpointClass::Other, |api| api.search_tickets(&query, n as u32)).await {
+            Ok((page, _)) => hits.extend(page.hits),
+            Err(_) => break,
+        }
+    }
+    for hit in &hits {
+        let empty =
+            |name: &String| hit.custom_fields.as_ref().and_then(|m| m.get(name)).is_none_or(|v| v.is_null());
+        if let Some(name) = required.iter().find(|n| empty(n)) {
+            refused.push(format!("ticket {} ({} empty)", hit.id, crate::text::shown(name)));
+        }
+    }
+    if refused.is_empty() {
+        return line;
+    }
+    let n = refused.len();
+    refused.truncate(NAMED);
+    format!(
+        "{line}; {n} could not (a field required for agents is empty: {}), so the delete would wait",
+        refused.join(", ")
+    )
+}
+
+/// The custom fields required for agents (read once); none when they cannot be read.
+async fn required_fields<A: Api>(parts: &Parts<A>) -> Vec<String> {
+    let mut cached = parts.lookups.1.lock().await;
+    if cached.is_none() {
+        let read = parts.sender.read(EndpointClass::Other, |api| api.ticket_fields()).await;
+        let names = read
+            .map(|(f, _)| f.custom.into_iter().filter(|c| c.required_for_agents).map(|c| c.name).collect());
+        *cached = Some(names.unwrap_or_default());
+    }
+    cached.clone().unwrap_or_default()
 }
 
 /// Moves the leaver's open tickets to `target` before their delete: `Ok(summary)` when every one

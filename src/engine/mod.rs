@@ -153,8 +153,8 @@ pub(crate) struct Parts<A> {
     pub(crate) gate: guards::FileGate,
     pub(crate) roles: roles::RoleBook,
     pub(crate) reconciler: Reconciler,
-    /// The account's groups, for offboarding's `successor_group`.
-    pub(crate) groups: handover::Groups,
+    /// What offboarding's handover reads of the account once (groups, required fields).
+    pub(crate) lookups: handover::Lookups,
     /// Rung when new ops may be ready (a file taken or approved): an idle engine looks at once.
     pub(crate) wake: tokio::sync::Notify,
 }
@@ -197,7 +197,7 @@ impl<A: Api> Engine<A> {
             gate: guards::FileGate::default(),
             roles: roles::RoleBook::new(),
             reconciler,
-            groups: handover::Groups::default(),
+            lookups: handover::Lookups::default(),
             wake: tokio::sync::Notify::new(),
         };
         Self { inner: Arc::new(inner) }

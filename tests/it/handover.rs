@@ -164,6 +164,11 @@ async fn a_ticket_missing_a_required_field_blocks_only_its_leavers_delete_until_
     let csv = "action,email,successor\ndelete_agent,jane@example.com,boss@example.com\n\
                delete_agent,joe@example.com,boss@example.com\n";
     let file = app.file("leavers.csv", csv);
+    let plan = stdout(&app.fdsync(&["plan", file.to_str().unwrap()]).await);
+    let could_not = format!(
+        "3 open tickets would move to boss@example.com; 1 could not (a field required for agents is empty: ticket {bare} (cf_region empty))"
+    );
+    assert!(plan.contains(&could_not), "{plan}");
     let out = app.import(&file, &[]).await;
     assert_eq!(code(&out), 1, "{}{}", stdout(&out), stderr(&out));
     let report = app.report("leavers");
