@@ -107,6 +107,7 @@ pub(super) async fn run(config: Option<&Path>, args: UndoArgs) -> anyhow::Result
             return Ok(Exit::Usage);
         }
         print_ops(&file, ops.iter().map(|(_, op)| op));
+        print_give_backs(&journal, &file, &ops).await?;
         if over {
             println!(
                 "{deletes} ticket deletes exceed safety.max_deletes_per_file = {max}: the undo will be held \
@@ -272,6 +273,24 @@ async fn start(
 pub(super) async fn print_plan(journal: &Journal, file: &FileRecord) -> anyhow::Result<()> {
     let ops = journal.undo_ops(file.id).await?;
     print_ops(file, ops.iter().map(|o| &o.op));
+    Ok(())
+}
+
+/// The tickets the restored leavers' deletes handed over, given back where the successor still
+/// holds them (issue 24).
+async fn print_give_backs(journal: &Journal, file: &FileRecord, ops: &[(OpKey, Op)]) -> anyhow::Result<()> {
+    let mut moved = 0;
+    for (_, op) in ops {
+        if let Op::RestoreAgent { of, .. } = op {
+            let moves = journal.moves_of_row(file.id, of.row).await?;
+            moved += moves.iter().filter(|m| m.state == crate::journal::MoveState::Done).count();
+        }
+    }
+    if moved > 0 {
+        println!(
+            "  then gives back {moved} tickets their deletes handed over, each only if the successor still holds it"
+        );
+    }
     Ok(())
 }
 

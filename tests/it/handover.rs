@@ -333,6 +333,9 @@ async fn audit_lists_each_move_and_undo_gives_back_only_what_the_successor_still
     assert_eq!(api(&app, reqwest::Method::PUT, &path, json!({"responder_id": other})).await.0, 200);
     let file_id: i64 =
         app.journal().query_row("SELECT id FROM files WHERE name = 'leavers.csv'", [], |r| r.get(0)).unwrap();
+    let asked = app.at_terminal(&format!("undo {file_id}"), "n\n").await;
+    let shown = String::from_utf8_lossy(&asked.stdout).to_string();
+    assert!(shown.contains("then gives back 5 tickets their deletes handed over"), "{shown}");
     let out = app.fdsync(&["undo", &file_id.to_string(), "--yes"]).await;
     assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
     assert!(is_agent(&app, jane), "jane restored");
