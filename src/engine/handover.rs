@@ -299,10 +299,11 @@ pub(crate) async fn before_delete<A: Api>(
                 "the search lists more than {} open tickets, all already handed over or refused; it is asked again later",
                 PER_PAGE * MAX_PAGES
             );
+            // Counts an attempt: a listing that never shows the rest ends the row `failed`.
             return Ok(Err(Next::Retry {
-                refund: true,
+                refund: false,
                 delay: LISTING_WAIT,
-                code: None,
+                code: Some("handover_incomplete".into()),
                 message,
                 http_status: None,
             }));
