@@ -10,7 +10,7 @@ use crate::freshdesk::Holder;
 use rusqlite::{OptionalExtension, params};
 
 pub(super) const SCHEMA: &str = r#"
-    CREATE TABLE moves (
+    CREATE TABLE IF NOT EXISTS moves (
         id              INTEGER PRIMARY KEY,
         op_id           INTEGER NOT NULL,
         file_id         INTEGER NOT NULL,
@@ -32,8 +32,8 @@ pub(super) const SCHEMA: &str = r#"
         updated_at      INTEGER NOT NULL,
         UNIQUE (op_id, ticket_id)
     );
-    CREATE INDEX moves_op ON moves(op_id, state);
-    CREATE INDEX moves_row ON moves(file_id, row);
+    CREATE INDEX IF NOT EXISTS moves_op ON moves(op_id, state);
+    CREATE INDEX IF NOT EXISTS moves_row ON moves(file_id, row);
 "#;
 
 /// A move's state (the same words as an op's).
