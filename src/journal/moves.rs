@@ -267,6 +267,9 @@ impl Journal {
                  WHERE id = ?1",
                 params![move_id, state.as_str(), http_status, error_code, message, now_ms()],
             )?;
+            if matches!(state, MoveState::Done | MoveState::Failed) {
+                chain_move(c, move_id)?;
+            }
             Ok(())
         })
         .await
@@ -301,6 +304,9 @@ impl Journal {
                                   updated_at = ?5 WHERE id = ?1",
                 params![move_id, back.as_str(), message, sent, now],
             )?;
+            if matches!(back, BackState::Done | BackState::NotRestorable) {
+                chain_move(c, move_id)?;
+            }
             Ok(now)
         })
         .await
@@ -389,4 +395,68 @@ pub(super) fn audit_moves(c: &rusqlite::Connection, q: &super::AuditQuery) -> Re
         Ok(super::AuditRow { change, before: None })
     })?;
     Ok(rows.collect::<rusqlite::Result<Vec<_>>>()?)
+}
+
+/// What the audit chain holds of a move: who held the ticket before, who was asked to take it,
+/// how it ended, and how its undo ended (`chain.rs`, kind `move`).
+fn sealed_move(m: &Move) -> serde_json::Value {
+    let state = |s: MoveState| s.as_str();
+    serde_json::json!({
+        "move_id": m.id, "op_id": m.op_id, "file_id": m.file_id, "row": m.row, "ticket_id": m.ticket_id,
+        "from": m.from, "to": m.to, "state": state(m.state), "http_status": m.http_status,
+        "error_code": m.error_code, "message": m.message,
+        "back_state": m.back.map(BackState::as_str), "back_message": m.back_message,
+    })
+}
+
+fn one(c: &rusqlite::Connection, move_id: i64) -> Result<Option<Move>> {
+    let sql = format!("SELECT {COLUMNS} FROM moves WHERE id = ?1");
+    Ok(c.prepare_cached(&sql)?.query_row([move_id], from_row).optional()?)
+}
+
+/// Chains move `move_id` as it is now (it just became final, or its undo did).
+fn chain_move(c: &rusqlite::Connection, move_id: i64) -> Result<()> {
+    if let Some(m) = one(c, move_id)? {
+        super::chain::append(c, super::chain::Kind::Move, Some(move_id), &sealed_move(&m))?;
+    }
+    Ok(())
+}
+
+/// Each final move against its latest chained record: changed, inserted, or removed. A move
+/// chained `failed` and pending again was reopened by a new pass (`fdsync retry`), not tampered.
+pub(super) fn compare_moves(
+    c: &rusqlite::Connection,
+    chained: &std::collections::HashMap<i64, (i64, serde_json::Value)>,
+) -> Result<Vec<super::chain::Problem>> {
+    use super::chain::Problem;
+    let mut problems = Vec::new();
+    let mut stmt = c.prepare(&format!("SELECT {COLUMNS} FROM moves"))?;
+    let moves = stmt.query_map([], from_row)?.collect::<rusqlite::Result<Vec<Move>>>()?;
+    let mut present = std::collections::HashSet::new();
+    for m in &moves {
+        present.insert(m.id);
+        let now = sealed_move(m);
+        let name =
+            format!("move of ticket {} (file {} row {}, move {})", m.ticket_id, m.file_id, m.row, m.id);
+        let fin = matches!(m.state, MoveState::Done | MoveState::Failed);
+        match chained.get(&m.id) {
+            Some((seq, was)) if fin && *was != now => problems.push(Problem {
+                seq: Some(*seq),
+                what: format!("{name} was changed ({})", super::chain::differing(was, &now)),
+            }),
+            Some((seq, was)) if !fin && was["state"] != "failed" => {
+                problems.push(Problem { seq: Some(*seq), what: format!("{name} is no longer final") })
+            }
+            None if fin => problems.push(Problem { seq: None, what: format!("{name} (inserted)") }),
+            _ => {}
+        }
+    }
+    for (id, (seq, was)) in chained {
+        if !present.contains(id) {
+            let what =
+                format!("move of ticket {} (move {id}) was removed from the journal", was["ticket_id"]);
+            problems.push(Problem { seq: Some(*seq), what });
+        }
+    }
+    Ok(problems)
 }

@@ -206,6 +206,13 @@ async fn a_ticket_missing_a_required_field_blocks_only_its_leavers_delete_until_
     let puts = |t: u64| log.iter().filter(|r| **r == format!("PUT /api/v2/tickets/{t}")).count();
     assert!(janes.iter().chain(&joes).all(|t| puts(*t) == 1), "the moved tickets were not sent again");
     assert_eq!(puts(bare), 3, "refused once, filled by hand, moved on the retry");
+    let verify = app.fdsync(&["audit", "--verify"]).await;
+    assert_eq!(
+        code(&verify),
+        0,
+        "a move refused, then moved on a retry, is chained twice: {}",
+        stdout(&verify)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -352,6 +359,20 @@ async fn audit_lists_each_move_and_undo_gives_back_only_what_the_successor_still
     // Each ticket updated twice: moved, then given back (or, for the one kept, changed by hand).
     let updates = app.sim.counters().ticket_updates;
     assert!(ids.iter().all(|t| updates[t] == 2), "{updates:?}");
+
+    // Each move and each give-back is in the audit chain: rewriting one is found.
+    let verify = app.fdsync(&["audit", "--verify"]).await;
+    assert_eq!(code(&verify), 0, "{}", stdout(&verify));
+    let db = rusqlite::Connection::open(app.state_dir().join("journal.db")).unwrap();
+    db.execute("UPDATE moves SET to_responder = 1 WHERE ticket_id = ?1", [ids[0] as i64]).unwrap();
+    drop(db);
+    let verify = app.fdsync(&["audit", "--verify"]).await;
+    assert_eq!(code(&verify), 1, "{}", stdout(&verify));
+    let said = stdout(&verify);
+    assert!(
+        said.contains(&format!("move of ticket {}", ids[0])) && said.contains("was changed (to)"),
+        "{said}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
