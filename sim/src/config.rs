@@ -154,6 +154,9 @@ pub struct SimConfig {
     pub max_body_bytes: usize,
     /// `GET /api/v2/roles` answers a 200 HTML page instead of the roles.
     pub roles_unreadable: bool,
+    /// Statuses the account added (6 and up, facts file §4: "accounts may add custom statuses
+    /// 6+"): a ticket update may set them (a create may not, here).
+    pub custom_statuses: Vec<u64>,
 }
 
 impl Default for SimConfig {
@@ -188,6 +191,7 @@ impl Default for SimConfig {
             }],
             max_body_bytes: 1024 * 1024,
             roles_unreadable: false,
+            custom_statuses: Vec::new(),
         }
     }
 }

@@ -404,3 +404,25 @@ async fn an_inboxs_successor_group_takes_over_when_the_row_names_nobody() {
     );
     assert!(!is_agent(&app, jane) && !is_agent(&app, joe));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ticket_in_a_custom_status_moves_and_a_resolved_one_stays() {
+    let sim = SimConfig { custom_statuses: vec![6, 7], ..sim_with_region() };
+    let app = spawn_app_with(sim, SAFETY).await;
+    let boss = agent(&app, "boss@example.com").await;
+    let jane = agent(&app, "jane@example.com").await;
+    let ids = tickets(&app, jane, 4, 2, false).await;
+    // Waiting on a third party (7), on the customer (6), resolved (4); the first stays open.
+    for (t, status) in [(ids[1], 7), (ids[2], 6), (ids[3], 4)] {
+        let (code_put, body) =
+            api(&app, reqwest::Method::PUT, &format!("/api/v2/tickets/{t}"), json!({"status": status})).await;
+        assert_eq!(code_put, 200, "{body}");
+    }
+    let file =
+        app.file("leavers.csv", "action,email,successor\ndelete_agent,jane@example.com,boss@example.com\n");
+    let out = app.import(&file, &[]).await;
+    assert_eq!(code(&out), 0, "{}{}", stdout(&out), stderr(&out));
+    let after = holders(&app);
+    assert!(ids[..3].iter().all(|t| after[t].0 == Some(boss)), "open and custom statuses move: {after:?}");
+    assert_eq!(after[&ids[3]].0, Some(jane), "a resolved ticket stays");
+}

@@ -198,8 +198,19 @@ pub(crate) async fn update(
             message: "No parameters were sent with the request".into(),
         });
     }
-    let known = app.config().custom_fields.clone();
-    let input = ticket_fields::parse(&obj, false, &known).map_err(ApiError::Validation)?;
+    let (known, custom_statuses) = {
+        let c = app.config();
+        (c.custom_fields.clone(), c.custom_statuses.clone())
+    };
+    // A status the account added is the account's own: checked here, the rest as always.
+    let mut obj = obj;
+    let custom_status =
+        obj.get("status").and_then(serde_json::Value::as_u64).filter(|s| custom_statuses.contains(s));
+    if custom_status.is_some() {
+        obj.remove("status");
+    }
+    let mut input = ticket_fields::parse(&obj, false, &known).map_err(ApiError::Validation)?;
+    input.status = custom_status.or(input.status);
     let mut store = lock(&app.store);
     let ticket = store.ticket_mut(id).ok_or(ApiError::NotFound)?;
     if ticket.deleted {
