@@ -316,8 +316,14 @@ pub(crate) async fn before_delete<A: Api>(
 fn conclude(moves: &[Move], target: &Target) -> Result<String, Next> {
     let failed: Vec<&Move> = moves.iter().filter(|m| m.state == MoveState::Failed).collect();
     if failed.is_empty() {
+        tracing::info!(tickets = moves.len(), "Open tickets handed over; the delete may go.");
         return Ok(format!("{} open tickets handed over to {} first", moves.len(), target.label));
     }
+    tracing::warn!(
+        refused = failed.len(),
+        tickets = moves.len(),
+        "Tickets refused a handover; the delete waits."
+    );
     let mut named: Vec<String> = failed
         .iter()
         .take(NAMED)
