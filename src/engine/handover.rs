@@ -16,12 +16,20 @@
 //!   update; `sending` is committed first. A move whose answer was lost is read back
 //!   (`GET tickets/{id}`) once its request can no longer be in flight, and sent again only if the
 //!   ticket is still the leaver's.
+//!
+//! Parts: `resolve` (who, to ids), `preview` (the plan's line); this file lists the tickets and
+//! moves them; `give_back.rs` reverses them for an undo.
+
+mod preview;
+mod resolve;
+
+pub(crate) use preview::preview_line;
+pub(crate) use resolve::{Lookups, Target, resolve, successor_of};
 
 use super::Parts;
 use super::ports::Api;
 use super::worker::{Next, otherwise, paused, refused};
-use crate::domain::{AgentRef, GroupRef, Successor};
-use crate::freshdesk::{Agent, Answer, EndpointClass, Group, Holder};
+use crate::freshdesk::{Agent, Answer, EndpointClass, Holder};
 use crate::journal::{self, Found, Move, MoveState, OpRecord, now_ms};
 use std::time::Duration;
 
@@ -34,145 +42,6 @@ const MAX_PAGES: u64 = 10;
 const LISTING_WAIT: Duration = Duration::from_secs(30);
 /// Tickets named in a `handover_incomplete` message; the rest are counted.
 const NAMED: usize = 10;
-
-/// What a handover reads of the account once per run: its groups (a `successor_group` by name
-/// needs them) and, for the preview, the custom fields an agent's update must carry.
-#[derive(Default)]
-pub(crate) struct Lookups(tokio::sync::Mutex<Option<Vec<Group>>>, tokio::sync::Mutex<Option<Vec<String>>>);
-
-/// Who takes over, resolved to ids, and how to say it.
-#[derive(Debug, Clone)]
-pub(crate) struct Target {
-    pub to: Holder,
-    pub label: String,
-}
-
-/// The row's successor, else its inbox's default group; `None`: no handover (today's delete).
-pub(crate) async fn successor_of<A: Api>(
-    parts: &Parts<A>,
-    op: &OpRecord,
-    explicit: Option<&Successor>,
-) -> journal::Result<Option<Successor>> {
-    if let Some(s) = explicit {
-        return Ok(Some(s.clone()));
-    }
-    if parts.cfg.successor_groups.is_empty() {
-        return Ok(None);
-    }
-    let inbox = parts.journal.file(op.file_id).await?.and_then(|f| f.inbox);
-    Ok(inbox.and_then(|dir| {
-        let group = parts.cfg.successor_groups.iter().find(|(d, _)| *d == dir).map(|(_, g)| g.clone());
-        group.map(|g| Successor { agent: None, group: Some(g) })
-    }))
-}
-
-/// Resolves `s` for the leaver `leaver` (row `op`): ids, or the row's refusal (`invalid_successor`)
-/// or a wait (the lookups could not tell). Reads only.
-pub(crate) async fn resolve<A: Api>(
-    parts: &Parts<A>,
-    op: &OpRecord,
-    leaver: &Agent,
-    s: &Successor,
-) -> journal::Result<Result<Target, Next>> {
-    let bad = |why: String| Err(refused("invalid_successor", why));
-    let mut to = Holder { responder_id: None, group_id: None };
-    if let Some(a) = &s.agent {
-        let agent = match find_agent(parts, a).await {
-            Ok(Some(agent)) => agent,
-            Ok(None) => return Ok(bad(format!("the successor {} is not an agent", shown_ref(a)))),
-            Err(next) => return Ok(Err(next)),
-        };
-        if agent.id == leaver.id {
-            return Ok(bad("the successor is the leaver".into()));
-        }
-        let mut keys = vec![crate::domain::OpKey::agent_id(agent.id).to_string()];
-        keys.extend(agent.email.clone());
-        if let Some(row) = parts.journal.deleted_in_file(op.file_id, op.row, keys).await? {
-            let why = format!("the successor {} is deleted by row {row} of this file", shown_ref(a));
-            return Ok(bad(why));
-        }
-        to.responder_id = Some(agent.id);
-    }
-    if let Some(g) = &s.group {
-        match find_group(parts, g).await {
-            Ok(Some(id)) => to.group_id = Some(id),
-            Ok(None) => return Ok(bad(format!("the account has no {g}"))),
-            Err(why) => {
-                let message = format!("the account's groups could not be read: {why}");
-                return Ok(Err(Next::Retry {
-                    refund: false,
-                    delay: Duration::ZERO,
-                    code: None,
-                    message,
-                    http_status: None,
-                }));
-            }
-        }
-    }
-    Ok(Ok(Target { to, label: s.to_string() }))
-}
-
-fn shown_ref(a: &AgentRef) -> String {
-    match a {
-        AgentRef::Id(id) => format!("agent {id}"),
-        AgentRef::Email(e) => crate::text::shown(e.as_str()).to_string(),
-    }
-}
-
-/// The successor agent: `Ok(None)` when Freshdesk says there is no such agent.
-async fn find_agent<A: Api>(parts: &Parts<A>, a: &AgentRef) -> Result<Option<Agent>, Next> {
-    let Parts { journal, sender, directory, .. } = parts;
-    match a {
-        AgentRef::Email(e) => {
-            if let Some(agent) = directory.lookup(journal, sender, &e.key()).await {
-                return Ok(Some(agent));
-            }
-            let Some(reply) =
-                sender.send(EndpointClass::Other, |api| api.find_agent_by_email(e.as_str())).await
-            else {
-                return Err(paused());
-            };
-            match reply.answer {
-                Answer::Ok { value, .. } => Ok(value),
-                other => Err(otherwise(&other, 0, false)),
-            }
-        }
-        AgentRef::Id(id) => {
-            let Some(reply) = sender.send(EndpointClass::Other, |api| api.get_agent(*id)).await else {
-                return Err(paused());
-            };
-            match reply.answer {
-                Answer::Ok { value, .. } => Ok(Some(value)),
-                Answer::NotFound => Ok(None),
-                other => Err(otherwise(&other, 0, false)),
-            }
-        }
-    }
-}
-
-/// A group's id by id or (case-insensitive) name, from the account's groups (read once).
-async fn find_group<A: Api>(parts: &Parts<A>, g: &GroupRef) -> Result<Option<u64>, String> {
-    let mut cached = parts.lookups.0.lock().await;
-    if cached.is_none() {
-        let mut all = Vec::new();
-        for page in 1..=100u32 {
-            let (groups, more) = parts.sender.read(EndpointClass::Other, |api| api.list_groups(page)).await?;
-            let n = groups.len();
-            all.extend(groups);
-            if !more || n == 0 {
-                break;
-            }
-        }
-        *cached = Some(all);
-    }
-    let groups = cached.as_deref().unwrap_or_default();
-    Ok(match g {
-        GroupRef::Id(id) => groups.iter().find(|x| x.id == *id).map(|x| x.id),
-        GroupRef::Name(name) => {
-            groups.iter().find(|x| x.name.trim().eq_ignore_ascii_case(name)).map(|x| x.id)
-        }
-    })
-}
 
 /// One search of the leaver's open tickets, every page it can list: the tickets, and whether
 /// the listing is complete (all that match fit the search's 10 pages).
@@ -199,59 +68,6 @@ async fn search<A: Api>(parts: &Parts<A>, leaver: u64) -> Result<(Vec<Found>, bo
         page += 1;
     }
     Ok((found, total <= PER_PAGE * MAX_PAGES))
-}
-
-/// The preview's line for a leaver: how many open tickets would move to whom (one search page:
-/// its `total` is the leaver's count).
-pub(crate) async fn preview_line<A: Api>(parts: &Parts<A>, leaver: u64, target: &Target) -> String {
-    let query = format!("agent_id:{leaver} AND ({OPEN})");
-    let first = match parts.sender.read(EndpointClass::Other, |api| api.search_tickets(&query, 1)).await {
-        Ok((page, _)) => page,
-        Err(why) => return format!("its open tickets would move to {} (not counted: {why})", target.label),
-    };
-    let line = format!("{} open tickets would move to {}", first.total, target.label);
-    let required = required_fields(parts).await;
-    if required.is_empty() || first.total == 0 {
-        return line;
-    }
-    // Tickets an agent's update would be refused for: a custom field required for agents empty.
-    let mut refused = Vec::new();
-    let mut hits = first.hits;
-    let pages = first.total.div_ceil(PER_PAGE).min(MAX_PAGES);
-    for n in 2..=pages {
-        match parts.sender.read(EndpointClass::Other, |api| api.search_tickets(&query, n as u32)).await {
-            Ok((page, _)) => hits.extend(page.hits),
-            Err(_) => break,
-        }
-    }
-    for hit in &hits {
-        let empty =
-            |name: &String| hit.custom_fields.as_ref().and_then(|m| m.get(name)).is_none_or(|v| v.is_null());
-        if let Some(name) = required.iter().find(|n| empty(n)) {
-            refused.push(format!("ticket {} ({} empty)", hit.id, crate::text::shown(name)));
-        }
-    }
-    if refused.is_empty() {
-        return line;
-    }
-    let n = refused.len();
-    refused.truncate(NAMED);
-    format!(
-        "{line}; {n} could not (a field required for agents is empty: {}), so the delete would wait",
-        refused.join(", ")
-    )
-}
-
-/// The custom fields required for agents (read once); none when they cannot be read.
-async fn required_fields<A: Api>(parts: &Parts<A>) -> Vec<String> {
-    let mut cached = parts.lookups.1.lock().await;
-    if cached.is_none() {
-        let read = parts.sender.read(EndpointClass::Other, |api| api.ticket_fields()).await;
-        let names = read
-            .map(|(f, _)| f.custom.into_iter().filter(|c| c.required_for_agents).map(|c| c.name).collect());
-        *cached = Some(names.unwrap_or_default());
-    }
-    cached.clone().unwrap_or_default()
 }
 
 /// Moves the leaver's open tickets to `target` before their delete: `Ok(summary)` when every one
