@@ -9,7 +9,7 @@
 use fdsync::config::Settings;
 use fdsync::domain::Action;
 use fdsync::engine::pacer::{Pacer, PacerConfig};
-use fdsync::engine::{Engine, EngineConfig, Mode, ReadOnly};
+use fdsync::engine::{EngineConfig, Mode, Preview};
 use fdsync::freshdesk::Client;
 use fdsync::journal::Journal;
 use fdsync::pipeline::take;
@@ -60,9 +60,9 @@ async fn measure(rows: usize, open_every: usize, extra_open: usize) -> Measured 
     let journal = Journal::open(&s.state_dir).unwrap();
     let taken = take(&journal, &csv, "leavers.csv", Some(Action::DeleteAgent), None).await.unwrap();
     let before = sim.counters().api_requests;
-    let engine = Engine::new(
+    let engine = Preview::new(
         journal.clone(),
-        ReadOnly(Client::new(&s).unwrap()),
+        Client::new(&s).unwrap(),
         Pacer::new(PacerConfig::from_limits(&s.limits)),
         EngineConfig::from_settings(&s, Mode::OneShot),
     );

@@ -62,9 +62,10 @@ fn label(k: &str, v: &str) -> Labels {
     vec![(k.to_string(), v.to_string())]
 }
 
-/// The status class of an answer: `2xx`, `4xx`, `429`, `5xx`, or `none` (no answer arrived).
-pub fn status_class<T>(answer: &Answer<T>) -> &'static str {
-    match answer.http_status() {
+/// The status class of an answer's HTTP status: `2xx`, `4xx`, `429`, `5xx`, or `none` (no
+/// answer arrived).
+pub fn status_class(http_status: Option<u16>) -> &'static str {
+    match http_status {
         Some(429) => "429",
         Some(s) if (200..300).contains(&s) => "2xx",
         Some(s) if (400..500).contains(&s) => "4xx",
@@ -115,7 +116,12 @@ impl Metrics {
 
     /// Counts one Freshdesk answer.
     pub fn observe_answer<T>(&self, answer: &Answer<T>) {
-        let class = status_class(answer);
+        self.observe_status(answer.http_status());
+    }
+
+    /// Counts one Freshdesk answer by its HTTP status (`None`: no answer arrived).
+    fn observe_status(&self, http_status: Option<u16>) {
+        let class = status_class(http_status);
         self.requests.get_or_create(&label("class", class)).inc();
         if class == "429" {
             self.rate_limited.inc();
@@ -123,9 +129,9 @@ impl Metrics {
     }
 
     /// Counts one Freshdesk answer on `connection` (and in the unlabelled totals).
-    pub fn observe_answer_on<T>(&self, connection: &str, answer: &Answer<T>) {
-        self.observe_answer(answer);
-        let class = status_class(answer);
+    pub fn observe_status_on(&self, connection: &str, http_status: Option<u16>) {
+        self.observe_status(http_status);
+        let class = status_class(http_status);
         let labels =
             vec![("connection".to_string(), connection.to_string()), ("class".to_string(), class.into())];
         self.per_connection.requests.get_or_create(&labels).inc();
@@ -212,9 +218,29 @@ impl PerConnection {
     }
 }
 
+/// One connection's answers as its engine's send path gets them ([`crate::engine::Tally`]):
+/// counted under the connection and in the unlabelled totals.
+pub struct ConnectionTally {
+    metrics: Arc<Metrics>,
+    connection: String,
+}
+
+impl ConnectionTally {
+    pub fn new(metrics: Arc<Metrics>, connection: &str) -> Self {
+        Self { metrics, connection: connection.to_string() }
+    }
+}
+
+impl crate::engine::Tally for ConnectionTally {
+    fn answer(&self, http_status: Option<u16>) {
+        self.metrics.observe_status_on(&self.connection, http_status);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::Tally;
 
     fn snapshot() -> PacerSnapshot {
         PacerSnapshot {
@@ -278,9 +304,9 @@ mod tests {
     #[test]
     fn per_connection_series_carry_a_connection_label() {
         let m = Metrics::new();
-        m.observe_answer_on(
-            "it-desk",
-            &Answer::<()>::RateLimited { retry_after: std::time::Duration::from_secs(1) },
+        let tally = ConnectionTally::new(m.clone(), "it-desk");
+        tally.answer(
+            Answer::<()>::RateLimited { retry_after: std::time::Duration::from_secs(1) }.http_status(),
         );
         let g = ConnectionGauges {
             connection: "it-desk",

@@ -11,7 +11,7 @@ use crate::engine::{Engine, EngineConfig, Mode, RunEnd, RunUntil};
 use crate::exit::Exit;
 use crate::freshdesk::Client;
 use crate::intake::Limits;
-use crate::journal::{FileState, Journal};
+use crate::journal::{FileState, Journal, Progress};
 use crate::pipeline::{self, TakeOptions, Taken};
 use crate::text::{Shown, shown_path};
 use anyhow::Context;
@@ -62,7 +62,7 @@ pub(crate) async fn import_paths(
         ..Default::default()
     };
     for path in paths {
-        let name = display_name(path);
+        let name = pipeline::display_name(path);
         let taken = match pipeline::take_with(&journal, path, &name, action, &opts).await {
             Ok(t) => t,
             Err(pipeline::Error::Input { source, .. }) => {
@@ -120,11 +120,12 @@ pub(crate) async fn run_files(
     match end {
         RunEnd::Finished => {
             for id in targets {
-                if let Some(f) = journal.file(id).await?.filter(|f| f.state == FileState::Held) {
-                    let why = f.error.unwrap_or_default();
+                if let Progress::Held(why) = journal.progress(id).await? {
+                    let name = journal.file(id).await?.map(|f| f.name).unwrap_or_default();
+                    let why = why.unwrap_or_default();
                     println!(
                         "{} (file {id}): held: {why}; rows not yet run wait for the next run",
-                        Shown(&f.name)
+                        Shown(&name)
                     );
                     exit = Exit::RowsFailed;
                     continue;
@@ -146,9 +147,4 @@ pub(crate) async fn run_files(
             Ok(Exit::Unavailable)
         }
     }
-}
-
-/// A file's name as given, for messages and the journal (lossy if not UTF-8).
-fn display_name(path: &Path) -> String {
-    path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned())
 }

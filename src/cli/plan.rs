@@ -1,7 +1,7 @@
 //! `fdsync plan FILE... [--action A] [--json]`: a preview with real, read-only lookups. Each file
 //! is read exactly as an import reads it into a scratch journal under the state folder (removed
 //! afterwards; the real journal is not touched), then every row is predicted through
-//! `Engine::preview` with the API wrapped in `ReadOnly`: no create or delete leaves the process.
+//! [`Preview`], an engine whose send path is read-only: no create or delete leaves the process.
 //! Prints a table (or JSON), writes `reports/plan-<name>.report.csv`, and says whether the real
 //! run would be held and why. A file is previewed under an inbox's powers and caps when
 //! `--inbox DIR` names one, or when it lies in a configured inbox folder (a row that inbox would
@@ -10,7 +10,7 @@
 use crate::config::{Inbox, Settings};
 use crate::domain::{Action, Outcome};
 use crate::engine::pacer::{Pacer, PacerConfig};
-use crate::engine::{Engine, EngineConfig, Mode, ReadOnly};
+use crate::engine::{EngineConfig, Mode, Preview};
 use crate::exit::Exit;
 use crate::freshdesk::Client;
 use crate::intake::Limits;
@@ -141,17 +141,13 @@ async fn plan_all(
     let limits = Limits::with_max_request(settings.limits.max_request_bytes);
     let client = Client::new(settings).context("setting up the Freshdesk client")?;
     let pacer = Pacer::new(PacerConfig::from_limits(&settings.limits));
-    let engine = Engine::new(
-        journal.clone(),
-        ReadOnly(client),
-        pacer,
-        EngineConfig::from_settings(settings, Mode::OneShot),
-    );
+    let engine =
+        Preview::new(journal.clone(), client, pacer, EngineConfig::from_settings(settings, Mode::OneShot));
     let reports = settings.state_dir.join("reports");
     crate::private::create_dir(&reports).with_context(|| format!("creating {}", reports.display()))?;
     let mut plans = Vec::new();
     for path in files {
-        let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+        let name = pipeline::display_name(path);
         let powers = match under {
             Under::Operator => None,
             Under::Inbox(dir) => inbox_of(settings, dir),

@@ -10,13 +10,11 @@
 //! guards: above `safety.max_deletes_per_file` the undo is held unless `--yes`.
 
 use crate::config::Settings;
-use crate::domain::{Op, OpKey, UndoOf};
+use crate::domain::Op;
 use crate::exit::Exit;
-use crate::freshdesk::agents::before_image;
-use crate::freshdesk::{Agent, Decode};
-use crate::journal::{FileRecord, FileState, Journal, NewFile, NewOp, RunLock, Undoable};
+use crate::journal::{FileRecord, FileState, Journal, RunLock};
+use crate::pipeline;
 use crate::text::Shown;
-use sha2::{Digest, Sha256};
 use std::ops::RangeInclusive;
 use std::path::Path;
 
@@ -93,44 +91,39 @@ pub(super) async fn run(config: Option<&Path>, args: UndoArgs) -> anyhow::Result
         println!("file {} ({}): carrying on with its undo, file {}", file.id, Shown(&file.name), undo.id);
         return start(&settings, &journal, undo.id, args.yes, &actor).await;
     }
-    let ops = undo_ops(&journal, &file, args.rows.as_ref()).await?;
-    if ops.is_empty() {
+    let plan = pipeline::plan_undo(&journal, &file, |row| args.rows.as_ref().is_none_or(|r| r.contains(row)))
+        .await?;
+    for line in plan.skipped.iter().take(SHOWN) {
+        println!("  {line}");
+    }
+    if plan.skipped.len() > SHOWN {
+        println!("  ... and {} more rows already undone", plan.skipped.len() - SHOWN);
+    }
+    if plan.ops.is_empty() {
         println!("file {} ({}): nothing to undo", file.id, Shown(&file.name));
         return Ok(Exit::Success);
     }
-    let deletes = ops.iter().filter(|(_, op)| matches!(op, Op::DeleteTicket { .. })).count();
     let max = settings.safety.max_deletes_per_file;
-    let over = deletes > max as usize;
     if !args.yes {
         if !super::confirm::can_ask() {
             eprintln!("undo shows what it will undo and asks first: run it from a terminal, or pass --yes");
             return Ok(Exit::Usage);
         }
-        print_ops(&file, ops.iter().map(|(_, op)| op));
-        print_give_backs(&journal, &file, &ops).await?;
-        if over {
-            println!(
-                "{deletes} ticket deletes exceed safety.max_deletes_per_file = {max}: the undo will be held \
-                 until approved (`fdsync approve`), or run it with --yes"
-            );
+        print_ops(&file, plan.ops.iter().map(|(_, op)| op));
+        print_give_backs(&journal, &file, &plan.ops).await?;
+        if let Some(why) = plan.over(max) {
+            println!("{why}: the undo will be held until approved (`fdsync approve`), or run it with --yes");
         }
         if !super::confirm::ask(&format!("undo file {} ({})?", file.id, Shown(&file.name)))? {
             println!("nothing undone");
             return Ok(Exit::RowsFailed);
         }
     }
-    let state = if over { FileState::Held } else { FileState::Processing };
-    let undo = journal
-        .insert_undo_file(file.id, undo_file(&file, &ops), new_ops(&ops), state, actor.clone())
-        .await?;
+    let undo = pipeline::take_undo(&journal, &file, &plan, max, actor.clone()).await?;
     let head = journal.chain_head().await?;
     let what = format!("undo of file {} ({}) journaled as file {undo}", file.id, Shown(&file.name));
     super::operator::announce("undo", &actor, &what, Some(undo), head.as_ref());
-    if over {
-        let why = format!("{deletes} ticket deletes exceed safety.max_deletes_per_file = {max}");
-        journal.set_file_state(undo, FileState::Held, Some(why)).await?;
-    }
-    println!("file {} ({}): {} rows to undo in file {undo}", file.id, Shown(&file.name), ops.len());
+    println!("file {} ({}): {} rows to undo in file {undo}", file.id, Shown(&file.name), plan.ops.len());
     start(&settings, &journal, undo, args.yes, &actor).await
 }
 
@@ -157,83 +150,6 @@ fn refusal(f: &FileRecord) -> Option<String> {
         )),
         FileState::Done | FileState::Failed => None,
     }
-}
-
-/// The ops that undo the rows of `file` (within `rows`) no other undo holds, with their keys.
-async fn undo_ops(
-    journal: &Journal,
-    file: &FileRecord,
-    rows: Option<&Rows>,
-) -> anyhow::Result<Vec<(OpKey, Op)>> {
-    let candidates: Vec<Undoable> = journal
-        .undoable_rows(file.id)
-        .await?
-        .into_iter()
-        .filter(|u| rows.is_none_or(|r| r.contains(u.row)))
-        .collect();
-    let of = |row| UndoOf { file_id: file.id, row };
-    let keys: Vec<String> = candidates.iter().map(|u| OpKey::undo(of(u.row)).into()).collect();
-    let held = journal.undo_holders(keys).await?;
-    let mut ops = Vec::new();
-    let mut skipped = Vec::new();
-    for u in candidates {
-        let key = OpKey::undo(of(u.row));
-        if let Some(by) = held.get(key.as_str()) {
-            skipped.push(format!("row {}: already undone by file {by}", u.row));
-            continue;
-        }
-        if let Some(op) = undo_op(&u, of(u.row)) {
-            ops.push((key, op));
-        }
-    }
-    for line in skipped.iter().take(SHOWN) {
-        println!("  {line}");
-    }
-    if skipped.len() > SHOWN {
-        println!("  ... and {} more rows already undone", skipped.len() - SHOWN);
-    }
-    Ok(ops)
-}
-
-/// The op that reverses one row: a restore from the saved record, or a ticket delete.
-fn undo_op(u: &Undoable, of: UndoOf) -> Option<Op> {
-    let id = u.freshdesk_id?;
-    Some(match u.action {
-        crate::domain::Action::CreateTicket => Op::DeleteTicket { ticket_id: id, of },
-        _ => {
-            let snapshot = u.snapshot.as_deref();
-            let email = snapshot.and_then(|s| Agent::decode(s.as_bytes()).ok()).and_then(|a| a.email);
-            Op::RestoreAgent { agent_id: id, of, image: snapshot.and_then(|s| before_image(s).ok()), email }
-        }
-    })
-}
-
-/// The undo's own `files` row: named after the file it reverses; no input file behind it.
-fn undo_file(file: &FileRecord, ops: &[(OpKey, Op)]) -> NewFile {
-    let mut hash = Sha256::new();
-    for (key, _) in ops {
-        hash.update(key.as_str().as_bytes());
-        hash.update(b"\n");
-    }
-    NewFile {
-        name: format!("undo-of-{}-{}", file.id, file.name),
-        path: String::new(),
-        sha256: hash.finalize().iter().map(|b| format!("{b:02x}")).collect(),
-        inbox: None,
-        default_action: None,
-    }
-}
-
-fn new_ops(ops: &[(OpKey, Op)]) -> Vec<NewOp> {
-    ops.iter()
-        .map(|(key, op)| {
-            let row = match op {
-                Op::RestoreAgent { of, .. } | Op::DeleteTicket { of, .. } => of.row,
-                _ => 0,
-            };
-            NewOp::valid(row, op, key.clone().into())
-        })
-        .collect()
 }
 
 /// Runs undo file `undo` (approving it first when it is held and `yes`) and prints its summary.
@@ -278,7 +194,11 @@ pub(super) async fn print_plan(journal: &Journal, file: &FileRecord) -> anyhow::
 
 /// The tickets the restored leavers' deletes handed over, given back where the successor still
 /// holds them (issue 24).
-async fn print_give_backs(journal: &Journal, file: &FileRecord, ops: &[(OpKey, Op)]) -> anyhow::Result<()> {
+async fn print_give_backs(
+    journal: &Journal,
+    file: &FileRecord,
+    ops: &[(crate::domain::OpKey, Op)],
+) -> anyhow::Result<()> {
     let mut moved = 0;
     for (_, op) in ops {
         if let Op::RestoreAgent { of, .. } = op {

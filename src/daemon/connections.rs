@@ -5,22 +5,21 @@
 //! on a connection the config no longer has (they are never sent elsewhere). It only wires,
 //! runs and reports; it must not move files (the spool) or decide when an op runs (the engine).
 
-use super::api::Observed;
+use super::Error;
 use super::problems::Shared;
 use crate::config::Settings;
 use crate::engine::pacer::Accounts;
 use crate::engine::{Engine, EngineConfig, Mode, RunUntil};
 use crate::freshdesk::Client;
 use crate::journal::{self, Journal, JournalStats};
-use crate::metrics::{ConnectionGauges, Metrics};
+use crate::metrics::{ConnectionGauges, ConnectionTally, Metrics};
 use crate::status_file::ConnectionStatus;
-use anyhow::Context;
 use std::collections::BTreeSet;
 use std::sync::Arc;
 use tokio::task::JoinSet;
 use tokio_util::sync::CancellationToken;
 
-pub(super) type DaemonEngine = Engine<Observed<Client>>;
+pub(super) type DaemonEngine = Engine<Client>;
 
 /// One configured connection and its engine.
 pub(super) struct Conn {
@@ -34,16 +33,17 @@ pub(super) fn start_all(
     settings: &Settings,
     journal: &Journal,
     metrics: &Arc<Metrics>,
-) -> anyhow::Result<Vec<Conn>> {
+) -> Result<Vec<Conn>, Error> {
     let accounts = Accounts::new();
     let mut conns = Vec::with_capacity(settings.connections.len());
     for c in &settings.connections {
         let on = settings.on_connection(&c.name)?;
-        let client = Client::new(&on)
-            .with_context(|| format!("setting up the Freshdesk client of connection {}", c.name))?;
-        let api = Observed::new(client, metrics.clone(), &c.name);
+        let client =
+            Client::new(&on).map_err(|source| Error::Client { connection: c.name.clone(), source })?;
+        let tally = Arc::new(ConnectionTally::new(metrics.clone(), &c.name));
         let cfg = EngineConfig::from_settings(&on, Mode::Daemon);
-        let engine = Engine::new(journal.on_connection(&c.name), api, accounts.pacer_for(&on), cfg);
+        let journal = journal.on_connection(&c.name);
+        let engine = Engine::with_tally(journal, client, accounts.pacer_for(&on), cfg, tally);
         conns.push(Conn { name: c.name.clone(), account: c.account(), engine });
     }
     Ok(conns)

@@ -1,22 +1,91 @@
 //! A taken file's moves between the state folders, as the journal decides them: admitting a
 //! claimed file (`pipeline::take`), finishing files whose rows are all final, bringing approved
-//! files back from `held/`, and recovering `processing/` after a crash. File names reach logs
-//! and `.error.txt` notes only escaped ([`crate::text`]).
+//! files back from `held/`, and recovering `processing/` after a crash. It owns the state
+//! folders ([`Dirs`]) and the spool owns it. File names reach logs and `.error.txt` notes only
+//! escaped ([`crate::text`]).
 
+use super::connections::DaemonEngine;
 use super::inbox;
-use super::spool::Spool;
+use super::inbox::InboxState;
+use super::problems::Shared;
 use crate::domain::Action;
-use crate::journal::{self, ActiveFile, FileRecord, FileState};
+use crate::intake::Limits;
+use crate::journal::{self, ActiveFile, FileRecord, FileState, Journal};
 use crate::pipeline::{self, TakeOptions, Taken};
 use crate::text::{Escaped, Shown, shown_path};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use tracing::Instrument;
 
-impl Spool {
+/// The folders of the state directory.
+#[derive(Debug, Clone)]
+pub(super) struct Dirs {
+    pub state: PathBuf,
+    pub processing: PathBuf,
+    pub done: PathBuf,
+    pub failed: PathBuf,
+    pub held: PathBuf,
+}
+
+impl Dirs {
+    /// Creates (if needed, 0700) the state folder, `processing/`, `done/`, `failed/`, `held/`
+    /// and `reports/`.
+    pub(super) fn create(state: &Path) -> std::io::Result<Self> {
+        let d = Dirs {
+            state: state.to_path_buf(),
+            processing: state.join("processing"),
+            done: state.join("done"),
+            failed: state.join("failed"),
+            held: state.join("held"),
+        };
+        crate::private::create_dir(state)?;
+        for dir in [&d.processing, &d.done, &d.failed, &d.held, &state.join("reports")] {
+            crate::private::create_dir(dir)?;
+        }
+        Ok(d)
+    }
+}
+
+/// A taken file's way through the state folders; the only code that moves a file once the
+/// spool has claimed it.
+pub(super) struct Lifecycle {
+    journal: Journal,
+    dirs: Dirs,
+    /// Record caps and `limits.max_request_bytes`, for every file taken.
+    limits: Limits,
+    shared: Arc<Shared>,
+    /// The engines, nudged when a file's rows become ready to run.
+    engines: Vec<DaemonEngine>,
+}
+
+impl Lifecycle {
+    pub(super) fn new(
+        journal: Journal,
+        dirs: Dirs,
+        limits: Limits,
+        shared: Arc<Shared>,
+        engines: Vec<DaemonEngine>,
+    ) -> Self {
+        Self { journal, dirs, limits, shared, engines }
+    }
+
+    /// `processing/`, where the spool claims files into.
+    pub(super) fn processing(&self) -> &Path {
+        &self.dirs.processing
+    }
+
+    /// Tells every engine that rows may be ready to run.
+    fn nudge_engines(&self) {
+        for engine in &self.engines {
+            engine.nudge();
+        }
+    }
+
     /// Takes a claimed file (in `processing/`) into the journal, on `connection`, and routes it.
     pub(super) async fn admit(
-        &mut self,
+        &self,
+        inboxes: &[InboxState],
         path: &Path,
         name: &str,
         action: Option<Action>,
@@ -24,7 +93,7 @@ impl Spool {
         connection: &str,
     ) -> journal::Result<()> {
         // Its inbox's powers; one no longer configured keeps only the file's default action.
-        let powers = self.inboxes.iter().find(|i| i.cfg.dir.display().to_string() == inbox);
+        let powers = inboxes.iter().find(|i| i.cfg.dir.display().to_string() == inbox);
         let powers =
             powers.map_or_else(|| crate::config::Inbox::new(inbox.into(), action), |i| i.cfg.clone());
         let opts = TakeOptions {
@@ -73,13 +142,7 @@ impl Spool {
 
     /// The same content is already in progress (or held): keep one copy of it. The copy just
     /// claimed replaces the journal's only if that one is gone.
-    async fn resume(
-        &mut self,
-        file_id: i64,
-        state: FileState,
-        path: &Path,
-        name: &str,
-    ) -> journal::Result<()> {
+    async fn resume(&self, file_id: i64, state: FileState, path: &Path, name: &str) -> journal::Result<()> {
         let known = self.journal.file(file_id).await?.map(|f| PathBuf::from(f.path));
         match known {
             Some(p) if p != path && p.exists() => {
@@ -100,13 +163,7 @@ impl Spool {
 
     /// Held (a volume guard, or a delete that cannot run safely yet): park the file
     /// in `held/` and say, once, why and how to let it run.
-    async fn hold(
-        &mut self,
-        file_id: i64,
-        path: &Path,
-        name: &str,
-        reason: Option<&str>,
-    ) -> journal::Result<()> {
+    async fn hold(&self, file_id: i64, path: &Path, name: &str, reason: Option<&str>) -> journal::Result<()> {
         if !path.starts_with(&self.dirs.held) && path.exists() {
             self.move_and_record(file_id, path, &self.dirs.held.clone(), name).await?;
         }
@@ -188,7 +245,7 @@ impl Spool {
 
     /// Finishes files whose rows are all final and brings approved files back from `held/`.
     /// Says whether some file's rows are running (worth looking again soon).
-    pub(super) async fn lifecycle(&mut self) -> journal::Result<bool> {
+    pub(super) async fn step(&self) -> journal::Result<bool> {
         let mut running = false;
         for f in self.journal.active_files().await? {
             if f.held {
@@ -203,7 +260,7 @@ impl Spool {
         Ok(running)
     }
 
-    async fn advance(&mut self, f: ActiveFile) -> journal::Result<()> {
+    async fn advance(&self, f: ActiveFile) -> journal::Result<()> {
         let path = PathBuf::from(&f.path);
         let in_held = path.starts_with(&self.dirs.held);
         if self.shared.clear(&format!("held:{}", f.id)) || in_held {
@@ -213,7 +270,7 @@ impl Spool {
         if in_held {
             self.move_and_record(f.id, &path, &self.dirs.processing.clone(), &f.name).await?;
         }
-        if !self.journal.row_counts(f.id).await?.is_final() {
+        if self.journal.progress(f.id).await? != journal::Progress::Final {
             return Ok(());
         }
         let summary = match pipeline::finish(&self.journal, &self.dirs.state, f.id).await {
@@ -241,7 +298,7 @@ impl Spool {
 
     /// After a crash: every file left in `processing/` is finished moving, or taken again (the
     /// journal recognises its content, so no row is sent twice).
-    pub(super) async fn recover(&mut self) -> journal::Result<()> {
+    pub(super) async fn recover(&self, inboxes: &[InboxState]) -> journal::Result<()> {
         let Ok(entries) = std::fs::read_dir(&self.dirs.processing) else { return Ok(()) };
         let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
         paths.sort();
@@ -270,7 +327,7 @@ impl Spool {
                     let r = rec.map(|r| (r.id, r.name.clone())).unwrap_or_default();
                     self.hold(r.0, &path, &r.1, None).await?;
                 }
-                _ => self.readmit(&path, &file_name, rec).await?,
+                _ => self.readmit(inboxes, &path, &file_name, rec).await?,
             }
         }
         Ok(())
@@ -278,13 +335,14 @@ impl Spool {
 
     /// Takes a file found in `processing/` again, with the inbox it came from.
     async fn readmit(
-        &mut self,
+        &self,
+        inboxes: &[InboxState],
         path: &Path,
         file_name: &str,
         rec: Option<&FileRecord>,
     ) -> journal::Result<()> {
         let (tag, name) = inbox::parse_claimed(file_name).unwrap_or(("", file_name));
-        let from = self.inboxes.iter().find(|i| inbox::inbox_tag(&i.cfg.dir) == tag);
+        let from = inboxes.iter().find(|i| inbox::inbox_tag(&i.cfg.dir) == tag);
         let action = match rec.and_then(|r| r.default_action.as_deref()) {
             Some(a) => a.parse().ok(),
             None => from.and_then(|i| i.cfg.action),
@@ -300,7 +358,7 @@ impl Spool {
             .unwrap_or_else(|| crate::config::DEFAULT_CONNECTION.into());
         tracing::info!(file = %Shown(name), "File left in processing by an earlier run; taking it again.");
         let name = name.to_string();
-        self.admit(path, &name, action, &dir, &on).await
+        self.admit(inboxes, path, &name, action, &dir, &on).await
     }
 }
 

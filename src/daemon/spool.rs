@@ -2,19 +2,20 @@
 //! `processing/` and the journal, and moves each file on as the journal says: `done/` when
 //! finished (report in `reports/`) or a duplicate, `failed/` (with `<name>.error.txt`) when
 //! unreadable, `held/` until `fdsync approve ID` (another process) flips it back to processing.
-//! One task owns every move, so no two moves of one file race.
+//! One task owns every move, so no two moves of one file race: the spool claims, and its
+//! [`Lifecycle`] (`lifecycle.rs`) makes every move after the claim.
 //!
 //! Anything in an inbox that is not a regular file goes to `failed/` unopened, with a note; a
 //! name that is not UTF-8 is taken under its lossy spelling and logged. File names reach logs
 //! and notes only through [`crate::text`] (escaped, cut), so no name can forge a log line.
 
 use super::inbox::{self, InboxState};
+use super::lifecycle::Lifecycle;
 use super::problems::Shared;
 use super::watch::{Wake, Watchers};
-use crate::intake::Limits;
 use crate::text::{Shown, shown_path};
 
-use crate::journal::{self, Journal};
+use crate::journal;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -32,35 +33,6 @@ const LIFECYCLE: Duration = Duration::from_millis(500);
 /// by another process, `fdsync approve`).
 const LIFECYCLE_IDLE: Duration = Duration::from_secs(2);
 
-/// The folders of the state directory.
-#[derive(Debug, Clone)]
-pub(super) struct Dirs {
-    pub state: PathBuf,
-    pub processing: PathBuf,
-    pub done: PathBuf,
-    pub failed: PathBuf,
-    pub held: PathBuf,
-}
-
-impl Dirs {
-    /// Creates (if needed, 0700) the state folder, `processing/`, `done/`, `failed/`, `held/`
-    /// and `reports/`.
-    pub(super) fn create(state: &Path) -> std::io::Result<Self> {
-        let d = Dirs {
-            state: state.to_path_buf(),
-            processing: state.join("processing"),
-            done: state.join("done"),
-            failed: state.join("failed"),
-            held: state.join("held"),
-        };
-        crate::private::create_dir(state)?;
-        for dir in [&d.processing, &d.done, &d.failed, &d.held, &state.join("reports")] {
-            crate::private::create_dir(dir)?;
-        }
-        Ok(d)
-    }
-}
-
 /// What the spool's owner can tell it while it runs.
 #[derive(Debug)]
 pub(super) enum Control {
@@ -68,19 +40,25 @@ pub(super) enum Control {
     Inboxes(Vec<InboxState>),
 }
 
+/// The intake side of the daemon: watches and rescans the inboxes, claims settled files into
+/// `processing/` and hands them to [`Lifecycle`], which moves them on from there.
 pub(super) struct Spool {
-    pub(super) journal: Journal,
-    pub(super) dirs: Dirs,
-    /// Record caps and `limits.max_request_bytes`, for every file taken.
-    pub(super) limits: Limits,
-    pub(super) inboxes: Vec<InboxState>,
-    pub(super) watchers: Watchers,
-    pub(super) shared: Arc<Shared>,
-    /// The engines, nudged when a file's rows become ready to run.
-    pub(super) engines: Vec<super::connections::DaemonEngine>,
+    lifecycle: Lifecycle,
+    inboxes: Vec<InboxState>,
+    watchers: Watchers,
+    shared: Arc<Shared>,
 }
 
 impl Spool {
+    pub(super) fn new(
+        lifecycle: Lifecycle,
+        inboxes: Vec<InboxState>,
+        watchers: Watchers,
+        shared: Arc<Shared>,
+    ) -> Self {
+        Self { lifecycle, inboxes, watchers, shared }
+    }
+
     /// Runs until `stop`: starts the watchers (then says so on `watching`), recovers
     /// `processing/` after a crash, then takes files and moves them along. A file being read
     /// when `stop` fires is finished reading first.
@@ -93,7 +71,7 @@ impl Spool {
     ) -> journal::Result<()> {
         self.ensure_inboxes();
         let _ = watching.send(());
-        self.recover().await?;
+        self.lifecycle.recover(&self.inboxes).await?;
         let mut next_scan = tokio::time::Instant::now();
         let mut next_lifecycle = tokio::time::Instant::now();
         loop {
@@ -109,7 +87,7 @@ impl Spool {
                 }
                 _ = tokio::time::sleep_until(next_scan) => {}
                 _ = tokio::time::sleep_until(next_lifecycle) => {
-                    let running = self.lifecycle().await?;
+                    let running = self.lifecycle.step().await?;
                     next_lifecycle = tokio::time::Instant::now() + if running { LIFECYCLE } else { LIFECYCLE_IDLE };
                     continue;
                 }
@@ -216,9 +194,9 @@ impl Spool {
     /// An inbox entry that is not a regular file: moved to `failed/` unopened, with a note. One
     /// that cannot be moved is reported once and set aside.
     fn stray(&mut self, i: usize, path: &Path, kind: &'static str, now: Instant) {
-        let name = path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned());
+        let name = crate::pipeline::display_name(path);
         let why = format!("{kind}, not a regular file: it is not read");
-        if self.to_failed(None, path, &name, &why).is_some() {
+        if self.lifecycle.to_failed(None, path, &name, &why).is_some() {
             tracing::warn!(file = %Shown(&name), kind, "Inbox entry is not a regular file; moved to failed.");
             self.inboxes[i].forget(path);
         } else {
@@ -238,7 +216,8 @@ impl Spool {
         let tag = inbox::inbox_tag(&ib.cfg.dir);
         let key = format!("claim:{}", path.display());
         // A claim across file systems copies the file: off the async threads.
-        let (from, into, as_name) = (path.to_path_buf(), self.dirs.processing.clone(), name.clone());
+        let (from, into, as_name) =
+            (path.to_path_buf(), self.lifecycle.processing().to_path_buf(), name.clone());
         let claim = tokio::task::spawn_blocking(move || inbox::claim(&from, &into, &tag, &as_name)).await;
         let claimed = match claim.unwrap_or_else(|e| Err(std::io::Error::other(e))) {
             Ok(p) => p,
@@ -250,7 +229,7 @@ impl Spool {
                 let msg = format!(
                     "{} cannot be moved into {}: {e}",
                     shown_path(path),
-                    self.dirs.processing.display()
+                    self.lifecycle.processing().display()
                 );
                 if self.shared.raise(&key, &msg) {
                     tracing::error!(file = %shown_path(path), error = %e, "File cannot be moved into processing; set aside until it changes.");
@@ -263,15 +242,8 @@ impl Spool {
         self.shared.clear(&key);
         let (action, dir, on) = (ib.cfg.action, ib.cfg.dir.display().to_string(), ib.connection.clone());
         tracing::info!(file = %Shown(&name), inbox = %dir, connection = %on, "File claimed.");
-        self.admit(&claimed, &name, action, &dir, &on).await?;
+        self.lifecycle.admit(&self.inboxes, &claimed, &name, action, &dir, &on).await?;
         Ok(true)
-    }
-
-    /// Tells every engine that rows may be ready to run.
-    pub(super) fn nudge_engines(&self) {
-        for engine in &self.engines {
-            engine.nudge();
-        }
     }
 }
 

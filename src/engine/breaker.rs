@@ -3,7 +3,7 @@
 //! the engine records each answer's kind, asks `allow` before sending, and pauses the pacer while
 //! the breaker is open. It never sleeps and never retries anything itself.
 
-use crate::freshdesk::answer::Answer;
+use crate::freshdesk::answer::{Answer, Verdict};
 use std::time::{Duration, Instant};
 
 /// Tuning of the breaker.
@@ -45,18 +45,11 @@ impl Kind {
     /// What an answer means to the breaker; `None` for a 429 (the pacer handles those). An
     /// unreadable answer counts as a failure: a proxy page in front of Freshdesk is not health.
     pub fn of<T>(answer: &Answer<T>) -> Option<Kind> {
-        match answer {
-            Answer::RateLimited { .. } => None,
-            Answer::Transient { .. }
-            | Answer::Uncertain { .. }
-            | Answer::Unverifiable { .. }
-            | Answer::TooLarge { .. } => Some(Kind::Transient),
-            Answer::Auth { .. } => Some(Kind::Auth),
-            Answer::Ok { .. }
-            | Answer::Forbidden { .. }
-            | Answer::NotFound
-            | Answer::Conflict { .. }
-            | Answer::Invalid { .. } => Some(Kind::Success),
+        match answer.verdict() {
+            Verdict::RateLimited(_) => None,
+            Verdict::ProvesNothing { .. } => Some(Kind::Transient),
+            Verdict::Refused => Some(Kind::Auth),
+            Verdict::Ok | Verdict::Final => Some(Kind::Success),
         }
     }
 }
@@ -153,8 +146,8 @@ impl Breaker {
     }
 
     fn trip(&mut self, now: Instant) {
-        let factor = 2u32.saturating_pow(self.trips.min(16));
-        let backoff = self.cfg.base_backoff.saturating_mul(factor).min(self.cfg.max_backoff);
+        let doubling = super::retry::Doubling { first: self.cfg.base_backoff, max: self.cfg.max_backoff };
+        let backoff = doubling.after(self.trips);
         self.trips += 1;
         self.inner = Inner::Open { until: Some(now + backoff), reason: Reason::Transient };
     }

@@ -6,9 +6,9 @@
 //! resend.
 
 use super::Parts;
+use super::decision::{Next, done, otherwise, paused};
 use super::handover::landed;
 use super::ports::Api;
-use super::worker::{Next, done, otherwise, paused};
 use crate::domain::{Op, Outcome, UndoOf};
 use crate::freshdesk::{Answer, EndpointClass};
 use crate::journal::{self, BackState, Move, MoveState, OpRecord, now_ms};
@@ -129,7 +129,7 @@ async fn back_one<A: Api>(parts: &Parts<A>, m: &Move) -> journal::Result<Option<
     }
     let mark = journal.move_back(m.id, BackState::Sending, String::new());
     let sent =
-        sender.send_after(EndpointClass::TicketUpdate, mark, |api| api.move_ticket(m.ticket_id, &m.from));
+        sender.send_change(EndpointClass::TicketUpdate, mark, |api| api.move_ticket(m.ticket_id, &m.from));
     let Some((reply, sent_at)) = sent.await? else {
         return Ok(Some(Step::Stop(paused())));
     };

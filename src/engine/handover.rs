@@ -27,8 +27,8 @@ pub(crate) use preview::preview_line;
 pub(crate) use resolve::{Lookups, Target, resolve, successor_of};
 
 use super::Parts;
+use super::decision::{Next, otherwise, paused, refused};
 use super::ports::Api;
-use super::worker::{Next, otherwise, paused, refused};
 use crate::freshdesk::{Agent, Answer, EndpointClass, Holder};
 use crate::journal::{self, Found, Move, MoveState, OpRecord, now_ms};
 use std::time::Duration;
@@ -243,7 +243,7 @@ async fn move_one<A: Api>(parts: &Parts<A>, m: &Move) -> journal::Result<Step> {
     }
     let mark = journal.move_sending(m.id);
     let sent =
-        sender.send_after(EndpointClass::TicketUpdate, mark, |api| api.move_ticket(m.ticket_id, &m.to));
+        sender.send_change(EndpointClass::TicketUpdate, mark, |api| api.move_ticket(m.ticket_id, &m.to));
     let Some((reply, sent_at)) = sent.await? else { return Ok(Step::Stop(paused())) };
     let (step, state, status, code, message) = match &reply.answer {
         Answer::Ok { status, .. } => (Step::Next, MoveState::Done, Some(*status), None, String::new()),

@@ -7,7 +7,7 @@
 
 use super::RunEnd;
 use super::breaker::{Breaker, BreakerConfig, BreakerState, Kind, Reason};
-use crate::freshdesk::Answer;
+use crate::freshdesk::{Answer, Verdict};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -149,8 +149,8 @@ impl Health {
         if answer.http_status().is_some() {
             h.answered = true;
         }
-        match answer {
-            Answer::RateLimited { .. } => {
+        match answer.verdict() {
+            Verdict::RateLimited(_) => {
                 h.rate_limited_since.get_or_insert(now);
             }
             _ if answer.http_status().is_some() => h.rate_limited_since = None,

@@ -1,91 +1,24 @@
 //! The preview (`fdsync plan`): what each row of a file would do, found with read-only calls
-//! only. [`ReadOnly`] is the one place that keeps changes from leaving the process: it answers
-//! every create, delete and restore itself and never calls Freshdesk for them. The preview uses the same
+//! only. A [`Preview`] is an engine whose send path is read-only: it answers every create,
+//! delete and restore itself and never calls Freshdesk for them. The preview uses the same
 //! parts as a run (identity, agent directory, lookups, safety rules), so it predicts what the run
 //! will do, and it says whether the run would be held and why. A delete row's detail names the
 //! agent, their roles, groups, ticket scope and open tickets (counted in batches at the end).
 
-use super::guards::Account;
-use super::open_tickets;
+use super::decision::{Lookup, Next};
+use super::lookup::find_agent;
+use super::pacer::Pacer;
 use super::ports::Api;
-use super::vet::{Vetted, who};
-use super::worker::{Lookup, Next, Worker};
-use super::{Engine, Parts, RunEnd};
+use super::safety::guards::Account;
+use super::safety::open_tickets;
+use super::safety::vet::{Vetted, vet_delete, who};
+use super::send::SendPolicy;
+use super::{Engine, EngineConfig, Parts, RunEnd};
 use crate::domain::{AgentRef, NewTicket, Op, Outcome};
-use crate::freshdesk::{
-    Agent, Answer, EndpointClass, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState,
-};
+use crate::freshdesk::{Agent, EndpointClass, TicketFields};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::collections::HashMap;
-use time::OffsetDateTime;
-
-/// An [`Api`] that can only read: creates, deletes and restores are refused here, never sent.
-#[derive(Clone)]
-pub struct ReadOnly<A>(pub A);
-
-fn refused<T>() -> Reply<T> {
-    let message = "a preview sends no change".to_string();
-    Reply::bare(Answer::Invalid { status: 0, code: Some("read_only".into()), message, errors: vec![] })
-}
-
-impl<A: Api> Api for ReadOnly<A> {
-    async fn create_ticket(&self, _: &crate::domain::NewTicket, _: &str) -> Reply<Ticket> {
-        refused()
-    }
-    async fn create_agent(&self, _: &crate::domain::NewAgent) -> Reply<Agent> {
-        refused()
-    }
-    async fn delete_agent(&self, _: u64) -> Reply<()> {
-        refused()
-    }
-    async fn make_agent(&self, _: u64, _: &crate::domain::Restore) -> Reply<Agent> {
-        refused()
-    }
-    async fn delete_ticket(&self, _: u64) -> Reply<()> {
-        refused()
-    }
-    async fn move_ticket(&self, _: u64, _: &crate::freshdesk::Holder) -> Reply<crate::freshdesk::HeldTicket> {
-        refused()
-    }
-    async fn ticket_holder(&self, id: u64) -> Reply<crate::freshdesk::HeldTicket> {
-        self.0.ticket_holder(id).await
-    }
-    async fn list_groups(&self, page: u32) -> Reply<Vec<crate::freshdesk::Group>> {
-        self.0.list_groups(page).await
-    }
-    async fn get_ticket(&self, id: u64) -> Reply<TicketState> {
-        self.0.get_ticket(id).await
-    }
-    async fn find_agent_by_email(&self, email: &str) -> Reply<Option<Agent>> {
-        self.0.find_agent_by_email(email).await
-    }
-    async fn get_agent(&self, id: u64) -> Reply<Agent> {
-        self.0.get_agent(id).await
-    }
-    async fn me(&self) -> Reply<Me> {
-        self.0.me().await
-    }
-    async fn list_agents(&self, page: u32, per_page: u32) -> Reply<Vec<Agent>> {
-        self.0.list_agents(page, per_page).await
-    }
-    async fn list_roles(&self) -> Reply<Vec<Role>> {
-        self.0.list_roles().await
-    }
-    async fn search_tickets(&self, query: &str, page: u32) -> Reply<SearchPage> {
-        self.0.search_tickets(query, page).await
-    }
-    async fn list_tickets_by_email(
-        &self,
-        email: &str,
-        since: OffsetDateTime,
-        page: u32,
-    ) -> Reply<Vec<Ticket>> {
-        self.0.list_tickets_by_email(email, since, page).await
-    }
-    async fn ticket_fields(&self) -> Reply<crate::freshdesk::TicketFields> {
-        self.0.ticket_fields().await
-    }
-}
+use std::sync::Arc;
 
 /// What a preview found besides the rows: reasons the real run would be held.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -115,11 +48,18 @@ impl Predicted {
     }
 }
 
-impl<A: Api> Engine<ReadOnly<A>> {
+/// An engine whose send path refuses every change: the only kind that previews.
+pub struct Preview<A>(Engine<A>);
+
+impl<A: Api> Preview<A> {
+    pub fn new(journal: journal::Journal, api: A, pacer: Arc<Pacer>, cfg: EngineConfig) -> Self {
+        Self(Engine::build(journal, api, pacer, cfg, SendPolicy { tally: None, read_only: true }))
+    }
+
     /// Previews every op of `file_id` (in a scratch journal the caller owns): each op ends with
     /// its predicted outcome, so the journal's report lines are the preview's report.
     pub async fn preview(&self, file_id: i64) -> journal::Result<Result<PreviewHolds, RunEnd>> {
-        let parts = &self.inner;
+        let parts = &self.0.inner;
         if let Err(end) = parts.identity.learn(&parts.sender).await {
             return Ok(Err(end));
         }
@@ -172,10 +112,7 @@ impl<A: Api> Engine<ReadOnly<A>> {
 }
 
 /// Appends each would-be-deleted agent's open tickets to its row.
-async fn add_open_tickets<A: Api>(
-    parts: &Parts<ReadOnly<A>>,
-    rows: Vec<(i64, OpResult, u64)>,
-) -> journal::Result<()> {
+async fn add_open_tickets<A: Api>(parts: &Parts<A>, rows: Vec<(i64, OpResult, u64)>) -> journal::Result<()> {
     let agents: Vec<u64> = rows.iter().map(|(_, _, id)| *id).collect();
     let counts = open_tickets::count(&parts.sender, &agents).await;
     for (op_id, mut result, agent) in rows {
@@ -206,15 +143,14 @@ fn unknown(next: Next) -> OpResult {
 
 /// One row's predicted outcome (`fields`: the account's ticket fields, read once).
 async fn predict<A: Api>(
-    parts: &Parts<ReadOnly<A>>,
+    parts: &Parts<A>,
     op: &OpRecord,
     fields: Option<&Result<TicketFields, String>>,
 ) -> journal::Result<Predicted> {
-    let worker = Worker::new(parts);
     Ok(match &op.op {
         Op::CreateTicket(t) => Predicted::row(predict_ticket(t, fields)),
         Op::CreateAgent(a) => {
-            Predicted::row(match worker.find_agent(op, &AgentRef::Email(a.email.clone())).await? {
+            Predicted::row(match find_agent(parts, op, &AgentRef::Email(a.email.clone())).await? {
                 Lookup::Found { agent, .. } => {
                     row(Outcome::Exists, Some(agent.id), format!("{} exists", who(&agent)))
                 }
@@ -226,13 +162,13 @@ async fn predict<A: Api>(
             })
         }
         Op::GetAgent { email } => {
-            Predicted::row(match worker.find_agent(op, &AgentRef::Email(email.clone())).await? {
+            Predicted::row(match find_agent(parts, op, &AgentRef::Email(email.clone())).await? {
                 Lookup::Found { agent, .. } => row(Outcome::Found, Some(agent.id), who(&agent)),
                 Lookup::Missing { .. } => row(Outcome::NotFound, None, "no agent with this e-mail"),
                 Lookup::Failed(next) => unknown(next),
             })
         }
-        Op::DeleteAgent { agent, .. } => predict_delete(parts, &worker, op, agent).await?,
+        Op::DeleteAgent { agent, .. } => predict_delete(parts, op, agent).await?,
         // Made by `fdsync undo`, never read from a file: nothing to preview.
         Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => {
             Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))
@@ -241,7 +177,7 @@ async fn predict<A: Api>(
 }
 
 /// What a create's roles say when one is protected: its file is held until approved.
-async fn grant_note<A: Api>(parts: &Parts<ReadOnly<A>>, role_ids: &[u64]) -> String {
+async fn grant_note<A: Api>(parts: &Parts<A>, role_ids: &[u64]) -> String {
     let protected = &parts.cfg.protected_roles;
     if role_ids.is_empty() || protected.is_empty() {
         return String::new();
@@ -273,12 +209,11 @@ fn predict_ticket(t: &NewTicket, fields: Option<&Result<TicketFields, String>>) 
 }
 
 async fn predict_delete<A: Api>(
-    parts: &Parts<ReadOnly<A>>,
-    worker: &Worker<'_, ReadOnly<A>>,
+    parts: &Parts<A>,
     op: &OpRecord,
     target: &AgentRef,
 ) -> journal::Result<Predicted> {
-    Ok(match worker.vet_delete(op, target, true).await? {
+    Ok(match vet_delete(parts, op, target, true).await? {
         Vetted::Go { agent, waits, .. } => {
             let roles = parts.roles.names(&parts.sender).await.ok();
             let message = format!("would delete {}", detail(&agent, roles.as_deref()));

@@ -15,6 +15,7 @@
 //! timeout + a margin): a lookup made earlier could miss a change that lands late.
 
 use super::Parts;
+use super::decision::Found;
 use super::ports::Api;
 use super::retry;
 use crate::domain::{Op, Outcome, idempotency_tag};
@@ -24,17 +25,6 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Mutex;
 use std::time::Duration;
 use time::OffsetDateTime;
-
-/// What a lookup proved.
-#[derive(Debug, PartialEq)]
-pub(crate) enum Found {
-    /// The change is there: finish the op with this outcome and id.
-    Applied(Outcome, Option<u64>),
-    /// The change is certainly not there: send it again.
-    Absent,
-    /// Could not tell. `unreadable`: the answer could not be read (counts toward giving up).
-    Unknown { why: String, wait: Option<Duration>, unreadable: bool },
-}
 
 /// Slack for clocks between this machine and Freshdesk when filtering by time (NTP-synced clocks
 /// are well within it).
@@ -209,22 +199,6 @@ async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
     }
 }
 
-pub(super) fn unknown<T>(answer: &Answer<T>) -> Found {
-    let wait = match answer {
-        Answer::RateLimited { retry_after } => Some(*retry_after),
-        _ => None,
-    };
-    Found::Unknown { why: answer.describe().1, wait, unreadable: answer.is_unreadable() }
-}
-
-pub(super) fn paused() -> Found {
-    Found::Unknown {
-        why: "paused: Freshdesk keeps failing".into(),
-        wait: Some(Duration::from_secs(1)),
-        unreadable: false,
-    }
-}
-
 async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: i64) -> Found {
     let since_ms = sent_at - CLOCK_SKEW_SECS * 1000;
     let since = OffsetDateTime::from_unix_timestamp(since_ms / 1000).unwrap_or(OffsetDateTime::UNIX_EPOCH);
@@ -232,7 +206,7 @@ async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: 
         let sent = parts
             .sender
             .send(EndpointClass::TicketsList, |api| api.list_tickets_by_email(email, since, page));
-        let Some(reply) = sent.await else { return paused() };
+        let Some(reply) = sent.await else { return Found::paused() };
         match &reply.answer {
             Answer::Ok { value: tickets, .. } => {
                 if let Some(t) = tickets.iter().find(|t| t.has_tag(tag)) {
@@ -248,7 +222,7 @@ async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: 
             Answer::Invalid { status: 400, errors, .. } if errors.iter().any(|e| e.field == "email") => {
                 return Found::Absent;
             }
-            other => return unknown(other),
+            other => return Found::unknown(other),
         }
     }
     // A requester with thousands of recent tickets: unknown rather than risk a duplicate.
@@ -258,7 +232,7 @@ async fn find_ticket<A: Api>(parts: &Parts<A>, tag: &str, email: &str, sent_at: 
 async fn find_created_agent<A: Api>(parts: &Parts<A>, email: &str, sent_at: i64) -> Found {
     let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.find_agent_by_email(email)).await
     else {
-        return paused();
+        return Found::paused();
     };
     match &reply.answer {
         // Created before our request could have landed: it existed already.
@@ -267,18 +241,18 @@ async fn find_created_agent<A: Api>(parts: &Parts<A>, email: &str, sent_at: i64)
         }
         Answer::Ok { value: Some(agent), .. } => Found::Applied(Outcome::Created, Some(agent.id)),
         Answer::Ok { value: None, .. } => Found::Absent,
-        other => unknown(other),
+        other => Found::unknown(other),
     }
 }
 
 async fn find_deleted_agent<A: Api>(parts: &Parts<A>, id: u64) -> Found {
     let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.get_agent(id)).await else {
-        return paused();
+        return Found::paused();
     };
     match &reply.answer {
         Answer::NotFound => Found::Applied(Outcome::Deleted, Some(id)),
         Answer::Ok { .. } => Found::Absent,
-        other => unknown(other),
+        other => Found::unknown(other),
     }
 }
 

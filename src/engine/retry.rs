@@ -1,6 +1,8 @@
-//! Retry policy: how long to wait before the next attempt of one op, and whether to try again.
-//! Exponential backoff from backon (1 s, ×2, up to 60 s, with jitter); a 429's `Retry-After`
-//! is used as it is by the worker instead. Pure: it computes delays, the engine schedules them.
+//! Retry policy: the one place a delay between tries is computed. An op's next attempt (and an
+//! uncertain op's next lookup): exponential backoff from backon (1 s, ×2, up to 60 s, with
+//! jitter), [`backoff`]; a 429's `Retry-After` is used as it is by the worker instead. Tries
+//! inside one decision (a safety read, whose key this is) and the breaker's open periods:
+//! a [`Doubling`] each names. Pure: it computes delays, the engine waits them out.
 
 use backon::{BackoffBuilder, ExponentialBuilder};
 use std::time::Duration;
@@ -26,6 +28,45 @@ pub fn backoff(attempt: u32) -> Duration {
         .unwrap_or(MAX_DELAY)
         .min(MAX_DELAY)
 }
+
+/// A doubling delay without jitter: `first`, ×2 after each failed try, never above `max`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Doubling {
+    pub first: Duration,
+    pub max: Duration,
+}
+
+impl Doubling {
+    /// The delay after `failed` failed tries (0: before the first retry).
+    pub fn after(&self, failed: u32) -> Duration {
+        self.first.saturating_mul(2u32.saturating_pow(failed.min(16))).min(self.max)
+    }
+}
+
+/// A read a safety decision needs, after an answer that proves nothing: 250 ms, 500 ms, 1 s.
+pub const READ: Doubling = Doubling { first: Duration::from_millis(250), max: MAX_DELAY };
+/// Asking whose key this is, after an answer that proves nothing: 500 ms, 1 s, 2 s.
+pub const IDENTITY: Doubling = Doubling { first: Duration::from_millis(500), max: MAX_DELAY };
+
+/// How a read that a decision needs is carried through passing trouble (the send path's
+/// `read_as` follows it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadPolicy {
+    /// Answers that prove nothing (and pauses, where they are waited out) before giving up.
+    pub tries: u32,
+    /// 429s before giving up (each waited out in the pacer).
+    pub rate_limited: u32,
+    /// The wait after an answer that proves nothing.
+    pub backoff: Doubling,
+    /// While the breaker holds requests: wait this long and count a try (`None`: give up).
+    pub paused: Option<Duration>,
+}
+
+/// A read a safety decision needs (roles, the agent listing, ticket fields, open tickets).
+pub const SAFETY_READ: ReadPolicy = ReadPolicy { tries: 3, rate_limited: 20, backoff: READ, paused: None };
+/// `GET agents/me`: a pause is waited out (500 ms), since a run cannot delete without it.
+pub const IDENTITY_READ: ReadPolicy =
+    ReadPolicy { tries: 3, rate_limited: 20, backoff: IDENTITY, paused: Some(Duration::from_millis(500)) };
 
 /// Whether an op that has made `attempt` attempts so far may make another.
 pub fn should_retry(attempt: u32, max_attempts: u32) -> bool {
@@ -66,6 +107,18 @@ mod tests {
     fn attempt_zero_reads_as_the_first_retry() {
         let d = backoff(0);
         assert!(d >= S && d < 2 * S);
+    }
+
+    #[test]
+    fn a_doubling_delay_doubles_from_its_first_and_stops_at_its_max() {
+        let ms = Duration::from_millis;
+        assert_eq!([0, 1, 2].map(|n| READ.after(n)), [ms(250), ms(500), ms(1000)]);
+        assert_eq!([0, 1, 2].map(|n| IDENTITY.after(n)), [ms(500), ms(1000), ms(2000)]);
+        let breaker = Doubling { first: 5 * S, max: 300 * S };
+        assert_eq!(
+            [0, 1, 5, 6, 40, u32::MAX].map(|n| breaker.after(n)),
+            [5, 10, 160, 300, 300, 300].map(|s| s * S)
+        );
     }
 
     #[test]

@@ -218,6 +218,11 @@ async fn run_one(api: FakeApi, op: Op) -> Run {
 /// Runs one op through a fresh engine (request timeout 0, so lookups are due after the 1 s
 /// margin; `tweak` adjusts the config) and reads back its report line.
 async fn run_with(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig)) -> Run {
+    run_sent(api, op, tweak, SendPolicy::default()).await
+}
+
+/// [`run_with`], on a send path with this policy (a tally, read-only).
+async fn run_sent(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig), policy: SendPolicy) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let journal = Journal::open(dir.path()).unwrap();
     let file = NewFile {
@@ -249,7 +254,7 @@ async fn run_with(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig)) -
         successor_groups: vec![],
     };
     tweak(&mut cfg);
-    let engine = Engine::new(journal.clone(), api, pacer, cfg);
+    let engine = Engine::build(journal.clone(), api, pacer, cfg, policy);
     let end = engine.run(RunUntil::Files(vec![file_id]), CancellationToken::new()).await.unwrap();
     assert_eq!(end, RunEnd::Finished);
     let line = journal.report_lines(file_id).await.unwrap().remove(0);
@@ -273,6 +278,26 @@ async fn a_created_ticket_is_created_with_its_id() {
     assert_eq!(outcome(&run), (Some(Outcome::Created), Some(42), None));
     let tag = crate::domain::idempotency_tag(&ticket_op().key(&"ab".repeat(32), 1));
     assert_eq!(api.args("create_ticket"), [format!("jane@example.com {tag}")], "sent with the row's tag");
+}
+
+#[tokio::test]
+async fn every_answer_the_send_path_gets_is_told_to_the_tally() {
+    struct Seen(Mutex<Vec<Option<u16>>>);
+    impl Tally for Seen {
+        fn answer(&self, http_status: Option<u16>) {
+            self.0.lock().unwrap().push(http_status);
+        }
+    }
+    let api = FakeApi::with(|s| {
+        s.me.push_back(me_ok());
+        s.create_ticket
+            .push_back(Answer::Ok { status: 201, value: Ticket { id: 42, tags: vec![], created_at: None } });
+    });
+    let seen = Arc::new(Seen(Mutex::new(Vec::new())));
+    let policy = SendPolicy { tally: Some(seen.clone()), read_only: false };
+    let run = run_sent(api, ticket_op(), |_| {}, policy).await;
+    assert_eq!(outcome(&run), (Some(Outcome::Created), Some(42), None));
+    assert_eq!(*seen.0.lock().unwrap(), [Some(200), Some(201)], "`me`, then the create");
 }
 
 #[tokio::test]
@@ -383,6 +408,11 @@ async fn a_delete_waits_and_its_file_is_held_when_whose_key_this_is_cannot_be_re
     assert_eq!(run.file_state, FileState::Held);
     assert_eq!(run.line.outcome, None, "the row waits");
     assert_eq!(api.calls("delete_agent"), 0, "nothing is deleted while the key's owner is unknown");
+    assert_eq!(
+        api.calls("me"),
+        3,
+        "asked three times (retry::IDENTITY_READ), then left unknown for a minute"
+    );
 }
 
 #[tokio::test]

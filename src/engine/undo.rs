@@ -18,9 +18,8 @@
 //! agent answers 409). `GET tickets/{id}` with `deleted: true` → `deleted`; else absent.
 
 use super::Parts;
+use super::decision::{Found, Next, done, otherwise, paused};
 use super::ports::Api;
-use super::reconcile::{Found, paused as lookup_paused, unknown};
-use super::worker::{Next, done, otherwise, paused};
 use crate::domain::{Outcome, Restore};
 use crate::freshdesk::{Answer, EndpointClass, agents};
 use crate::journal::{self, OpRecord, OpResult};
@@ -53,7 +52,7 @@ pub(super) async fn restore_agent<A: Api>(
         return super::give_back::give_back(parts, op, id).await;
     }
     let mark = parts.journal.begin_attempt(op.id, true);
-    let sent = parts.sender.send_after(EndpointClass::Other, mark, |api| api.make_agent(id, image));
+    let sent = parts.sender.send_change(EndpointClass::Other, mark, |api| api.make_agent(id, image));
     let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
     Ok(match &reply.answer {
         Answer::Ok { .. } if super::give_back::has_moves(parts, op).await? => {
@@ -83,7 +82,7 @@ pub(super) async fn restore_agent<A: Api>(
 /// `DELETE tickets/{id}` (a soft delete).
 pub(super) async fn delete_ticket<A: Api>(parts: &Parts<A>, op: &OpRecord, id: u64) -> journal::Result<Next> {
     let mark = parts.journal.begin_attempt(op.id, true);
-    let sent = parts.sender.send_after(EndpointClass::Other, mark, |api| api.delete_ticket(id));
+    let sent = parts.sender.send_change(EndpointClass::Other, mark, |api| api.delete_ticket(id));
     let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
     Ok(match &reply.answer {
         Answer::Ok { status, .. } => done(Outcome::Deleted, Some(id), Some(*status), ""),
@@ -98,7 +97,7 @@ pub(super) async fn delete_ticket<A: Api>(parts: &Parts<A>, op: &OpRecord, id: u
 /// Whether an uncertain restore landed: the agent is there with the before-image's roles.
 pub(super) async fn find_restored_agent<A: Api>(parts: &Parts<A>, id: u64, image: &Restore) -> Found {
     let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.get_agent(id)).await else {
-        return lookup_paused();
+        return Found::paused();
     };
     match &reply.answer {
         Answer::Ok { value, status } => match agents::before_image(&value.record) {
@@ -115,19 +114,19 @@ pub(super) async fn find_restored_agent<A: Api>(parts: &Parts<A>, id: u64, image
         },
         // Still a contact (or gone: the resend's 404 says so).
         Answer::NotFound => Found::Absent,
-        other => unknown(other),
+        other => Found::unknown(other),
     }
 }
 
 /// Whether an uncertain ticket delete landed: the ticket shows `deleted: true`.
 pub(super) async fn find_deleted_ticket<A: Api>(parts: &Parts<A>, id: u64) -> Found {
     let Some(reply) = parts.sender.send(EndpointClass::Other, |api| api.get_ticket(id)).await else {
-        return lookup_paused();
+        return Found::paused();
     };
     match &reply.answer {
         Answer::Ok { value, .. } if value.deleted => Found::Applied(Outcome::Deleted, Some(id)),
         Answer::Ok { .. } | Answer::NotFound => Found::Absent,
-        other => unknown(other),
+        other => Found::unknown(other),
     }
 }
 

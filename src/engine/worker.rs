@@ -11,130 +11,19 @@
 //! | 404, 409, 400, 403 …        | final (`already_deleted`, `exists`, `failed`) | final        |
 //!
 //! An agent is created only when its file passes the grants guard, and a delete runs only when
-//! its file passes the volume guards ([`super::guards`]) and the row passes the safety rules ([`super::vet`]: key owner known, agent not protected by e-mail or
+//! its file passes the volume guards ([`super::safety::guards`]) and the row passes the safety rules ([`super::safety::vet`]: key owner known, agent not protected by e-mail or
 //! role; else the file is held or the row refused); its record is saved before the request leaves.
 
 use super::Parts;
-use super::guards::Account;
+use super::decision::{Lookup, Next, done, otherwise, paused, refused};
+use super::lookup::find_agent;
 use super::ports::Api;
 use super::retry;
-use super::vet::Vetted;
+use super::safety::guards::Account;
+use super::safety::vet::{Vetted, vet_delete};
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
-use crate::freshdesk::{Agent, Answer, EndpointClass, Existing};
+use crate::freshdesk::{Answer, EndpointClass, Existing};
 use crate::journal::{self, FileState, OpRecord, OpResult, now_ms};
-use std::time::Duration;
-
-/// What a worker concluded about one op.
-#[derive(Debug, PartialEq)]
-pub(crate) enum Next {
-    Final(OpResult),
-    /// Try again after `delay`; `refund`: the attempt does not count (429, refused credentials,
-    /// a pause fdsync decided on itself).
-    Retry {
-        refund: bool,
-        delay: Duration,
-        code: Option<String>,
-        message: String,
-        http_status: Option<u16>,
-    },
-    /// A change got no readable answer: reconcile before anything is re-sent.
-    Uncertain {
-        sent_at: i64,
-    },
-    /// The op cannot run safely now: hold its file with this reason (the op stays pending).
-    Hold {
-        reason: String,
-    },
-}
-
-/// How long an op waits when the breaker held it back (nothing was sent).
-const PAUSED: Duration = Duration::from_secs(1);
-
-pub(crate) fn done(
-    outcome: Outcome,
-    id: Option<u64>,
-    http_status: Option<u16>,
-    message: impl Into<String>,
-) -> Next {
-    Next::Final(OpResult {
-        outcome,
-        freshdesk_id: id,
-        http_status,
-        error_code: None,
-        message: message.into(),
-    })
-}
-
-/// A final failure decided by fdsync itself (safety rules), with no HTTP status.
-pub(crate) fn refused(code: &str, message: String) -> Next {
-    Next::Final(OpResult {
-        outcome: Outcome::Failed,
-        freshdesk_id: None,
-        http_status: None,
-        error_code: Some(code.into()),
-        message,
-    })
-}
-
-pub(crate) fn paused() -> Next {
-    Next::Retry {
-        refund: true,
-        delay: PAUSED,
-        code: None,
-        message: "paused: Freshdesk keeps failing".into(),
-        http_status: None,
-    }
-}
-
-/// The common handling of answers that are not the op's own success.
-pub(crate) fn otherwise<T>(answer: &Answer<T>, sent_at: i64, mutating: bool) -> Next {
-    let (code, message) = answer.describe();
-    let http_status = answer.http_status();
-    let retry = |refund, delay| Next::Retry {
-        refund,
-        delay,
-        code: code.clone(),
-        message: message.clone(),
-        http_status,
-    };
-    match answer {
-        Answer::RateLimited { retry_after } => retry(true, *retry_after),
-        // Not the row's fault: retried when the credentials work again, no attempt spent.
-        Answer::Auth { .. } => retry(true, PAUSED),
-        // A gateway error says nothing about whether the application behind it committed; an
-        // answer that cannot be read proves nothing either: treat both as no answer.
-        Answer::Transient { status: Some(502 | 504), .. }
-        | Answer::Uncertain { .. }
-        | Answer::Unverifiable { .. }
-        | Answer::TooLarge { .. }
-            if mutating =>
-        {
-            Next::Uncertain { sent_at }
-        }
-        Answer::Transient { .. }
-        | Answer::Uncertain { .. }
-        | Answer::Unverifiable { .. }
-        | Answer::TooLarge { .. } => retry(false, Duration::ZERO),
-        Answer::Ok { .. }
-        | Answer::Forbidden { .. }
-        | Answer::NotFound
-        | Answer::Conflict { .. }
-        | Answer::Invalid { .. } => Next::Final(OpResult {
-            outcome: Outcome::Failed,
-            freshdesk_id: None,
-            http_status,
-            error_code: code,
-            message,
-        }),
-    }
-}
-
-/// Where the target of an agent row was found.
-pub(crate) enum Lookup {
-    Found { agent: Agent, cached: bool, status: Option<u16> },
-    Missing { status: Option<u16> },
-    Failed(Next),
-}
 
 pub(crate) struct Worker<'a, A> {
     parts: &'a Parts<A>,
@@ -143,10 +32,6 @@ pub(crate) struct Worker<'a, A> {
 impl<'a, A: Api> Worker<'a, A> {
     pub(crate) fn new(parts: &'a Parts<A>) -> Self {
         Self { parts }
-    }
-
-    pub(crate) fn parts(&self) -> &'a Parts<A> {
-        self.parts
     }
 
     pub(crate) async fn execute(&self, op: OpRecord) -> journal::Result<()> {
@@ -222,8 +107,10 @@ impl<'a, A: Api> Worker<'a, A> {
         }
         let tag = idempotency_tag(&op.key);
         let mark = journal.begin_attempt(op.id, true);
-        let sent =
-            self.parts.sender.send_after(EndpointClass::TicketCreate, mark, |api| api.create_ticket(t, &tag));
+        let sent = self
+            .parts
+            .sender
+            .send_change(EndpointClass::TicketCreate, mark, |api| api.create_ticket(t, &tag));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
         Ok(match &reply.answer {
             Answer::Ok { status, value } => done(Outcome::Created, Some(value.id), Some(*status), ""),
@@ -240,7 +127,7 @@ impl<'a, A: Api> Worker<'a, A> {
             return Ok(Next::Hold { reason });
         }
         let mark = self.parts.journal.begin_attempt(op.id, true);
-        let sent = self.parts.sender.send_after(EndpointClass::Other, mark, |api| api.create_agent(a));
+        let sent = self.parts.sender.send_change(EndpointClass::Other, mark, |api| api.create_agent(a));
         let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
         Ok(match &reply.answer {
             Answer::Ok { status, value } => done(Outcome::Created, Some(value.id), Some(*status), ""),
@@ -252,45 +139,8 @@ impl<'a, A: Api> Worker<'a, A> {
         })
     }
 
-    /// Finds the agent a row names: from the directory when it lists it, else by one call.
-    pub(crate) async fn find_agent(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Lookup> {
-        let Parts { journal, sender, directory, .. } = self.parts;
-        if let AgentRef::Email(e) = target
-            && let Some(agent) = directory.lookup(journal, sender, &e.key()).await
-        {
-            journal.begin_attempt(op.id, false).await?;
-            return Ok(Lookup::Found { agent, cached: true, status: None });
-        }
-        let mark = journal.begin_attempt(op.id, false);
-        Ok(match target {
-            AgentRef::Email(e) => {
-                let sent =
-                    sender.send_after(EndpointClass::Other, mark, |api| api.find_agent_by_email(e.as_str()));
-                let Some((reply, sent_at)) = sent.await? else { return Ok(Lookup::Failed(paused())) };
-                match reply.answer {
-                    Answer::Ok { status, value: Some(agent) } => {
-                        Lookup::Found { agent, cached: false, status: Some(status) }
-                    }
-                    Answer::Ok { status, value: None } => Lookup::Missing { status: Some(status) },
-                    other => Lookup::Failed(otherwise(&other, sent_at, false)),
-                }
-            }
-            AgentRef::Id(id) => {
-                let sent = sender.send_after(EndpointClass::Other, mark, |api| api.get_agent(*id));
-                let Some((reply, sent_at)) = sent.await? else { return Ok(Lookup::Failed(paused())) };
-                match reply.answer {
-                    Answer::Ok { status, value } => {
-                        Lookup::Found { agent: value, cached: false, status: Some(status) }
-                    }
-                    Answer::NotFound => Lookup::Missing { status: Some(404) },
-                    other => Lookup::Failed(otherwise(&other, sent_at, false)),
-                }
-            }
-        })
-    }
-
     async fn get_agent(&self, op: &OpRecord, email: &Email) -> journal::Result<Next> {
-        Ok(match self.find_agent(op, &AgentRef::Email(email.clone())).await? {
+        Ok(match find_agent(self.parts, op, &AgentRef::Email(email.clone())).await? {
             Lookup::Found { agent, status, .. } => done(Outcome::Found, Some(agent.id), status, ""),
             Lookup::Missing { status } => done(Outcome::NotFound, None, status, "no agent with this email"),
             Lookup::Failed(next) => next,
@@ -310,7 +160,7 @@ impl<'a, A: Api> Worker<'a, A> {
             return Ok(Next::Hold { reason });
         }
         // 1. The per-row rules; the agent's whole record is the pre-delete snapshot.
-        let (agent, cached) = match self.vet_delete(op, target, false).await? {
+        let (agent, cached) = match vet_delete(self.parts, op, target, false).await? {
             Vetted::Go { waits, .. } if !waits.is_empty() => {
                 return Ok(Next::Hold { reason: waits.join("; ") });
             }
@@ -332,7 +182,7 @@ impl<'a, A: Api> Worker<'a, A> {
         journal.record_lookup(op.id, agent.id, Some(agent.record.clone())).await?;
         // 3. Delete it.
         let mark = journal.mark_sending(op.id);
-        let sent = sender.send_after(EndpointClass::Other, mark, |api| api.delete_agent(agent.id)).await?;
+        let sent = sender.send_change(EndpointClass::Other, mark, |api| api.delete_agent(agent.id)).await?;
         let Some((reply, sent_at)) = sent else { return Ok(paused()) };
         if cached && let Some(email) = &agent.email {
             directory.forget(email).await;

@@ -75,7 +75,53 @@ pub enum Answer<T = ()> {
     Invalid { status: u16, code: Option<String>, message: String, errors: Vec<ApiFieldError> },
 }
 
+/// The one judgement of an answer: what it proves about the request, and so whether asking
+/// again can help. Every part of the engine (the worker, the send path's reads, the identity,
+/// the breaker) matches on this instead of judging the answer's class again.
+///
+/// | verdict                                | answers                                                  |
+/// |----------------------------------------|----------------------------------------------------------|
+/// | `Ok`                                   | 2xx, decoded                                             |
+/// | `RateLimited(after)`                   | 429 with `Retry-After`                                   |
+/// | `Refused`                              | credentials or account refused (401, 403 `account_suspended` …) |
+/// | `ProvesNothing { maybe_applied: true }`| no answer after sending, 502, 504, a 2xx unreadable or too large |
+/// | `ProvesNothing { maybe_applied: false }`| other 5xx, `domain_not_ready`, a connection refused      |
+/// | `Final`                                | 403 `access_denied`, 404, 409, 400 and the other refusals |
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The endpoint's result.
+    Ok,
+    /// Ask again after this long; it says nothing about the request itself.
+    RateLimited(Duration),
+    /// Nothing can succeed until the credentials (or the account) are accepted again.
+    Refused,
+    /// Worth asking again. `maybe_applied`: a change sent may have landed all the same (no
+    /// answer came, a gateway's 502 or 504 says nothing about the application behind it, a 2xx
+    /// could not be read), so it is looked up before it is sent again.
+    ProvesNothing { maybe_applied: bool },
+    /// A definite answer about this request that asking again cannot change.
+    Final,
+}
+
 impl<T> Answer<T> {
+    /// The one judgement of this answer ([`Verdict`]).
+    pub fn verdict(&self) -> Verdict {
+        match self {
+            Answer::Ok { .. } => Verdict::Ok,
+            Answer::RateLimited { retry_after } => Verdict::RateLimited(*retry_after),
+            Answer::Auth { .. } => Verdict::Refused,
+            Answer::Transient { status: Some(502 | 504), .. }
+            | Answer::Uncertain { .. }
+            | Answer::Unverifiable { .. }
+            | Answer::TooLarge { .. } => Verdict::ProvesNothing { maybe_applied: true },
+            Answer::Transient { .. } => Verdict::ProvesNothing { maybe_applied: false },
+            Answer::Forbidden { .. }
+            | Answer::NotFound
+            | Answer::Conflict { .. }
+            | Answer::Invalid { .. } => Verdict::Final,
+        }
+    }
+
     pub fn is_ok(&self) -> bool {
         matches!(self, Answer::Ok { .. })
     }
@@ -256,6 +302,41 @@ mod tests {
         let b: Answer = Answer::TooLarge { status: 200, limit: 1024 };
         assert_eq!(b.describe().0.as_deref(), Some("answer_too_large"));
         assert!(a.is_unreadable() && b.is_unreadable());
+    }
+
+    #[test]
+    fn every_class_of_answer_has_one_verdict() {
+        let s = Duration::from_secs(3);
+        let transient = |status| Answer::<()>::Transient { status, reason: "x".into() };
+        let table: Vec<(Answer, Verdict)> = vec![
+            (Answer::Ok { status: 201, value: () }, Verdict::Ok),
+            (Answer::RateLimited { retry_after: s }, Verdict::RateLimited(s)),
+            (
+                Answer::Auth { status: 401, code: "invalid_credentials".into(), message: "no".into() },
+                Verdict::Refused,
+            ),
+            (Answer::Uncertain { reason: "timeout".into() }, Verdict::ProvesNothing { maybe_applied: true }),
+            (transient(Some(502)), Verdict::ProvesNothing { maybe_applied: true }),
+            (transient(Some(504)), Verdict::ProvesNothing { maybe_applied: true }),
+            (
+                Answer::Unverifiable { status: 200, why: "html".into() },
+                Verdict::ProvesNothing { maybe_applied: true },
+            ),
+            (Answer::TooLarge { status: 200, limit: 1 }, Verdict::ProvesNothing { maybe_applied: true }),
+            (transient(Some(503)), Verdict::ProvesNothing { maybe_applied: false }),
+            (transient(Some(500)), Verdict::ProvesNothing { maybe_applied: false }),
+            (transient(None), Verdict::ProvesNothing { maybe_applied: false }),
+            (Answer::Forbidden { code: "access_denied".into(), message: "no".into() }, Verdict::Final),
+            (Answer::NotFound, Verdict::Final),
+            (Answer::Conflict { existing: None, errors: vec![] }, Verdict::Final),
+            (
+                Answer::Invalid { status: 400, code: None, message: "bad".into(), errors: vec![] },
+                Verdict::Final,
+            ),
+        ];
+        for (answer, verdict) in table {
+            assert_eq!(answer.verdict(), verdict, "{answer:?}");
+        }
     }
 
     #[test]

@@ -10,6 +10,12 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+/// A file's name as the journal, reports and messages give it: its last component, lossy if it
+/// is not UTF-8 (`file` when the path has none).
+pub fn display_name(path: &Path) -> String {
+    path.file_name().map_or("file".into(), |n| n.to_string_lossy().into_owned())
+}
+
 /// sha256 of a file's bytes, streamed (opened with [`intake::open_file`]).
 pub fn sha256_file(path: &Path) -> Result<String, Error> {
     let file = open_input(path)?;
@@ -64,5 +70,19 @@ impl Refused {
             key: key_hint.unwrap_or_else(|| OpKey::row(sha, row).into()),
             reason: errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStrExt;
+
+    #[test]
+    fn a_files_display_name_is_its_last_component_lossy_or_file() {
+        assert_eq!(display_name(Path::new("/in/HR export.csv")), "HR export.csv");
+        assert_eq!(display_name(Path::new("/")), "file");
+        let odd = Path::new(std::ffi::OsStr::from_bytes(b"/in/a\xffb.csv"));
+        assert_eq!(display_name(odd), "a\u{fffd}b.csv");
     }
 }

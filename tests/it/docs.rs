@@ -208,3 +208,30 @@ fn the_readme_is_a_landing_page_and_its_links_resolve() {
         }
     }
 }
+
+/// Every `mod.rs` under `dir`, recursively.
+fn mod_rs_files(dir: &Path, found: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("read_dir").filter_map(Result::ok) {
+        let path = entry.path();
+        if path.is_dir() {
+            mod_rs_files(&path, found);
+        } else if path.file_name().is_some_and(|n| n == "mod.rs") {
+            found.push(path);
+        }
+    }
+}
+
+#[test]
+fn the_module_file_convention_the_development_page_states_holds() {
+    let page = std::fs::read_to_string(root().join("docs/development.md")).expect("page");
+    assert!(page.contains("never `name/mod.rs`"), "docs/development.md states the convention");
+    let mut found = Vec::new();
+    for dir in ["src", "sim/src"] {
+        mod_rs_files(&root().join(dir), &mut found);
+    }
+    assert!(
+        found.is_empty(),
+        "a module with submodules is name.rs beside name/ (docs/development.md, Style); \
+         `git mv X/mod.rs X.rs` for each of {found:?}"
+    );
+}

@@ -166,7 +166,7 @@ async fn import_records_and_sends_no_notification_even_when_a_daemon_runs_later(
     assert_eq!(got[0].1["file"]["name"], "broken.json");
 }
 
-/// The threshold (429s for over a minute, `RATE_LIMITED_PROBLEM_AFTER` in `daemon/mod.rs`) is set
+/// The threshold (429s for over a minute, `RATE_LIMITED_PROBLEM_AFTER` in `daemon.rs`) is set
 /// to 8 s through `FDSYNC_RATE_LIMITED_PROBLEM_SECS`, so the test need not sit through a minute.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rate_limited_long_is_sent_once_after_the_threshold_of_only_429s() {

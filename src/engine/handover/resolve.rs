@@ -4,8 +4,8 @@
 //! does not have, refuses the row (`invalid_successor`). Reads only.
 
 use super::super::Parts;
+use super::super::decision::{Next, otherwise, paused, refused};
 use super::super::ports::Api;
-use super::super::worker::{Next, otherwise, paused, refused};
 use crate::domain::{AgentRef, GroupRef, Successor};
 use crate::freshdesk::{Agent, Answer, EndpointClass, Group, Holder};
 use crate::journal::{self, OpRecord};

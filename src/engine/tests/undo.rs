@@ -1,6 +1,7 @@
 //! An undo's decisions (`engine/undo.rs`), through the scripted API: each answer to a restore
 //! (`make_agent`) and a ticket delete, the lookups that reconcile a lost answer before any
-//! resend, the full record a delete saves for them, and the preview's refusal to send either.
+//! resend, and the full record a delete saves for them; and a read-only send path (the
+//! preview) refusing every change.
 
 use super::*;
 use crate::domain::{Restore, UndoOf};
@@ -174,12 +175,27 @@ async fn a_delete_waits_while_the_agents_full_record_cannot_be_read() {
 }
 
 #[tokio::test]
-async fn the_preview_refuses_to_restore_or_delete_a_ticket() {
-    let api = FakeApi::default();
-    let read_only = ReadOnly(api.clone());
-    let restored = read_only.make_agent(6, &image()).await;
-    let deleted = read_only.delete_ticket(40).await;
-    assert!(matches!(restored.answer, Answer::Invalid { status: 0, .. }), "{restored:?}");
-    assert!(matches!(deleted.answer, Answer::Invalid { status: 0, .. }), "{deleted:?}");
-    assert_eq!((api.calls("make_agent"), api.calls("delete_ticket")), (0, 0), "nothing reached the API");
+async fn a_read_only_send_path_refuses_every_change_and_none_reaches_the_api() {
+    let changes = [
+        (restore_op(Some(image())), "make_agent"),
+        (delete_ticket_op(), "delete_ticket"),
+        (ticket_op(), "create_ticket"),
+        (agent_op(), "create_agent"),
+        (delete_op("leaver@example.com"), "delete_agent"),
+    ];
+    for (op, call) in changes {
+        let api = FakeApi::with(|s| {
+            s.me.push_back(me_ok());
+            s.find_agent.push_back(Answer::Ok { status: 200, value: Some(listed(6, "leaver@example.com")) });
+            s.get_agent.push_back(Answer::Ok { status: 200, value: full_agent(6, "leaver@example.com") });
+            s.make_agent.push_back(Answer::Ok { status: 200, value: full_agent(6, "leaver@example.com") });
+            s.delete_ticket.push_back(Answer::Ok { status: 204, value: () });
+            s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
+        });
+        let read_only = SendPolicy { tally: None, read_only: true };
+        let run = run_sent(api.clone(), op, |_| {}, read_only).await;
+        let (outcome, _, code) = outcome(&run);
+        assert_eq!((outcome, code), (Some(Outcome::Failed), Some("read_only")), "{call}");
+        assert_eq!(api.calls(call), 0, "{call} never reached the API");
+    }
 }
