@@ -3,11 +3,13 @@
 
 pub mod event;
 pub mod fields;
+pub mod handover;
 pub mod op;
 pub mod outcome;
 
 pub use event::NotifyEvent;
 pub use fields::{Email, FieldError, Priority, Status, TicketScope};
+pub use handover::{GroupRef, Successor};
 pub use op::{
     Action, AgentRef, Attachment, NewAgent, NewTicket, Op, OpKey, Requester, Restore, UndoOf, idempotency_tag,
 };

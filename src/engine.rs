@@ -16,6 +16,8 @@ pub mod arc;
 pub mod breaker;
 mod decision;
 mod fieldbook;
+mod give_back;
+mod handover;
 mod health;
 mod lookup;
 pub mod pacer;
@@ -71,6 +73,8 @@ pub struct EngineConfig {
     pub max_tasks: usize,
     /// A one-shot run answered only by 429s this long stops.
     pub max_rate_limited: Duration,
+    /// Offboarding: each inbox's default `successor_group` (by the inbox folder files record).
+    pub successor_groups: Vec<(String, crate::domain::GroupRef)>,
 }
 
 impl EngineConfig {
@@ -89,6 +93,11 @@ impl EngineConfig {
             account_connections: same_account(s),
             max_tasks: (s.limits.concurrency * 2).max(4),
             max_rate_limited: s.limits.max_rate_limited,
+            successor_groups: s
+                .inboxes
+                .iter()
+                .filter_map(|i| i.successor_group.clone().map(|g| (i.dir.display().to_string(), g)))
+                .collect(),
         }
     }
 }
@@ -149,6 +158,8 @@ pub(crate) struct Parts<A> {
     /// The account's ticket fields, to type custom field values.
     pub(crate) fields: fieldbook::FieldBook,
     pub(crate) reconciler: Reconciler,
+    /// What offboarding's handover reads of the account once (groups, required fields).
+    pub(crate) lookups: handover::Lookups,
     /// Rung when new ops may be ready (a file taken or approved): an idle engine looks at once.
     pub(crate) wake: tokio::sync::Notify,
 }
@@ -207,6 +218,7 @@ impl<A: Api> Engine<A> {
             roles: roles::RoleBook::new(),
             fields: fieldbook::FieldBook::new(),
             reconciler,
+            lookups: handover::Lookups::default(),
             wake: tokio::sync::Notify::new(),
         };
         Self { inner: Arc::new(inner) }

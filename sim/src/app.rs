@@ -63,6 +63,8 @@ pub struct Counters {
     /// Changes applied late: held for `late_delay`, then handled. Counted once applied.
     pub late_applies: u64,
     pub tickets_created: u64,
+    /// Ticket updates applied (`PUT tickets/{id}` answered 200), per ticket id.
+    pub ticket_updates: std::collections::BTreeMap<u64, u64>,
     pub agents_created: u64,
     pub agents_deleted: u64,
     pub contacts_created: u64,

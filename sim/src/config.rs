@@ -157,6 +157,9 @@ pub struct SimConfig {
     /// The "unique contact identifier" feature: a ticket's requester may be given by
     /// `unique_external_id` (without it, that key is `inaccessible_field`).
     pub unique_contact_identifier: bool,
+    /// Statuses the account added (6 and up, facts file §4: "accounts may add custom statuses
+    /// 6+"): a ticket update may set them (a create may not, here).
+    pub custom_statuses: Vec<u64>,
 }
 
 impl Default for SimConfig {
@@ -192,6 +195,7 @@ impl Default for SimConfig {
             max_body_bytes: 1024 * 1024,
             roles_unreadable: false,
             unique_contact_identifier: false,
+            custom_statuses: Vec::new(),
         }
     }
 }

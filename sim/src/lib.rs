@@ -2,7 +2,9 @@
 //! and `fdsync demo`. It follows /work/shared/freshdesk-api.md (the facts file): API-key Basic
 //! auth, the per-account fixed-window quota with `X-RateLimit-*` headers and 429 + `Retry-After`,
 //! Freshdesk's three error body shapes and empty-body 404s, tickets (validation, contact
-//! auto-creation, list filters, `Link` paging, soft delete, lagging search), agents and contacts.
+//! auto-creation, list filters, `Link` paging, soft delete, lagging search, updates that refuse
+//! a custom field required for agents left empty), agents and contacts, and the account's groups
+//! (three built in: Tier 1, Tier 2, Billing).
 //!
 //! Fault injection (seeded, changeable live, /api/v2 only): latency, 502/503 HTML answers (not
 //! applied), *drop after commit* (applied, then the connection closes with no answer), resets
@@ -17,7 +19,9 @@
 //! fdsync's OAuth and custom-header support. `/_sim/*` is the inspection API.
 //!
 //! **Model limits** (where the simulator is simpler than Freshdesk): statuses are the four
-//! defaults (2–5), ticket types the five defaults; custom fields are text, paragraph, number,
+//! defaults (2–5), plus `SimConfig::custom_statuses` (6+) that an update may set (a create may
+//! not, and `GET /api/v2/ticket_fields` does not list them); groups are fixed; ticket types the
+//! five defaults; custom fields are text, paragraph, number,
 //! decimal, checkbox, date, dropdown or nested (`SimConfig::custom_fields`, listed by
 //! `GET /api/v2/ticket_fields` and checked on create: type, choices, dependent levels, required
 //! for agents / for closure); a ticket create may be `multipart/form-data` with

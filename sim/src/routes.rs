@@ -3,6 +3,7 @@
 
 pub(crate) mod agents;
 pub(crate) mod contacts;
+pub(crate) mod groups;
 pub(crate) mod inspect;
 pub(crate) mod oauth;
 pub(crate) mod roles;

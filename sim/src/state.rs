@@ -25,6 +25,12 @@ pub const BUILT_IN_ROLES: [(u64, &str, &str); 4] = [
     (ROLE_SUPERVISOR, "Supervisor", "Can perform all agent related activities and access reports"),
     (ROLE_AGENT, "Agent", "Can log, view, reply, update and resolve tickets"),
 ];
+/// The account's groups: (id, name, description).
+pub const BUILT_IN_GROUPS: [(u64, &str, &str); 3] = [
+    (43_000_090_001, "Tier 1", "First line: every new ticket lands here"),
+    (43_000_090_002, "Tier 2", "Escalations from Tier 1"),
+    (43_000_090_003, "Billing", "Invoices and refunds"),
+];
 pub const ROLE_ACCOUNT_ADMIN: u64 = 43_000_078_898;
 pub const ROLE_ADMIN: u64 = 43_000_078_899;
 pub const ROLE_SUPERVISOR: u64 = 43_000_078_900;

@@ -110,6 +110,7 @@ pub(super) async fn run(config: Option<&Path>, args: UndoArgs) -> anyhow::Result
             return Ok(Exit::Usage);
         }
         print_ops(&file, plan.ops.iter().map(|(_, op)| op));
+        print_give_backs(&journal, &file, &plan.ops).await?;
         if let Some(why) = plan.over(max) {
             println!("{why}: the undo will be held until approved (`fdsync approve`), or run it with --yes");
         }
@@ -188,6 +189,28 @@ async fn start(
 pub(super) async fn print_plan(journal: &Journal, file: &FileRecord) -> anyhow::Result<()> {
     let ops = journal.undo_ops(file.id).await?;
     print_ops(file, ops.iter().map(|o| &o.op));
+    Ok(())
+}
+
+/// The tickets the restored leavers' deletes handed over, given back where the successor still
+/// holds them (issue 24).
+async fn print_give_backs(
+    journal: &Journal,
+    file: &FileRecord,
+    ops: &[(crate::domain::OpKey, Op)],
+) -> anyhow::Result<()> {
+    let mut moved = 0;
+    for (_, op) in ops {
+        if let Op::RestoreAgent { of, .. } = op {
+            let moves = journal.moves_of_row(file.id, of.row).await?;
+            moved += moves.iter().filter(|m| m.state == crate::journal::MoveState::Done).count();
+        }
+    }
+    if moved > 0 {
+        println!(
+            "  then gives back {moved} tickets their deletes handed over, each only if the successor still holds it"
+        );
+    }
     Ok(())
 }
 

@@ -27,6 +27,9 @@ pub struct Inbox {
     /// Where the file names of an `attachments` column are found; without it the column is
     /// refused.
     pub attachments_dir: Option<PathBuf>,
+    /// Offboarding: the group that takes over a leaver's open tickets when the row names no
+    /// successor (`successor_group`).
+    pub successor_group: Option<crate::domain::GroupRef>,
 }
 
 /// Above either, a file is held for approval before any call.
@@ -41,8 +44,17 @@ impl Inbox {
     pub fn new(dir: PathBuf, action: Option<Action>) -> Self {
         let actions = action.map_or_else(|| NON_DELETING.to_vec(), |a| vec![a]);
         let caps = Caps { max_file_bytes: 1 << 30, max_rows: 1_000_000 };
-        let settle = Duration::from_secs(2);
-        Self { dir, action, settle, pattern: None, actions, caps, date_format: None, attachments_dir: None }
+        Self {
+            dir,
+            action,
+            settle: Duration::from_secs(2),
+            pattern: None,
+            actions,
+            caps,
+            date_format: None,
+            attachments_dir: None,
+            successor_group: None,
+        }
     }
 
     /// Whether its rows may ask for `action`.
@@ -91,6 +103,13 @@ fn resolve(i: usize, ib: RawInbox) -> Result<Inbox, Error> {
         return Err(Error::invalid(&format!("inbox[{i}].attachments_dir"), "must be an absolute path"));
     }
     let (date_format, attachments_dir) = (ib.date_format, ib.attachments_dir);
+    let successor_group = match ib.successor_group.as_deref() {
+        Some(g) => Some(
+            crate::domain::GroupRef::parse(g)
+                .map_err(|m| Error::invalid(&format!("inbox[{i}].successor_group"), m))?,
+        ),
+        None => None,
+    };
     Ok(Inbox {
         dir: ib.dir,
         action,
@@ -100,6 +119,7 @@ fn resolve(i: usize, ib: RawInbox) -> Result<Inbox, Error> {
         caps,
         date_format,
         attachments_dir,
+        successor_group,
     })
 }
 

@@ -161,6 +161,8 @@ pub struct RawInbox {
     pub connection: Option<String>,
     /// The actions its rows may ask for; default: `action` only.
     pub actions: Option<Vec<String>>,
+    /// Offboarding: the group (name or id) that takes over a leaver's open tickets by default.
+    pub successor_group: Option<String>,
     /// A larger file is held for approval before any call.
     #[serde(default = "default_max_file_bytes")]
     pub max_file_bytes: u64,

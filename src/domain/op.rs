@@ -277,6 +277,10 @@ pub enum Op {
     },
     DeleteAgent {
         agent: AgentRef,
+        /// Who takes over the agent's open tickets before the delete (issue 24); `None`: nobody
+        /// (Freshdesk unassigns them), or the inbox's default group.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        successor: Option<super::handover::Successor>,
     },
     /// Undo of a delete. `image`: `None` when no usable before-image was saved (not restorable).
     RestoreAgent {
@@ -336,8 +340,8 @@ impl OpKey {
             },
             Op::CreateAgent(NewAgent { email, .. })
             | Op::GetAgent { email }
-            | Op::DeleteAgent { agent: AgentRef::Email(email) } => Self::agent(email),
-            Op::DeleteAgent { agent: AgentRef::Id(id) } => Self::agent_id(*id),
+            | Op::DeleteAgent { agent: AgentRef::Email(email), .. } => Self::agent(email),
+            Op::DeleteAgent { agent: AgentRef::Id(id), .. } => Self::agent_id(*id),
             Op::RestoreAgent { of, .. } | Op::DeleteTicket { of, .. } => Self::undo(*of),
         }
     }
@@ -439,7 +443,7 @@ mod tests {
         let email = Email::parse("Jane@Example.com").unwrap();
         let get = Op::GetAgent { email: email.clone() };
         assert_eq!(get.key("abc", 7), "jane@example.com");
-        let del = Op::DeleteAgent { agent: AgentRef::Id(43026449322) };
+        let del = Op::DeleteAgent { agent: AgentRef::Id(43026449322), successor: None };
         assert_eq!(del.key("abc", 7), "agent:43026449322");
         let mut t = NewTicket::example(email.as_str());
         assert_eq!(Op::CreateTicket(t.clone()).key("abc", 7), "abc:7");

@@ -3,7 +3,9 @@
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
 use crate::domain::{NewAgent, NewTicket, Restore};
-use crate::freshdesk::{Agent, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState, Upload};
+use crate::freshdesk::{
+    Agent, Group, HeldTicket, Holder, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState, Upload,
+};
 use std::future::Future;
 use time::OffsetDateTime;
 
@@ -55,6 +57,12 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
     /// `GET contacts?phone=`: the id of the contact with this phone, or a proven `None`.
     fn find_contact_by_phone(&self, phone: &str) -> impl Future<Output = Reply<Option<u64>>> + Send;
+    /// `PUT tickets/{id}`: the ticket given to `to` (offboarding's handover).
+    fn move_ticket(&self, id: u64, to: &Holder) -> impl Future<Output = Reply<HeldTicket>> + Send;
+    /// `GET tickets/{id}`: who holds it (a handover's read-back).
+    fn ticket_holder(&self, id: u64) -> impl Future<Output = Reply<HeldTicket>> + Send;
+    /// `GET groups?page=`: one page (100) of the account's groups.
+    fn list_groups(&self, page: u32) -> impl Future<Output = Reply<Vec<Group>>> + Send;
 }
 
 /// Production: the real client.
@@ -116,5 +124,14 @@ impl Api for crate::freshdesk::Client {
     }
     async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
         crate::freshdesk::Client::find_contact_by_phone(self, phone).await
+    }
+    async fn move_ticket(&self, id: u64, to: &Holder) -> Reply<HeldTicket> {
+        crate::freshdesk::Client::move_ticket(self, id, to).await
+    }
+    async fn ticket_holder(&self, id: u64) -> Reply<HeldTicket> {
+        crate::freshdesk::Client::ticket_holder(self, id).await
+    }
+    async fn list_groups(&self, page: u32) -> Reply<Vec<Group>> {
+        crate::freshdesk::Client::list_groups(self, page).await
     }
 }

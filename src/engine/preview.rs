@@ -167,7 +167,7 @@ async fn predict<A: Api>(
                 Lookup::Failed(next) => unknown(next),
             })
         }
-        Op::DeleteAgent { agent } => predict_delete(parts, op, agent).await?,
+        Op::DeleteAgent { agent, .. } => predict_delete(parts, op, agent).await?,
         // Made by `fdsync undo`, never read from a file: nothing to preview.
         Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => {
             Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))
@@ -246,10 +246,29 @@ async fn predict_delete<A: Api>(
         Vetted::Go { agent, waits, .. } => {
             let roles = parts.roles.names(&parts.sender).await.ok();
             let message = format!("would delete {}", detail(&agent, roles.as_deref()));
+            // Offboarding's handover: how many open tickets would move, and to whom.
+            let explicit = match &op.op {
+                Op::DeleteAgent { successor, .. } => successor.as_ref(),
+                _ => None,
+            };
+            let handover = match super::handover::successor_of(parts, op, explicit).await? {
+                None => None,
+                Some(s) => Some(match super::handover::resolve(parts, op, &agent, &s).await? {
+                    Ok(target) => super::handover::preview_line(parts, agent.id, &target).await,
+                    Err(Next::Final(r)) => {
+                        return Ok(Predicted::row(row(Outcome::WouldFail, Some(agent.id), r.message)));
+                    }
+                    Err(next) => return Ok(Predicted::row(unknown(next))),
+                }),
+            };
+            let message = match &handover {
+                Some(line) => format!("{message}; {line}"),
+                None => message,
+            };
             Predicted {
                 result: row(Outcome::WouldDelete, Some(agent.id), message),
                 holds: waits,
-                deletes: Some(agent.id),
+                deletes: handover.is_none().then_some(agent.id),
             }
         }
         Vetted::Protected { agent, why, own_key } => {

@@ -95,6 +95,15 @@ impl Reconciler {
             return Ok(());
         };
         let found = find(parts, &op).await;
+        // A restore with handed-over tickets found applied: its tickets are given back next.
+        if matches!(found, Found::Applied(Outcome::Restored, _))
+            && super::give_back::has_moves(parts, &op).await?
+        {
+            self.lock().remove(&op_id);
+            super::give_back::open(parts, &op).await?;
+            let message = "agent restored (found by a lookup); its tickets are given back next".to_string();
+            return journal.retry_op(op_id, now_ms(), true, None, message).await;
+        }
         self.conclude(journal, &op, found, parts.cfg.max_attempts).await
     }
 

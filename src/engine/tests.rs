@@ -25,6 +25,10 @@ struct Script {
     make_agent: VecDeque<Answer<Agent>>,
     delete_ticket: VecDeque<Answer<()>>,
     get_ticket: VecDeque<Answer<TicketState>>,
+    move_ticket: VecDeque<Answer<crate::freshdesk::HeldTicket>>,
+    ticket_holder: VecDeque<Answer<crate::freshdesk::HeldTicket>>,
+    search: VecDeque<Answer<SearchPage>>,
+    groups: VecDeque<Answer<Vec<crate::freshdesk::Group>>>,
 }
 
 #[derive(Default, Clone)]
@@ -95,6 +99,22 @@ impl Api for FakeApi {
         self.record("get_ticket", id.to_string());
         next(&mut self.script.lock().unwrap().get_ticket)
     }
+    async fn move_ticket(
+        &self,
+        id: u64,
+        to: &crate::freshdesk::Holder,
+    ) -> Reply<crate::freshdesk::HeldTicket> {
+        self.record("move_ticket", format!("{id} {:?} {:?}", to.responder_id, to.group_id));
+        next(&mut self.script.lock().unwrap().move_ticket)
+    }
+    async fn ticket_holder(&self, id: u64) -> Reply<crate::freshdesk::HeldTicket> {
+        self.record("ticket_holder", id.to_string());
+        next(&mut self.script.lock().unwrap().ticket_holder)
+    }
+    async fn list_groups(&self, page: u32) -> Reply<Vec<crate::freshdesk::Group>> {
+        self.record("list_groups", page.to_string());
+        next(&mut self.script.lock().unwrap().groups)
+    }
     async fn me(&self) -> Reply<Me> {
         self.count("me");
         next(&mut self.script.lock().unwrap().me)
@@ -107,7 +127,8 @@ impl Api for FakeApi {
     }
     async fn search_tickets(&self, query: &str, page: u32) -> Reply<SearchPage> {
         self.record("search_tickets", format!("{query} page {page}"));
-        Reply::bare(Answer::Ok { status: 200, value: SearchPage::default() })
+        let scripted = self.script.lock().unwrap().search.pop_front();
+        Reply::bare(scripted.unwrap_or(Answer::Ok { status: 200, value: SearchPage::default() }))
     }
     async fn list_roles(&self) -> Reply<Vec<Role>> {
         self.count("list_roles");
@@ -189,7 +210,7 @@ fn agent_op() -> Op {
 }
 
 fn delete_op(email: &str) -> Op {
-    Op::DeleteAgent { agent: AgentRef::Email(Email::parse(email).unwrap()) }
+    Op::DeleteAgent { agent: AgentRef::Email(Email::parse(email).unwrap()), successor: None }
 }
 
 struct Run {
@@ -239,6 +260,7 @@ async fn run_sent(api: FakeApi, op: Op, tweak: impl FnOnce(&mut EngineConfig), p
         account_connections: vec!["default".into()],
         max_tasks: 4,
         max_rate_limited: Duration::from_secs(60),
+        successor_groups: vec![],
     };
     tweak(&mut cfg);
     let engine = Engine::build(journal.clone(), api, pacer, cfg, policy);
@@ -493,7 +515,7 @@ async fn a_lost_agent_create_found_by_email_is_created_or_exists_by_its_creation
 
 #[tokio::test]
 async fn a_delete_by_id_of_an_unknown_agent_is_already_deleted_and_a_refusal_fails_the_row() {
-    let by_id = Op::DeleteAgent { agent: AgentRef::Id(99) };
+    let by_id = Op::DeleteAgent { agent: AgentRef::Id(99), successor: None };
     let api = FakeApi::with(|s| {
         s.me.push_back(me_ok());
         s.get_agent.push_back(Answer::NotFound);
@@ -567,7 +589,8 @@ async fn an_unreadable_role_list_or_a_record_without_roles_holds_the_delete() {
         s.get_agent.push_back(Answer::Ok { status: 200, value: listed(8, "x@example.com") });
         s.roles.push_back(roles_ok());
     });
-    let run = run_with(api.clone(), Op::DeleteAgent { agent: AgentRef::Id(8) }, protect).await;
+    let run =
+        run_with(api.clone(), Op::DeleteAgent { agent: AgentRef::Id(8), successor: None }, protect).await;
     assert_eq!(run.file_state, FileState::Held, "a record that does not list roles proves nothing");
     assert_eq!(api.calls("delete_agent"), 0);
 }
@@ -587,4 +610,5 @@ async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_l
     assert!(why.contains("of the account's 1000 agents") && why.contains("fdsync approve"), "{why}");
     assert_eq!((api.calls("find_agent"), api.calls("delete_agent")), (0, 0));
 }
+mod handover;
 mod undo;

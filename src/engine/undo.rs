@@ -47,10 +47,18 @@ pub(super) async fn restore_agent<A: Api>(
         let why = "no before-image (role and group ids) was saved before the delete; restore it by hand";
         return Ok(not_restorable(id, None, "no_before_image", why));
     };
+    // Restored already by this undo (its answer, or a lookup, said so): give its tickets back.
+    if super::give_back::restored_already(parts, op).await? {
+        return super::give_back::give_back(parts, op, id).await;
+    }
     let mark = parts.journal.begin_attempt(op.id, true);
     let sent = parts.sender.send_change(EndpointClass::Other, mark, |api| api.make_agent(id, image));
     let Some((reply, sent_at)) = sent.await? else { return Ok(paused()) };
     Ok(match &reply.answer {
+        Answer::Ok { .. } if super::give_back::has_moves(parts, op).await? => {
+            super::give_back::open(parts, op).await?;
+            super::give_back::give_back(parts, op, id).await?
+        }
         Answer::Ok { status, value } => done(Outcome::Restored, Some(value.id), Some(*status), ""),
         Answer::NotFound => not_restorable(
             id,

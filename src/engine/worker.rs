@@ -51,7 +51,7 @@ impl<'a, A: Api> Worker<'a, A> {
             Op::CreateTicket(t) => self.create_ticket(op, t).await,
             Op::CreateAgent(a) => self.create_agent(op, a).await,
             Op::GetAgent { email } => self.get_agent(op, email).await,
-            Op::DeleteAgent { agent } => self.delete_agent(op, agent).await,
+            Op::DeleteAgent { agent, successor } => self.delete_agent(op, agent, successor.as_ref()).await,
             Op::RestoreAgent { agent_id, image, .. } => {
                 super::undo::restore_agent(self.parts, op, *agent_id, image.as_ref()).await
             }
@@ -183,7 +183,12 @@ impl<'a, A: Api> Worker<'a, A> {
         })
     }
 
-    async fn delete_agent(&self, op: &OpRecord, target: &AgentRef) -> journal::Result<Next> {
+    async fn delete_agent(
+        &self,
+        op: &OpRecord,
+        target: &AgentRef,
+        successor: Option<&crate::domain::Successor>,
+    ) -> journal::Result<Next> {
         let Parts { journal, sender, cfg, directory, gate, .. } = self.parts;
         // 0. The volume guards, once per file, before anything of it is deleted.
         let account = Account { connections: &cfg.account_connections };
@@ -199,8 +204,19 @@ impl<'a, A: Api> Worker<'a, A> {
             Vetted::Protected { why, .. } => return Ok(refused("protected", why)),
             Vetted::Stop(next) => return Ok(next),
         };
+        // 2. Offboarding's handover: the open tickets go to the successor before the delete.
+        let handed = match super::handover::successor_of(self.parts, op, successor).await? {
+            None => None,
+            Some(s) => match super::handover::resolve(self.parts, op, &agent, &s).await? {
+                Err(next) => return Ok(next),
+                Ok(to) => match super::handover::before_delete(self.parts, op, &agent, &to).await? {
+                    Err(next) => return Ok(next),
+                    Ok(summary) => Some(summary),
+                },
+            },
+        };
         journal.record_lookup(op.id, agent.id, Some(agent.record.clone())).await?;
-        // 2. Delete it.
+        // 3. Delete it.
         let mark = journal.mark_sending(op.id);
         let sent = sender.send_change(EndpointClass::Other, mark, |api| api.delete_agent(agent.id)).await?;
         let Some((reply, sent_at)) = sent else { return Ok(paused()) };
@@ -208,8 +224,9 @@ impl<'a, A: Api> Worker<'a, A> {
             directory.forget(email).await;
         }
         let id = Some(agent.id);
+        let handed = handed.unwrap_or_default();
         Ok(match &reply.answer {
-            Answer::Ok { status, .. } => done(Outcome::Deleted, id, Some(*status), ""),
+            Answer::Ok { status, .. } => done(Outcome::Deleted, id, Some(*status), handed),
             Answer::NotFound => done(Outcome::AlreadyDeleted, id, Some(404), "already deleted"),
             other => otherwise(other, sent_at, true),
         })

@@ -203,6 +203,23 @@ impl Client {
         self.send(Method::GET, "api/v2/search/tickets", &query, None).await
     }
 
+    /// `PUT api/v2/tickets/{id}`: the ticket given to `to` (offboarding's handover).
+    pub async fn move_ticket(&self, id: u64, to: &super::Holder) -> Reply<super::HeldTicket> {
+        let body = super::handover::move_body(to);
+        self.send(Method::PUT, &format!("api/v2/tickets/{id}"), &[], Some(body)).await
+    }
+
+    /// `GET api/v2/tickets/{id}`: who holds it (a handover's read-back).
+    pub async fn ticket_holder(&self, id: u64) -> Reply<super::HeldTicket> {
+        self.send(Method::GET, &format!("api/v2/tickets/{id}"), &[], None).await
+    }
+
+    /// `GET api/v2/groups?page=&per_page=100`.
+    pub async fn list_groups(&self, page: u32) -> Reply<Vec<super::Group>> {
+        let query = [("page", page.to_string()), ("per_page", "100".to_string())];
+        self.send(Method::GET, "api/v2/groups", &query, None).await
+    }
+
     /// `GET api/v2/roles`: the account's roles.
     pub async fn list_roles(&self) -> Reply<Vec<super::Role>> {
         self.send(Method::GET, "api/v2/roles", &[], None).await

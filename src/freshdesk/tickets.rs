@@ -126,12 +126,17 @@ pub struct SearchPage {
     pub hits: Vec<SearchHit>,
 }
 
-/// A ticket found by search: its id and the agent it is assigned to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+/// A ticket found by search: its id, the agent and group it is assigned to, and its custom
+/// fields (a handover's preview checks those required for agents).
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct SearchHit {
     pub id: NonZeroU64,
     #[serde(default)]
     pub responder_id: Option<u64>,
+    #[serde(default)]
+    pub group_id: Option<u64>,
+    #[serde(default)]
+    pub custom_fields: Option<serde_json::Map<String, Value>>,
 }
 
 #[derive(Deserialize)]

@@ -36,6 +36,10 @@ pub(crate) enum Field {
     FacebookId,
     /// Files to attach to a ticket (names in the inbox's `attachments_dir`).
     Attachments,
+    /// Offboarding: who takes over the leaver's open tickets (an agent's e-mail or id).
+    Successor,
+    /// Offboarding: the group that takes them over (a name or an id).
+    SuccessorGroup,
     /// A JSON `custom_fields` object (CSV uses `cf_*` columns instead).
     CustomFields,
 }
@@ -76,6 +80,8 @@ const ALIASES: &[(&str, Field)] = &[
     ("twitterid", Field::TwitterId),
     ("facebookid", Field::FacebookId),
     ("attachments", Field::Attachments),
+    ("successor", Field::Successor),
+    ("successorgroup", Field::SuccessorGroup),
     ("customfields", Field::CustomFields),
 ];
 
@@ -125,6 +131,8 @@ impl Field {
             Field::TwitterId => "twitter_id",
             Field::FacebookId => "facebook_id",
             Field::Attachments => "attachments",
+            Field::Successor => "successor",
+            Field::SuccessorGroup => "successor_group",
             Field::CustomFields => "custom_fields",
         }
     }

@@ -4,7 +4,8 @@
 use super::Record;
 use super::fields::{Cell, Field, Named, RowFields};
 use crate::domain::{
-    Action, AgentRef, Attachment, Email, FieldError, NewAgent, NewTicket, Op, Priority, Status, TicketScope,
+    Action, AgentRef, Attachment, Email, FieldError, GroupRef, NewAgent, NewTicket, Op, Priority, Status,
+    Successor, TicketScope,
 };
 use crate::text::shown;
 use serde_json::Value;
@@ -56,7 +57,11 @@ fn check(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldE
         Action::CreateTicket => c.ticket().map(Op::CreateTicket),
         Action::CreateAgent => c.agent().map(Op::CreateAgent),
         Action::GetAgent => c.email().map(|email| Op::GetAgent { email }),
-        Action::DeleteAgent => c.agent_ref().map(|agent| Op::DeleteAgent { agent }),
+        Action::DeleteAgent => {
+            let agent = c.agent_ref();
+            let successor = c.successor();
+            agent.map(|agent| Op::DeleteAgent { agent, successor })
+        }
         // `Action::from_str` never yields these; a default action could only come from code.
         Action::RestoreAgent | Action::DeleteTicket => {
             c.errors.push(FieldError::new("action", format!("{action} is made only by `fdsync undo`")));
@@ -299,6 +304,13 @@ impl Checker<'_, '_> {
             ticket_scope: scope?,
             name: name?,
         })
+    }
+
+    /// A delete's `successor` and `successor_group` columns; `None` when both are absent.
+    fn successor(&mut self) -> Option<Successor> {
+        let agent = self.opt(Field::Successor, |c| text_of(c).and_then(|s| Successor::parse_agent(&s)));
+        let group = self.opt(Field::SuccessorGroup, |c| text_of(c).and_then(|s| GroupRef::parse(&s)));
+        (agent.is_some() || group.is_some()).then_some(Successor { agent, group })
     }
 
     fn agent_ref(&mut self) -> Option<AgentRef> {

@@ -82,7 +82,7 @@ fn the_default_action_applies_when_there_is_no_action_column_and_its_absence_is_
     let input = "email\nJane@Example.com\n";
     let recs = read(input, Format::Csv, Some(Action::DeleteAgent));
     let email = Email::parse("Jane@Example.com").unwrap();
-    assert_eq!(op_of(&recs[0]), &Op::DeleteAgent { agent: AgentRef::Email(email) });
+    assert_eq!(op_of(&recs[0]), &Op::DeleteAgent { agent: AgentRef::Email(email), successor: None });
     let errs = errors_of(&csv(input)[0]);
     assert!(errs[0].contains("no action"), "{errs:?}");
 }
@@ -116,9 +116,9 @@ fn agents_need_email_scope_and_name_and_parse_their_options() {
 fn delete_takes_a_positive_agent_id_or_an_email() {
     let input = "action,agentID,email\ndeleteAgent,43026449322,\ndeleteAgent,0,\ndeleteAgent,,x@y.co\ndeleteAgent,,\n";
     let recs = csv(input);
-    assert_eq!(op_of(&recs[0]), &Op::DeleteAgent { agent: AgentRef::Id(43026449322) });
+    assert_eq!(op_of(&recs[0]), &Op::DeleteAgent { agent: AgentRef::Id(43026449322), successor: None });
     assert!(errors_of(&recs[1])[0].contains("positive integer"));
-    assert!(matches!(op_of(&recs[2]), Op::DeleteAgent { agent: AgentRef::Email(_) }));
+    assert!(matches!(op_of(&recs[2]), Op::DeleteAgent { agent: AgentRef::Email(_), .. }));
     assert!(errors_of(&recs[3])[0].starts_with("agent_id: is required"));
 }
 
@@ -207,7 +207,7 @@ fn json_arrays_stream_objects_with_native_values() {
     assert_eq!((a.occasional, &a.role_ids[..]), (Some(false), &[7, 8][..]));
     assert!(errors_of(&recs[2])[0].contains("a string, not an object"));
     assert_eq!(recs[3].row(), 4);
-    assert_eq!(op_of(&recs[3]), &Op::DeleteAgent { agent: AgentRef::Id(12) });
+    assert_eq!(op_of(&recs[3]), &Op::DeleteAgent { agent: AgentRef::Id(12), successor: None });
     assert_eq!(reader.ignored_columns(), ["x"]);
 }
 

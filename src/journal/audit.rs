@@ -358,6 +358,9 @@ fn query(c: &Connection, q: &AuditQuery) -> Result<AuditPage> {
             Ok(AuditRow { change: Change::from_row(r)?, before: snapshot.as_deref().map(BeforeImage::parse) })
         })?;
     let mut rows = found.collect::<rusqlite::Result<Vec<_>>>()?;
+    // Offboarding's ticket moves (`moves`), among the changes in time order.
+    rows.extend(super::moves::audit_moves(c, q)?);
+    rows.sort_by_key(|r| (r.change.sent_at.or(r.change.confirmed_at), r.change.file_id, r.change.row));
     let truncated = rows.len() > limit;
     rows.truncate(limit);
     Ok(AuditPage { rows, truncated })

@@ -65,6 +65,8 @@ pub(super) enum Kind {
     Prune,
     /// The history journaled before the chain existed was sealed.
     Sealed,
+    /// An offboarding ticket move (or its undo) became final; subject: the move.
+    Move,
 }
 
 impl Kind {
@@ -76,6 +78,7 @@ impl Kind {
             Kind::Retry => "retry",
             Kind::Prune => "prune",
             Kind::Sealed => "sealed",
+            Kind::Move => "move",
         }
     }
 }
@@ -219,7 +222,7 @@ fn change_name(v: &Value, op_id: i64) -> String {
 }
 
 /// The keys whose values differ, in order.
-fn differing(a: &Value, b: &Value) -> String {
+pub(super) fn differing(a: &Value, b: &Value) -> String {
     let keys: std::collections::BTreeSet<&String> =
         a.as_object().into_iter().chain(b.as_object()).flat_map(|m| m.keys()).collect();
     let diff: Vec<&str> =
@@ -233,6 +236,7 @@ pub(super) fn verify(c: &Connection) -> Result<Verdict> {
     let mut changes: HashMap<i64, Latest> = HashMap::new();
     let mut approved: HashMap<i64, (i64, Value)> = HashMap::new();
     let mut undos: HashMap<i64, (i64, Value)> = HashMap::new();
+    let mut moves: HashMap<i64, (i64, Value)> = HashMap::new();
     let mut prev = GENESIS.to_string();
     let mut expected = 1i64;
     let mut records = 0i64;
@@ -275,6 +279,9 @@ pub(super) fn verify(c: &Connection) -> Result<Verdict> {
                     changes.insert(op, Latest::Requeued(seq));
                 }
             }
+            ("move", Some(id)) => {
+                moves.insert(id, (seq, value));
+            }
             ("prune" | "sealed", _) => {}
             _ => bad(format!("unknown record kind {}", crate::text::shown(&kind))),
         }
@@ -282,6 +289,7 @@ pub(super) fn verify(c: &Connection) -> Result<Verdict> {
     drop(rows);
     compare_changes(c, &changes, &mut problems)?;
     compare_files(c, &approved, &undos, &mut problems)?;
+    problems.extend(super::moves::compare_moves(c, &moves)?);
     problems.sort_by_key(|p| (p.seq.is_none(), p.seq));
     Ok(Verdict { records, head: head(c)?, problems })
 }

@@ -113,6 +113,8 @@ const MIGRATIONS: &[&str] = &[
     // 7: the audit chain (src/journal/chain.rs); the history already journaled is sealed into it
     // in the same transaction.
     super::chain::SCHEMA,
+    // 8: offboarding's handover, one record per ticket moved (src/journal/moves.rs).
+    super::moves::SCHEMA,
 ];
 
 pub(super) fn apply(conn: &Connection) -> super::Result<()> {

@@ -54,7 +54,7 @@ async fn a_sending_mark_survives_reopening_the_journal() {
     let dir = tempfile::tempdir().unwrap();
     let op_id = {
         let (j, file) = journal_with_file(dir.path()).await;
-        let del = Op::DeleteAgent { agent: AgentRef::Id(42) };
+        let del = Op::DeleteAgent { agent: AgentRef::Id(42), successor: None };
         j.insert_ops(file, vec![new_op(1, del)]).await.unwrap();
         let op = j.ready_ops(now_ms(), 10).await.unwrap().remove(0);
         j.begin_attempt(op.id, true).await.unwrap();
@@ -125,7 +125,8 @@ async fn a_failing_job_rolls_back_alone_inside_a_group() {
 async fn a_retried_change_whose_answer_was_unreadable_is_looked_up_before_it_is_sent_again() {
     let dir = tempfile::tempdir().unwrap();
     let (j, file) = journal_with_file(dir.path()).await;
-    let delete = Op::DeleteAgent { agent: AgentRef::Email(Email::parse("x@example.com").unwrap()) };
+    let delete =
+        Op::DeleteAgent { agent: AgentRef::Email(Email::parse("x@example.com").unwrap()), successor: None };
     j.insert_ops(file, vec![new_op(1, delete), new_op(2, get_op("a@example.com"))]).await.unwrap();
     let ops = j.ready_ops(now_ms(), 10).await.unwrap();
     for (op, code) in ops.iter().zip(["unverifiable_answer", "transient"]) {
@@ -154,7 +155,7 @@ async fn an_undo_file_names_what_it_undoes_and_holds_each_row_unless_it_was_not_
     use crate::domain::{OpKey, UndoOf};
     let dir = tempfile::tempdir().unwrap();
     let (j, file) = journal_with_file(dir.path()).await;
-    let del = |id| Op::DeleteAgent { agent: AgentRef::Id(id) };
+    let del = |id| Op::DeleteAgent { agent: AgentRef::Id(id), successor: None };
     j.insert_ops(file, vec![new_op(1, del(41)), new_op(2, del(42)), new_op(3, get_op("x@example.com"))])
         .await
         .unwrap();

@@ -110,7 +110,7 @@ mod tests {
         let ops = (1..=deletes)
             .map(|row| {
                 let email = Email::parse(&format!("{name}{row}@example.com")).unwrap();
-                let op = Op::DeleteAgent { agent: AgentRef::Email(email) };
+                let op = Op::DeleteAgent { agent: AgentRef::Email(email), successor: None };
                 NewOp::valid(row, &op, format!("{name}{row}"))
             })
             .collect();

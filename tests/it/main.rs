@@ -14,6 +14,7 @@ mod distrust;
 mod docs;
 mod faults;
 mod guards;
+mod handover;
 mod helpers;
 mod hostile;
 mod import;

@@ -281,6 +281,27 @@ fn required_custom_fields(obj: &Map<String, Value>, known: &[CustomField], statu
         .collect()
 }
 
+/// On update (an agent's change, facts file §9): each custom field required for agents, or for
+/// closure when the ticket ends resolved or closed, that the ticket would still lack after the
+/// change (never set, or `null`) is `missing_field`, as on create. A ticket created before the
+/// field became required cannot be updated until someone fills it.
+pub(crate) fn required_on_update(
+    had: &Map<String, Value>,
+    sent: Option<&Map<String, Value>>,
+    known: &[CustomField],
+    status: u64,
+) -> Vec<FieldError> {
+    let filled = |name: &str| {
+        let v = sent.and_then(|m| m.get(name)).or_else(|| had.get(name));
+        v.is_some_and(|v| !v.is_null())
+    };
+    known
+        .iter()
+        .filter(|f| f.required_on_create(status) && !filled(&f.name))
+        .map(|f| nested(&f.name, "missing_field", &f.expectation()))
+        .collect()
+}
+
 /// The requester fields, and the "at least one requester" rule on create.
 fn requester(obj: &Map<String, Value>, create: bool, e: &mut Vec<FieldError>) -> TicketInput {
     let t = TicketInput {

@@ -265,14 +265,40 @@ pub(crate) async fn update(
             message: "No parameters were sent with the request".into(),
         });
     }
-    let known = app.config().custom_fields.clone();
-    let input = ticket_fields::parse(&obj, false, &known).map_err(ApiError::Validation)?;
+    let (known, custom_statuses) = {
+        let c = app.config();
+        (c.custom_fields.clone(), c.custom_statuses.clone())
+    };
+    // A status the account added is the account's own: checked here, the rest as always.
+    let mut obj = obj;
+    let custom_status =
+        obj.get("status").and_then(serde_json::Value::as_u64).filter(|s| custom_statuses.contains(s));
+    if custom_status.is_some() {
+        obj.remove("status");
+    }
+    let mut input = ticket_fields::parse(&obj, false, &known).map_err(ApiError::Validation)?;
+    input.status = custom_status.or(input.status);
     let mut store = lock(&app.store);
     let ticket = store.ticket_mut(id).ok_or(ApiError::NotFound)?;
     if ticket.deleted {
         return Err(ApiError::method_not_allowed("PUT", &["GET"]));
     }
+    let status = input.status.unwrap_or(ticket.status);
+    let sent = input.custom_fields.as_ref();
+    let missing = ticket_fields::required_on_update(&ticket.custom_fields, sent, &known, status);
+    if !missing.is_empty() {
+        return Err(ApiError::Validation(missing));
+    }
+    // `"responder_id": null` unassigns the ticket (and `group_id` likewise).
+    let unassign = |key: &str| obj.get(key).is_some_and(serde_json::Value::is_null);
+    if unassign("responder_id") {
+        ticket.responder_id = None;
+    }
+    if unassign("group_id") {
+        ticket.group_id = None;
+    }
     apply_update(ticket, input);
+    *app.counters().ticket_updates.entry(id).or_default() += 1;
     Ok(axum::Json(ticket_json(ticket, TicketView::Full)).into_response())
 }
 

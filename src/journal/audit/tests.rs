@@ -10,7 +10,7 @@ fn email(s: &str) -> Email {
 }
 
 fn delete(e: &str) -> Op {
-    Op::DeleteAgent { agent: AgentRef::Email(email(e)) }
+    Op::DeleteAgent { agent: AgentRef::Email(email(e)), successor: None }
 }
 
 fn create_agent(e: &str) -> Op {
@@ -203,7 +203,7 @@ async fn audit_filters_by_time_email_file_and_action() {
 async fn a_delete_by_id_is_found_by_the_email_of_its_saved_record_and_a_bad_record_never_fails() {
     let dir = tempfile::tempdir().unwrap();
     let j = Journal::open(dir.path()).unwrap();
-    let by_id = |id| Op::DeleteAgent { agent: AgentRef::Id(id) };
+    let by_id = |id| Op::DeleteAgent { agent: AgentRef::Id(id), successor: None };
     let f = add_file(&j, "ids.csv", vec![by_id(43), by_id(44), by_id(45)], FileState::Processing).await;
     run(&j, f, 1, Some(JANE_RECORD), Some(result(Outcome::Deleted, Some(43), None))).await;
     run(&j, f, 2, Some("not json {"), Some(result(Outcome::Deleted, Some(44), None))).await;

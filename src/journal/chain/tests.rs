@@ -29,7 +29,7 @@ async fn journal(dir: &std::path::Path) -> (Journal, i64, [i64; 2]) {
     };
     let f = j.insert_file(new, FileState::Held, None).await.unwrap();
     let rows = [1u64, 2].map(|row| {
-        let op = Op::DeleteAgent { agent: AgentRef::Id(40 + row) };
+        let op = Op::DeleteAgent { agent: AgentRef::Id(40 + row), successor: None };
         NewOp::valid(row, &op, op.key("s", row))
     });
     j.insert_ops(f, rows.into()).await.unwrap();

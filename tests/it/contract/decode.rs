@@ -8,7 +8,7 @@ use fdsync::config::Settings;
 use fdsync::domain::{Email, NewAgent, NewTicket, Priority, Restore, Status, TicketScope};
 use fdsync::freshdesk::agents::before_image;
 use fdsync::freshdesk::ticket_fields::FieldKind;
-use fdsync::freshdesk::{Answer, Client, Existing, RateHeaders, Reply};
+use fdsync::freshdesk::{Answer, Client, Existing, Group, Holder, RateHeaders, Reply};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -180,6 +180,26 @@ async fn check(f: &Fixture, c: &Client) {
             };
             let agent = ok(name, 200, c.make_agent(43026449350, &image).await);
             assert_eq!((agent.id, agent.email.as_deref()), (43026449350, Some("pat.leaver@example.com")));
+        }
+        "ticket_update_200" => {
+            let to = Holder { responder_id: None, group_id: Some(43000090001) };
+            let reply = c.move_ticket(1042, &to).await;
+            assert_rated(name, &reply);
+            let t = ok(name, 200, reply);
+            assert_eq!((t.id, t.holder, t.deleted), (1042, to, false));
+        }
+        "ticket_update_400" => {
+            let to = Holder { responder_id: None, group_id: Some(43000090001) };
+            match c.move_ticket(1042, &to).await.answer {
+                Answer::Invalid { status: 400, errors, .. } => {
+                    assert_eq!(errors[0].code, "missing_field", "{errors:?}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        "groups" => {
+            let groups = ok(name, 200, c.list_groups(1).await);
+            assert_eq!(groups, [Group { id: 43000090001, name: "Tier 1".into() }]);
         }
         other => panic!("fixture {other} has no client check: add one here"),
     }
