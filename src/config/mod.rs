@@ -15,6 +15,7 @@ pub mod auth;
 mod connection;
 mod endpoint;
 mod http;
+mod scim;
 mod inbox;
 mod limits;
 mod locate;
@@ -31,6 +32,7 @@ pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
 pub use http::HttpSettings;
+pub use scim::ScimSettings;
 pub use inbox::{Caps, Inbox};
 pub use limits::Limits;
 pub use notify::{NotifyEvent, NotifyTarget};
@@ -90,6 +92,8 @@ pub struct Settings {
     pub log_json: bool,
     /// `[[notify]]`: who the daemon tells about held, failed and finished files.
     pub notify: Vec<NotifyTarget>,
+    /// `[scim]`: the SCIM 2.0 service provider for one connection, when configured.
+    pub scim: Option<ScimSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +144,8 @@ impl Settings {
             connection::resolve_all(top, raw.connection, source.as_deref(), &auth::process_env)?;
         let first = connections.first().expect("resolve_all gives at least one connection").clone();
         let (inboxes, inbox_connections) = inbox::resolve_all(raw.inbox, &connections)?;
+        let base = source.as_deref().and_then(Path::parent);
+        let scim = scim::resolve(raw.scim, &connections, base, &auth::process_env)?;
         Ok(Settings {
             connection: first.name,
             freshdesk: first.freshdesk,
@@ -158,6 +164,7 @@ impl Settings {
             )?,
             log_json: resolve_log_json(raw.log)?,
             notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
+            scim,
             source,
         })
     }

@@ -113,6 +113,9 @@ const MIGRATIONS: &[&str] = &[
     // 7: the audit chain (src/journal/chain.rs); the history already journaled is sealed into it
     // in the same transaction.
     super::chain::SCHEMA,
+    // 8: the users an identity provider provisions over SCIM (src/journal/scim.rs): what Freshdesk
+    // does not keep (externalId, deprovisioned, removed) and which change file last applied.
+    super::scim::SCHEMA,
 ];
 
 pub(super) fn apply(conn: &Connection) -> super::Result<()> {
