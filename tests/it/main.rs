@@ -28,6 +28,7 @@ mod powers;
 mod promises;
 mod quota;
 mod rejects;
+mod scim;
 mod safety;
 mod secrets;
 mod tamper;

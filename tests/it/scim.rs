@@ -1,0 +1,161 @@
+//! The SCIM service of `fdsync run` (`[scim]`), end to end against the simulator: an
+//! Entra-shaped provisioning sequence (the agent created, deprovisioned, restored with the same
+//! id and roles, then deleted), and the door: 401 without the token, 421 for a forged `Host`,
+//! 413 for a body over 1 MiB.
+
+use crate::daemon::{Daemon, WAIT};
+use crate::helpers::*;
+use fdsync_sim::SimConfig;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "scim-test-token-1234";
+
+struct Idp {
+    app: TestApp,
+    daemon: Daemon,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Idp {
+    async fn start(extra: &str) -> Idp {
+        let app = spawn_app_with(SimConfig { agents: 3, ..fast_sim() }, "").await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let token = app.file("scim_token", TOKEN);
+        set_private(&token);
+        app.write_config(&format!(
+            "{extra}\n[scim]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n",
+            token.display()
+        ));
+        let daemon = Daemon::ready(&app).await;
+        Idp { app, daemon, base: format!("http://127.0.0.1:{port}/scim/v2"), http: reqwest::Client::new() }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        let resp = req.send().await.expect("the SCIM service answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    fn agent(&self, id: u64) -> Option<fdsync_sim::User> {
+        self.app.sim.state().agents.into_iter().find(|a| a.id == id)
+    }
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entra_shaped_sequence_creates_deprovisions_restores_and_deletes_the_agent() {
+    let idp = Idp::start("").await;
+    let (status, found) = idp.get("/Users?filter=userName%20eq%20%22new.hire%40example.com%22").await;
+    assert_eq!((status, found["totalResults"].as_u64()), (200, Some(0)), "{found}\n{}", idp.daemon.log());
+
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "externalId": "entra-object-1", "userName": "new.hire@example.com", "active": true,
+        "displayName": "New Hire", "title": "Support engineer",
+        "emails": [{"primary": true, "type": "work", "value": "new.hire@example.com"}],
+        "name": {"givenName": "New", "familyName": "Hire"}
+    });
+    let (status, created) = idp.send(reqwest::Method::POST, "/Users", Some(user.clone())).await;
+    assert_eq!(status, 201, "{created}\n{}", idp.daemon.log());
+    let id: u64 = created["id"].as_str().unwrap().parse().unwrap();
+    let before = idp.agent(id).expect("the agent exists in Freshdesk");
+    assert!(created["meta"]["location"].as_str().unwrap().ends_with(&format!("/scim/v2/Users/{id}")));
+
+    // A second POST of the same userName is a uniqueness conflict, and costs no change.
+    let (status, again) = idp.send(reqwest::Method::POST, "/Users", Some(user)).await;
+    assert_eq!((status, again["scimType"].as_str()), (409, Some("uniqueness")), "{again}");
+
+    // The identity provider's filter finds it, by userName, externalId and work e-mail.
+    for f in [
+        "userName eq \"new.hire@example.com\"",
+        "externalId eq \"entra-object-1\"",
+        "emails[type eq \"work\"].value eq \"NEW.HIRE@example.com\"",
+    ] {
+        let (_, list) = idp.get(&format!("/Users?filter={}", urlencode(f))).await;
+        assert_eq!(list["Resources"][0]["id"], json!(id.to_string()), "{f}: {list}");
+    }
+
+    // PATCH replace attributes: the same name again and a new externalId (kept in the journal).
+    let ops = json!([{"op": "Replace", "path": "displayName", "value": "New Hire"},
+                     {"op": "Replace", "path": "externalId", "value": "entra-object-2"}]);
+    let (status, patched) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(patch(ops))).await;
+    assert_eq!((status, patched["externalId"].as_str()), (200, Some("entra-object-2")), "{patched}");
+
+    // Deprovision: Entra's capitalised op and string boolean.
+    let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    let (status, off_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
+    assert_eq!((status, off_user["active"].as_bool()), (200, Some(false)), "{off_user}\n{}", idp.daemon.log());
+    assert!(idp.agent(id).is_none(), "the agent is deleted in Freshdesk");
+    let (_, shown) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!((shown["active"].as_bool(), shown["userName"].as_str()), (Some(false), Some("new.hire@example.com")));
+
+    // Re-provision: restored from the before-image, same id and roles.
+    let on = patch(json!([{"op": "Replace", "path": "active", "value": "True"}]));
+    let (status, on_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(on)).await;
+    assert_eq!((status, on_user["active"].as_bool()), (200, Some(true)), "{on_user}\n{}", idp.daemon.log());
+    let after = idp.agent(id).expect("the agent is back with the same id");
+    assert_eq!(
+        after.agent.as_ref().map(|a| (&a.role_ids, &a.group_ids)),
+        before.agent.as_ref().map(|a| (&a.role_ids, &a.group_ids))
+    );
+
+    // DELETE: deprovisioned, and gone for the identity provider.
+    let (status, _) = idp.send(reqwest::Method::DELETE, &format!("/Users/{id}"), None).await;
+    assert_eq!(status, 204, "{}", idp.daemon.log());
+    assert!(idp.agent(id).is_none());
+    assert_eq!(idp.get(&format!("/Users/{id}")).await.0, 404);
+
+    // Every change went through the journal as a file of its own, from the SCIM source.
+    let files: Vec<(String, String)> = idp
+        .app
+        .journal()
+        .prepare("SELECT name, inbox FROM files ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.split('-').nth(1).unwrap_or("")).collect();
+    assert_eq!(names, ["provision", "deprovision", "reprovision", "deprovision"], "{files:?}");
+    assert!(files.iter().all(|(_, inbox)| inbox == "scim"));
+    assert_eq!(idp.app.sim.counters().requests.get("DELETE /api/v2/agents/{id} 204").copied(), Some(2));
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_door_wants_the_token_the_host_and_a_small_body() {
+    let idp = Idp::start("").await;
+    let url = format!("{}/Users", idp.base);
+    let none = idp.http.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    let wrong = idp.http.get(&url).bearer_auth("scim-test-token-1235").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let forged = idp.http.get(&url).bearer_auth(TOKEN).header("host", "evil.example").send().await.unwrap();
+    assert_eq!(forged.status(), 421);
+    let big = "x".repeat(2 << 20);
+    let huge = idp.http.post(&url).bearer_auth(TOKEN).header("content-type", "application/scim+json").body(big);
+    assert_eq!(huge.send().await.unwrap().status(), 413);
+    let (status, spc) = idp.get("/ServiceProviderConfig").await;
+    assert_eq!((status, spc["patch"]["supported"].as_bool(), spc["bulk"]["supported"].as_bool()), (200, Some(true), Some(false)));
+    assert_eq!(idp.get("/ResourceTypes").await.1["totalResults"], 1);
+    assert_eq!(idp.get("/Schemas").await.1["totalResults"], 2);
+    let (status, bad) = idp.get("/Users?filter=userName%20zz").await;
+    assert_eq!((status, bad["scimType"].as_str()), (400, Some("invalidFilter")));
+    let _ = WAIT;
+}
