@@ -15,12 +15,12 @@ pub mod auth;
 mod connection;
 mod endpoint;
 mod http;
-mod scim;
 mod inbox;
 mod limits;
 mod locate;
 pub mod notify;
 mod raw;
+mod scim;
 mod simulator;
 mod syntax;
 
@@ -32,7 +32,6 @@ pub use connection::{Connection, DEFAULT as DEFAULT_CONNECTION, account_of};
 pub use endpoint::FreshdeskSettings;
 pub(crate) use endpoint::is_loopback;
 pub use http::HttpSettings;
-pub use scim::ScimSettings;
 pub use inbox::{Caps, Inbox};
 pub use limits::Limits;
 pub use notify::{NotifyEvent, NotifyTarget};
@@ -40,6 +39,7 @@ pub use raw::{
     RawConfig, RawConnection, RawFreshdesk, RawHttp, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety,
     RawState,
 };
+pub use scim::ScimSettings;
 pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.

@@ -59,7 +59,9 @@ pub(super) fn resolve(
         return Err(super::connection::unknown("scim.connection", &connection, connections));
     }
     let tls = match (raw.tls_cert_file, raw.tls_key_file) {
-        (Some(c), Some(k)) => Some((base.map_or(c.clone(), |b| b.join(&c)), base.map_or(k.clone(), |b| b.join(&k)))),
+        (Some(c), Some(k)) => {
+            Some((base.map_or(c.clone(), |b| b.join(&c)), base.map_or(k.clone(), |b| b.join(&k))))
+        }
         (None, None) => None,
         _ => {
             return Err(Error::invalid(
@@ -107,9 +109,10 @@ mod tests {
         let raw: super::super::RawConfig = toml::from_str(&text).map_err(|e| e.to_string())?;
         let env: std::collections::HashMap<String, String> =
             env.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let conns = crate::config::Settings::from_toml("[freshdesk]\ndomain = \"acme\"\n[auth]\napi_key = \"k\"\n")
-            .unwrap()
-            .connections;
+        let conns =
+            crate::config::Settings::from_toml("[freshdesk]\ndomain = \"acme\"\n[auth]\napi_key = \"k\"\n")
+                .unwrap()
+                .connections;
         resolve(raw.scim, &conns, None, &move |k| env.get(k).cloned()).map_err(|e| e.to_string())
     }
 

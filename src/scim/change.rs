@@ -34,10 +34,11 @@ pub(crate) async fn run(
     op: &Op,
 ) -> Result<Done, ScimError> {
     let payload = serde_json::to_string(op).map_err(|e| ScimError::internal(e.to_string()))?;
-    let sha: String = Sha256::digest(format!("scim\n{}\n{identity}\n{payload}", journal.connection()).as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha: String =
+        Sha256::digest(format!("scim\n{}\n{identity}\n{payload}", journal.connection()).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
     let row = || vec![NewOp::valid(1, op, op.key(&sha, 1))];
     let file_id = match journal.find_file_by_sha(&sha).await? {
         Some(f) if f.state == FileState::Queued => {
@@ -48,7 +49,13 @@ pub(crate) async fn run(
         }
         Some(f) => f.id,
         None => {
-            let new = NewFile { name, path: String::new(), sha256: sha.clone(), inbox: Some(SOURCE.into()), default_action: None };
+            let new = NewFile {
+                name,
+                path: String::new(),
+                sha256: sha.clone(),
+                inbox: Some(SOURCE.into()),
+                default_action: None,
+            };
             let id = journal.insert_file(new, FileState::Queued, None).await?;
             journal.insert_ops(id, row()).await?;
             journal.set_file_state(id, FileState::Processing, None).await?;
@@ -70,7 +77,9 @@ async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
             let why = f.error.unwrap_or_else(|| "its delete waits for approval".into());
             return Err(ScimError::later(
                 HELD_RETRY_SECS,
-                format!("held by fdsync's guards as file {file_id} ({why}); an operator runs `fdsync approve {file_id}`, then the next retry goes through"),
+                format!(
+                    "held by fdsync's guards as file {file_id} ({why}); an operator runs `fdsync approve {file_id}`, then the next retry goes through"
+                ),
             ));
         }
         if journal.row_counts(file_id).await?.is_final() {
@@ -80,7 +89,10 @@ async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
                 .ok_or_else(|| ScimError::internal("the change's row is gone from the journal"));
         }
         if tokio::time::Instant::now() >= deadline {
-            return Err(ScimError::later(10, format!("the change (file {file_id}) is still running; try again")));
+            return Err(ScimError::later(
+                10,
+                format!("the change (file {file_id}) is still running; try again"),
+            ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }

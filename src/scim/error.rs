@@ -18,7 +18,11 @@ pub(crate) struct ScimError {
 }
 
 impl ScimError {
-    pub(crate) fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+    pub(crate) fn new(
+        status: StatusCode,
+        scim_type: Option<&'static str>,
+        detail: impl Into<String>,
+    ) -> Self {
         Self { status, scim_type, detail: detail.into(), retry_after: None }
     }
     pub(crate) fn bad(scim_type: &'static str, detail: impl Into<String>) -> Self {

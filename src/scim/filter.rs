@@ -24,7 +24,8 @@ fn fold_sub_attr(text: &str) -> String {
         let (head, tail) = rest.split_at(at);
         let tail = &tail[2..];
         // sub-attribute, operator, value (a quoted string or a bare token)
-        let sub_end = tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(tail.len());
+        let sub_end =
+            tail.find(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '-')).unwrap_or(tail.len());
         let (sub, after) = tail.split_at(sub_end);
         let after_trim = after.trim_start();
         let op_end = after_trim.find(' ').unwrap_or(after_trim.len());
@@ -113,7 +114,9 @@ fn compare(have: &Value, op: &CompareOp, want: &CompValue) -> bool {
         (Value::String(h), CompValue::Str(w)) => Some(h.to_lowercase().cmp(&w.to_lowercase())),
         (Value::Bool(h), CompValue::True) => Some(h.cmp(&true)),
         (Value::Bool(h), CompValue::False) => Some(h.cmp(&false)),
-        (Value::Number(h), CompValue::Number(w)) => h.as_f64().zip(w.as_f64()).and_then(|(a, b)| a.partial_cmp(&b)),
+        (Value::Number(h), CompValue::Number(w)) => {
+            h.as_f64().zip(w.as_f64()).and_then(|(a, b)| a.partial_cmp(&b))
+        }
         (Value::Null, CompValue::Null) => Some(Ordering::Equal),
         _ => None,
     };

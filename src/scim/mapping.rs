@@ -122,7 +122,8 @@ pub(crate) struct Wanted {
 
 /// Reads a User body (case-insensitive attribute names, as RFC 7643 §2.1 asks).
 pub(crate) fn wanted(body: &Value) -> Result<Wanted, ScimError> {
-    let obj = body.as_object().ok_or_else(|| ScimError::bad("invalidSyntax", "the body is not a JSON object"))?;
+    let obj =
+        body.as_object().ok_or_else(|| ScimError::bad("invalidSyntax", "the body is not a JSON object"))?;
     let get = |name: &str| obj.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v);
     let primary = get("emails").and_then(Value::as_array).and_then(|a| {
         a.iter()
@@ -131,9 +132,10 @@ pub(crate) fn wanted(body: &Value) -> Result<Wanted, ScimError> {
             .or(a.first())
             .and_then(|e| e["value"].as_str())
     });
-    let user_name = get("userName").and_then(Value::as_str).or(primary).ok_or_else(|| {
-        ScimError::bad("invalidValue", "userName is required (the agent's e-mail address)")
-    })?;
+    let user_name = get("userName")
+        .and_then(Value::as_str)
+        .or(primary)
+        .ok_or_else(|| ScimError::bad("invalidValue", "userName is required (the agent's e-mail address)"))?;
     let email = Email::parse(user_name)
         .map_err(|e| ScimError::bad("invalidValue", format!("userName must be an e-mail address: {e}")))?;
     let name_obj = get("name");
@@ -150,7 +152,9 @@ pub(crate) fn wanted(body: &Value) -> Result<Wanted, ScimError> {
         .unwrap_or_else(|| email.as_str().to_string());
     let active = match get("active") {
         None | Some(Value::Null) => true,
-        Some(v) => boolean(v).ok_or_else(|| ScimError::bad("invalidValue", "active must be true or false"))?,
+        Some(v) => {
+            boolean(v).ok_or_else(|| ScimError::bad("invalidValue", "active must be true or false"))?
+        }
     };
     let ext = get(EXT_SCHEMA).cloned().unwrap_or(Value::Null);
     let scope = match &ext["ticketScope"] {
@@ -226,7 +230,10 @@ mod tests {
         let entra = json!({"schemas":[USER_SCHEMA],"userName":"Bo@X.com","active":"True",
             "displayName":"Bo","title":"Eng","externalId":"e-1","name":{"givenName":"B","familyName":"O"}});
         let w = wanted(&entra).unwrap();
-        assert_eq!((w.agent.email.as_str(), w.active, w.external_id.as_deref()), ("Bo@X.com", true, Some("e-1")));
+        assert_eq!(
+            (w.agent.email.as_str(), w.active, w.external_id.as_deref()),
+            ("Bo@X.com", true, Some("e-1"))
+        );
         assert_eq!(w.agent.name, "Bo");
         let okta = json!({"userName":"c@x.com","name":{"givenName":"C","familyName":"D"},
             "emails":[{"value":"c@x.com","primary":true}],"active":false,
@@ -236,6 +243,9 @@ mod tests {
         assert_eq!((w.agent.ticket_scope.number(), w.agent.role_ids.clone()), (3, vec![3]));
         assert_eq!(w.agent.occasional, Some(true));
         assert_eq!(wanted(&json!({"displayName":"x"})).unwrap_err().scim_type, Some("invalidValue"));
-        assert_eq!(wanted(&json!({"userName":"x","active":"maybe"})).unwrap_err().scim_type, Some("invalidValue"));
+        assert_eq!(
+            wanted(&json!({"userName":"x","active":"maybe"})).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
     }
 }

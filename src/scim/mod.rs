@@ -59,7 +59,11 @@ pub async fn serve<A: Api>(
         None => None,
     };
     let access = crate::http::Access::new(settings.hosts.clone(), Some(&settings.token));
-    let state = Arc::new(Scim { journal: journal.on_connection(&settings.connection), engine, directory: Default::default() });
+    let state = Arc::new(Scim {
+        journal: journal.on_connection(&settings.connection),
+        engine,
+        directory: Default::default(),
+    });
     crate::http::serve_guarded(listener, router(state), access, tls, shutdown).await.context("serving [scim]")
 }
 
@@ -89,7 +93,8 @@ fn tls_acceptor(cert: &std::path::Path, key: &std::path::Path) -> anyhow::Result
     let certs = CertificateDer::pem_file_iter(cert)
         .and_then(|i| i.collect::<Result<Vec<_>, _>>())
         .with_context(|| format!("reading scim.tls_cert_file {}", cert.display()))?;
-    let key = PrivateKeyDer::from_pem_file(key).with_context(|| format!("reading scim.tls_key_file {}", key.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key)
+        .with_context(|| format!("reading scim.tls_key_file {}", key.display()))?;
     let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
     let mut config = rustls::ServerConfig::builder_with_provider(provider)
         .with_safe_default_protocol_versions()
@@ -128,7 +133,8 @@ fn list_response(resources: Vec<Value>, total: usize, start: usize) -> Response 
 /// always returned.
 fn select(user: Value, attributes: Option<&str>, excluded: Option<&str>) -> Value {
     let names = |s: Option<&str>| -> Vec<String> {
-        s.map(|s| s.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()).collect()).unwrap_or_default()
+        s.map(|s| s.split(',').map(|n| n.trim().to_ascii_lowercase()).filter(|n| !n.is_empty()).collect())
+            .unwrap_or_default()
     };
     let (only, not) = (names(attributes), names(excluded));
     let Value::Object(obj) = user else { return user };

@@ -32,7 +32,10 @@ pub(crate) fn apply(user: &Value, body: &Value) -> Result<Changed, ScimError> {
         let value = member(op, "value").cloned().unwrap_or(Value::Null);
         let path = match member(op, "path").and_then(Value::as_str) {
             Some(p) if !p.trim().is_empty() => Some(p.parse::<PatchPath>().map_err(|e| {
-                ScimError::bad("invalidPath", format!("the path '{}' cannot be read: {e}", crate::text::shown(p)))
+                ScimError::bad(
+                    "invalidPath",
+                    format!("the path '{}' cannot be read: {e}", crate::text::shown(p)),
+                )
             })?),
             _ => None,
         };
@@ -113,7 +116,9 @@ fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
     }
     let work = |v: &Value| {
         member(v, "emails").and_then(Value::as_array).and_then(|a| {
-            a.iter().find(|e| e["primary"].as_bool() == Some(true)).or(a.first())?["value"].as_str().map(str::to_lowercase)
+            a.iter().find(|e| e["primary"].as_bool() == Some(true)).or(a.first())?["value"]
+                .as_str()
+                .map(str::to_lowercase)
         })
     };
     if work(after) != work(before) {
@@ -149,7 +154,8 @@ fn set(user: &mut Value, path: &AttrPath, value: Value) {
         None => put(obj, &path.name, value),
         Some(sub) => {
             let key = obj.keys().find(|k| k.eq_ignore_ascii_case(&path.name)).cloned();
-            let parent = obj.entry(key.unwrap_or(path.name.clone())).or_insert_with(|| Value::Object(Map::new()));
+            let parent =
+                obj.entry(key.unwrap_or(path.name.clone())).or_insert_with(|| Value::Object(Map::new()));
             if let Some(p) = parent.as_object_mut() {
                 put(p, sub, value);
             }
@@ -202,7 +208,8 @@ mod tests {
         let c = patch(json!([{"op":"remove","path":"externalId"}])).unwrap();
         assert_eq!(c.external_id, Some(None));
         let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann@x.com"},
-                             {"op":"replace","path":"name.givenName","value":"A"}])).unwrap();
+                             {"op":"replace","path":"name.givenName","value":"A"}]))
+        .unwrap();
         assert_eq!(c, Changed::default());
     }
 
@@ -210,12 +217,25 @@ mod tests {
     fn a_change_fdsync_cannot_make_or_a_bad_op_is_said_with_its_scim_type() {
         let c = patch(json!([{"op":"replace","path":"displayName","value":"Ann B"}])).unwrap();
         assert_eq!(c.unchangeable, ["displayName"]);
-        let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"b@x.com"}])).unwrap();
+        let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"b@x.com"}]))
+            .unwrap();
         assert_eq!(c.unchangeable, ["emails"]);
-        assert_eq!(patch(json!([{"op":"replace","path":"active","value":"maybe"}])).unwrap_err().scim_type, Some("invalidValue"));
-        assert_eq!(patch(json!([{"op":"remove","path":"emails[type eq \"home\"]"}])).unwrap_err().scim_type, Some("noTarget"));
-        assert_eq!(patch(json!([{"op":"move","path":"active"}])).unwrap_err().scim_type, Some("invalidSyntax"));
-        assert_eq!(patch(json!([{"op":"add","path":"a[[","value":1}])).unwrap_err().scim_type, Some("invalidPath"));
+        assert_eq!(
+            patch(json!([{"op":"replace","path":"active","value":"maybe"}])).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
+        assert_eq!(
+            patch(json!([{"op":"remove","path":"emails[type eq \"home\"]"}])).unwrap_err().scim_type,
+            Some("noTarget")
+        );
+        assert_eq!(
+            patch(json!([{"op":"move","path":"active"}])).unwrap_err().scim_type,
+            Some("invalidSyntax")
+        );
+        assert_eq!(
+            patch(json!([{"op":"add","path":"a[[","value":1}])).unwrap_err().scim_type,
+            Some("invalidPath")
+        );
         assert!(apply(&user(), &json!({})).is_err());
     }
 }

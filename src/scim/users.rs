@@ -109,7 +109,8 @@ impl<A: Api> Scim<A> {
                 None => Err(ScimError::not_found("no such user")),
             };
         };
-        let mut s = Shown::from_record(&agent.record, id).ok_or_else(|| ScimError::not_found("no such user"))?;
+        let mut s =
+            Shown::from_record(&agent.record, id).ok_or_else(|| ScimError::not_found("no such user"))?;
         s.external_id = row.as_ref().and_then(|r| r.external_id.clone());
         Ok((s, row))
     }
@@ -131,7 +132,9 @@ impl<A: Api> Scim<A> {
         let version = row.version;
         let op = Op::DeleteAgent { agent: AgentRef::Id(now.id) };
         let name = format!("scim-deprovision-{}", now.id);
-        let done = change::run(&self.journal, self.nudge(), name, &format!("delete:{}:{version}", now.id), &op).await?;
+        let done =
+            change::run(&self.journal, self.nudge(), name, &format!("delete:{}:{version}", now.id), &op)
+                .await?;
         match done.line.outcome {
             Some(Outcome::Deleted | Outcome::AlreadyDeleted) => {}
             _ => return Err(refused(&done.line, "deprovisioned")),
@@ -156,7 +159,9 @@ impl<A: Api> Scim<A> {
             email: Some(now.email.clone()),
         };
         let name = format!("scim-reprovision-{}", now.id);
-        let done = change::run(&self.journal, self.nudge(), name, &format!("restore:{}:{file_id}", now.id), &op).await?;
+        let done =
+            change::run(&self.journal, self.nudge(), name, &format!("restore:{}:{file_id}", now.id), &op)
+                .await?;
         if done.line.outcome != Some(Outcome::Restored) {
             return Err(refused(&done.line, "re-provisioned"));
         }
@@ -170,7 +175,13 @@ impl<A: Api> Scim<A> {
     }
 
     /// Applies `active` and `externalId` changes to an existing user.
-    async fn apply(&self, now: &Shown, row: Option<ScimUser>, active: Option<bool>, ext: Option<Option<String>>) -> Result<(), ScimError> {
+    async fn apply(
+        &self,
+        now: &Shown,
+        row: Option<ScimUser>,
+        active: Option<bool>,
+        ext: Option<Option<String>>,
+    ) -> Result<(), ScimError> {
         if let Some(ext) = ext {
             let mut user = row.clone().unwrap_or_else(|| new_row(now));
             user.external_id = ext;
@@ -181,7 +192,9 @@ impl<A: Api> Scim<A> {
             Some(false) if now.active => self.deprovision(now, row).await,
             Some(true) if !now.active => match row {
                 Some(r) => self.reprovision(now, r).await,
-                None => Err(ScimError::bad("mutability", "fdsync has no record of this user's deprovisioning")),
+                None => {
+                    Err(ScimError::bad("mutability", "fdsync has no record of this user's deprovisioning"))
+                }
             },
             _ => Ok(()),
         }
@@ -215,12 +228,20 @@ fn refused(line: &crate::journal::ReportLine, what: &str) -> ScimError {
 fn unchangeable(names: &[&str]) -> ScimError {
     ScimError::bad(
         "mutability",
-        format!("fdsync changes only active and externalId of an existing agent; {} would change", names.join(", ")),
+        format!(
+            "fdsync changes only active and externalId of an existing agent; {} would change",
+            names.join(", ")
+        ),
     )
 }
 
-pub(crate) async fn list<A: Api>(State(s): S<A>, headers: HeaderMap, Query(q): Query<ListQuery>) -> Result<Response, ScimError> {
-    let filter = q.filter.as_deref().filter(|f| !f.trim().is_empty()).map(super::filter::parse).transpose()?;
+pub(crate) async fn list<A: Api>(
+    State(s): S<A>,
+    headers: HeaderMap,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ScimError> {
+    let filter =
+        q.filter.as_deref().filter(|f| !f.trim().is_empty()).map(super::filter::parse).transpose()?;
     let base = base(&headers);
     let mut users: Vec<Value> = s.all_users().await?.iter().map(|u| u.to_json(&base)).collect();
     if let Some(f) = &filter {
@@ -228,7 +249,10 @@ pub(crate) async fn list<A: Api>(State(s): S<A>, headers: HeaderMap, Query(q): Q
     }
     let total = users.len();
     let start = q.start_index.unwrap_or(1).max(1) as usize;
-    let count = q.count.unwrap_or(super::discovery::MAX_RESULTS as i64).clamp(0, super::discovery::MAX_RESULTS as i64) as usize;
+    let count = q
+        .count
+        .unwrap_or(super::discovery::MAX_RESULTS as i64)
+        .clamp(0, super::discovery::MAX_RESULTS as i64) as usize;
     let page: Vec<Value> = users
         .into_iter()
         .skip(start - 1)
@@ -238,21 +262,38 @@ pub(crate) async fn list<A: Api>(State(s): S<A>, headers: HeaderMap, Query(q): Q
     Ok(super::list_response(page, total, start))
 }
 
-pub(crate) async fn get<A: Api>(State(s): S<A>, headers: HeaderMap, Path(id): Path<String>, Query(q): Query<ListQuery>) -> Result<Response, ScimError> {
+pub(crate) async fn get<A: Api>(
+    State(s): S<A>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    Query(q): Query<ListQuery>,
+) -> Result<Response, ScimError> {
     let (user, _) = s.one(parse_id(&id)?).await?;
-    let json = super::select(user.to_json(&base(&headers)), q.attributes.as_deref(), q.excluded_attributes.as_deref());
+    let json = super::select(
+        user.to_json(&base(&headers)),
+        q.attributes.as_deref(),
+        q.excluded_attributes.as_deref(),
+    );
     Ok(scim_json(json))
 }
 
-pub(crate) async fn create<A: Api>(State(s): S<A>, headers: HeaderMap, body: axum::body::Bytes) -> Result<Response, ScimError> {
-    let body: Value = serde_json::from_slice(&body).map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+pub(crate) async fn create<A: Api>(
+    State(s): S<A>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ScimError> {
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
     let want = mapping::wanted(&body)?;
     if !want.active {
         return Err(ScimError::bad("invalidValue", "fdsync creates active agents only (active: true)"));
     }
     let email = want.agent.email.key();
     if s.all_users().await?.iter().any(|u| u.email == email) {
-        return Err(ScimError::conflict(format!("a user with userName {} exists", crate::text::shown(&email))));
+        return Err(ScimError::conflict(format!(
+            "a user with userName {} exists",
+            crate::text::shown(&email)
+        )));
     }
     let again = s.journal.scim_users().await?.iter().filter(|r| r.user_name == email && r.removed).count();
     let op = Op::CreateAgent(want.agent.clone());
@@ -286,9 +327,15 @@ pub(crate) async fn create<A: Api>(State(s): S<A>, headers: HeaderMap, body: axu
     Ok(resp)
 }
 
-pub(crate) async fn replace<A: Api>(State(s): S<A>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Response, ScimError> {
+pub(crate) async fn replace<A: Api>(
+    State(s): S<A>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ScimError> {
     let id = parse_id(&id)?;
-    let body: Value = serde_json::from_slice(&body).map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
     let want = mapping::wanted(&body)?;
     let (now, row) = s.one(id).await?;
     let bad = mapping::unchangeable(&now, &want.agent);
@@ -302,9 +349,15 @@ pub(crate) async fn replace<A: Api>(State(s): S<A>, headers: HeaderMap, Path(id)
     Ok(scim_json(after.to_json(&base(&headers))))
 }
 
-pub(crate) async fn patch<A: Api>(State(s): S<A>, headers: HeaderMap, Path(id): Path<String>, body: axum::body::Bytes) -> Result<Response, ScimError> {
+pub(crate) async fn patch<A: Api>(
+    State(s): S<A>,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+    body: axum::body::Bytes,
+) -> Result<Response, ScimError> {
     let id = parse_id(&id)?;
-    let body: Value = serde_json::from_slice(&body).map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
     let (now, row) = s.one(id).await?;
     let changed = super::patch::apply(&now.to_json(&base(&headers)), &body)?;
     if !changed.unchangeable.is_empty() {

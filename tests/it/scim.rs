@@ -97,10 +97,18 @@ async fn an_entra_shaped_sequence_creates_deprovisions_restores_and_deletes_the_
     // Deprovision: Entra's capitalised op and string boolean.
     let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
     let (status, off_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
-    assert_eq!((status, off_user["active"].as_bool()), (200, Some(false)), "{off_user}\n{}", idp.daemon.log());
+    assert_eq!(
+        (status, off_user["active"].as_bool()),
+        (200, Some(false)),
+        "{off_user}\n{}",
+        idp.daemon.log()
+    );
     assert!(idp.agent(id).is_none(), "the agent is deleted in Freshdesk");
     let (_, shown) = idp.get(&format!("/Users/{id}")).await;
-    assert_eq!((shown["active"].as_bool(), shown["userName"].as_str()), (Some(false), Some("new.hire@example.com")));
+    assert_eq!(
+        (shown["active"].as_bool(), shown["userName"].as_str()),
+        (Some(false), Some("new.hire@example.com"))
+    );
 
     // Re-provision: restored from the before-image, same id and roles.
     let on = patch(json!([{"op": "Replace", "path": "active", "value": "True"}]));
@@ -149,7 +157,10 @@ async fn the_door_wants_the_token_the_host_and_a_small_body() {
     let forged = idp.http.get(&url).bearer_auth(TOKEN).header("host", "evil.example").send().await.unwrap();
     assert_eq!(forged.status(), 421);
     let (status, spc) = idp.get("/ServiceProviderConfig").await;
-    assert_eq!((status, spc["patch"]["supported"].as_bool(), spc["bulk"]["supported"].as_bool()), (200, Some(true), Some(false)));
+    assert_eq!(
+        (status, spc["patch"]["supported"].as_bool(), spc["bulk"]["supported"].as_bool()),
+        (200, Some(true), Some(false))
+    );
     assert_eq!(idp.get("/ResourceTypes").await.1["totalResults"], 1);
     assert_eq!(idp.get("/Schemas").await.1["totalResults"], 2);
     let (status, bad) = idp.get("/Users?filter=userName%20zz").await;
