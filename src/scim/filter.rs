@@ -183,7 +183,7 @@ mod tests {
         assert!(m(r#"userName eq "bo@x.com" or externalId eq "e-1""#));
         assert!(!m(r#"userName eq "ann@x.com" and externalId eq "e-2""#));
         assert!(m(r#"active eq true and userName sw "ann""#));
-        assert!(m("title pr") == false && m("userName pr"));
+        assert!(!m("title pr") && m("userName pr"));
         assert!(m(r#"urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent:ticketScope eq "global""#));
     }
 
