@@ -46,18 +46,26 @@ pub(crate) struct Scim<A> {
     directory: directory::Directory,
 }
 
+/// `[scim]`'s TLS, read once at start (an unreadable certificate or key stops `fdsync run`).
+pub struct Tls(tokio_rustls::TlsAcceptor);
+
+impl Tls {
+    /// `None` without `tls_cert_file`/`tls_key_file`.
+    pub fn load(settings: &ScimSettings) -> anyhow::Result<Option<Tls>> {
+        settings.tls.as_ref().map(|(cert, key)| tls_acceptor(cert, key).map(Tls)).transpose()
+    }
+}
+
 /// Serves `[scim]` on a bound listener until `shutdown`.
 pub async fn serve<A: Api>(
     listener: tokio::net::TcpListener,
     settings: &ScimSettings,
+    tls: Option<Tls>,
     journal: Journal,
     engine: Engine<A>,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let tls = match &settings.tls {
-        Some((cert, key)) => Some(tls_acceptor(cert, key)?),
-        None => None,
-    };
+    let tls = tls.map(|t| t.0);
     let access = crate::http::Access::new(settings.hosts.clone(), Some(&settings.token));
     let state = Arc::new(Scim {
         journal: journal.on_connection(&settings.connection),

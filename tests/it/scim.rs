@@ -19,16 +19,24 @@ struct Idp {
 
 impl Idp {
     async fn start(extra: &str) -> Idp {
+        Idp::start_with(extra, "", false).await
+    }
+
+    /// The simulator with 3 seeded agents, `extra` top-level sections, and `[scim]` (plus
+    /// `scim_extra` lines) on a free port, over https when `tls`.
+    async fn start_with(extra: &str, scim_extra: &str, tls: bool) -> Idp {
         let app = spawn_app_with(SimConfig { agents: 3, ..fast_sim() }, "").await;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let token = app.file("scim_token", TOKEN);
         set_private(&token);
         app.write_config(&format!(
-            "{extra}\n[scim]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n",
+            "{extra}\n[scim]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n{scim_extra}\n",
             token.display()
         ));
         let daemon = Daemon::ready(&app).await;
-        Idp { app, daemon, base: format!("http://127.0.0.1:{port}/scim/v2"), http: reqwest::Client::new() }
+        let scheme = if tls { "https" } else { "http" };
+        let http = reqwest::Client::builder().tls_danger_accept_invalid_certs(true).build().unwrap();
+        Idp { app, daemon, base: format!("{scheme}://127.0.0.1:{port}/scim/v2"), http }
     }
 
     async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
@@ -212,4 +220,134 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
     assert_eq!(files, 1);
     let _ = WAIT;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_shaped_sequence_pages_puts_and_deprovisions_then_restores() {
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    // Paged GETs: every user once, across pages of two.
+    let mut seen = Vec::new();
+    let mut start = 1;
+    loop {
+        let (status, page) = idp.get(&format!("/Users?startIndex={start}&count=2")).await;
+        assert_eq!(status, 200, "{page}");
+        let got = page["Resources"].as_array().unwrap().clone();
+        assert!(got.len() <= 2 && page["startIndex"] == start);
+        seen.extend(got.iter().map(|u| u["userName"].as_str().unwrap().to_string()));
+        start += 2;
+        if start > page["totalResults"].as_u64().unwrap() as usize {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), idp.app.sim.state().agents.len(), "{seen:?}");
+    assert!(seen.contains(&"agent0002@example.com".to_string()));
+
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "okta.user@example.com", "name": {"givenName": "Okta", "familyName": "User"},
+        "emails": [{"value": "okta.user@example.com", "primary": true, "type": "work"}],
+        "active": true, "externalId": "00u1",
+        "urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent": {"ticketScope": "Group"}});
+    let (status, created) = idp.send(reqwest::Method::POST, "/Users", Some(user.clone())).await;
+    assert_eq!(status, 201, "{created}\n{}", idp.daemon.log());
+    let id: u64 = created["id"].as_str().unwrap().parse().unwrap();
+    let before = idp.agent(id).unwrap().agent.unwrap();
+    assert_eq!(before.ticket_scope, 2);
+
+    // PUT the whole user: a new externalId only.
+    let mut put = user.clone();
+    put["externalId"] = json!("00u1-renamed");
+    let (status, replaced) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(put.clone())).await;
+    assert_eq!((status, replaced["externalId"].as_str()), (200, Some("00u1-renamed")), "{replaced}");
+    // PUT with another name: not a change fdsync makes, said with scimType mutability.
+    let mut rename = put.clone();
+    rename["displayName"] = json!("Someone Else");
+    let (status, refused) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(rename)).await;
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("mutability")), "{refused}");
+
+    // Okta's deprovision: replace without a path.
+    let off = patch(json!([{"op": "replace", "value": {"active": false}}]));
+    let (status, off_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
+    assert_eq!((status, off_user["active"].as_bool()), (200, Some(false)), "{off_user}");
+    assert!(idp.agent(id).is_none());
+    let (_, found) = idp.get("/Users?filter=externalId%20eq%20%2200u1-renamed%22").await;
+    assert_eq!(found["Resources"][0]["active"], json!(false), "{found}");
+
+    // Okta's reactivation: PUT with active true restores the same agent.
+    let (status, back) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(put)).await;
+    assert_eq!((status, back["active"].as_bool()), (200, Some(true)), "{back}\n{}", idp.daemon.log());
+    let after = idp.agent(id).expect("restored with the same id").agent.unwrap();
+    assert_eq!((after.ticket_scope, &after.role_ids, &after.group_ids), (2, &before.role_ids, &before.group_ids));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_service_speaks_only_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("scim.pem"), dir.path().join("scim.key"));
+    let made = std::process::Command::new("openssl")
+        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl makes a test certificate");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let tls = format!("tls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n", cert.display(), key.display());
+    let idp = Idp::start_with("", &tls, true).await;
+    let (status, spc) = idp.get("/ServiceProviderConfig").await;
+    assert_eq!((status, spc["patch"]["supported"].as_bool()), (200, Some(true)), "{}", idp.daemon.log());
+    let plain = idp.base.replace("https://", "http://");
+    assert!(reqwest::Client::new().get(format!("{plain}/Users")).bearer_auth(TOKEN).send().await.is_err());
+
+    // A key that is not a key stops `fdsync run` at start, naming the key.
+    let Idp { app, daemon, .. } = idp;
+    assert_eq!(daemon.stop().await, 0);
+    std::fs::write(&key, "not a key").unwrap();
+    let out = app.fdsync(&["run"]).await;
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("scim.tls_key_file"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
+    let mut idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0003%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
+    // Every change is held 3 s by the simulator, then applied: the DELETE is in flight.
+    idp.app.sim.update(|c| {
+        c.late_rate = 1.0;
+        c.late_delay = std::time::Duration::from_secs(3);
+    });
+    let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    let (url, http, body) = (format!("{}/Users/{id}", idp.base), idp.http.clone(), off.to_string());
+    let first = tokio::spawn(async move { http.patch(url).bearer_auth(TOKEN).body(body).send().await });
+    let sending = || {
+        idp.app
+            .journal()
+            .query_row("SELECT COUNT(*) FROM ops WHERE state = 'sending'", [], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+            == 1
+    };
+    assert!(wait_until(WAIT, sending).await, "{}", idp.daemon.log());
+    idp.daemon.kill9().await;
+    let _ = first.await;
+    idp.app.sim.update(|c| c.late_rate = 0.0);
+    idp.daemon = Daemon::ready(&idp.app).await;
+    let mut status = 0;
+    for _ in 0..60 {
+        status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off.clone())).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 200, "{}", idp.daemon.log());
+    assert!(idp.agent(id.parse().unwrap()).is_none());
+    let log = idp.app.sim.request_log();
+    let deletes = log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count();
+    assert_eq!(deletes, 1, "one DELETE reached Freshdesk: {log:?}");
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1, "the retry found the change journaled before the kill");
+    let (_, shown) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!(shown["active"], json!(false));
 }
