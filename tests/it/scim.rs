@@ -25,7 +25,16 @@ impl Idp {
     /// The simulator with 3 seeded agents, `extra` top-level sections, and `[scim]` (plus
     /// `scim_extra` lines) on a free port, over https when `tls`.
     async fn start_with(extra: &str, scim_extra: &str, tls: bool) -> Idp {
-        let app = spawn_app_with(SimConfig { agents: 3, ..fast_sim() }, "").await;
+        Idp::start_full(3, extra, scim_extra, tls).await
+    }
+
+    /// `agents` seeded agents and the product's default guards.
+    async fn start_scaled(agents: u32) -> Idp {
+        Idp::start_full(agents, "", "", false).await
+    }
+
+    async fn start_full(agents: u32, extra: &str, scim_extra: &str, tls: bool) -> Idp {
+        let app = spawn_app_with(SimConfig { agents, ..fast_sim() }, "").await;
         let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let token = app.file("scim_token", TOKEN);
         set_private(&token);
@@ -350,4 +359,53 @@ async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
     assert_eq!(files, 1, "the retry found the change journaled before the kill");
     let (_, shown) = idp.get(&format!("/Users/{id}")).await;
     assert_eq!(shown["active"], json!(false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_approved_once_each() {
+    let app_agents = 40;
+    let idp = Idp::start_scaled(app_agents).await;
+    let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
+    let ids: Vec<String> =
+        list["Resources"].as_array().unwrap().iter().take(30).map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(ids.len(), 30, "{list}");
+    let agents = idp.app.sim.state().agents.len();
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let mut statuses = Vec::new();
+    let mut held = Vec::new();
+    for id in &ids {
+        let (status, body) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await;
+        if status == 503 {
+            let detail = body["detail"].as_str().unwrap();
+            held.push(detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string());
+        }
+        statuses.push(status);
+    }
+    let allowed = agents / 10;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), allowed, "{statuses:?}");
+    assert_eq!(held.len(), 30 - allowed, "{statuses:?}");
+    assert_eq!(idp.app.sim.state().agents.len(), agents - allowed, "nothing beyond the rule deleted");
+    for file in &held {
+        let out = idp.app.fdsync(&["approve", file, "--yes"]).await;
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // The provider's next cycle retries; each held deprovision goes through, once.
+    for _ in 0..2 {
+        for id in &ids {
+            let mut status = 0;
+            for _ in 0..40 {
+                status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0;
+                if status == 200 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(status, 200, "{id}\n{}", idp.daemon.log());
+        }
+    }
+    assert_eq!(idp.app.sim.state().agents.len(), agents - 30);
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 30);
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 30);
 }
