@@ -284,7 +284,9 @@ async fn start_scim(
         .with_context(|| format!("scim.connection {} has no engine", scim.connection))?;
     let (journal, engine, stop) = (journal.clone(), conn.engine.clone(), stop.clone());
     tracing::info!(listen = %scim.listen, connection = %scim.connection, tls = scim.tls.is_some(), "SCIM service listening.");
-    Ok(Some(tokio::spawn(async move { crate::scim::serve(listener, &scim, tls, journal, engine, stop).await })))
+    Ok(Some(tokio::spawn(
+        async move { crate::scim::serve(listener, &scim, tls, journal, engine, stop).await },
+    )))
 }
 
 /// Awaits a task held in an option (pending forever once taken).

@@ -24,6 +24,8 @@ pub(crate) const EXT_SCHEMA: &str = "urn:ietf:params:scim:schemas:extension:fdsy
 pub(crate) struct Shown {
     pub(crate) id: u64,
     pub(crate) email: String,
+    /// The provider's `userName` when it is not the e-mail (kept in the journal).
+    pub(crate) user_name: Option<String>,
     pub(crate) name: Option<String>,
     pub(crate) title: Option<String>,
     pub(crate) active: bool,
@@ -45,6 +47,7 @@ impl Shown {
         Some(Self {
             id,
             email,
+            user_name: None,
             name: text(&contact["name"]),
             title: text(&contact["job_title"]),
             active: true,
@@ -56,12 +59,17 @@ impl Shown {
         })
     }
 
+    /// `userName`: the provider's, else the e-mail.
+    pub(crate) fn user_name(&self) -> &str {
+        self.user_name.as_deref().unwrap_or(&self.email)
+    }
+
     /// The User resource, `meta.location` under `base` (`…/scim/v2`).
     pub(crate) fn to_json(&self, base: &str) -> Value {
         let mut user = json!({
             "schemas": [USER_SCHEMA, EXT_SCHEMA],
             "id": self.id.to_string(),
-            "userName": self.email,
+            "userName": self.user_name(),
             "active": self.active,
             "emails": [{"value": self.email, "type": "work", "primary": true}],
             "meta": {"resourceType": "User", "location": format!("{base}/Users/{}", self.id)},
@@ -115,6 +123,8 @@ pub(crate) fn boolean(v: &Value) -> Option<bool> {
 /// What a POST or PUT body asks for.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Wanted {
+    /// As given (the agent's e-mail, or a login when the e-mail is in `emails`).
+    pub(crate) user_name: String,
     pub(crate) agent: NewAgent,
     pub(crate) active: bool,
     pub(crate) external_id: Option<String>,
@@ -136,8 +146,16 @@ pub(crate) fn wanted(body: &Value) -> Result<Wanted, ScimError> {
         .and_then(Value::as_str)
         .or(primary)
         .ok_or_else(|| ScimError::bad("invalidValue", "userName is required (the agent's e-mail address)"))?;
-    let email = Email::parse(user_name)
-        .map_err(|e| ScimError::bad("invalidValue", format!("userName must be an e-mail address: {e}")))?;
+    // The agent's e-mail: userName when it is one, else the primary (or work) e-mail.
+    let email = match (Email::parse(user_name), primary.map(Email::parse)) {
+        (Ok(e), _) | (Err(_), Some(Ok(e))) => e,
+        (Err(e), _) => {
+            return Err(ScimError::bad(
+                "invalidValue",
+                format!("userName or the primary e-mail must be the agent's e-mail address: {e}"),
+            ));
+        }
+    };
     let name_obj = get("name");
     let formatted = name_obj.and_then(|n| n["formatted"].as_str()).map(str::to_string).or_else(|| {
         let g = name_obj.and_then(|n| n["givenName"].as_str()).unwrap_or("");
@@ -186,16 +204,20 @@ pub(crate) fn wanted(body: &Value) -> Result<Wanted, ScimError> {
         time_zone: None,
     };
     let external_id = get("externalId").and_then(Value::as_str).map(str::to_string);
-    Ok(Wanted { agent, active, external_id })
+    Ok(Wanted { user_name: user_name.to_string(), agent, active, external_id })
 }
 
 /// The attributes of `want` that differ from `now`, which fdsync cannot change on an existing
 /// agent (it changes only `active` and `externalId`). Pure.
-pub(crate) fn unchangeable(now: &Shown, want: &NewAgent) -> Vec<&'static str> {
+pub(crate) fn unchangeable(now: &Shown, want: &Wanted) -> Vec<&'static str> {
     let mut out = Vec::new();
-    if want.email.key() != now.email {
+    if !want.user_name.eq_ignore_ascii_case(now.user_name()) {
         out.push("userName");
     }
+    if want.agent.email.key() != now.email {
+        out.push("emails");
+    }
+    let want = &want.agent;
     if now.name.as_deref().is_some_and(|n| n != want.name) {
         out.push("displayName");
     }

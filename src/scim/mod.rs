@@ -78,6 +78,7 @@ pub async fn serve<A: Api>(
 fn router<A: Api>(state: Arc<Scim<A>>) -> axum::Router {
     let users = axum::Router::new()
         .route("/Users", get(users::list::<A>).post(users::create::<A>))
+        .route("/Users/.search", axum::routing::post(users::search::<A>))
         .route(
             "/Users/{id}",
             get(users::get::<A>).put(users::replace::<A>).patch(users::patch::<A>).delete(users::delete::<A>),

@@ -48,6 +48,7 @@ impl<A: Api> Scim<A> {
             }
             if let Some(mut s) = Shown::from_record(&a.record, a.id) {
                 s.external_id = row.and_then(|r| r.external_id.clone());
+                s.user_name = row.and_then(|r| provider_name(&s, r));
                 out.push(s);
             }
         }
@@ -66,6 +67,7 @@ impl<A: Api> Scim<A> {
         let mut s = snapshot.and_then(|rec| Shown::from_record(&rec, r.agent_id)).unwrap_or(Shown {
             id: r.agent_id,
             email: r.user_name.clone(),
+            user_name: None,
             name: None,
             title: None,
             active: false,
@@ -77,6 +79,7 @@ impl<A: Api> Scim<A> {
         });
         s.active = false;
         s.external_id = r.external_id.clone();
+        s.user_name = provider_name(&s, r);
         Ok(s)
     }
 
@@ -201,10 +204,15 @@ impl<A: Api> Scim<A> {
     }
 }
 
+/// The provider's `userName` remembered for `s`, when it is not the agent's e-mail.
+fn provider_name(s: &Shown, r: &ScimUser) -> Option<String> {
+    (!r.user_name.eq_ignore_ascii_case(&s.email)).then(|| r.user_name.clone())
+}
+
 fn new_row(s: &Shown) -> ScimUser {
     ScimUser {
         agent_id: s.id,
-        user_name: s.email.clone(),
+        user_name: s.user_name().to_string(),
         external_id: s.external_id.clone(),
         active: s.active,
         deleted_by: None,
@@ -236,10 +244,14 @@ fn unchangeable(names: &[&str]) -> ScimError {
 }
 
 pub(crate) async fn list<A: Api>(
-    State(s): S<A>,
+    state: S<A>,
     headers: HeaderMap,
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ScimError> {
+    list_users(state, headers, q).await
+}
+
+async fn list_users<A: Api>(State(s): S<A>, headers: HeaderMap, q: ListQuery) -> Result<Response, ScimError> {
     let filter =
         q.filter.as_deref().filter(|f| !f.trim().is_empty()).map(super::filter::parse).transpose()?;
     let base = base(&headers);
@@ -260,6 +272,29 @@ pub(crate) async fn list<A: Api>(
         .map(|u| super::select(u, q.attributes.as_deref(), q.excluded_attributes.as_deref()))
         .collect();
     Ok(super::list_response(page, total, start))
+}
+
+/// `POST /Users/.search` (RFC 7644 §3.4.3): the query in the body.
+pub(crate) async fn search<A: Api>(
+    state: S<A>,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Result<Response, ScimError> {
+    let body: Value = serde_json::from_slice(&body)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+    let list = |k: &str| {
+        super::filter::member(&body, k)
+            .and_then(Value::as_array)
+            .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
+    };
+    let q = ListQuery {
+        filter: super::filter::member(&body, "filter").and_then(Value::as_str).map(str::to_string),
+        start_index: super::filter::member(&body, "startIndex").and_then(Value::as_i64),
+        count: super::filter::member(&body, "count").and_then(Value::as_i64),
+        attributes: list("attributes"),
+        excluded_attributes: list("excludedAttributes"),
+    };
+    list_users(state, headers, q).await
 }
 
 pub(crate) async fn get<A: Api>(
@@ -306,6 +341,7 @@ pub(crate) async fn create<A: Api>(
     let shown = Shown {
         id,
         email: email.clone(),
+        user_name: (!want.user_name.eq_ignore_ascii_case(&email)).then(|| want.user_name.clone()),
         name: Some(want.agent.name.clone()),
         title: want.agent.job_title.clone(),
         active: true,
@@ -338,7 +374,7 @@ pub(crate) async fn replace<A: Api>(
         .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
     let want = mapping::wanted(&body)?;
     let (now, row) = s.one(id).await?;
-    let bad = mapping::unchangeable(&now, &want.agent);
+    let bad = mapping::unchangeable(&now, &want);
     if !bad.is_empty() {
         return Err(unchangeable(&bad));
     }

@@ -285,7 +285,10 @@ async fn an_okta_shaped_sequence_pages_puts_and_deprovisions_then_restores() {
     let (status, back) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(put)).await;
     assert_eq!((status, back["active"].as_bool()), (200, Some(true)), "{back}\n{}", idp.daemon.log());
     let after = idp.agent(id).expect("restored with the same id").agent.unwrap();
-    assert_eq!((after.ticket_scope, &after.role_ids, &after.group_ids), (2, &before.role_ids, &before.group_ids));
+    assert_eq!(
+        (after.ticket_scope, &after.role_ids, &after.group_ids),
+        (2, &before.role_ids, &before.group_ids)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,7 +296,17 @@ async fn with_a_certificate_the_service_speaks_only_tls() {
     let dir = tempfile::tempdir().unwrap();
     let (cert, key) = (dir.path().join("scim.pem"), dir.path().join("scim.key"));
     let made = std::process::Command::new("openssl")
-        .args(["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1"])
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
         .args(["-subj", "/CN=127.0.0.1", "-keyout"])
         .arg(&key)
         .arg("-out")
@@ -366,8 +379,13 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
     let app_agents = 40;
     let idp = Idp::start_scaled(app_agents).await;
     let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
-    let ids: Vec<String> =
-        list["Resources"].as_array().unwrap().iter().take(30).map(|u| u["id"].as_str().unwrap().to_string()).collect();
+    let ids: Vec<String> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(30)
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(ids.len(), 30, "{list}");
     let agents = idp.app.sim.state().agents.len();
     let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
