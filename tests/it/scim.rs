@@ -249,6 +249,9 @@ async fn an_okta_shaped_sequence_pages_puts_and_deprovisions_then_restores() {
         }
     }
     assert_eq!(seen.len(), idp.app.sim.state().agents.len(), "{seen:?}");
+    // The pages were answered from one listing of the agents, not a call per page or user.
+    let listings = idp.app.sim.request_log().iter().filter(|r| r.as_str() == "GET /api/v2/agents").count();
+    assert_eq!(listings, 1, "{:?}", idp.app.sim.request_log());
     assert!(seen.contains(&"agent0002@example.com".to_string()));
 
     let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
@@ -355,6 +358,9 @@ async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
     let _ = first.await;
     idp.app.sim.update(|c| c.late_rate = 0.0);
     idp.daemon = Daemon::ready(&idp.app).await;
+    // The lost request lands: the agent is gone before the provider retries.
+    let gone = || idp.agent(id.parse().unwrap()).is_none();
+    assert!(wait_until(WAIT, gone).await);
     let mut status = 0;
     for _ in 0..60 {
         status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off.clone())).await.0;
