@@ -1,7 +1,8 @@
 //! The SCIM service's view of the account's agents: one paged listing (100 per page, through the
 //! engine's pacer), trusted for [`MAX_AGE`] and kept fresh by fdsync's own changes (a
 //! deprovisioned agent is dropped, a created or restored one put in), so an identity provider's
-//! cycle over N unchanged users costs about N/100 calls instead of N.
+//! cycle over N unchanged users costs about N/100 calls instead of N. While Freshdesk answers
+//! 429 (the quota is spent, the pacer waits), reads answer 429 with `Retry-After`.
 
 use super::error::ScimError;
 use crate::engine::Engine;
@@ -12,6 +13,9 @@ use std::time::{Duration, Instant};
 
 /// How long a listing answers reads.
 pub(crate) const MAX_AGE: Duration = Duration::from_secs(300);
+/// How long one page of the listing may wait (for the pacer, for retries) before the request
+/// is answered 429 (the quota is spent) or 503: an identity provider retries either.
+const PAGE_WAIT: Duration = Duration::from_secs(5);
 /// Most pages listed (100,000 agents).
 const MAX_PAGES: u32 = 1000;
 
@@ -29,16 +33,26 @@ impl Directory {
         {
             return Ok(agents.clone());
         }
+        let quota_spent = || {
+            let secs = engine.pacer().snapshot().paused_for_ms.div_ceil(1000).max(1);
+            ScimError::quota(secs, "Freshdesk's quota is spent; try again later")
+        };
+        if engine.pacer().snapshot().paused_for_ms > 0 {
+            return Err(quota_spent());
+        }
         let limited_before = engine.pacer().snapshot().rate_limited;
         let mut agents = BTreeMap::new();
         for page in 1..=MAX_PAGES {
-            let (list, next) = engine.read_agents_page(page).await.map_err(|why| {
-                if engine.pacer().snapshot().rate_limited > limited_before {
-                    ScimError::quota(60, "Freshdesk's quota is spent; try again later")
-                } else {
-                    ScimError::later(30, format!("the agent listing cannot be read now: {why}"))
+            let read = tokio::time::timeout(PAGE_WAIT, engine.read_agents_page(page)).await;
+            let limited = || engine.pacer().snapshot().rate_limited > limited_before;
+            let (list, next) = match read {
+                Ok(Ok(page)) => page,
+                Ok(Err(_)) | Err(_) if limited() => return Err(quota_spent()),
+                Ok(Err(why)) => {
+                    return Err(ScimError::later(30, format!("the agent listing cannot be read now: {why}")));
                 }
-            })?;
+                Err(_) => return Err(ScimError::later(30, "the agent listing takes too long; try again")),
+            };
             agents.extend(list.into_iter().map(|a| (a.id, a)));
             if !next {
                 *state = Some((Instant::now(), agents.clone()));

@@ -433,3 +433,17 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
     let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
     assert_eq!(files, 30);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_quota_is_spent_reads_answer_429_with_retry_after() {
+    let idp = Idp::start("").await;
+    idp.app
+        .sim
+        .update(|c| c.storm_until = Some(std::time::Instant::now() + std::time::Duration::from_secs(120)));
+    let resp = idp.http.get(format!("{}/Users", idp.base)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(resp.status(), 429, "{}", idp.daemon.log());
+    let wait: u64 = resp.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1, "{wait}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+}
