@@ -134,7 +134,7 @@ impl<A: Api> Scim<A> {
         };
         let version = row.version;
         let op = Op::DeleteAgent { agent: AgentRef::Id(now.id) };
-        let name = format!("scim-deprovision-{}", now.id);
+        let name = format!("scim-deprovision-{}-{}", now.id, now.email);
         let done =
             change::run(&self.journal, self.nudge(), name, &format!("delete:{}:{version}", now.id), &op)
                 .await?;
@@ -161,7 +161,7 @@ impl<A: Api> Scim<A> {
             image: image.as_deref().and_then(|s| crate::freshdesk::agents::before_image(s).ok()),
             email: Some(now.email.clone()),
         };
-        let name = format!("scim-reprovision-{}", now.id);
+        let name = format!("scim-reprovision-{}-{}", now.id, now.email);
         let done =
             change::run(&self.journal, self.nudge(), name, &format!("restore:{}:{file_id}", now.id), &op)
                 .await?;

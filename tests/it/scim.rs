@@ -211,6 +211,10 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     assert_eq!(idp.send(reqwest::Method::PATCH, &path, off()).await.0, 503);
     assert!(idp.agent(id.parse().unwrap()).is_some());
     let file_id = detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string();
+    // `fdsync status` shows the held change, from the SCIM source, with whom it would delete.
+    let status = stdout(&idp.app.fdsync(&["status"]).await);
+    let who = format!("scim-deprovision-{id}-agent0001@example.com");
+    assert!(status.contains(&who) && status.contains("held"), "{status}");
     let approved = idp.app.fdsync(&["approve", &file_id, "--yes"]).await;
     assert_eq!(code(&approved), 0, "{}", stderr(&approved));
     let mut status = 0;
@@ -228,7 +232,9 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     assert_eq!(idp.app.sim.counters().requests.get("DELETE /api/v2/agents/{id} 204").copied(), Some(1));
     let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
     assert_eq!(files, 1);
-    let _ = WAIT;
+    // The audit names the change, its source and its approval; undo can restore it.
+    let audit = stdout(&idp.app.fdsync(&["audit"]).await);
+    assert!(audit.contains("delete_agent") && audit.contains(&who), "{audit}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
