@@ -3,8 +3,9 @@
 //! through fdsync's journal, guards and undo.
 //!
 //! - [`discovery`]: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`;
-//! - [`users`]: `/Users`, reading from the [`directory`] and the journal, changing through
-//!   [`change`] (a one-row file per change, run by the connection's engine);
+//! - [`users`]: `/Users` over [`store`] (what the provider sees; deprovision, re-provision),
+//!   reading from the [`directory`] and the journal, changing through [`change`] (a one-row
+//!   file per change, run by the connection's engine);
 //! - [`mapping`] (agent ⇄ User), [`filter`] and [`patch`] (pure), [`error`] (the error schema).
 //!
 //! Served behind the status page's admission rules and limits ([`crate::http::serve_guarded`]:
@@ -18,6 +19,7 @@ mod error;
 mod filter;
 mod mapping;
 mod patch;
+mod store;
 mod users;
 
 use crate::config::ScimSettings;
