@@ -8,8 +8,10 @@
 use super::{Journal, Result, now_ms};
 use rusqlite::{OptionalExtension, params};
 
+/// `IF NOT EXISTS`: a test rewinds `user_version` to replay older migrations over a journal
+/// that already has this table.
 pub(super) const SCHEMA: &str = r#"
-    CREATE TABLE scim_users (
+    CREATE TABLE IF NOT EXISTS scim_users (
         connection   TEXT    NOT NULL,
         agent_id     INTEGER NOT NULL,
         user_name    TEXT    NOT NULL,
@@ -22,7 +24,7 @@ pub(super) const SCHEMA: &str = r#"
         updated_at   INTEGER NOT NULL,
         PRIMARY KEY (connection, agent_id)
     );
-    CREATE INDEX scim_users_name ON scim_users(connection, user_name);
+    CREATE INDEX IF NOT EXISTS scim_users_name ON scim_users(connection, user_name);
 "#;
 
 /// One provisioned user as the journal remembers it.

@@ -453,3 +453,24 @@ async fn when_the_quota_is_spent_reads_answer_429_with_retry_after() {
     let body: Value = resp.json().await.unwrap();
     assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_agent_is_never_deleted_and_a_protected_role_is_held() {
+    let idp =
+        Idp::start("[safety]\nmax_deletes_percent = 0\nprotected_emails = [\"agent0002@example.com\"]\n")
+            .await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0002%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
+    let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    let (status, refused) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("mutability")), "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("protected"), "{refused}");
+    assert!(idp.agent(id.parse().unwrap()).is_some());
+
+    let admin = json!({"userName": "boss@example.com", "displayName": "Boss",
+        "urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent": {"roleIds": [fdsync_sim::ROLE_ACCOUNT_ADMIN]}});
+    let (status, held) = idp.send(reqwest::Method::POST, "/Users", Some(admin)).await;
+    assert_eq!(status, 503, "{held}");
+    assert!(held["detail"].as_str().unwrap().contains("Account Administrator"), "{held}");
+    assert!(!idp.app.sim.state().agents.iter().any(|a| a.email.as_deref() == Some("boss@example.com")));
+}
