@@ -28,6 +28,7 @@ pub(crate) struct Done {
 /// Journals `op` (once per `identity`) and waits for its row to be final.
 pub(crate) async fn run(
     journal: &Journal,
+    submit: &tokio::sync::Mutex<()>,
     nudge: impl Fn(),
     name: String,
     identity: &str,
@@ -40,6 +41,9 @@ pub(crate) async fn run(
             .map(|b| format!("{b:02x}"))
             .collect();
     let row = || vec![NewOp::valid(1, op, op.key(&sha, 1))];
+    // One lookup-then-insert at a time: two copies of one request (a provider retrying while
+    // the first still waits) must find one file, not insert two.
+    let submitting = submit.lock().await;
     let file_id = match journal.find_file_by_sha(&sha).await? {
         Some(f) if f.state == FileState::Queued => {
             journal.discard_ops(f.id).await?;
@@ -63,6 +67,7 @@ pub(crate) async fn run(
             id
         }
     };
+    drop(submitting);
     nudge();
     wait(journal, file_id).await
 }

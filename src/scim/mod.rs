@@ -46,6 +46,9 @@ pub(crate) struct Scim<A> {
     /// The connection's engine: runs the changes, paces the reads.
     engine: Engine<A>,
     directory: directory::Directory,
+    /// Serialises journaling a change ([`change::run`]), so concurrent copies of one request
+    /// find one file.
+    submit: tokio::sync::Mutex<()>,
 }
 
 /// `[scim]`'s TLS, read once at start (an unreadable certificate or key stops `fdsync run`).
@@ -73,6 +76,7 @@ pub async fn serve<A: Api>(
         journal: journal.on_connection(&settings.connection),
         engine,
         directory: Default::default(),
+        submit: Default::default(),
     });
     crate::http::serve_guarded(listener, router(state), access, tls, shutdown).await.context("serving [scim]")
 }

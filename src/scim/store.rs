@@ -113,9 +113,15 @@ impl<A: Api> Scim<A> {
         let version = row.version;
         let op = Op::DeleteAgent { agent: AgentRef::Id(now.id) };
         let name = format!("scim-deprovision-{}-{}", now.id, now.email);
-        let done =
-            change::run(&self.journal, self.nudge(), name, &format!("delete:{}:{version}", now.id), &op)
-                .await?;
+        let done = change::run(
+            &self.journal,
+            &self.submit,
+            self.nudge(),
+            name,
+            &format!("delete:{}:{version}", now.id),
+            &op,
+        )
+        .await?;
         match done.line.outcome {
             Some(Outcome::Deleted | Outcome::AlreadyDeleted) => {}
             _ => return Err(refused(&done.line, "deprovisioned")),
@@ -140,9 +146,15 @@ impl<A: Api> Scim<A> {
             email: Some(now.email.clone()),
         };
         let name = format!("scim-reprovision-{}-{}", now.id, now.email);
-        let done =
-            change::run(&self.journal, self.nudge(), name, &format!("restore:{}:{file_id}", now.id), &op)
-                .await?;
+        let done = change::run(
+            &self.journal,
+            &self.submit,
+            self.nudge(),
+            name,
+            &format!("restore:{}:{file_id}", now.id),
+            &op,
+        )
+        .await?;
         if done.line.outcome != Some(Outcome::Restored) {
             return Err(refused(&done.line, "re-provisioned"));
         }

@@ -132,7 +132,8 @@ pub(crate) async fn create<A: Api>(
     let again = s.journal.scim_users().await?.iter().filter(|r| r.user_name == email && r.removed).count();
     let op = Op::CreateAgent(want.agent.clone());
     let name = format!("scim-provision-{email}");
-    let done = change::run(&s.journal, s.nudge(), name, &format!("create:{email}:{again}"), &op).await?;
+    let done =
+        change::run(&s.journal, &s.submit, s.nudge(), name, &format!("create:{email}:{again}"), &op).await?;
     let id = match (done.line.outcome, done.line.freshdesk_id) {
         (Some(Outcome::Created | Outcome::Exists), Some(id)) => id,
         _ => return Err(refused(&done.line, "provisioned")),

@@ -475,3 +475,22 @@ async fn a_protected_agent_is_never_deleted_and_a_protected_role_is_held() {
     assert!(held["detail"].as_str().unwrap().contains("Account Administrator"), "{held}");
     assert!(!idp.app.sim.state().agents.iter().any(|a| a.email.as_deref() == Some("boss@example.com")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_copies_of_one_request_at_once_make_one_change() {
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0001%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
+    let path = format!("/Users/{id}");
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let (a, b, c) = tokio::join!(
+        idp.send(reqwest::Method::PATCH, &path, off()),
+        idp.send(reqwest::Method::PATCH, &path, off()),
+        idp.send(reqwest::Method::PATCH, &path, off())
+    );
+    assert_eq!((a.0, b.0, c.0), (200, 200, 200), "{a:?} {b:?} {c:?}");
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1);
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 1, "{log:?}");
+}
