@@ -1,13 +1,14 @@
-//! Logging, initialised once: plain text on stderr (no colours or timestamps under systemd, where
-//! `JOURNAL_STREAM` is set and journald stamps lines itself), or JSON when configured. `RUST_LOG`
-//! overrides the level.
+//! Logging, initialised once: plain text on stderr (no timestamps under systemd, where
+//! `JOURNAL_STREAM` is set and journald stamps lines itself; colours only on a terminal and without
+//! `NO_COLOR`, so a log redirected to a file or a pipe is plain), or JSON when configured.
+//! `RUST_LOG` overrides the level.
 //!
 //! One event is one line. Log sites show file names and input strings through
 //! [`crate::text::Shown`]; as a backstop the writer makes any line break inside an event visible
 //! (`\n` → `\\n`), so no string from outside can forge a log line, in text or JSON.
 
 use std::borrow::Cow;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
@@ -15,13 +16,14 @@ use tracing_subscriber::fmt::MakeWriter;
 pub fn init(default_level: &str, json: bool) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_level));
     let under_systemd = std::env::var_os("JOURNAL_STREAM").is_some();
+    let colours = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(OneLine);
     let result = if json {
         builder.json().try_init()
     } else if under_systemd {
         builder.with_ansi(false).without_time().with_target(false).try_init()
     } else {
-        builder.with_target(false).try_init()
+        builder.with_ansi(colours).with_target(false).try_init()
     };
     // Already initialised (tests, or a command that re-initialises after reading its config).
     drop(result);

@@ -10,6 +10,6 @@ struct Args {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), String> {
+async fn main() -> Result<(), fdsync_sim::cli::RunError> {
     fdsync_sim::cli::run(Args::parse().sim).await
 }

@@ -119,18 +119,34 @@ async fn terminated() {
     }
 }
 
-/// Runs the simulator until Ctrl-C or SIGTERM.
-pub async fn run(args: SimArgs) -> Result<(), String> {
-    if !args.allow_remote {
-        let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host(&args.listen)
-            .await
-            .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?
-            .collect();
-        check_loopback(&args.listen, &addrs)?;
+/// Why [`run`] did not serve.
+#[derive(Debug)]
+pub enum RunError {
+    /// The command line asks for something the simulator will not do (a usage error).
+    Refused(String),
+    /// It could not start (the address cannot be resolved or bound).
+    Failed(String),
+}
+
+impl std::fmt::Display for RunError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunError::Refused(m) | RunError::Failed(m) => f.write_str(m),
+        }
     }
-    let listener = tokio::net::TcpListener::bind(&args.listen)
-        .await
-        .map_err(|e| format!("cannot listen on {}: {e}", args.listen))?;
+}
+
+impl std::error::Error for RunError {}
+
+/// Runs the simulator until Ctrl-C or SIGTERM.
+pub async fn run(args: SimArgs) -> Result<(), RunError> {
+    let cannot = |e: std::io::Error| RunError::Failed(format!("cannot listen on {}: {e}", args.listen));
+    if !args.allow_remote {
+        let addrs: Vec<std::net::SocketAddr> =
+            tokio::net::lookup_host(&args.listen).await.map_err(cannot)?.collect();
+        check_loopback(&args.listen, &addrs).map_err(RunError::Refused)?;
+    }
+    let listener = tokio::net::TcpListener::bind(&args.listen).await.map_err(cannot)?;
     let handle = crate::serve(listener, args.to_config(), std::future::pending()).await;
     println!("fdsync-sim listening on {} api_key={}", handle.base_url(), handle.api_key());
     terminated().await;

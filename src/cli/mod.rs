@@ -91,7 +91,14 @@ pub async fn run(cli: Cli) -> Exit {
         Command::Undo(args) => undo::run(cli.config.as_deref(), args).await,
         Command::Sim(args) => {
             crate::telemetry::init("info", false);
-            fdsync_sim::cli::run(args).await.map(|()| Exit::Success).map_err(|e| anyhow::anyhow!(e))
+            match fdsync_sim::cli::run(args).await {
+                Ok(()) => Ok(Exit::Success),
+                Err(fdsync_sim::cli::RunError::Refused(why)) => {
+                    eprintln!("error: {why}");
+                    Ok(Exit::Usage)
+                }
+                Err(e) => Err(anyhow::anyhow!(e)),
+            }
         }
         Command::Check(args) => connect::check(cli.config.as_deref(), args).await,
         Command::Auth(cmd) => connect::auth(cli.config.as_deref(), cmd).await,

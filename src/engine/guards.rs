@@ -225,6 +225,13 @@ mod tests {
     }
 
     #[test]
+    fn exactly_max_deletes_per_file_runs_and_one_more_is_held() {
+        let per_file_only = VolumeRules { max_deletes_percent: 0.0, ..RULES };
+        assert!(reasons(25, per_file_only, None).is_empty(), "exactly the maximum runs");
+        assert_eq!(reasons(26, per_file_only, None).len(), 1, "one more is held");
+    }
+
+    #[test]
     fn the_window_note_names_the_earlier_files() {
         let others = OtherDeletes { sent: vec![(1, 3)], waiting: vec![(4, 2)] };
         let note = window_note(3, &others, Duration::from_secs(86400));

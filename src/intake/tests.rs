@@ -491,3 +491,39 @@ fn broken_json_right_after_a_line_break_names_column_one() {
     let err = outcome_of(&b"[\"\n\"]"[..], Format::Json);
     assert!(err.contains("BrokenJson") && !err.contains("column: 0"), "{err}");
 }
+
+/// Reads `r` at most `n` bytes per `read` call.
+struct Chunks<'a>(&'a [u8], usize);
+
+impl std::io::Read for Chunks<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.len().min(self.1).min(buf.len());
+        buf[..n].copy_from_slice(&self.0[..n]);
+        self.0 = &self.0[n..];
+        Ok(n)
+    }
+}
+
+/// Every reproducer the intake fuzzers left (`fuzz/artifacts/intake_*/`), replayed as the fuzz
+/// driver reads it (byte 0: the read size in its high 5 bits; the rest: the file): the same
+/// outcome read whole and in pieces, and no JSON error at column 0. The corpora are only seeds
+/// (TESTING.md, "Fuzzing"); these files are what must never come back.
+#[test]
+fn every_intake_fuzz_reproducer_reads_the_same_whole_and_in_pieces() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/artifacts");
+    let mut seen = 0;
+    for (dir, format) in
+        [("intake_csv", Format::Csv), ("intake_json", Format::Json), ("intake_ndjson", Format::Ndjson)]
+    {
+        for entry in std::fs::read_dir(root.join(dir)).expect("artifacts folder") {
+            let data = std::fs::read(entry.expect("entry").path()).expect("reproducer");
+            let Some((control, file)) = data.split_first() else { continue };
+            let chunk = usize::from(control >> 3) + 1;
+            let whole = outcome_of(file, format);
+            assert_eq!(whole, outcome_of(Chunks(file, chunk), format), "{dir}: {data:?}");
+            assert!(!whole.contains("column: 0"), "{dir}: {whole}");
+            seen += 1;
+        }
+    }
+    assert!(seen >= 5, "only {seen} reproducers found");
+}

@@ -183,21 +183,6 @@ pub fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
 }
 
-/// `log` without the ANSI colour sequences (`ESC [ … m`) the plain formatter adds.
-pub fn without_colours(log: &str) -> String {
-    let mut plain = String::with_capacity(log.len());
-    let mut in_escape = false;
-    for c in log.chars() {
-        match (in_escape, c) {
-            (false, '\u{1b}') => in_escape = true,
-            (true, 'm') => in_escape = false,
-            (true, _) => {}
-            (false, c) => plain.push(c),
-        }
-    }
-    plain
-}
-
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }

@@ -344,7 +344,8 @@ async fn every_event_of_an_op_carries_its_connection_file_row_and_key_from_its_s
         .await
         .expect("run");
     assert_eq!(code(&out), 0, "{}", stderr(&out));
-    let log = without_colours(&stderr(&out));
+    let log = stderr(&out);
+    assert!(!log.contains('\u{1b}'), "a log on a pipe has no colours: {log}");
     let finished: Vec<&str> = log.lines().filter(|l| l.contains("Op finished.")).collect();
     assert_eq!(finished.len(), 2, "{log}");
     for row in 1..=2 {

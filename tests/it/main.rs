@@ -18,6 +18,7 @@ mod helpers;
 mod hostile;
 mod import;
 mod misbehave;
+mod mutations;
 mod notify;
 mod notify_promises;
 mod page;

@@ -113,7 +113,7 @@ async fn the_daemon_logs_the_chain_head_after_each_file_so_a_rewritten_chain_dis
         .expect("chain head");
     let log = d.log();
     let line = log.lines().find(|l| l.contains("Audit chain head.")).expect("the line");
-    let plain = without_colours(line);
+    let plain = line;
     let want = format!("chain_seq={seq} chain_hash={hash}");
     assert!(plain.contains(&want) && seq == 3, "3 creates chained: {plain}");
     d.stop().await;
