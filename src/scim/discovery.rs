@@ -16,7 +16,6 @@ pub(crate) async fn service_provider_config(headers: HeaderMap) -> Response {
     let base = super::base(&headers);
     super::scim_json(json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
-        "documentationUri": "https://github.com/fdsync/fdsync/blob/main/docs/scim.md",
         "patch": {"supported": true},
         "bulk": {"supported": false, "maxOperations": 0, "maxPayloadSize": 0},
         "filter": {"supported": true, "maxResults": MAX_RESULTS},
