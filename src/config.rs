@@ -20,6 +20,7 @@ mod limits;
 mod locate;
 pub mod notify;
 mod raw;
+mod scim;
 mod simulator;
 mod syntax;
 
@@ -38,6 +39,7 @@ pub use raw::{
     RawConfig, RawConnection, RawFreshdesk, RawHttp, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety,
     RawState,
 };
+pub use scim::ScimSettings;
 pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.
@@ -90,6 +92,8 @@ pub struct Settings {
     pub log_json: bool,
     /// `[[notify]]`: who the daemon tells about held, failed and finished files.
     pub notify: Vec<NotifyTarget>,
+    /// `[scim]`: the SCIM 2.0 service provider for one connection, when configured.
+    pub scim: Option<ScimSettings>,
 }
 
 #[derive(Debug, Clone)]
@@ -140,6 +144,8 @@ impl Settings {
             connection::resolve_all(top, raw.connection, source.as_deref(), &auth::process_env)?;
         let first = connections.first().expect("resolve_all gives at least one connection").clone();
         let (inboxes, inbox_connections) = inbox::resolve_all(raw.inbox, &connections)?;
+        let base = source.as_deref().and_then(Path::parent);
+        let scim = scim::resolve(raw.scim, &connections, base, &auth::process_env)?;
         Ok(Settings {
             connection: first.name,
             freshdesk: first.freshdesk,
@@ -158,6 +164,7 @@ impl Settings {
             )?,
             log_json: resolve_log_json(raw.log)?,
             notify: notify::resolve_all(raw.notify, source.as_deref().and_then(Path::parent))?,
+            scim,
             source,
         })
     }

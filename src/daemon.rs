@@ -14,6 +14,7 @@
 //!   `STATUS=`, metrics gauges, the status page's in-memory view ([`crate::http::Live`]), and
 //!   the problems needing a human ([`problems`]);
 //! - the optional HTTP listener ([`crate::http`]): status page, `/api/status`, `/metrics`;
+//! - the optional SCIM service ([`crate::scim`], `[scim]`), on its connection's engine;
 //! - the notification delivery task ([`crate::notify`]), when `[[notify]]` sections exist.
 //!
 //! The main task handles signals and the systemd watchdog ([`systemd`]). SIGTERM/SIGINT: stop
@@ -115,6 +116,8 @@ struct Running {
     status: JoinHandle<()>,
     notifier: Option<JoinHandle<()>>,
     http_server: Option<JoinHandle<std::io::Result<()>>>,
+    /// `[scim]`: the SCIM service ([`crate::scim`]).
+    scim_server: Option<JoinHandle<std::io::Result<()>>>,
     /// Fires once the spool watches the inboxes.
     watching: Option<tokio::sync::oneshot::Receiver<()>>,
     stop_intake: CancellationToken,
@@ -146,15 +149,18 @@ impl Running {
         .map_err(Error::Notify)?;
         shared.record_events_in(journal.clone());
         let http_listener = match settings.http.listen {
-            Some(addr) => Some(
-                tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })?,
-            ),
+            Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|source| Error::Bind {
+                what: "http.listen",
+                addr,
+                source,
+            })?),
             None => None,
         };
         let live = crate::http::Live::new();
         let conns = connections::start_all(settings, &journal, &metrics)?;
         let (stop_intake, stop_engine, stop_rest) =
             (CancellationToken::new(), CancellationToken::new(), CancellationToken::new());
+        let scim_server = start_scim(settings, &journal, &conns, &stop_rest).await?;
         let run_engine =
             connections::run_all(conns.iter().map(|c| c.engine.clone()).collect(), stop_engine.clone());
         let (wake_tx, wake_rx) = tokio::sync::mpsc::unbounded_channel();
@@ -210,6 +216,7 @@ impl Running {
                     crate::http::Access::new(settings.http.hosts.clone(), settings.http.token.as_ref());
                 tokio::spawn(crate::http::serve(l, site, access, stop_rest.clone()))
             }),
+            scim_server,
             watching: Some(watching),
             stop_intake,
             stop_engine,
@@ -256,10 +263,40 @@ impl Running {
         if let Some(m) = self.http_server {
             let _ = m.await;
         }
+        if let Some(s) = self.scim_server
+            && let Ok(Err(e)) = s.await
+        {
+            tracing::error!(error = %e, "The SCIM service ended with an error.");
+        }
         if let Some(n) = self.notifier {
             let _ = n.await;
         }
     }
+}
+
+/// `[scim]`: binds its address and serves it with its connection's engine.
+async fn start_scim(
+    settings: &Settings,
+    journal: &Journal,
+    conns: &[Conn],
+    stop: &CancellationToken,
+) -> Result<Option<JoinHandle<std::io::Result<()>>>, Error> {
+    let Some(scim) = settings.scim.clone() else { return Ok(None) };
+    let tls = crate::scim::Tls::load(&scim)?;
+    let listener = tokio::net::TcpListener::bind(scim.listen).await.map_err(|source| Error::Bind {
+        what: "scim.listen",
+        addr: scim.listen,
+        source,
+    })?;
+    let conn = conns
+        .iter()
+        .find(|c| c.name == scim.connection)
+        .ok_or_else(|| Error::Stopped(format!("scim.connection {} has no engine", scim.connection)))?;
+    let (journal, engine, stop) = (journal.clone(), conn.engine.clone(), stop.clone());
+    tracing::info!(listen = %scim.listen, connection = %scim.connection, tls = scim.tls.is_some(), "SCIM service listening.");
+    Ok(Some(tokio::spawn(
+        async move { crate::scim::serve(listener, &scim, tls, journal, engine, stop).await },
+    )))
 }
 
 /// Awaits a task held in an option (pending forever once taken).

@@ -229,6 +229,26 @@ impl<A: Api> Engine<A> {
         self.inner.wake.notify_one();
     }
 
+    /// One page (100) of the agent listing, read through this engine's pacer and health gate
+    /// (the SCIM service's directory): the agents and whether a next page exists.
+    pub async fn read_agents_page(&self, page: u32) -> Result<(Vec<crate::freshdesk::Agent>, bool), String> {
+        let class = crate::freshdesk::EndpointClass::Other;
+        self.inner.sender.read(class, |api| api.list_agents(page, 100)).await
+    }
+
+    /// One agent by id through the pacer: `Ok(None)` when Freshdesk says there is none.
+    pub async fn read_agent(&self, id: u64) -> Result<Option<crate::freshdesk::Agent>, String> {
+        let class = crate::freshdesk::EndpointClass::Other;
+        let Some(reply) = self.inner.sender.send(class, |api| api.get_agent(id)).await else {
+            return Err("requests are paused".into());
+        };
+        match reply.answer {
+            crate::freshdesk::Answer::Ok { value, .. } => Ok(Some(value)),
+            crate::freshdesk::Answer::NotFound => Ok(None),
+            other => Err(other.describe().1),
+        }
+    }
+
     pub fn pacer(&self) -> &Arc<Pacer> {
         self.inner.sender.pacer()
     }

@@ -70,6 +70,20 @@ pub async fn serve(
     serve::run(listener, router(Arc::new(site), Arc::new(access)), shutdown).await
 }
 
+/// Serves another router (the SCIM service, [`crate::scim`]) behind the same admission rules
+/// ([`guard`]: `Host` allowlist, bearer token) and connection limits ([`serve`]) as the status
+/// page, over TLS when `tls` is given.
+pub(crate) async fn serve_guarded(
+    listener: tokio::net::TcpListener,
+    router: axum::Router,
+    access: Access,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let router = router.layer(axum::middleware::from_fn_with_state(Arc::new(access), guard::admit));
+    serve::run_tls(listener, router, tls, shutdown).await
+}
+
 fn router(site: Arc<Site>, access: Arc<Access>) -> axum::Router {
     axum::Router::new()
         .route("/", get(overview::show))

@@ -21,6 +21,7 @@
 //! - [`notify`]: `[[notify]]` webhooks and e-mails, delivered from the journal's outbox.
 //! - [`metrics`]: the daemon's Prometheus counters and gauges.
 //! - [`http`]: the daemon's HTTP listener: the read-only status page, `/api/status`, `/metrics`.
+//! - [`scim`]: the SCIM 2.0 service provider (`[scim]`): identity providers' changes as journal files.
 //! - [`exit`]: the process exit codes and the mapping from an error to one.
 //! - [`check`]: `fdsync check`, one line per finding.
 //! - [`daemon`]: `fdsync run`, the folder-watching service.
@@ -45,6 +46,7 @@ pub mod notify;
 pub mod pipeline;
 pub mod private;
 pub mod report;
+pub mod scim;
 pub mod status_file;
 pub mod system_log;
 pub mod telemetry;

@@ -31,6 +31,8 @@ pub struct RawConfig {
     pub log: RawLog,
     #[serde(default)]
     pub notify: Vec<super::notify::RawNotify>,
+    /// `[scim]`: the SCIM 2.0 service provider (src/config/scim.rs).
+    pub scim: Option<super::scim::RawScim>,
 }
 
 #[derive(Debug, Deserialize)]

@@ -40,12 +40,17 @@ pub enum Error {
     /// A `[[notify]]` target that cannot be set up.
     #[error("{0}")]
     Notify(String),
-    #[error("binding http.listen {addr}")]
+    #[error("binding {what} {addr}")]
     Bind {
+        /// The key that names the address (`http.listen`, `scim.listen`).
+        what: &'static str,
         addr: SocketAddr,
         #[source]
         source: std::io::Error,
     },
+    /// `[scim]`'s certificate and key.
+    #[error(transparent)]
+    ScimTls(#[from] crate::scim::TlsError),
     /// A part the daemon cannot go on without ended (the engine or the spool).
     #[error("{0}")]
     Stopped(String),

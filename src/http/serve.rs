@@ -8,6 +8,9 @@
 //!   [`CONNECTION_LIFETIME`], then finishes its request in flight (at most another
 //!   [`REQUEST_DEADLINE`]) and is closed.
 //!
+//! With a TLS acceptor (the SCIM service's `tls_cert_file`), each connection's handshake must
+//! also finish within [`HEADER_READ_TIMEOUT`], inside its connection slot.
+//!
 //! Refused connections and accept errors (such as "too many open files") are logged at most
 //! once per [`WARN_EVERY`], with how many there were.
 
@@ -44,6 +47,16 @@ pub(super) async fn run(
     router: axum::Router,
     shutdown: CancellationToken,
 ) -> std::io::Result<()> {
+    run_tls(listener, router, None, shutdown).await
+}
+
+/// [`run`], with every connection first passing a TLS handshake when `tls` is given.
+pub(super) async fn run_tls(
+    listener: TcpListener,
+    router: axum::Router,
+    tls: Option<tokio_rustls::TlsAcceptor>,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let connections = TaskTracker::new();
     let (mut refused, mut errors) = (Warner::new(), Warner::new());
@@ -74,9 +87,17 @@ pub(super) async fn run(
             continue;
         };
         let Ok(local) = stream.local_addr() else { continue };
-        let (router, shutdown) = (router.clone(), shutdown.clone());
+        let (router, shutdown, tls) = (router.clone(), shutdown.clone(), tls.clone());
         connections.spawn(async move {
-            serve_one(stream, local, router, shutdown).await;
+            match tls {
+                None => serve_one(stream, local, router, shutdown).await,
+                Some(acceptor) => {
+                    let handshake = tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await;
+                    if let Ok(Ok(stream)) = handshake {
+                        serve_one(stream, local, router, shutdown).await;
+                    }
+                }
+            }
             drop(slot);
         });
     }
@@ -86,12 +107,14 @@ pub(super) async fn run(
 }
 
 /// One connection, within its limits.
-async fn serve_one(
-    stream: tokio::net::TcpStream,
+async fn serve_one<S>(
+    stream: S,
     local: std::net::SocketAddr,
     router: axum::Router,
     shutdown: CancellationToken,
-) {
+) where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
     let inner = TowerToHyperService::new(router);
     let service = hyper::service::service_fn(move |mut req: Request<Incoming>| {
         req.extensions_mut().insert(Reached(local));

@@ -115,6 +115,9 @@ const MIGRATIONS: &[&str] = &[
     super::chain::SCHEMA,
     // 8: offboarding's handover, one record per ticket moved (src/journal/moves.rs).
     super::moves::SCHEMA,
+    // 9: the users an identity provider provisions over SCIM (src/journal/scim.rs): what Freshdesk
+    // does not keep (externalId, deprovisioned, removed) and which change file last applied.
+    super::scim::SCHEMA,
 ];
 
 pub(super) fn apply(conn: &Connection) -> super::Result<()> {

@@ -31,6 +31,7 @@ mod promises;
 mod quota;
 mod rejects;
 mod safety;
+mod scim;
 mod secrets;
 mod tamper;
 mod ticket_fields;

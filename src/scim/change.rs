@@ -1,0 +1,104 @@
+//! One identity-provider change as a file of one row in the journal, run by the same engine
+//! as a dropped file (pacer, guards, reconciliation, audit, undo). The file's sha256 is the
+//! change's identity (connection, what, and the user's version): the provider's retry of the
+//! same operation finds the same file (running, held, or done) and never journals a second
+//! one, also after a kill -9 mid-request. Waits (bounded) for the row to be final; a held file
+//! is 503 with `Retry-After`, so the provider retries, and after `fdsync approve` its next retry
+//! finds the row done.
+
+use super::error::ScimError;
+use crate::domain::Op;
+use crate::journal::{FileState, Journal, NewFile, NewOp, ReportLine};
+use sha2::{Digest, Sha256};
+use std::time::Duration;
+
+/// How long a request waits for its change to be final before answering 503.
+const WAIT: Duration = Duration::from_secs(20);
+/// What a held change's 503 asks the provider to wait.
+pub(crate) const HELD_RETRY_SECS: u64 = 60;
+/// The `inbox` column of a SCIM change: the identity provider is the source.
+pub(crate) const SOURCE: &str = "scim";
+
+/// The final row of a change and its file.
+pub(crate) struct Done {
+    pub(crate) file_id: i64,
+    pub(crate) line: ReportLine,
+}
+
+/// Journals `op` (once per `identity`) and waits for its row to be final.
+pub(crate) async fn run(
+    journal: &Journal,
+    submit: &tokio::sync::Mutex<()>,
+    nudge: impl Fn(),
+    name: String,
+    identity: &str,
+    op: &Op,
+) -> Result<Done, ScimError> {
+    let payload = serde_json::to_string(op).map_err(|e| ScimError::internal(e.to_string()))?;
+    let sha: String =
+        Sha256::digest(format!("scim\n{}\n{identity}\n{payload}", journal.connection()).as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+    let row = || vec![NewOp::valid(1, op, op.key(&sha, 1))];
+    // One lookup-then-insert at a time: two copies of one request (a provider retrying while
+    // the first still waits) must find one file, not insert two.
+    let submitting = submit.lock().await;
+    let file_id = match journal.find_file_by_sha(&sha).await? {
+        Some(f) if f.state == FileState::Queued => {
+            journal.discard_ops(f.id).await?;
+            journal.insert_ops(f.id, row()).await?;
+            journal.set_file_state(f.id, FileState::Processing, None).await?;
+            f.id
+        }
+        Some(f) => f.id,
+        None => {
+            let new = NewFile {
+                name,
+                path: String::new(),
+                sha256: sha.clone(),
+                inbox: Some(SOURCE.into()),
+                default_action: None,
+            };
+            let id = journal.insert_file(new, FileState::Queued, None).await?;
+            journal.insert_ops(id, row()).await?;
+            journal.set_file_state(id, FileState::Processing, None).await?;
+            tracing::info!(file_id = id, action = %op.action(), "SCIM change journaled.");
+            id
+        }
+    };
+    drop(submitting);
+    nudge();
+    wait(journal, file_id).await
+}
+
+async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let Some(f) = journal.file(file_id).await? else {
+            return Err(ScimError::internal("the change's file is gone from the journal"));
+        };
+        if f.state == FileState::Held {
+            let why = f.error.unwrap_or_else(|| "its delete waits for approval".into());
+            return Err(ScimError::later(
+                HELD_RETRY_SECS,
+                format!(
+                    "held by fdsync's guards as file {file_id} ({why}); an operator runs `fdsync approve {file_id}`, then the next retry goes through"
+                ),
+            ));
+        }
+        if journal.row_counts(file_id).await?.is_final() {
+            let line = journal.report_lines(file_id).await?.into_iter().next();
+            return line
+                .map(|line| Done { file_id, line })
+                .ok_or_else(|| ScimError::internal("the change's row is gone from the journal"));
+        }
+        if tokio::time::Instant::now() >= deadline {
+            return Err(ScimError::later(
+                10,
+                format!("the change (file {file_id}) is still running; try again"),
+            ));
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}

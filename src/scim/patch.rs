@@ -1,0 +1,241 @@
+//! `PATCH /Users/{id}` (RFC 7644 §3.5.2): applies the operations to the User's current JSON and
+//! says what changed, so one decision serves Entra's shapes (capitalised `op`, string booleans
+//! such as `"False"`, a path per attribute) and Okta's (`replace` without a path and an object
+//! value). Paths are parsed by the `scim_v2` crate. Pure.
+
+use super::error::ScimError;
+use super::filter::{member, val_filter};
+use super::mapping::{USER_SCHEMA, boolean};
+use scim_v2::filter::{AttrPath, PatchPath};
+use serde_json::{Map, Value};
+
+const PATCH_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
+
+/// What a PATCH changes of what fdsync keeps.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub(crate) struct Changed {
+    pub(crate) active: Option<bool>,
+    /// `Some(None)`: removed.
+    pub(crate) external_id: Option<Option<String>>,
+    /// Attributes fdsync cannot change on an existing agent whose value would change.
+    pub(crate) unchangeable: Vec<&'static str>,
+}
+
+/// Applies `body` (a PatchOp) to `user` and compares the result with it.
+pub(crate) fn apply(user: &Value, body: &Value) -> Result<Changed, ScimError> {
+    let ops = member(body, "Operations").and_then(Value::as_array).ok_or_else(|| {
+        ScimError::bad("invalidSyntax", format!("a PATCH body is a {PATCH_SCHEMA} with Operations"))
+    })?;
+    let mut after = user.clone();
+    for op in ops {
+        let verb = member(op, "op").and_then(Value::as_str).unwrap_or("").to_ascii_lowercase();
+        let value = member(op, "value").cloned().unwrap_or(Value::Null);
+        let path = match member(op, "path").and_then(Value::as_str) {
+            Some(p) if !p.trim().is_empty() => Some(p.parse::<PatchPath>().map_err(|e| {
+                ScimError::bad(
+                    "invalidPath",
+                    format!("the path '{}' cannot be read: {e}", crate::text::shown(p)),
+                )
+            })?),
+            _ => None,
+        };
+        match (verb.as_str(), path) {
+            ("add" | "replace", None) => {
+                let obj = value.as_object().ok_or_else(|| {
+                    ScimError::bad("invalidValue", "an operation without a path needs an object value")
+                })?;
+                for (k, v) in obj {
+                    set(&mut after, &AttrPath::with_name(k.clone()), v.clone());
+                }
+            }
+            ("add" | "replace", Some(PatchPath::Attr(p))) => set(&mut after, &p, value),
+            ("remove", Some(PatchPath::Attr(p))) => remove(&mut after, &p),
+            ("add" | "replace" | "remove", Some(PatchPath::Value(vp))) => {
+                let list = member_mut(&mut after, &vp.attr.name).and_then(Value::as_array_mut);
+                let Some(list) = list else {
+                    if verb == "remove" {
+                        return Err(ScimError::bad("noTarget", "the path names no value"));
+                    }
+                    continue;
+                };
+                let hits: Vec<usize> =
+                    (0..list.len()).filter(|&i| val_filter(&vp.filter, &list[i])).collect();
+                if hits.is_empty() && verb != "add" {
+                    return Err(ScimError::bad("noTarget", "the filter in the path matches no value"));
+                }
+                for &i in hits.iter().rev() {
+                    match (&vp.sub_attr, verb.as_str()) {
+                        (None, "remove") => {
+                            list.remove(i);
+                        }
+                        (None, _) => list[i] = value.clone(),
+                        (Some(sub), "remove") => {
+                            if let Some(o) = list[i].as_object_mut() {
+                                o.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+                            }
+                        }
+                        (Some(sub), _) => set(&mut list[i], &AttrPath::with_name(sub.clone()), value.clone()),
+                    }
+                }
+            }
+            ("remove", None) => return Err(ScimError::bad("noTarget", "remove needs a path")),
+            (other, _) => {
+                return Err(ScimError::bad(
+                    "invalidSyntax",
+                    format!("'{}' is not a PATCH op (add, replace, remove)", crate::text::shown(other)),
+                ));
+            }
+        }
+    }
+    compare(user, &after)
+}
+
+/// What differs between `before` and `after`.
+fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
+    let mut out = Changed::default();
+    let active = |v: &Value| member(v, "active").and_then(boolean);
+    if member(after, "active").is_some_and(|v| !v.is_null()) && active(after).is_none() {
+        return Err(ScimError::bad("invalidValue", "active must be true or false"));
+    }
+    if active(after) != active(before) {
+        out.active = active(after);
+    }
+    let text = |v: &Value, k: &str| member(v, k).and_then(Value::as_str).map(str::to_string);
+    if text(after, "externalId") != text(before, "externalId") {
+        out.external_id = Some(text(after, "externalId"));
+    }
+    let lower = |v: Option<String>| v.map(|s| s.to_lowercase());
+    if lower(text(after, "userName")) != lower(text(before, "userName")) {
+        out.unchangeable.push("userName");
+    }
+    if text(after, "displayName") != text(before, "displayName") {
+        out.unchangeable.push("displayName");
+    }
+    if text(after, "title") != text(before, "title") {
+        out.unchangeable.push("title");
+    }
+    let work = |v: &Value| {
+        member(v, "emails").and_then(Value::as_array).and_then(|a| {
+            a.iter().find(|e| e["primary"].as_bool() == Some(true)).or(a.first())?["value"]
+                .as_str()
+                .map(str::to_lowercase)
+        })
+    };
+    if work(after) != work(before) {
+        out.unchangeable.push("emails");
+    }
+    Ok(out)
+}
+
+fn member_mut<'a>(obj: &'a mut Value, name: &str) -> Option<&'a mut Value> {
+    obj.as_object_mut()?.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
+}
+
+/// The object a path's attribute lives in (the user, or an extension's object).
+fn container<'a>(user: &'a mut Value, path: &AttrPath) -> Option<&'a mut Map<String, Value>> {
+    let obj = user.as_object_mut()?;
+    match &path.uri {
+        Some(uri) if !uri.eq_ignore_ascii_case(USER_SCHEMA) => {
+            let key = obj.keys().find(|k| k.eq_ignore_ascii_case(uri)).cloned().unwrap_or(uri.clone());
+            obj.entry(key).or_insert_with(|| Value::Object(Map::new())).as_object_mut()
+        }
+        _ => Some(obj),
+    }
+}
+
+fn put(obj: &mut Map<String, Value>, name: &str, value: Value) {
+    let key = obj.keys().find(|k| k.eq_ignore_ascii_case(name)).cloned().unwrap_or(name.to_string());
+    obj.insert(key, value);
+}
+
+fn set(user: &mut Value, path: &AttrPath, value: Value) {
+    let Some(obj) = container(user, path) else { return };
+    match &path.sub_attr {
+        None => put(obj, &path.name, value),
+        Some(sub) => {
+            let key = obj.keys().find(|k| k.eq_ignore_ascii_case(&path.name)).cloned();
+            let parent =
+                obj.entry(key.unwrap_or(path.name.clone())).or_insert_with(|| Value::Object(Map::new()));
+            if let Some(p) = parent.as_object_mut() {
+                put(p, sub, value);
+            }
+        }
+    }
+}
+
+fn remove(user: &mut Value, path: &AttrPath) {
+    let Some(obj) = container(user, path) else { return };
+    match &path.sub_attr {
+        None => obj.retain(|k, _| !k.eq_ignore_ascii_case(&path.name)),
+        Some(sub) => {
+            if let Some(p) = obj.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case(&path.name)).map(|(_, v)| v)
+                && let Some(p) = p.as_object_mut()
+            {
+                p.retain(|k, _| !k.eq_ignore_ascii_case(sub));
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn user() -> Value {
+        json!({"userName":"ann@x.com","displayName":"Ann","active":true,"externalId":"e-1",
+               "emails":[{"value":"ann@x.com","type":"work","primary":true}]})
+    }
+
+    fn patch(ops: Value) -> Result<Changed, ScimError> {
+        apply(&user(), &json!({"schemas":[PATCH_SCHEMA],"Operations":ops}))
+    }
+
+    #[test]
+    fn entras_capitalised_replace_of_active_with_a_string_boolean_deprovisions() {
+        let c = patch(json!([{"op":"Replace","path":"active","value":"False"}])).unwrap();
+        assert_eq!(c, Changed { active: Some(false), ..Changed::default() });
+        let c = patch(json!([{"op":"Replace","path":"active","value":"True"}])).unwrap();
+        assert_eq!(c, Changed::default(), "already active: nothing changes");
+    }
+
+    #[test]
+    fn oktas_replace_without_a_path_and_the_same_attributes_change_only_what_differs() {
+        let c = patch(json!([{"op":"replace","value":{"active":false,"displayName":"Ann"}}])).unwrap();
+        assert_eq!(c, Changed { active: Some(false), ..Changed::default() });
+        let c = patch(json!([{"op":"Add","path":"externalId","value":"e-2"}])).unwrap();
+        assert_eq!(c.external_id, Some(Some("e-2".into())));
+        let c = patch(json!([{"op":"remove","path":"externalId"}])).unwrap();
+        assert_eq!(c.external_id, Some(None));
+        let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann@x.com"},
+                             {"op":"replace","path":"name.givenName","value":"A"}]))
+        .unwrap();
+        assert_eq!(c, Changed::default());
+    }
+
+    #[test]
+    fn a_change_fdsync_cannot_make_or_a_bad_op_is_said_with_its_scim_type() {
+        let c = patch(json!([{"op":"replace","path":"displayName","value":"Ann B"}])).unwrap();
+        assert_eq!(c.unchangeable, ["displayName"]);
+        let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"b@x.com"}]))
+            .unwrap();
+        assert_eq!(c.unchangeable, ["emails"]);
+        assert_eq!(
+            patch(json!([{"op":"replace","path":"active","value":"maybe"}])).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
+        assert_eq!(
+            patch(json!([{"op":"remove","path":"emails[type eq \"home\"]"}])).unwrap_err().scim_type,
+            Some("noTarget")
+        );
+        assert_eq!(
+            patch(json!([{"op":"move","path":"active"}])).unwrap_err().scim_type,
+            Some("invalidSyntax")
+        );
+        assert_eq!(
+            patch(json!([{"op":"add","path":"a[[","value":1}])).unwrap_err().scim_type,
+            Some("invalidPath")
+        );
+        assert!(apply(&user(), &json!({})).is_err());
+    }
+}

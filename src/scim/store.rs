@@ -1,0 +1,224 @@
+//! What the identity provider sees of the account's agents (the [`super::directory`] listing,
+//! with the journal's `scim_users`: externalId, provider userName, deprovisioned, removed), and
+//! the three changes fdsync makes for it, each through [`super::change`]: deprovision
+//! (`delete_agent`, before-image saved), re-provision (`make_agent` from that image: same id,
+//! roles, groups) and the journal-only `externalId`.
+
+use super::Scim;
+use super::change;
+use super::error::ScimError;
+use super::mapping::Shown;
+use crate::domain::{AgentRef, Op, Outcome, UndoOf};
+use crate::engine::ports::Api;
+use crate::journal::ScimUser;
+
+impl<A: Api> Scim<A> {
+    /// Every user the provider can see: the listed agents, and the deprovisioned ones (from
+    /// their before-images), with the journal's `externalId`s.
+    pub(super) async fn all_users(&self) -> Result<Vec<Shown>, ScimError> {
+        let agents = self.directory.all(&self.engine).await?;
+        let rows = self.journal.scim_users().await?;
+        let mut out = Vec::with_capacity(agents.len());
+        for a in agents.values() {
+            let row = rows.iter().find(|r| r.agent_id == a.id);
+            if row.is_some_and(|r| r.removed) {
+                continue;
+            }
+            if let Some(mut s) = Shown::from_record(&a.record, a.id) {
+                s.external_id = row.and_then(|r| r.external_id.clone());
+                s.user_name = row.and_then(|r| provider_name(&s, r));
+                out.push(s);
+            }
+        }
+        for r in rows.iter().filter(|r| !r.active && !r.removed && !agents.contains_key(&r.agent_id)) {
+            out.push(self.deprovisioned(r).await?);
+        }
+        Ok(out)
+    }
+
+    /// A deprovisioned user, from the record saved before its delete.
+    pub(super) async fn deprovisioned(&self, r: &ScimUser) -> Result<Shown, ScimError> {
+        let snapshot = match r.deleted_by {
+            Some(f) => self.journal.snapshot(f, 1).await?,
+            None => None,
+        };
+        let mut s = snapshot.and_then(|rec| Shown::from_record(&rec, r.agent_id)).unwrap_or(Shown {
+            id: r.agent_id,
+            email: r.user_name.clone(),
+            user_name: None,
+            name: None,
+            title: None,
+            active: false,
+            external_id: None,
+            scope: None,
+            role_ids: None,
+            group_ids: None,
+            occasional: None,
+        });
+        s.active = false;
+        s.external_id = r.external_id.clone();
+        s.user_name = provider_name(&s, r);
+        Ok(s)
+    }
+
+    /// One user, or 404.
+    pub(super) async fn one(&self, id: u64) -> Result<(Shown, Option<ScimUser>), ScimError> {
+        let row = self.journal.scim_user(id).await?;
+        match &row {
+            Some(r) if r.removed => return Err(ScimError::not_found("no such user")),
+            Some(r) if !r.active => return Ok((self.deprovisioned(r).await?, row)),
+            _ => {}
+        }
+        let listed = self.directory.all(&self.engine).await?.remove(&id);
+        let agent = match listed {
+            Some(a) => Some(a),
+            None => self
+                .engine
+                .read_agent(id)
+                .await
+                .map_err(|why| ScimError::later(30, format!("the agent cannot be read now: {why}")))?,
+        };
+        let Some(agent) = agent else {
+            // Remembered as active but no agent: a deprovision interrupted before its result was
+            // applied here. Shown as active, so the provider's retry finds that change again.
+            return match row {
+                Some(r) => {
+                    let mut s = self.deprovisioned(&r).await?;
+                    s.active = true;
+                    Ok((s, Some(r)))
+                }
+                None => Err(ScimError::not_found("no such user")),
+            };
+        };
+        let mut s =
+            Shown::from_record(&agent.record, id).ok_or_else(|| ScimError::not_found("no such user"))?;
+        s.external_id = row.as_ref().and_then(|r| r.external_id.clone());
+        Ok((s, row))
+    }
+
+    pub(super) fn nudge(&self) -> impl Fn() + '_ {
+        || self.engine.nudge()
+    }
+
+    /// Deprovisions: `delete_agent` by id, its before-image saved by the engine.
+    pub(super) async fn deprovision(&self, now: &Shown, row: Option<ScimUser>) -> Result<(), ScimError> {
+        // Remembered before the delete: a retry after a crash still knows the user.
+        let row = match row {
+            Some(r) => r,
+            None => {
+                self.journal.put_scim_user(new_row(now), None).await?;
+                new_row(now)
+            }
+        };
+        let version = row.version;
+        let op = Op::DeleteAgent { agent: AgentRef::Id(now.id), successor: None };
+        let name = format!("scim-deprovision-{}-{}", now.id, now.email);
+        let done = change::run(
+            &self.journal,
+            &self.submit,
+            self.nudge(),
+            name,
+            &format!("delete:{}:{version}", now.id),
+            &op,
+        )
+        .await?;
+        match done.line.outcome {
+            Some(Outcome::Deleted | Outcome::AlreadyDeleted) => {}
+            _ => return Err(refused(&done.line, "deprovisioned")),
+        }
+        let mut user = row;
+        (user.active, user.deleted_by) = (false, Some(done.file_id));
+        self.journal.put_scim_user(user, Some(done.file_id)).await?;
+        self.directory.forget(now.id).await;
+        Ok(())
+    }
+
+    /// Re-provisions: `make_agent` from the before-image of the delete that deprovisioned it.
+    pub(super) async fn reprovision(&self, now: &Shown, row: ScimUser) -> Result<(), ScimError> {
+        let Some(file_id) = row.deleted_by else {
+            return Err(ScimError::bad("mutability", "fdsync has no record of this user's deprovisioning"));
+        };
+        let image = self.journal.snapshot(file_id, 1).await?;
+        let op = Op::RestoreAgent {
+            agent_id: now.id,
+            of: UndoOf { file_id, row: 1 },
+            image: image.as_deref().and_then(|s| crate::freshdesk::agents::before_image(s).ok()),
+            email: Some(now.email.clone()),
+        };
+        let name = format!("scim-reprovision-{}-{}", now.id, now.email);
+        let done = change::run(
+            &self.journal,
+            &self.submit,
+            self.nudge(),
+            name,
+            &format!("restore:{}:{file_id}", now.id),
+            &op,
+        )
+        .await?;
+        if done.line.outcome != Some(Outcome::Restored) {
+            return Err(refused(&done.line, "re-provisioned"));
+        }
+        let mut user = row;
+        (user.active, user.deleted_by) = (true, None);
+        self.journal.put_scim_user(user, Some(done.file_id)).await?;
+        if let Ok(Some(agent)) = self.engine.read_agent(now.id).await {
+            self.directory.put(agent).await;
+        }
+        Ok(())
+    }
+
+    /// Applies `active` and `externalId` changes to an existing user.
+    pub(super) async fn apply(
+        &self,
+        now: &Shown,
+        row: Option<ScimUser>,
+        active: Option<bool>,
+        ext: Option<Option<String>>,
+    ) -> Result<(), ScimError> {
+        if let Some(ext) = ext {
+            let mut user = row.clone().unwrap_or_else(|| new_row(now));
+            user.external_id = ext;
+            self.journal.put_scim_user(user, None).await?;
+        }
+        let row = self.journal.scim_user(now.id).await?;
+        match active {
+            Some(false) if now.active => self.deprovision(now, row).await,
+            Some(true) if !now.active => match row {
+                Some(r) => self.reprovision(now, r).await,
+                None => {
+                    Err(ScimError::bad("mutability", "fdsync has no record of this user's deprovisioning"))
+                }
+            },
+            _ => Ok(()),
+        }
+    }
+}
+
+/// The provider's `userName` remembered for `s`, when it is not the agent's e-mail.
+fn provider_name(s: &Shown, r: &ScimUser) -> Option<String> {
+    (!r.user_name.eq_ignore_ascii_case(&s.email)).then(|| r.user_name.clone())
+}
+
+pub(super) fn new_row(s: &Shown) -> ScimUser {
+    ScimUser {
+        agent_id: s.id,
+        user_name: s.user_name().to_string(),
+        external_id: s.external_id.clone(),
+        active: s.active,
+        deleted_by: None,
+        removed: false,
+        last_file: None,
+        version: 0,
+    }
+}
+
+/// A change the engine did not make: the row's reason (protected agent, the key's owner, …).
+pub(super) fn refused(line: &crate::journal::ReportLine, what: &str) -> ScimError {
+    let code = line.error_code.clone().unwrap_or_default();
+    let msg = line.message.clone().unwrap_or_default();
+    let detail = format!("the user cannot be {what}: {code}: {msg}");
+    match line.http_status {
+        Some(429) => ScimError::quota(60, detail),
+        _ => ScimError::bad("mutability", detail),
+    }
+}

@@ -1,0 +1,496 @@
+//! The SCIM service of `fdsync run` (`[scim]`), end to end against the simulator:
+//! Entra- and Okta-shaped sequences (the agent created, deprovisioned, restored with the same
+//! id and roles, then deleted), the door (401, 421, 413, TLS), the guards (a held deprovision,
+//! 30 of 40, protected agents and roles), a kill -9 mid-PATCH, and 429 when the quota is spent.
+
+use crate::daemon::{Daemon, WAIT};
+use crate::helpers::*;
+use fdsync_sim::SimConfig;
+use serde_json::{Value, json};
+
+const TOKEN: &str = "scim-test-token-1234";
+
+struct Idp {
+    app: TestApp,
+    daemon: Daemon,
+    base: String,
+    http: reqwest::Client,
+}
+
+impl Idp {
+    async fn start(extra: &str) -> Idp {
+        Idp::start_with(extra, "", false).await
+    }
+
+    /// The simulator with 3 seeded agents, `extra` top-level sections, and `[scim]` (plus
+    /// `scim_extra` lines) on a free port, over https when `tls`.
+    async fn start_with(extra: &str, scim_extra: &str, tls: bool) -> Idp {
+        Idp::start_full(3, extra, scim_extra, tls).await
+    }
+
+    /// `agents` seeded agents and the product's default guards.
+    async fn start_scaled(agents: u32) -> Idp {
+        Idp::start_full(agents, "", "", false).await
+    }
+
+    async fn start_full(agents: u32, extra: &str, scim_extra: &str, tls: bool) -> Idp {
+        let app = spawn_app_with(SimConfig { agents, ..fast_sim() }, "").await;
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let token = app.file("scim_token", TOKEN);
+        set_private(&token);
+        app.write_config(&format!(
+            "{extra}\n[scim]\nlisten = \"127.0.0.1:{port}\"\ntoken_file = \"{}\"\n{scim_extra}\n",
+            token.display()
+        ));
+        let daemon = Daemon::ready(&app).await;
+        let scheme = if tls { "https" } else { "http" };
+        let http = reqwest::Client::builder().tls_danger_accept_invalid_certs(true).build().unwrap();
+        Idp { app, daemon, base: format!("{scheme}://127.0.0.1:{port}/scim/v2"), http }
+    }
+
+    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(TOKEN);
+        if let Some(b) = body {
+            req = req.header("content-type", "application/scim+json").body(b.to_string());
+        }
+        let resp = req.send().await.expect("the SCIM service answers");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    async fn get(&self, path: &str) -> (u16, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+
+    fn agent(&self, id: u64) -> Option<fdsync_sim::User> {
+        self.app.sim.state().agents.into_iter().find(|a| a.id == id)
+    }
+}
+
+fn patch(ops: Value) -> Value {
+    json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_entra_shaped_sequence_creates_deprovisions_restores_and_deletes_the_agent() {
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    let (status, found) = idp.get("/Users?filter=userName%20eq%20%22new.hire%40example.com%22").await;
+    assert_eq!((status, found["totalResults"].as_u64()), (200, Some(0)), "{found}\n{}", idp.daemon.log());
+
+    let user = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "externalId": "entra-object-1", "userName": "new.hire@example.com", "active": true,
+        "displayName": "New Hire", "title": "Support engineer",
+        "emails": [{"primary": true, "type": "work", "value": "new.hire@example.com"}],
+        "name": {"givenName": "New", "familyName": "Hire"}
+    });
+    let (status, created) = idp.send(reqwest::Method::POST, "/Users", Some(user.clone())).await;
+    assert_eq!(status, 201, "{created}\n{}", idp.daemon.log());
+    let id: u64 = created["id"].as_str().unwrap().parse().unwrap();
+    let before = idp.agent(id).expect("the agent exists in Freshdesk");
+    assert!(created["meta"]["location"].as_str().unwrap().ends_with(&format!("/scim/v2/Users/{id}")));
+
+    // A second POST of the same userName is a uniqueness conflict, and costs no change.
+    let (status, again) = idp.send(reqwest::Method::POST, "/Users", Some(user)).await;
+    assert_eq!((status, again["scimType"].as_str()), (409, Some("uniqueness")), "{again}");
+
+    // The identity provider's filter finds it, by userName, externalId and work e-mail.
+    for f in [
+        "userName eq \"new.hire@example.com\"",
+        "externalId eq \"entra-object-1\"",
+        "emails[type eq \"work\"].value eq \"NEW.HIRE@example.com\"",
+    ] {
+        let (_, list) = idp.get(&format!("/Users?filter={}", urlencode(f))).await;
+        assert_eq!(list["Resources"][0]["id"], json!(id.to_string()), "{f}: {list}");
+    }
+
+    // PATCH replace attributes: the same name again and a new externalId (kept in the journal).
+    let ops = json!([{"op": "Replace", "path": "displayName", "value": "New Hire"},
+                     {"op": "Replace", "path": "externalId", "value": "entra-object-2"}]);
+    let (status, patched) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(patch(ops))).await;
+    assert_eq!((status, patched["externalId"].as_str()), (200, Some("entra-object-2")), "{patched}");
+
+    // Deprovision: Entra's capitalised op and string boolean.
+    let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    let (status, off_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
+    assert_eq!(
+        (status, off_user["active"].as_bool()),
+        (200, Some(false)),
+        "{off_user}\n{}",
+        idp.daemon.log()
+    );
+    assert!(idp.agent(id).is_none(), "the agent is deleted in Freshdesk");
+    let (_, shown) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!(
+        (shown["active"].as_bool(), shown["userName"].as_str()),
+        (Some(false), Some("new.hire@example.com"))
+    );
+
+    // Re-provision: restored from the before-image, same id and roles.
+    let on = patch(json!([{"op": "Replace", "path": "active", "value": "True"}]));
+    let (status, on_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(on)).await;
+    assert_eq!((status, on_user["active"].as_bool()), (200, Some(true)), "{on_user}\n{}", idp.daemon.log());
+    let after = idp.agent(id).expect("the agent is back with the same id");
+    assert_eq!(
+        after.agent.as_ref().map(|a| (&a.role_ids, &a.group_ids)),
+        before.agent.as_ref().map(|a| (&a.role_ids, &a.group_ids))
+    );
+
+    // DELETE: deprovisioned, and gone for the identity provider.
+    let (status, _) = idp.send(reqwest::Method::DELETE, &format!("/Users/{id}"), None).await;
+    assert_eq!(status, 204, "{}", idp.daemon.log());
+    assert!(idp.agent(id).is_none());
+    assert_eq!(idp.get(&format!("/Users/{id}")).await.0, 404);
+
+    // Every change went through the journal as a file of its own, from the SCIM source.
+    let files: Vec<(String, String)> = idp
+        .app
+        .journal()
+        .prepare("SELECT name, inbox FROM files ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    let names: Vec<&str> = files.iter().map(|(n, _)| n.split('-').nth(1).unwrap_or("")).collect();
+    assert_eq!(names, ["provision", "deprovision", "reprovision", "deprovision"], "{files:?}");
+    assert!(files.iter().all(|(_, inbox)| inbox == "scim"));
+    assert_eq!(idp.app.sim.counters().requests.get("DELETE /api/v2/agents/{id} 204").copied(), Some(2));
+}
+
+fn urlencode(s: &str) -> String {
+    url::form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_door_wants_the_token_the_host_and_a_small_body() {
+    let idp = Idp::start("").await;
+    let url = format!("{}/Users", idp.base);
+    let none = idp.http.get(&url).send().await.unwrap();
+    assert_eq!(none.status(), 401);
+    let wrong = idp.http.get(&url).bearer_auth("scim-test-token-1235").send().await.unwrap();
+    assert_eq!(wrong.status(), 401);
+    let forged = idp.http.get(&url).bearer_auth(TOKEN).header("host", "evil.example").send().await.unwrap();
+    assert_eq!(forged.status(), 421);
+    let (status, spc) = idp.get("/ServiceProviderConfig").await;
+    assert_eq!(
+        (status, spc["patch"]["supported"].as_bool(), spc["bulk"]["supported"].as_bool()),
+        (200, Some(true), Some(false))
+    );
+    assert_eq!(idp.get("/ResourceTypes").await.1["totalResults"], 1);
+    assert_eq!(idp.get("/Schemas").await.1["totalResults"], 2);
+    let (status, bad) = idp.get("/Users?filter=userName%20zz").await;
+    assert_eq!((status, bad["scimType"].as_str()), (400, Some("invalidFilter")));
+    // 1.5 MiB: over the service's 1 MiB, under axum's default 2 MB (so the limit is ours).
+    let big = "x".repeat(3 << 19);
+    let huge = reqwest::Client::new().post(&url).bearer_auth(TOKEN).body(big);
+    assert_eq!(huge.send().await.expect("an answer, not a reset").status(), 413);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_once() {
+    let idp = Idp::start("").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0001%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("the seeded agent is listed").to_string();
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let path = format!("/Users/{id}");
+    let resp = idp
+        .http
+        .patch(format!("{}{path}", idp.base))
+        .bearer_auth(TOKEN)
+        .body(off().unwrap().to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 503);
+    assert_eq!(resp.headers().get("retry-after").and_then(|v| v.to_str().ok()), Some("60"));
+    let held: Value = resp.json().await.unwrap();
+    let detail = held["detail"].as_str().unwrap().to_string();
+    assert!(detail.contains("max_deletes_percent") && detail.contains("fdsync approve"), "{detail}");
+    // The provider retries while it is held: still held, still one file, nothing deleted.
+    assert_eq!(idp.send(reqwest::Method::PATCH, &path, off()).await.0, 503);
+    assert!(idp.agent(id.parse().unwrap()).is_some());
+    let file_id = detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string();
+    // `fdsync status` shows the held change, from the SCIM source, with whom it would delete.
+    let status = stdout(&idp.app.fdsync(&["status"]).await);
+    let who = format!("scim-deprovision-{id}-agent0001@example.com");
+    assert!(status.contains(&who) && status.contains("held"), "{status}");
+    let approved = idp.app.fdsync(&["approve", &file_id, "--yes"]).await;
+    assert_eq!(code(&approved), 0, "{}", stderr(&approved));
+    let mut status = 0;
+    for _ in 0..40 {
+        status = idp.send(reqwest::Method::PATCH, &path, off()).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 200, "{}", idp.daemon.log());
+    assert!(idp.agent(id.parse().unwrap()).is_none());
+    // Another retry changes nothing twice.
+    assert_eq!(idp.send(reqwest::Method::PATCH, &path, off()).await.0, 200);
+    assert_eq!(idp.app.sim.counters().requests.get("DELETE /api/v2/agents/{id} 204").copied(), Some(1));
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1);
+    // The audit names the change, its source and its approval; undo can restore it.
+    let audit = stdout(&idp.app.fdsync(&["audit"]).await);
+    assert!(audit.contains("delete_agent") && audit.contains(&who), "{audit}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_okta_shaped_sequence_pages_puts_and_deprovisions_then_restores() {
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    // Paged GETs: every user once, across pages of two.
+    let mut seen = Vec::new();
+    let mut start = 1;
+    loop {
+        let (status, page) = idp.get(&format!("/Users?startIndex={start}&count=2")).await;
+        assert_eq!(status, 200, "{page}");
+        let got = page["Resources"].as_array().unwrap().clone();
+        assert!(got.len() <= 2 && page["startIndex"] == start);
+        seen.extend(got.iter().map(|u| u["userName"].as_str().unwrap().to_string()));
+        start += 2;
+        if start > page["totalResults"].as_u64().unwrap() as usize {
+            break;
+        }
+    }
+    assert_eq!(seen.len(), idp.app.sim.state().agents.len(), "{seen:?}");
+    // The pages were answered from one listing of the agents, not a call per page or user.
+    let listings = idp.app.sim.request_log().iter().filter(|r| r.as_str() == "GET /api/v2/agents").count();
+    assert_eq!(listings, 1, "{:?}", idp.app.sim.request_log());
+    assert!(seen.contains(&"agent0002@example.com".to_string()));
+
+    let user = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "okta.user@example.com", "name": {"givenName": "Okta", "familyName": "User"},
+        "emails": [{"value": "okta.user@example.com", "primary": true, "type": "work"}],
+        "active": true, "externalId": "00u1",
+        "urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent": {"ticketScope": "Group"}});
+    let (status, created) = idp.send(reqwest::Method::POST, "/Users", Some(user.clone())).await;
+    assert_eq!(status, 201, "{created}\n{}", idp.daemon.log());
+    let id: u64 = created["id"].as_str().unwrap().parse().unwrap();
+    let before = idp.agent(id).unwrap().agent.unwrap();
+    assert_eq!(before.ticket_scope, 2);
+
+    // PUT the whole user: a new externalId only.
+    let mut put = user.clone();
+    put["externalId"] = json!("00u1-renamed");
+    let (status, replaced) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(put.clone())).await;
+    assert_eq!((status, replaced["externalId"].as_str()), (200, Some("00u1-renamed")), "{replaced}");
+    // PUT with another name: not a change fdsync makes, said with scimType mutability.
+    let mut rename = put.clone();
+    rename["displayName"] = json!("Someone Else");
+    let (status, refused) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(rename)).await;
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("mutability")), "{refused}");
+
+    // Okta's deprovision: replace without a path.
+    let off = patch(json!([{"op": "replace", "value": {"active": false}}]));
+    let (status, off_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
+    assert_eq!((status, off_user["active"].as_bool()), (200, Some(false)), "{off_user}");
+    assert!(idp.agent(id).is_none());
+    let (_, found) = idp.get("/Users?filter=externalId%20eq%20%2200u1-renamed%22").await;
+    assert_eq!(found["Resources"][0]["active"], json!(false), "{found}");
+
+    // Okta's reactivation: PUT with active true restores the same agent.
+    let (status, back) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(put)).await;
+    assert_eq!((status, back["active"].as_bool()), (200, Some(true)), "{back}\n{}", idp.daemon.log());
+    let after = idp.agent(id).expect("restored with the same id").agent.unwrap();
+    assert_eq!(
+        (after.ticket_scope, &after.role_ids, &after.group_ids),
+        (2, &before.role_ids, &before.group_ids)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_certificate_the_service_speaks_only_tls() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cert, key) = (dir.path().join("scim.pem"), dir.path().join("scim.key"));
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req",
+            "-x509",
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+            "-days",
+            "1",
+        ])
+        .args(["-subj", "/CN=127.0.0.1", "-keyout"])
+        .arg(&key)
+        .arg("-out")
+        .arg(&cert)
+        .output()
+        .expect("openssl makes a test certificate");
+    assert!(made.status.success(), "{}", String::from_utf8_lossy(&made.stderr));
+    let tls = format!("tls_cert_file = \"{}\"\ntls_key_file = \"{}\"\n", cert.display(), key.display());
+    let idp = Idp::start_with("", &tls, true).await;
+    let (status, spc) = idp.get("/ServiceProviderConfig").await;
+    assert_eq!((status, spc["patch"]["supported"].as_bool()), (200, Some(true)), "{}", idp.daemon.log());
+    let plain = idp.base.replace("https://", "http://");
+    assert!(reqwest::Client::new().get(format!("{plain}/Users")).bearer_auth(TOKEN).send().await.is_err());
+
+    // A key that is not a key stops `fdsync run` at start, naming the key.
+    let Idp { app, daemon, .. } = idp;
+    assert_eq!(daemon.stop().await, 0);
+    std::fs::write(&key, "not a key").unwrap();
+    let out = app.fdsync(&["run"]).await;
+    assert_ne!(code(&out), 0);
+    assert!(stderr(&out).contains("scim.tls_key_file"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
+    let mut idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0003%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
+    // Every change is held 3 s by the simulator, then applied: the DELETE is in flight.
+    idp.app.sim.update(|c| {
+        c.late_rate = 1.0;
+        c.late_delay = std::time::Duration::from_secs(3);
+    });
+    let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    let (url, http, body) = (format!("{}/Users/{id}", idp.base), idp.http.clone(), off.to_string());
+    let first = tokio::spawn(async move { http.patch(url).bearer_auth(TOKEN).body(body).send().await });
+    let sending = || {
+        idp.app
+            .journal()
+            .query_row("SELECT COUNT(*) FROM ops WHERE state = 'sending'", [], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+            == 1
+    };
+    assert!(wait_until(WAIT, sending).await, "{}", idp.daemon.log());
+    idp.daemon.kill9().await;
+    let _ = first.await;
+    idp.app.sim.update(|c| c.late_rate = 0.0);
+    idp.daemon = Daemon::ready(&idp.app).await;
+    // The lost request lands: the agent is gone before the provider retries.
+    let gone = || idp.agent(id.parse().unwrap()).is_none();
+    assert!(wait_until(WAIT, gone).await);
+    let mut status = 0;
+    for _ in 0..60 {
+        status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off.clone())).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 200, "{}", idp.daemon.log());
+    assert!(idp.agent(id.parse().unwrap()).is_none());
+    let log = idp.app.sim.request_log();
+    let deletes = log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count();
+    assert_eq!(deletes, 1, "one DELETE reached Freshdesk: {log:?}");
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1, "the retry found the change journaled before the kill");
+    let (_, shown) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!(shown["active"], json!(false));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_approved_once_each() {
+    let app_agents = 40;
+    let idp = Idp::start_scaled(app_agents).await;
+    let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
+    let ids: Vec<String> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .take(30)
+        .map(|u| u["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 30, "{list}");
+    let agents = idp.app.sim.state().agents.len();
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let mut statuses = Vec::new();
+    let mut held = Vec::new();
+    for id in &ids {
+        let (status, body) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await;
+        if status == 503 {
+            let detail = body["detail"].as_str().unwrap();
+            held.push(detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string());
+        }
+        statuses.push(status);
+    }
+    let allowed = agents / 10;
+    assert_eq!(statuses.iter().filter(|s| **s == 200).count(), allowed, "{statuses:?}");
+    assert_eq!(held.len(), 30 - allowed, "{statuses:?}");
+    assert_eq!(idp.app.sim.state().agents.len(), agents - allowed, "nothing beyond the rule deleted");
+    for file in &held {
+        let out = idp.app.fdsync(&["approve", file, "--yes"]).await;
+        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    }
+    // The provider's next cycle retries; each held deprovision goes through, once.
+    for _ in 0..2 {
+        for id in &ids {
+            let mut status = 0;
+            for _ in 0..40 {
+                status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0;
+                if status == 200 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(status, 200, "{id}\n{}", idp.daemon.log());
+        }
+    }
+    assert_eq!(idp.app.sim.state().agents.len(), agents - 30);
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 30);
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 30);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_quota_is_spent_reads_answer_429_with_retry_after() {
+    let idp = Idp::start("").await;
+    idp.app
+        .sim
+        .update(|c| c.storm_until = Some(std::time::Instant::now() + std::time::Duration::from_secs(120)));
+    let resp = idp.http.get(format!("{}/Users", idp.base)).bearer_auth(TOKEN).send().await.unwrap();
+    assert_eq!(resp.status(), 429, "{}", idp.daemon.log());
+    let wait: u64 = resp.headers().get("retry-after").unwrap().to_str().unwrap().parse().unwrap();
+    assert!(wait >= 1, "{wait}");
+    let body: Value = resp.json().await.unwrap();
+    assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_protected_agent_is_never_deleted_and_a_protected_role_is_held() {
+    let idp =
+        Idp::start("[safety]\nmax_deletes_percent = 0\nprotected_emails = [\"agent0002@example.com\"]\n")
+            .await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0002%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
+    let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
+    let (status, refused) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(off)).await;
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("mutability")), "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("protected"), "{refused}");
+    assert!(idp.agent(id.parse().unwrap()).is_some());
+
+    let admin = json!({"userName": "boss@example.com", "displayName": "Boss",
+        "urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent": {"roleIds": [fdsync_sim::ROLE_ACCOUNT_ADMIN]}});
+    let (status, held) = idp.send(reqwest::Method::POST, "/Users", Some(admin)).await;
+    assert_eq!(status, 503, "{held}");
+    assert!(held["detail"].as_str().unwrap().contains("Account Administrator"), "{held}");
+    assert!(!idp.app.sim.state().agents.iter().any(|a| a.email.as_deref() == Some("boss@example.com")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_copies_of_one_request_at_once_make_one_change() {
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0001%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
+    let path = format!("/Users/{id}");
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let (a, b, c) = tokio::join!(
+        idp.send(reqwest::Method::PATCH, &path, off()),
+        idp.send(reqwest::Method::PATCH, &path, off()),
+        idp.send(reqwest::Method::PATCH, &path, off())
+    );
+    assert_eq!((a.0, b.0, c.0), (200, 200, 200), "{a:?} {b:?} {c:?}");
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1);
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 1, "{log:?}");
+}
