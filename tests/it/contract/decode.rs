@@ -34,6 +34,7 @@ fn ticket(extra: &[(&str, serde_json::Value)]) -> NewTicket {
         ticket_type: Some("Incident".into()),
         group_id: None,
         responder_id: None,
+        product_id: None,
         source: None,
         cc_emails: vec![],
         custom_fields: BTreeMap::new(),
