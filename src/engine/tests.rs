@@ -616,4 +616,5 @@ async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_l
     assert_eq!((api.calls("find_agent"), api.calls("delete_agent")), (0, 0));
 }
 mod handover;
+mod names;
 mod undo;
