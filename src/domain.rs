@@ -8,7 +8,7 @@ pub mod op;
 pub mod outcome;
 
 pub use event::NotifyEvent;
-pub use fields::{Email, FieldError, Priority, Status, TicketScope};
+pub use fields::{Email, FieldError, IdOrName, Priority, Status, TicketScope};
 pub use handover::{GroupRef, Successor};
 pub use op::{
     Action, AgentRef, Attachment, NewAgent, NewTicket, Op, OpKey, Requester, Restore, UndoOf, idempotency_tag,

@@ -6,7 +6,7 @@
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`safety`] (the safety policy:
 //! volume and grants guards, the per-row rules before a delete, whose key this is, the agent
 //! listing, the account's roles); [`fieldbook`] (the account's ticket fields, to type custom
-//! values); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
+//! values); [`names`] (groups, products and agents a ticket names); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
 //! two changes) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
 //! [`reconcile`] (uncertain ops). What they conclude is typed in [`decision`], a leaf they all
 //! share, so none of them imports another's conclusions. Policies: [`pacer`] (quota),
@@ -20,6 +20,7 @@ mod give_back;
 mod handover;
 mod health;
 mod lookup;
+mod names;
 pub mod pacer;
 pub mod ports;
 mod preview;
@@ -157,6 +158,8 @@ pub(crate) struct Parts<A> {
     pub(crate) roles: roles::RoleBook,
     /// The account's ticket fields, to type custom field values.
     pub(crate) fields: fieldbook::FieldBook,
+    /// The account's groups, products and agents, for a ticket's names instead of ids.
+    pub(crate) names: names::NameBook,
     pub(crate) reconciler: Reconciler,
     /// What offboarding's handover reads of the account once (groups, required fields).
     pub(crate) lookups: handover::Lookups,
@@ -217,6 +220,7 @@ impl<A: Api> Engine<A> {
             gate: guards::FileGate::default(),
             roles: roles::RoleBook::new(),
             fields: fieldbook::FieldBook::new(),
+            names: names::NameBook::new(),
             reconciler,
             lookups: handover::Lookups::default(),
             wake: tokio::sync::Notify::new(),

@@ -4,7 +4,8 @@
 //! Freshdesk's three error body shapes and empty-body 404s, tickets (validation, contact
 //! auto-creation, list filters, `Link` paging, soft delete, lagging search, updates that refuse
 //! a custom field required for agents left empty), agents and contacts, and the account's groups
-//! (three built in: Tier 1, Tier 2, Billing).
+//! (three built in: Tier 1, Tier 2, Billing) and products (three built in: Acme Cloud, Acme Mobile,
+//! AcmeMobile).
 //!
 //! Fault injection (seeded, changeable live, /api/v2 only): latency, 502/503 HTML answers (not
 //! applied), *drop after commit* (applied, then the connection closes with no answer), resets
@@ -20,8 +21,9 @@
 //!
 //! **Model limits** (where the simulator is simpler than Freshdesk): statuses are the four
 //! defaults (2–5), plus `SimConfig::custom_statuses` (6+) that an update may set (a create may
-//! not, and `GET /api/v2/ticket_fields` does not list them); groups are fixed; ticket types the
-//! five defaults; custom fields are text, paragraph, number,
+//! not, and `GET /api/v2/ticket_fields` does not list them); groups and products are fixed (a
+//! ticket's `group_id`, `responder_id` and `product_id` are checked as positive integers, not
+//! against them); ticket types the five defaults; custom fields are text, paragraph, number,
 //! decimal, checkbox, date, dropdown or nested (`SimConfig::custom_fields`, listed by
 //! `GET /api/v2/ticket_fields` and checked on create: type, choices, dependent levels, required
 //! for agents / for closure); a ticket create may be `multipart/form-data` with

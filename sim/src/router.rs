@@ -18,7 +18,9 @@ use crate::app::{App, RawRequest, lock};
 use crate::error::ApiError;
 use crate::faults::{self, Fault};
 use crate::quota::{Class, Verdict};
-use crate::routes::{agents, contacts, groups, inspect, oauth, roles, search, ticket_fields, tickets};
+use crate::routes::{
+    agents, contacts, groups, inspect, oauth, products, roles, search, ticket_fields, tickets,
+};
 use crate::server::KillSwitch;
 
 /// Builds the simulator's router.
@@ -36,7 +38,8 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v2/contacts/{id}", get(contacts::show))
         .route("/api/v2/contacts/{id}/make_agent", put(contacts::make_agent))
         .route("/api/v2/roles", get(roles::list))
-        .route("/api/v2/groups", get(groups::list));
+        .route("/api/v2/groups", get(groups::list))
+        .route("/api/v2/products", get(products::list));
     let side = Router::new()
         .route("/oauth/authorize", get(oauth::authorize))
         .route("/oauth/token", post(oauth::token))

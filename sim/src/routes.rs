@@ -6,6 +6,7 @@ pub(crate) mod contacts;
 pub(crate) mod groups;
 pub(crate) mod inspect;
 pub(crate) mod oauth;
+pub(crate) mod products;
 pub(crate) mod roles;
 pub(crate) mod search;
 pub(crate) mod ticket_fields;

@@ -31,6 +31,13 @@ pub const BUILT_IN_GROUPS: [(u64, &str, &str); 3] = [
     (43_000_090_002, "Tier 2", "Escalations from Tier 1"),
     (43_000_090_003, "Billing", "Invoices and refunds"),
 ];
+/// The account's products: (id, name, description). "Acme Mobile" and "AcmeMobile" differ only
+/// by a space, so a row's `acme mobile` matches both alike (fdsync refuses it as ambiguous).
+pub const BUILT_IN_PRODUCTS: [(u64, &str, &str); 3] = [
+    (43_000_095_001, "Acme Cloud", "The hosted service"),
+    (43_000_095_002, "Acme Mobile", "The phone app"),
+    (43_000_095_003, "AcmeMobile", "The phone app's old name, kept for its portal"),
+];
 pub const ROLE_ACCOUNT_ADMIN: u64 = 43_000_078_898;
 pub const ROLE_ADMIN: u64 = 43_000_078_899;
 pub const ROLE_SUPERVISOR: u64 = 43_000_078_900;

@@ -1,8 +1,50 @@
 //! Validated field newtypes: emails and the enums Freshdesk takes as integers. Each accepts a name
 //! or a number, case-insensitively (`"high"`, `"High"`, `"3"` are all priority 3).
 
+use crate::text::Shown;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+
+/// A ticket's `group_id`, `responder_id` or `product_id` as a row gives it: an id, sent as it
+/// is, or a name (a group's or product's name, an agent's e-mail) that the engine resolves to an
+/// id before the create. Kept as written in the journal: a number is an id (journals written
+/// before names were accepted read back unchanged), a string a name.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum IdOrName {
+    Id(u64),
+    Name(String),
+}
+
+impl IdOrName {
+    /// A cell of digits (signed or not) is an id: a positive integer, or refused as before names
+    /// were accepted; anything else non-empty is a name of at most 255 characters.
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let s = raw.trim();
+        let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+        if !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit()) {
+            return match s.parse::<u64>() {
+                Ok(n) if n > 0 => Ok(IdOrName::Id(n)),
+                _ => Err(format!("'{}' is not a positive integer id", Shown(s))),
+            };
+        }
+        if s.is_empty() {
+            return Err("is empty".into());
+        }
+        if s.chars().count() > 255 {
+            return Err("is longer than 255 characters".into());
+        }
+        Ok(IdOrName::Name(s.to_string()))
+    }
+
+    /// The id, when it is one.
+    pub fn id(&self) -> Option<u64> {
+        match self {
+            IdOrName::Id(id) => Some(*id),
+            IdOrName::Name(_) => None,
+        }
+    }
+}
 
 /// Why one field of one row was refused. `column` names the input column as the user wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -155,6 +197,17 @@ int_enum!(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_number_is_an_id_and_other_text_a_name() {
+        assert_eq!(IdOrName::parse(" 42 "), Ok(IdOrName::Id(42)));
+        assert_eq!(IdOrName::parse("Tier 1"), Ok(IdOrName::Name("Tier 1".into())));
+        assert!(IdOrName::parse("-4").unwrap_err().contains("not a positive integer id"));
+        assert!(IdOrName::parse("0").is_err());
+        // The journal keeps what was written: a number reads back as an id, text as a name.
+        let back: Vec<IdOrName> = serde_json::from_str(r#"[5, "Billing"]"#).unwrap();
+        assert_eq!(back, [IdOrName::Id(5), IdOrName::Name("Billing".into())]);
+    }
 
     #[test]
     fn enums_accept_names_and_numbers_case_insensitively() {

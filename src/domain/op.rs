@@ -3,7 +3,7 @@
 //! journaled under (DESIGN.md, "Idempotency key"). [`OpKey`] is the one place that spells and
 //! reads the key's format; nothing else builds or parses a key by hand. Pure: no I/O.
 
-use super::fields::{Email, Priority, Status, TicketScope};
+use super::fields::{Email, IdOrName, Priority, Status, TicketScope};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -114,10 +114,14 @@ pub struct NewTicket {
     pub tags: Vec<String>,
     #[serde(default, rename = "type", skip_serializing_if = "Option::is_none")]
     pub ticket_type: Option<String>,
+    /// A group's id or name, an agent's id or e-mail, a product's id or name: names are
+    /// resolved to ids just before the create (`engine::names`), so only ids are sent.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub group_id: Option<u64>,
+    pub group_id: Option<IdOrName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub responder_id: Option<u64>,
+    pub responder_id: Option<IdOrName>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub product_id: Option<IdOrName>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<u8>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -157,6 +161,7 @@ impl NewTicket {
             ticket_type: None,
             group_id: None,
             responder_id: None,
+            product_id: None,
             source: None,
             cc_emails: vec![],
             custom_fields: BTreeMap::new(),

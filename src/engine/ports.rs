@@ -4,7 +4,8 @@
 
 use crate::domain::{NewAgent, NewTicket, Restore};
 use crate::freshdesk::{
-    Agent, Group, HeldTicket, Holder, Me, Reply, Role, SearchPage, Ticket, TicketFields, TicketState, Upload,
+    Agent, Group, HeldTicket, Holder, Me, Product, Reply, Role, SearchPage, Ticket, TicketFields,
+    TicketState, Upload,
 };
 use std::future::Future;
 use time::OffsetDateTime;
@@ -63,6 +64,8 @@ pub trait Api: Send + Sync + 'static {
     fn ticket_holder(&self, id: u64) -> impl Future<Output = Reply<HeldTicket>> + Send;
     /// `GET groups?page=`: one page (100) of the account's groups.
     fn list_groups(&self, page: u32) -> impl Future<Output = Reply<Vec<Group>>> + Send;
+    /// `GET products?page=`: one page (100) of the account's products.
+    fn list_products(&self, page: u32) -> impl Future<Output = Reply<Vec<Product>>> + Send;
 }
 
 /// Production: the real client.
@@ -133,5 +136,8 @@ impl Api for crate::freshdesk::Client {
     }
     async fn list_groups(&self, page: u32) -> Reply<Vec<Group>> {
         crate::freshdesk::Client::list_groups(self, page).await
+    }
+    async fn list_products(&self, page: u32) -> Reply<Vec<Product>> {
+        crate::freshdesk::Client::list_products(self, page).await
     }
 }

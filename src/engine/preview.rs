@@ -6,6 +6,7 @@
 //! agent, their roles, groups, ticket scope and open tickets (counted in batches at the end).
 
 use super::decision::{Lookup, Next};
+use super::fieldbook::Typed;
 use super::lookup::find_agent;
 use super::pacer::Pacer;
 use super::ports::Api;
@@ -147,7 +148,7 @@ async fn predict<A: Api>(
     fields: Option<&Result<std::sync::Arc<TicketFields>, String>>,
 ) -> journal::Result<Predicted> {
     Ok(match &op.op {
-        Op::CreateTicket(t) => Predicted::row(predict_ticket(t, fields)),
+        Op::CreateTicket(t) => Predicted::row(predict_named_ticket(parts, t, fields).await),
         Op::CreateAgent(a) => {
             Predicted::row(match find_agent(parts, op, &AgentRef::Email(a.email.clone())).await? {
                 Lookup::Found { agent, .. } => {
@@ -173,6 +174,23 @@ async fn predict<A: Api>(
             Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))
         }
     })
+}
+
+/// A ticket create with its names resolved as the run would (the message shows each id).
+async fn predict_named_ticket<A: Api>(
+    parts: &Parts<A>,
+    t: &NewTicket,
+    fields: Option<&Result<std::sync::Arc<TicketFields>, String>>,
+) -> OpResult {
+    match parts.names.resolve(parts, std::borrow::Cow::Borrowed(t)).await {
+        Typed::Ready(sent) => {
+            let mut result = predict_ticket(&sent, fields);
+            result.message.push_str(&super::names::resolved_note(t, &sent));
+            result
+        }
+        Typed::Bad(why) => row(Outcome::WouldFail, None, why),
+        Typed::Unknown(why) => row(Outcome::WouldFail, None, format!("the lookup could not tell: {why}")),
+    }
 }
 
 /// What a create's roles say when one is protected: its file is held until approved.

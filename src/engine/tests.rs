@@ -29,6 +29,7 @@ struct Script {
     ticket_holder: VecDeque<Answer<crate::freshdesk::HeldTicket>>,
     search: VecDeque<Answer<SearchPage>>,
     groups: VecDeque<Answer<Vec<crate::freshdesk::Group>>>,
+    products: VecDeque<Answer<Vec<crate::freshdesk::Product>>>,
 }
 
 #[derive(Default, Clone)]
@@ -114,6 +115,10 @@ impl Api for FakeApi {
     async fn list_groups(&self, page: u32) -> Reply<Vec<crate::freshdesk::Group>> {
         self.record("list_groups", page.to_string());
         next(&mut self.script.lock().unwrap().groups)
+    }
+    async fn list_products(&self, page: u32) -> Reply<Vec<crate::freshdesk::Product>> {
+        self.record("list_products", page.to_string());
+        next(&mut self.script.lock().unwrap().products)
     }
     async fn me(&self) -> Reply<Me> {
         self.count("me");
@@ -611,4 +616,5 @@ async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_l
     assert_eq!((api.calls("find_agent"), api.calls("delete_agent")), (0, 0));
 }
 mod handover;
+mod names;
 mod undo;

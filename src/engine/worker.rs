@@ -129,6 +129,22 @@ impl<'a, A: Api> Worker<'a, A> {
                 });
             }
         };
+        // A group, agent or product given by name is sent as its id.
+        let t = match self.parts.names.resolve(self.parts, t).await {
+            Typed::Ready(t) => t,
+            Typed::Bad(why) => return Ok(refused(BAD_VALUE, why)),
+            Typed::Unknown(why) => {
+                let message = format!("{why}; the row waits, as its names cannot be resolved");
+                let code = Some("names_unreadable".into());
+                return Ok(Next::Retry {
+                    refund: false,
+                    delay: FIELDS_WAIT,
+                    code,
+                    message,
+                    http_status: None,
+                });
+            }
+        };
         // Its attachments as they were when the row was journaled, or nothing is sent.
         let files = if t.attachments.is_empty() {
             Vec::new()

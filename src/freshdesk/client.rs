@@ -220,6 +220,12 @@ impl Client {
         self.send(Method::GET, "api/v2/groups", &query, None).await
     }
 
+    /// `GET api/v2/products?page=&per_page=100`.
+    pub async fn list_products(&self, page: u32) -> Reply<Vec<super::Product>> {
+        let query = [("page", page.to_string()), ("per_page", "100".to_string())];
+        self.send(Method::GET, "api/v2/products", &query, None).await
+    }
+
     /// `GET api/v2/roles`: the account's roles.
     pub async fn list_roles(&self) -> Reply<Vec<super::Role>> {
         self.send(Method::GET, "api/v2/roles", &[], None).await

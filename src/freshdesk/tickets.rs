@@ -178,6 +178,7 @@ mod tests {
             ticket_type: Some("Incident".into()),
             group_id: None,
             responder_id: None,
+            product_id: None,
             source: None,
             cc_emails: vec![],
             custom_fields: BTreeMap::from([("cf_host".to_string(), json!("db-07"))]),

@@ -4,8 +4,8 @@
 use super::Record;
 use super::fields::{Cell, Field, Named, RowFields};
 use crate::domain::{
-    Action, AgentRef, Attachment, Email, FieldError, GroupRef, NewAgent, NewTicket, Op, Priority, Status,
-    Successor, TicketScope,
+    Action, AgentRef, Attachment, Email, FieldError, GroupRef, IdOrName, NewAgent, NewTicket, Op, Priority,
+    Status, Successor, TicketScope,
 };
 use crate::text::shown;
 use serde_json::Value;
@@ -148,6 +148,16 @@ fn id_of(raw: &str) -> Result<u64, String> {
     }
 }
 
+/// A ticket's agent: an id, or an agent's e-mail (resolved before the create).
+fn responder_of(cell: Cell<'_>) -> Result<IdOrName, String> {
+    match IdOrName::parse(&text_of(cell)?)? {
+        IdOrName::Name(s) => Email::parse(&s)
+            .map(|e| IdOrName::Name(e.as_str().to_string()))
+            .map_err(|why| format!("{why}: responder_id takes an agent's id or e-mail")),
+        id => Ok(id),
+    }
+}
+
 /// A ticket requester's identities, as the row gives them.
 struct Ids {
     email: Option<Email>,
@@ -233,8 +243,10 @@ impl Checker<'_, '_> {
         let name = self.opt(Field::Name, bounded_text);
         let tags = self.opt(Field::Tags, tags_of).unwrap_or_default();
         let ticket_type = self.opt(Field::Type, trimmed);
-        let group_id = self.opt(Field::GroupId, |c| text_of(c).and_then(|s| id_of(&s)));
-        let responder_id = self.opt(Field::ResponderId, |c| text_of(c).and_then(|s| id_of(&s)));
+        // An id, or a name the engine resolves before the create (an agent by e-mail).
+        let group_id = self.opt(Field::GroupId, |c| text_of(c).and_then(|s| IdOrName::parse(&s)));
+        let responder_id = self.opt(Field::ResponderId, responder_of);
+        let product_id = self.opt(Field::ProductId, |c| text_of(c).and_then(|s| IdOrName::parse(&s)));
         let source = self.opt(Field::Source, |c| text_of(c).and_then(|s| source_of(&s)));
         let cc_emails = self.opt(Field::CcEmails, cc_of).unwrap_or_default();
         let custom_fields = self.custom_fields();
@@ -257,6 +269,7 @@ impl Checker<'_, '_> {
             ticket_type,
             group_id,
             responder_id,
+            product_id,
             source,
             cc_emails,
             custom_fields,

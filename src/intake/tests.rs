@@ -43,7 +43,7 @@ fn a_csv_ticket_row_becomes_a_create_ticket_op() {
     assert_eq!(t.tags, ["ops", "disk", "urgent"]);
     assert_eq!(t.cc_emails, ["a@b.co", "Ops <c@d.co>"]);
     assert_eq!(t.custom_fields.get("cf_host"), Some(&serde_json::json!("db-07")));
-    assert_eq!(t.group_id, Some(43026449322));
+    assert_eq!(t.group_id, Some(crate::domain::IdOrName::Id(43026449322)));
 }
 
 #[test]

@@ -76,6 +76,7 @@ fn ticket(email: &str) -> NewTicket {
         ticket_type: None,
         group_id: None,
         responder_id: None,
+        product_id: None,
         source: None,
         cc_emails: vec![],
         custom_fields: BTreeMap::from([("cf_host".to_string(), serde_json::json!("db-07"))]),

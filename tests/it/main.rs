@@ -20,6 +20,7 @@ mod hostile;
 mod import;
 mod misbehave;
 mod mutations;
+mod names;
 mod notify;
 mod notify_promises;
 mod page;

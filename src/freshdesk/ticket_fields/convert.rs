@@ -135,7 +135,7 @@ fn loose(s: &str) -> String {
 
 /// The choice `s` names: the exact spelling, else the one choice equal to it with case and
 /// spaces ignored. Two such choices are ambiguous; none is unknown. `Err` lists the choices.
-fn pick<'c>(s: &str, choices: impl Iterator<Item = &'c str> + Clone) -> Result<&'c str, String> {
+pub(crate) fn pick<'c>(s: &str, choices: impl Iterator<Item = &'c str> + Clone) -> Result<&'c str, String> {
     let s = s.trim();
     if let Some(exact) = choices.clone().find(|c| *c == s) {
         return Ok(exact);

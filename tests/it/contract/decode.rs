@@ -8,7 +8,7 @@ use fdsync::config::Settings;
 use fdsync::domain::{Email, NewAgent, NewTicket, Priority, Restore, Status, TicketScope};
 use fdsync::freshdesk::agents::before_image;
 use fdsync::freshdesk::ticket_fields::FieldKind;
-use fdsync::freshdesk::{Answer, Client, Existing, Group, Holder, RateHeaders, Reply};
+use fdsync::freshdesk::{Answer, Client, Existing, Group, Holder, Product, RateHeaders, Reply};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -34,6 +34,7 @@ fn ticket(extra: &[(&str, serde_json::Value)]) -> NewTicket {
         ticket_type: Some("Incident".into()),
         group_id: None,
         responder_id: None,
+        product_id: None,
         source: None,
         cc_emails: vec![],
         custom_fields: BTreeMap::new(),
@@ -200,6 +201,10 @@ async fn check(f: &Fixture, c: &Client) {
         "groups" => {
             let groups = ok(name, 200, c.list_groups(1).await);
             assert_eq!(groups, [Group { id: 43000090001, name: "Tier 1".into() }]);
+        }
+        "products" => {
+            let products = ok(name, 200, c.list_products(1).await);
+            assert_eq!(products, [Product { id: 43000095001, name: "Acme Cloud".into() }]);
         }
         other => panic!("fixture {other} has no client check: add one here"),
     }
