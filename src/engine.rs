@@ -28,6 +28,7 @@ pub mod retry;
 pub mod safety;
 mod send;
 mod undo;
+mod update;
 mod worker;
 
 #[cfg(test)]
