@@ -535,7 +535,11 @@ mod tests {
         assert_eq!(op.key("abc", 1), "agent:7");
         assert_eq!(Action::from_stored("update_agent"), Ok(Action::UpdateAgent));
         assert!("update_agent".parse::<Action>().is_err(), "a file cannot ask for it");
-        let undo = Op::UpdateAgent { agent_id: 7, set: AgentEdit::default(), of: Some(UndoOf { file_id: 2, row: 1 }) };
+        let undo = Op::UpdateAgent {
+            agent_id: 7,
+            set: AgentEdit::default(),
+            of: Some(UndoOf { file_id: 2, row: 1 }),
+        };
         assert_eq!(undo.key("abc", 1), "undo:2:1");
     }
 

@@ -197,7 +197,9 @@ async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
         // Never sent: nothing to look for.
         Op::RestoreAgent { image: None, .. } => Found::Absent,
         Op::DeleteTicket { ticket_id, .. } => super::undo::find_deleted_ticket(parts, *ticket_id).await,
-        Op::UpdateAgent { agent_id, set, .. } => super::update::find_updated_agent(parts, *agent_id, set).await,
+        Op::UpdateAgent { agent_id, set, .. } => {
+            super::update::find_updated_agent(parts, *agent_id, set).await
+        }
     }
 }
 

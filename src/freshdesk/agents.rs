@@ -259,11 +259,7 @@ mod tests {
 
     #[test]
     fn an_update_sends_only_what_changes_and_is_seen_in_the_record_read_back() {
-        let set = AgentEdit {
-            name: Some("Jo Lee".into()),
-            email: None,
-            job_title: Some("Lead".into()),
-        };
+        let set = AgentEdit { name: Some("Jo Lee".into()), email: None, job_title: Some("Lead".into()) };
         assert_eq!(update_body(&set), json!({"name": "Jo Lee", "job_title": "Lead"}));
         let after = r#"{"id": 7, "contact": {"name": "Jo Lee", "email": "Jo@X.io", "job_title": "Lead"}}"#;
         let before = r#"{"id": 7, "contact": {"name": "Jo", "email": "jo@x.io", "job_title": null}}"#;

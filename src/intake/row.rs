@@ -64,7 +64,8 @@ fn check(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldE
         }
         // `Action::from_str` never yields these; a default action could only come from code.
         Action::RestoreAgent | Action::DeleteTicket | Action::UpdateAgent => {
-            c.errors.push(FieldError::new("action", format!("{action} is made only by `fdsync undo` or SCIM")));
+            c.errors
+                .push(FieldError::new("action", format!("{action} is made only by `fdsync undo` or SCIM")));
             None
         }
     };

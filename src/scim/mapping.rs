@@ -251,7 +251,8 @@ mod tests {
         assert_eq!(edit(&now, &wanted(&same).unwrap()), (AgentEdit::default(), None));
         let nameless = json!({"userName":"ann@x.com"});
         assert_eq!(edit(&now, &wanted(&nameless).unwrap()), (AgentEdit::default(), None));
-        let okta = json!({"userName":"Ann.Lee@X.com","name":{"givenName":"Ann","familyName":"Li"},"title":"Head"});
+        let okta =
+            json!({"userName":"Ann.Lee@X.com","name":{"givenName":"Ann","familyName":"Li"},"title":"Head"});
         let (set, user_name) = edit(&now, &wanted(&okta).unwrap());
         assert_eq!(
             (set.name.as_deref(), set.job_title.as_deref(), set.email.map(|e| e.key())),

@@ -134,7 +134,10 @@ fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
     let email = email_of(after);
     if email.as_ref().map(Email::key) != email_of(before).as_ref().map(Email::key) {
         let email = email.ok_or_else(|| {
-            ScimError::bad("invalidValue", "userName or the primary e-mail must be the agent's e-mail address")
+            ScimError::bad(
+                "invalidValue",
+                "userName or the primary e-mail must be the agent's e-mail address",
+            )
         })?;
         out.set.email = Some(email);
     }
@@ -257,7 +260,10 @@ mod tests {
         let c = patch(json!([{"op":"Replace","path":"displayName","value":"Ann B"},
                              {"op":"Add","path":"title","value":"Lead"}]))
         .unwrap();
-        assert_eq!(c.set, AgentEdit { name: Some("Ann B".into()), job_title: Some("Lead".into()), email: None });
+        assert_eq!(
+            c.set,
+            AgentEdit { name: Some("Ann B".into()), job_title: Some("Lead".into()), email: None }
+        );
         assert!(c.unchangeable.is_empty() && c.user_name.is_none());
         let c = patch(json!([{"op":"replace","value":{"displayName":"Ann C","title":"Eng"}}])).unwrap();
         assert_eq!((c.set.name.as_deref(), c.set.job_title.as_deref()), (Some("Ann C"), Some("Eng")));
@@ -269,7 +275,11 @@ mod tests {
         let c2 = apply(&with_title, &json!({"Operations":[{"op":"remove","path":"title"}]})).unwrap();
         assert_eq!((c.set.job_title, c2.set.job_title.as_deref()), (None, Some("")), "removed: cleared");
         let c = patch(json!([{"op":"replace","path":"userName","value":"ann.login"}])).unwrap();
-        assert_eq!((c.set.email, c.user_name.as_deref()), (None, Some("ann.login")), "a login name: journal only");
+        assert_eq!(
+            (c.set.email, c.user_name.as_deref()),
+            (None, Some("ann.login")),
+            "a login name: journal only"
+        );
     }
 
     #[test]

@@ -279,21 +279,28 @@ pub(crate) async fn update(
     }
     let mut store = lock(&app.store);
     let user = store.users.get(&id).filter(|u| u.agent.is_some()).ok_or(ApiError::NotFound)?;
-    let (occasional, signature) = agent_flags(&obj, user.agent.as_ref().is_some_and(|a| a.occasional), &mut e);
+    let (occasional, signature) =
+        agent_flags(&obj, user.agent.as_ref().is_some_and(|a| a.occasional), &mut e);
     if !e.is_empty() {
         return Err(ApiError::Validation(e));
     }
     if let Some(new) = &email
         && store.user_by_email(new).is_some_and(|u| u.id != id)
     {
-        return Err(ApiError::one(FieldError::new("email", "duplicate_value", "It should be a unique value")));
+        return Err(ApiError::one(FieldError::new(
+            "email",
+            "duplicate_value",
+            "It should be a unique value",
+        )));
     }
     if let Some(new) = &email {
         store.set_email(id, new);
     }
     let now = timestamp(time::OffsetDateTime::now_utc());
     let Some(user) = store.users.get_mut(&id) else { return Err(ApiError::NotFound) };
-    for (field, value) in [(&mut user.phone, phone), (&mut user.mobile, mobile), (&mut user.job_title, job_title)] {
+    for (field, value) in
+        [(&mut user.phone, phone), (&mut user.mobile, mobile), (&mut user.job_title, job_title)]
+    {
         if value.is_some() {
             *field = value;
         }
