@@ -224,13 +224,7 @@ impl<A: Api> Scim<A> {
                 crate::text::shown(email.as_str())
             )));
         }
-        let row = match self.journal.scim_user(now.id).await? {
-            Some(r) => r,
-            None => {
-                self.journal.put_scim_user(new_row(now), None).await?;
-                new_row(now)
-            }
-        };
+        let row = self.journal.scim_user(now.id).await?.unwrap_or_else(|| new_row(now));
         let op = Op::UpdateAgent { agent_id: now.id, set: set.clone(), of: None };
         let name = format!("scim-update-{}-{}", now.id, now.email);
         let identity = format!("update:{}:{}", now.id, row.version);
