@@ -595,9 +595,7 @@ async fn a_kill_9_mid_attribute_patch_then_the_providers_retry_makes_one_update(
         tokio::time::sleep(std::time::Duration::from_millis(250)).await;
     }
     assert_eq!(status, 200, "{}", idp.daemon.log());
-    let log = idp.app.sim.request_log();
-    assert_eq!(log.iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count(), 1, "one PUT: {log:?}");
-    // The change journaled before the kill is reconciled by reading the agent back.
+    // The change journaled before the kill is reconciled by reading the agent back, not re-sent.
     let done = || {
         idp.app
             .journal()
@@ -610,6 +608,8 @@ async fn a_kill_9_mid_attribute_patch_then_the_providers_retry_makes_one_update(
             == Some("updated")
     };
     assert!(wait_until(WAIT, done).await, "{}", idp.daemon.log());
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count(), 1, "one PUT: {log:?}");
     let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
     assert_eq!(files, 1, "the retry found nothing left to change");
 }
