@@ -7,7 +7,7 @@
 //! volume and grants guards, the per-row rules before a delete, whose key this is, the agent
 //! listing, the account's roles); [`fieldbook`] (the account's ticket fields, to type custom
 //! values); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
-//! two changes) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
+//! two changes), [`update`] (an agent's name, e-mail or title changed) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
 //! [`reconcile`] (uncertain ops). What they conclude is typed in [`decision`], a leaf they all
 //! share, so none of them imports another's conclusions. Policies: [`pacer`] (quota),
 //! [`breaker`], [`retry`], [`arc`].
