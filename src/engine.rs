@@ -6,8 +6,9 @@
 //! [`ports::Api`]; [`health`] (breaker, pause, reasons to stop); [`safety`] (the safety policy:
 //! volume and grants guards, the per-row rules before a delete, whose key this is, the agent
 //! listing, the account's roles); [`fieldbook`] (the account's ticket fields, to type custom
-//! values); [`names`] (groups, products and agents a ticket names); [`worker`] (one op's decisions), beside it [`undo`] (an undo's
-//! two changes) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
+//! values); [`names`] (groups, products and agents a ticket names); [`worker`] (one op's
+//! decisions), beside it [`undo`] (an undo's two changes), [`update`] (an agent's name, e-mail or
+//! title changed) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
 //! [`reconcile`] (uncertain ops). What they conclude is typed in [`decision`], a leaf they all
 //! share, so none of them imports another's conclusions. Policies: [`pacer`] (quota),
 //! [`breaker`], [`retry`], [`arc`].
@@ -29,6 +30,7 @@ pub mod retry;
 pub mod safety;
 mod send;
 mod undo;
+mod update;
 mod worker;
 
 #[cfg(test)]

@@ -33,7 +33,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v2/ticket_fields", get(ticket_fields::index))
         .route("/api/v2/agents", get(agents::list).post(agents::create))
         .route("/api/v2/agents/me", get(agents::me))
-        .route("/api/v2/agents/{id}", get(agents::show).delete(agents::delete))
+        .route("/api/v2/agents/{id}", get(agents::show).put(agents::update).delete(agents::delete))
         .route("/api/v2/contacts", get(contacts::list))
         .route("/api/v2/contacts/{id}", get(contacts::show))
         .route("/api/v2/contacts/{id}/make_agent", put(contacts::make_agent))
@@ -127,7 +127,7 @@ fn allowed_methods(route: &str) -> &'static [&'static str] {
     match route {
         "/api/v2/tickets" | "/api/v2/agents" => &["GET", "POST"],
         "/api/v2/tickets/{id}" => &["GET", "PUT", "DELETE"],
-        "/api/v2/agents/{id}" => &["GET", "DELETE"],
+        "/api/v2/agents/{id}" => &["GET", "PUT", "DELETE"],
         "/api/v2/tickets/{id}/restore" | "/api/v2/contacts/{id}/make_agent" => &["PUT"],
         _ => &["GET"],
     }

@@ -268,6 +268,15 @@ impl Store {
         id
     }
 
+    /// Gives user `id` a new e-mail, keeping the e-mail index in step.
+    pub fn set_email(&mut self, id: u64, email: &str) {
+        let Some(user) = self.users.get_mut(&id) else { return };
+        if let Some(old) = user.email.replace(email.to_string()) {
+            self.by_email.remove(&old.to_lowercase());
+        }
+        self.by_email.insert(email.to_lowercase(), id);
+    }
+
     pub fn full_time_agents(&self) -> u64 {
         let full = self.users.values().filter(|u| u.agent.as_ref().is_some_and(|a| !a.occasional));
         full.count() as u64

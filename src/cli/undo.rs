@@ -252,6 +252,16 @@ fn describe(op: &Op) -> String {
             }
         }
         Op::DeleteTicket { ticket_id, of } => format!("row {}: delete ticket {ticket_id}", of.row),
+        Op::UpdateAgent { agent_id, set, of: Some(of) } if set.is_empty() => {
+            format!("row {}: agent {agent_id}: not restorable, no before-image", of.row)
+        }
+        Op::UpdateAgent { agent_id, set, of: Some(of) } => {
+            format!(
+                "row {}: put back agent {agent_id}'s {}",
+                of.row,
+                Shown(&crate::freshdesk::agents::update_body(set).to_string())
+            )
+        }
         other => format!("{}", other.action()),
     }
 }

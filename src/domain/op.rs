@@ -1,5 +1,6 @@
 //! The four operations a row can ask for, with their validated inputs, the two an undo makes
-//! (restore a deleted agent, delete a created ticket), and the idempotency key each one is
+//! (restore a deleted agent, delete a created ticket), the agent update the SCIM service makes
+//! (which an undo also makes, to put the old values back), and the idempotency key each one is
 //! journaled under (DESIGN.md, "Idempotency key"). [`OpKey`] is the one place that spells and
 //! reads the key's format; nothing else builds or parses a key by hand. Pure: no I/O.
 
@@ -24,16 +25,19 @@ pub enum Action {
     RestoreAgent,
     /// Undo of a create: the ticket soft-deleted.
     DeleteTicket,
+    /// An existing agent's name, e-mail or job title changed (SCIM; an undo of it).
+    UpdateAgent,
 }
 
 impl Action {
-    pub const ALL: [Action; 6] = [
+    pub const ALL: [Action; 7] = [
         Action::CreateTicket,
         Action::CreateAgent,
         Action::GetAgent,
         Action::DeleteAgent,
         Action::RestoreAgent,
         Action::DeleteTicket,
+        Action::UpdateAgent,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,10 +48,11 @@ impl Action {
             Action::DeleteAgent => "delete_agent",
             Action::RestoreAgent => "restore_agent",
             Action::DeleteTicket => "delete_ticket",
+            Action::UpdateAgent => "update_agent",
         }
     }
 
-    /// An action by its canonical name as the journal stores it (all six; a file's `action`
+    /// An action by its canonical name as the journal stores it (all seven; a file's `action`
     /// column goes through [`FromStr`], which knows only the four a file may ask for).
     pub fn from_stored(name: &str) -> Result<Self, String> {
         Action::ALL.into_iter().find(|a| a.as_str() == name).ok_or_else(|| format!("unknown action '{name}'"))
@@ -261,6 +266,25 @@ pub struct Restore {
     pub ticket_scope: TicketScope,
 }
 
+/// What `PUT agents/{id}` changes of an existing agent: only the fields given are sent
+/// ([`crate::freshdesk::agents::update_body`]). `job_title` `Some("")` clears it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct AgentEdit {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub email: Option<Email>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+}
+
+impl AgentEdit {
+    /// Whether nothing would change.
+    pub fn is_empty(&self) -> bool {
+        self.name.is_none() && self.email.is_none() && self.job_title.is_none()
+    }
+}
+
 /// The row an undo op reverses: row `row` of file `file_id`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct UndoOf {
@@ -300,6 +324,14 @@ pub enum Op {
         ticket_id: u64,
         of: UndoOf,
     },
+    /// `PUT agents/{id}`: the agent's fields in `set` changed (SCIM), or put back (`of`: the
+    /// undo of that row, from its before-image).
+    UpdateAgent {
+        agent_id: u64,
+        set: AgentEdit,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        of: Option<UndoOf>,
+    },
 }
 
 impl Op {
@@ -311,6 +343,7 @@ impl Op {
             Op::DeleteAgent { .. } => Action::DeleteAgent,
             Op::RestoreAgent { .. } => Action::RestoreAgent,
             Op::DeleteTicket { .. } => Action::DeleteTicket,
+            Op::UpdateAgent { .. } => Action::UpdateAgent,
         }
     }
 
@@ -325,7 +358,7 @@ impl Op {
 /// - `ext:<external_id>`: a ticket with fdsync's `external_id` column (one ticket across files);
 /// - `<file sha256>:<row>`: a ticket without one (one ticket per row of that content);
 /// - the lower-cased email: an agent (create, get, or delete by email);
-/// - `agent:<id>`: a delete by agent id;
+/// - `agent:<id>`: a delete by agent id, an update (so both run in order for one agent);
 /// - `undo:<file id>:<row>`: an undo of that row (one per row, whichever undo file holds it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpKey(String);
@@ -347,7 +380,10 @@ impl OpKey {
             | Op::GetAgent { email }
             | Op::DeleteAgent { agent: AgentRef::Email(email), .. } => Self::agent(email),
             Op::DeleteAgent { agent: AgentRef::Id(id), .. } => Self::agent_id(*id),
-            Op::RestoreAgent { of, .. } | Op::DeleteTicket { of, .. } => Self::undo(*of),
+            Op::RestoreAgent { of, .. }
+            | Op::DeleteTicket { of, .. }
+            | Op::UpdateAgent { of: Some(of), .. } => Self::undo(*of),
+            Op::UpdateAgent { agent_id, of: None, .. } => Self::agent_id(*agent_id),
         }
     }
 
@@ -492,6 +528,24 @@ mod tests {
         assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op);
         assert_eq!(op.key("abc", 5), "undo:2:5");
         assert_eq!(Op::DeleteTicket { ticket_id: 1, of }.key("abc", 5), "undo:2:5", "one undo per row");
+    }
+
+    #[test]
+    fn an_update_names_only_what_it_changes_and_is_keyed_by_its_agent() {
+        let set = AgentEdit { name: Some("Ann B".into()), ..AgentEdit::default() };
+        let op = Op::UpdateAgent { agent_id: 7, set, of: None };
+        let json = serde_json::to_string(&op).unwrap();
+        assert_eq!(json, r#"{"action":"update_agent","agent_id":7,"set":{"name":"Ann B"}}"#);
+        assert_eq!(serde_json::from_str::<Op>(&json).unwrap(), op);
+        assert_eq!(op.key("abc", 1), "agent:7");
+        assert_eq!(Action::from_stored("update_agent"), Ok(Action::UpdateAgent));
+        assert!("update_agent".parse::<Action>().is_err(), "a file cannot ask for it");
+        let undo = Op::UpdateAgent {
+            agent_id: 7,
+            set: AgentEdit::default(),
+            of: Some(UndoOf { file_id: 2, row: 1 }),
+        };
+        assert_eq!(undo.key("abc", 1), "undo:2:1");
     }
 
     #[test]

@@ -35,10 +35,12 @@ pub enum Outcome {
     /// Undo: the change cannot be reversed (the reason is in the row's error code and message:
     /// the contact is gone, is an agent already, no seat, no before-image, the ticket is gone).
     NotRestorable,
+    /// An existing agent's fields were changed (`update_agent`).
+    Updated,
 }
 
 impl Outcome {
-    pub const ALL: [Outcome; 15] = [
+    pub const ALL: [Outcome; 16] = [
         Outcome::Created,
         Outcome::Exists,
         Outcome::Found,
@@ -54,6 +56,7 @@ impl Outcome {
         Outcome::OwnKey,
         Outcome::Restored,
         Outcome::NotRestorable,
+        Outcome::Updated,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -73,6 +76,7 @@ impl Outcome {
             Outcome::OwnKey => "self",
             Outcome::Restored => "restored",
             Outcome::NotRestorable => "not_restorable",
+            Outcome::Updated => "updated",
         }
     }
 

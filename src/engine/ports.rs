@@ -2,7 +2,7 @@
 //! success value is already decoded by `freshdesk/` (the engine never reads JSON). Production
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
-use crate::domain::{NewAgent, NewTicket, Restore};
+use crate::domain::{AgentEdit, NewAgent, NewTicket, Restore};
 use crate::freshdesk::{
     Agent, Group, HeldTicket, Holder, Me, Product, Reply, Role, SearchPage, Ticket, TicketFields,
     TicketState, Upload,
@@ -26,6 +26,8 @@ pub trait Api: Send + Sync + 'static {
     fn get_agent(&self, id: u64) -> impl Future<Output = Reply<Agent>> + Send;
     /// `DELETE agents/{id}`.
     fn delete_agent(&self, id: u64) -> impl Future<Output = Reply<()>> + Send;
+    /// `PUT agents/{id}`: the fields in `set` changed; the agent as it is now.
+    fn update_agent(&self, id: u64, set: &AgentEdit) -> impl Future<Output = Reply<Agent>> + Send;
     /// `PUT contacts/{id}/make_agent`: a deleted agent restored from its before-image (undo).
     fn make_agent(&self, id: u64, r: &Restore) -> impl Future<Output = Reply<Agent>> + Send;
     /// `DELETE tickets/{id}`: a soft delete (undo of a create).
@@ -84,6 +86,9 @@ impl Api for crate::freshdesk::Client {
     }
     async fn delete_agent(&self, id: u64) -> Reply<()> {
         crate::freshdesk::Client::delete_agent(self, id).await
+    }
+    async fn update_agent(&self, id: u64, set: &AgentEdit) -> Reply<Agent> {
+        crate::freshdesk::Client::update_agent(self, id, set).await
     }
     async fn make_agent(&self, id: u64, r: &Restore) -> Reply<Agent> {
         crate::freshdesk::Client::make_agent(self, id, r).await

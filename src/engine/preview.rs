@@ -170,8 +170,8 @@ async fn predict<A: Api>(
         }
         Op::DeleteAgent { agent, .. } => predict_delete(parts, op, agent).await?,
         // Made by `fdsync undo`, never read from a file: nothing to preview.
-        Op::RestoreAgent { .. } | Op::DeleteTicket { .. } => {
-            Predicted::row(row(Outcome::Skipped, None, "an undo is not previewed"))
+        Op::RestoreAgent { .. } | Op::DeleteTicket { .. } | Op::UpdateAgent { .. } => {
+            Predicted::row(row(Outcome::Skipped, None, "an undo or a SCIM change is not previewed"))
         }
     })
 }

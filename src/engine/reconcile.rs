@@ -1,8 +1,8 @@
 //! Reconciliation: an op left `sending` (killed mid-request, or no readable answer came) may or
 //! may not have reached Freshdesk. Before anything is sent again, look: a ticket by its
 //! idempotency tag among the requester's tickets (by e-mail, id or phone; by tag search for
-//! the other identities), an agent by email, a deleted agent by id, an
-//! undo's restored agent or deleted ticket by id (`undo.rs`). The
+//! the other identities), an agent by email, a deleted agent by id, an updated agent by id
+//! (`update.rs`), an undo's restored agent or deleted ticket by id (`undo.rs`). The
 //! lookup's answer proves only what it parses as:
 //!
 //! | lookup answer                         | conclusion                                        |
@@ -197,6 +197,9 @@ async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
         // Never sent: nothing to look for.
         Op::RestoreAgent { image: None, .. } => Found::Absent,
         Op::DeleteTicket { ticket_id, .. } => super::undo::find_deleted_ticket(parts, *ticket_id).await,
+        Op::UpdateAgent { agent_id, set, .. } => {
+            super::update::find_updated_agent(parts, *agent_id, set).await
+        }
     }
 }
 

@@ -23,6 +23,7 @@ struct Script {
     list_tickets: VecDeque<Answer<Vec<Ticket>>>,
     roles: VecDeque<Answer<Vec<Role>>>,
     make_agent: VecDeque<Answer<Agent>>,
+    update_agent: VecDeque<Answer<Agent>>,
     delete_ticket: VecDeque<Answer<()>>,
     get_ticket: VecDeque<Answer<TicketState>>,
     move_ticket: VecDeque<Answer<crate::freshdesk::HeldTicket>>,
@@ -87,6 +88,10 @@ impl Api for FakeApi {
     async fn delete_agent(&self, id: u64) -> Reply<()> {
         self.record("delete_agent", id.to_string());
         next(&mut self.script.lock().unwrap().delete_agent)
+    }
+    async fn update_agent(&self, id: u64, set: &crate::domain::AgentEdit) -> Reply<Agent> {
+        self.record("update_agent", format!("{id} {}", crate::freshdesk::agents::update_body(set)));
+        next(&mut self.script.lock().unwrap().update_agent)
     }
     async fn make_agent(&self, id: u64, r: &crate::domain::Restore) -> Reply<Agent> {
         self.record("make_agent", format!("{id} roles {:?} groups {:?}", r.role_ids, r.group_ids));
@@ -618,3 +623,4 @@ async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_l
 mod handover;
 mod names;
 mod undo;
+mod update;

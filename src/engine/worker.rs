@@ -58,6 +58,9 @@ impl<'a, A: Api> Worker<'a, A> {
             Op::DeleteTicket { ticket_id, .. } => {
                 super::undo::delete_ticket(self.parts, op, *ticket_id).await
             }
+            Op::UpdateAgent { agent_id, set, .. } => {
+                super::update::update_agent(self.parts, op, *agent_id, set).await
+            }
         }
     }
 

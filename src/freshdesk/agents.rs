@@ -4,7 +4,7 @@
 //! reads it back as a before-image ([`before_image`]) for `make_agent`. Pure.
 
 use super::answer::Decode;
-use crate::domain::{NewAgent, Restore, TicketScope};
+use crate::domain::{AgentEdit, NewAgent, Restore, TicketScope};
 use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
@@ -186,6 +186,46 @@ pub fn make_agent_body(r: &Restore) -> Value {
     serde_json::to_value(r).unwrap_or(Value::Null)
 }
 
+/// The JSON sent to `PUT api/v2/agents/{id}`: only the fields that change, by the names of
+/// freshconsult's `AgentConstants::UPDATE_FIELDS` (`name`, `email`, `job_title`, among others;
+/// the answer is the agent as show renders it, a duplicate e-mail 409 `duplicate_value`).
+/// Clearing the job title sends `""` (UNCONFIRMED: assumed accepted like any string ≤ 255).
+pub fn update_body(set: &AgentEdit) -> Value {
+    serde_json::to_value(set).unwrap_or(Value::Null)
+}
+
+/// What an agent's record says of the fields an update sets, in [`AgentEdit`]'s terms (the
+/// e-mail lower-cased, an empty or absent job title as `""`): for the read-back that reconciles
+/// a lost update, and the before-image an undo puts back.
+pub fn edit_fields(record: &str) -> Result<(String, String, String), String> {
+    let v: Value = serde_json::from_str(record).map_err(|e| format!("not an agent's record ({e})"))?;
+    let contact = v.get("contact").ok_or("the agent record has no contact")?;
+    let text = |k: &str| contact.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
+    Ok((text("name"), text("email").to_lowercase(), text("job_title")))
+}
+
+/// Whether the agent `record` shows every field `set` asks for.
+pub fn shows(record: &str, set: &AgentEdit) -> Result<bool, String> {
+    let (name, email, title) = edit_fields(record)?;
+    Ok(set.name.as_ref().is_none_or(|n| n.trim() == name)
+        && set.email.as_ref().is_none_or(|e| e.key() == email)
+        && set.job_title.as_ref().is_none_or(|t| t.trim() == title))
+}
+
+/// The edit that puts back, from the before-image `record`, the fields `set` changed.
+pub fn put_back(record: &str, set: &AgentEdit) -> Result<AgentEdit, String> {
+    let (name, email, title) = edit_fields(record)?;
+    let email = match &set.email {
+        Some(_) => Some(crate::domain::Email::parse(&email)?),
+        None => None,
+    };
+    Ok(AgentEdit {
+        name: set.name.as_ref().map(|_| name),
+        email,
+        job_title: set.job_title.as_ref().map(|_| title),
+    })
+}
+
 /// The JSON sent to `POST api/v2/agents` (`name` always present).
 pub fn create_body(a: &NewAgent) -> Value {
     serde_json::to_value(a).unwrap_or(Value::Null)
@@ -215,6 +255,19 @@ mod tests {
             json!({"email": "jo@example.com", "ticket_scope": 2, "name": "Jo", "occasional": false,
                    "group_ids": [43000561234u64]})
         );
+    }
+
+    #[test]
+    fn an_update_sends_only_what_changes_and_is_seen_in_the_record_read_back() {
+        let set = AgentEdit { name: Some("Jo Lee".into()), email: None, job_title: Some("Lead".into()) };
+        assert_eq!(update_body(&set), json!({"name": "Jo Lee", "job_title": "Lead"}));
+        let after = r#"{"id": 7, "contact": {"name": "Jo Lee", "email": "Jo@X.io", "job_title": "Lead"}}"#;
+        let before = r#"{"id": 7, "contact": {"name": "Jo", "email": "jo@x.io", "job_title": null}}"#;
+        assert_eq!(shows(after, &set), Ok(true));
+        assert_eq!(shows(before, &set), Ok(false));
+        let back = put_back(before, &set).unwrap();
+        assert_eq!(back, AgentEdit { name: Some("Jo".into()), email: None, job_title: Some(String::new()) });
+        assert!(shows("<html>", &set).is_err());
     }
 
     #[test]

@@ -11,7 +11,7 @@ use super::ticket_fields::TicketFields;
 use super::tickets::{Ticket, TicketState};
 use super::{Error, agents, auth, classify, quota, tickets};
 use crate::config::Settings;
-use crate::domain::{NewAgent, NewTicket, Restore};
+use crate::domain::{AgentEdit, NewAgent, NewTicket, Restore};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Method, redirect};
 use serde_json::Value;
@@ -110,6 +110,11 @@ impl Client {
     /// `DELETE api/v2/agents/{id}`.
     pub async fn delete_agent(&self, id: u64) -> Reply<()> {
         self.send(Method::DELETE, &format!("api/v2/agents/{id}"), &[], None).await
+    }
+
+    /// `PUT api/v2/agents/{id}` with the fields to change: the agent as it is now.
+    pub async fn update_agent(&self, id: u64, set: &AgentEdit) -> Reply<Agent> {
+        self.send(Method::PUT, &format!("api/v2/agents/{id}"), &[], Some(agents::update_body(set))).await
     }
 
     /// `PUT api/v2/contacts/{id}/make_agent`: the contact an agent again, from a before-image.

@@ -1,5 +1,5 @@
 //! What `fdsync undo` reads and writes: the rows of a file an undo can reverse (agents it
-//! deleted, with the record saved before the delete; tickets it created), which undo already
+//! deleted or updated, with the record saved before; tickets it created), which undo already
 //! holds a row's key, and the undo file itself: a `files` row with `undo_of` and its ops,
 //! written in one transaction. It decides nothing (that is `cli/undo.rs`).
 
@@ -15,12 +15,15 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Undoable {
     pub row: u64,
-    /// `delete_agent` (outcome `deleted`) or `create_ticket` (outcome `created`).
+    /// `delete_agent` (outcome `deleted`), `update_agent` (outcome `updated`) or
+    /// `create_ticket` (outcome `created`).
     pub action: Action,
-    /// The deleted agent's or the created ticket's id.
+    /// The deleted or updated agent's, or the created ticket's id.
     pub freshdesk_id: Option<u64>,
-    /// The agent's record saved before the delete (`ops.snapshot`).
+    /// The agent's record saved before the delete or update (`ops.snapshot`).
     pub snapshot: Option<String>,
+    /// The op as journaled (an update's fields).
+    pub payload: Option<String>,
 }
 
 impl Journal {
@@ -28,23 +31,26 @@ impl Journal {
     pub async fn undoable_rows(&self, file_id: i64) -> Result<Vec<Undoable>> {
         self.call(move |c| {
             let mut stmt = c.prepare(
-                "SELECT row, action, freshdesk_id, snapshot FROM ops
+                "SELECT row, action, freshdesk_id, snapshot, payload FROM ops
                  WHERE file_id = ?1 AND state = 'done'
                    AND ((action = 'delete_agent' AND outcome = 'deleted')
+                        OR (action = 'update_agent' AND outcome = 'updated')
                         OR (action = 'create_ticket' AND outcome = 'created'))
                  ORDER BY row",
             )?;
             let rows = stmt.query_map([file_id], |r| {
-                Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?, r.get(3)?))
+                let head = (r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, Option<i64>>(2)?);
+                Ok((head, r.get(3)?, r.get(4)?))
             })?;
             let mut out = Vec::new();
             for row in rows {
-                let (row, action, id, snapshot) = row?;
+                let ((row, action, id), snapshot, payload) = row?;
                 out.push(Undoable {
                     row: row as u64,
                     action: Action::from_stored(&action).map_err(super::Error::Data)?,
                     freshdesk_id: id.map(|v| v as u64),
                     snapshot,
+                    payload,
                 });
             }
             Ok(out)

@@ -3,8 +3,8 @@
 //! What to show and whether to ask are the CLI's; which rows, their ops, the undo file's
 //! content hash and its state are decided here.
 
-use crate::domain::{Action, Op, OpKey, UndoOf};
-use crate::freshdesk::agents::before_image;
+use crate::domain::{Action, AgentEdit, Op, OpKey, UndoOf};
+use crate::freshdesk::agents::{before_image, put_back};
 use crate::freshdesk::{Agent, Decode};
 use crate::journal::{self, FileRecord, FileState, Journal, NewFile, NewOp, Undoable};
 use sha2::{Digest, Sha256};
@@ -78,11 +78,20 @@ pub async fn take_undo(
     Ok(undo)
 }
 
-/// The op that reverses one row: a restore from the saved record, or a ticket delete.
+/// The op that reverses one row: a restore from the saved record, the old values of an
+/// update put back (nothing to put back without its record: `not_restorable`), or a ticket delete.
 fn undo_op(u: &Undoable, of: UndoOf) -> Option<Op> {
     let id = u.freshdesk_id?;
     Some(match u.action {
         Action::CreateTicket => Op::DeleteTicket { ticket_id: id, of },
+        Action::UpdateAgent => {
+            let done = u.payload.as_deref().and_then(|p| serde_json::from_str::<Op>(p).ok());
+            let set = match (done, u.snapshot.as_deref()) {
+                (Some(Op::UpdateAgent { set, .. }), Some(s)) => put_back(s, &set).unwrap_or_default(),
+                _ => AgentEdit::default(),
+            };
+            Op::UpdateAgent { agent_id: id, set, of: Some(of) }
+        }
         _ => {
             let snapshot = u.snapshot.as_deref();
             let email = snapshot.and_then(|s| Agent::decode(s.as_bytes()).ok()).and_then(|a| a.email);
@@ -111,7 +120,9 @@ fn new_ops(ops: &[(OpKey, Op)]) -> Vec<NewOp> {
     ops.iter()
         .map(|(key, op)| {
             let row = match op {
-                Op::RestoreAgent { of, .. } | Op::DeleteTicket { of, .. } => of.row,
+                Op::RestoreAgent { of, .. }
+                | Op::DeleteTicket { of, .. }
+                | Op::UpdateAgent { of: Some(of), .. } => of.row,
                 _ => 0,
             };
             NewOp::valid(row, op, key.clone().into())
@@ -126,6 +137,40 @@ mod tests {
     fn delete_ticket(row: u64) -> (OpKey, Op) {
         let of = UndoOf { file_id: 1, row };
         (OpKey::undo(of), Op::DeleteTicket { ticket_id: 100 + row, of })
+    }
+
+    #[tokio::test]
+    async fn an_update_is_undone_by_putting_back_the_values_it_changed_from_its_before_image() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::open(dir.path()).unwrap();
+        let new = NewFile {
+            name: "scim-update-7".into(),
+            path: String::new(),
+            sha256: "cd".repeat(32),
+            inbox: Some("scim".into()),
+            default_action: None,
+        };
+        let file_id = journal.insert_file(new, FileState::Processing, None).await.unwrap();
+        let set = AgentEdit { name: Some("Ann Lee".into()), job_title: None, email: None };
+        let op = Op::UpdateAgent { agent_id: 7, set, of: None };
+        journal.insert_ops(file_id, vec![NewOp::valid(1, &op, op.key("x", 1))]).await.unwrap();
+        let id = journal.ready_ops(i64::MAX, 1).await.unwrap()[0].id;
+        let before = r#"{"id": 7, "contact": {"name": "Ann", "email": "ann@x.io", "job_title": "Lead"}}"#;
+        journal.record_lookup(id, 7, Some(before.into())).await.unwrap();
+        let result = |outcome| crate::journal::OpResult {
+            outcome,
+            freshdesk_id: Some(7),
+            http_status: Some(200),
+            error_code: None,
+            message: String::new(),
+        };
+        journal.finish_op(id, result(crate::domain::Outcome::Updated)).await.unwrap();
+        journal.set_file_state(file_id, FileState::Done, None).await.unwrap();
+        let file = journal.file(file_id).await.unwrap().unwrap();
+        let plan = plan_undo(&journal, &file, |_| true).await.unwrap();
+        let of = UndoOf { file_id, row: 1 };
+        let back = AgentEdit { name: Some("Ann".into()), job_title: None, email: None };
+        assert_eq!(plan.ops, [(OpKey::undo(of), Op::UpdateAgent { agent_id: 7, set: back, of: Some(of) })]);
     }
 
     #[tokio::test]

@@ -3,9 +3,9 @@
 //! | SCIM                                   | Freshdesk                                  |
 //! |----------------------------------------|--------------------------------------------|
 //! | `id`                                   | agent id (stable across deprovision/restore) |
-//! | `userName`, primary `emails` value     | the agent's e-mail                         |
-//! | `name.formatted` / `displayName`       | name                                       |
-//! | `title`                                | job title                                  |
+//! | `userName`, primary `emails` value     | the agent's e-mail (changeable: `PUT agents/{id}`) |
+//! | `name.formatted` / `displayName`       | name (changeable: `PUT agents/{id}`)       |
+//! | `title`                                | job title (changeable: `PUT agents/{id}`)  |
 //! | `active`                               | an agent (true) or deprovisioned (false)   |
 //! | `externalId`                           | kept in fdsync's journal only              |
 //! | extension `ticketScope`                | ticket_scope (Global, Group, Restricted)   |
@@ -13,7 +13,7 @@
 //! | extension `occasional`                 | occasional                                 |
 
 use super::error::ScimError;
-use crate::domain::{Email, NewAgent, TicketScope};
+use crate::domain::{AgentEdit, Email, NewAgent, TicketScope};
 use serde_json::{Value, json};
 
 pub(crate) const USER_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
@@ -128,6 +128,8 @@ pub(crate) struct Wanted {
     pub(crate) agent: NewAgent,
     pub(crate) active: bool,
     pub(crate) external_id: Option<String>,
+    /// Whether the body names the user (`displayName` or `name`): else the agent keeps its name.
+    pub(crate) named: bool,
 }
 
 /// Reads a User body (case-insensitive attribute names, as RFC 7643 §2.1 asks).
@@ -157,6 +159,7 @@ pub(crate) fn wanted(body: &Value) -> Result<Wanted, ScimError> {
         }
     };
     let name_obj = get("name");
+    let named = get("displayName").is_some_and(Value::is_string) || name_obj.is_some_and(Value::is_object);
     let formatted = name_obj.and_then(|n| n["formatted"].as_str()).map(str::to_string).or_else(|| {
         let g = name_obj.and_then(|n| n["givenName"].as_str()).unwrap_or("");
         let f = name_obj.and_then(|n| n["familyName"].as_str()).unwrap_or("");
@@ -204,27 +207,21 @@ pub(crate) fn wanted(body: &Value) -> Result<Wanted, ScimError> {
         time_zone: None,
     };
     let external_id = get("externalId").and_then(Value::as_str).map(str::to_string);
-    Ok(Wanted { user_name: user_name.to_string(), agent, active, external_id })
+    Ok(Wanted { user_name: user_name.to_string(), agent, active, external_id, named })
 }
 
-/// The attributes of `want` that differ from `now`, which fdsync cannot change on an existing
-/// agent (it changes only `active` and `externalId`). Pure.
-pub(crate) fn unchangeable(now: &Shown, want: &Wanted) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if !want.user_name.eq_ignore_ascii_case(now.user_name()) {
-        out.push("userName");
-    }
-    if want.agent.email.key() != now.email {
-        out.push("emails");
-    }
-    let want = &want.agent;
-    if now.name.as_deref().is_some_and(|n| n != want.name) {
-        out.push("displayName");
-    }
-    if want.job_title.is_some() && want.job_title != now.title {
-        out.push("title");
-    }
-    out
+/// What a PUT changes of an existing agent (`PUT agents/{id}`: its e-mail, its name when the
+/// body names it, its job title when the body has one), and the provider's new `userName`
+/// (kept in the journal when it is not the e-mail). Pure.
+pub(crate) fn edit(now: &Shown, want: &Wanted) -> (AgentEdit, Option<String>) {
+    let user_name = (!want.user_name.eq_ignore_ascii_case(now.user_name())).then(|| want.user_name.clone());
+    let agent = &want.agent;
+    let set = AgentEdit {
+        email: (agent.email.key() != now.email).then(|| agent.email.clone()),
+        name: (want.named && now.name.as_deref() != Some(agent.name.as_str())).then(|| agent.name.clone()),
+        job_title: agent.job_title.clone().filter(|t| now.title.as_deref() != Some(t.as_str())),
+    };
+    (set, user_name)
 }
 
 #[cfg(test)]
@@ -248,6 +245,23 @@ mod tests {
     }
 
     #[test]
+    fn a_put_changes_only_the_attributes_that_differ() {
+        let now = Shown::from_record(RECORD, 5).unwrap();
+        let same = json!({"userName":"ann@x.com","displayName":"Ann Lee","title":"Lead"});
+        assert_eq!(edit(&now, &wanted(&same).unwrap()), (AgentEdit::default(), None));
+        let nameless = json!({"userName":"ann@x.com"});
+        assert_eq!(edit(&now, &wanted(&nameless).unwrap()), (AgentEdit::default(), None));
+        let okta =
+            json!({"userName":"Ann.Lee@X.com","name":{"givenName":"Ann","familyName":"Li"},"title":"Head"});
+        let (set, user_name) = edit(&now, &wanted(&okta).unwrap());
+        assert_eq!(
+            (set.name.as_deref(), set.job_title.as_deref(), set.email.map(|e| e.key())),
+            (Some("Ann Li"), Some("Head"), Some("ann.lee@x.com".into()))
+        );
+        assert_eq!(user_name.as_deref(), Some("Ann.Lee@X.com"));
+    }
+
+    #[test]
     fn a_body_is_read_with_entras_and_oktas_shapes() {
         let entra = json!({"schemas":[USER_SCHEMA],"userName":"Bo@X.com","active":"True",
             "displayName":"Bo","title":"Eng","externalId":"e-1","name":{"givenName":"B","familyName":"O"}});
@@ -265,6 +279,7 @@ mod tests {
         assert_eq!((w.agent.ticket_scope.number(), w.agent.role_ids.clone()), (3, vec![3]));
         assert_eq!(w.agent.occasional, Some(true));
         assert_eq!(wanted(&json!({"displayName":"x"})).unwrap_err().scim_type, Some("invalidValue"));
+        assert!(!wanted(&json!({"userName":"c@x.com"})).unwrap().named, "no name: the agent keeps its own");
         assert_eq!(
             wanted(&json!({"userName":"x","active":"maybe"})).unwrap_err().scim_type,
             Some("invalidValue")

@@ -2,10 +2,15 @@
 //! says what changed, so one decision serves Entra's shapes (capitalised `op`, string booleans
 //! such as `"False"`, a path per attribute) and Okta's (`replace` without a path and an object
 //! value). Paths are parsed by the `scim_v2` crate. Pure.
+//!
+//! The agent's name follows `displayName` (else `name.formatted`, else `name.givenName` and
+//! `name.familyName` joined), its e-mail `userName` when that is an e-mail (else the primary
+//! e-mail), as [`super::mapping::wanted`] reads a body.
 
 use super::error::ScimError;
 use super::filter::{member, val_filter};
 use super::mapping::{USER_SCHEMA, boolean};
+use crate::domain::{AgentEdit, Email};
 use scim_v2::filter::{AttrPath, PatchPath};
 use serde_json::{Map, Value};
 
@@ -17,7 +22,11 @@ pub(crate) struct Changed {
     pub(crate) active: Option<bool>,
     /// `Some(None)`: removed.
     pub(crate) external_id: Option<Option<String>>,
-    /// Attributes fdsync cannot change on an existing agent whose value would change.
+    /// The agent's fields that change (`PUT agents/{id}`).
+    pub(crate) set: AgentEdit,
+    /// The provider's new `userName`.
+    pub(crate) user_name: Option<String>,
+    /// Read-only attributes (`id`, `meta`) whose value would change, or a name removed.
     pub(crate) unchangeable: Vec<&'static str>,
 }
 
@@ -106,25 +115,58 @@ fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
     }
     let lower = |v: Option<String>| v.map(|s| s.to_lowercase());
     if lower(text(after, "userName")) != lower(text(before, "userName")) {
-        out.unchangeable.push("userName");
+        out.user_name = text(after, "userName");
     }
-    if text(after, "displayName") != text(before, "displayName") {
-        out.unchangeable.push("displayName");
+    for read_only in ["id", "meta"] {
+        if member(after, read_only) != member(before, read_only) {
+            out.unchangeable.push(read_only);
+        }
+    }
+    let (name_now, name_then) = (name_of(after), name_of(before));
+    match name_now {
+        _ if name_now == name_then => {}
+        Some(n) => out.set.name = Some(n),
+        None => out.unchangeable.push("displayName"),
     }
     if text(after, "title") != text(before, "title") {
-        out.unchangeable.push("title");
+        out.set.job_title = Some(text(after, "title").unwrap_or_default());
     }
-    let work = |v: &Value| {
-        member(v, "emails").and_then(Value::as_array).and_then(|a| {
-            a.iter().find(|e| e["primary"].as_bool() == Some(true)).or(a.first())?["value"]
-                .as_str()
-                .map(str::to_lowercase)
-        })
-    };
-    if work(after) != work(before) {
-        out.unchangeable.push("emails");
+    let email = email_of(after);
+    if email.as_ref().map(Email::key) != email_of(before).as_ref().map(Email::key) {
+        let email = email.ok_or_else(|| {
+            ScimError::bad(
+                "invalidValue",
+                "userName or the primary e-mail must be the agent's e-mail address",
+            )
+        })?;
+        out.set.email = Some(email);
     }
     Ok(out)
+}
+
+/// The agent's name a User gives: `displayName`, else `name.formatted`, else the given and
+/// family names joined.
+fn name_of(user: &Value) -> Option<String> {
+    fn text(v: Option<&Value>) -> Option<&str> {
+        v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
+    }
+    let name = member(user, "name");
+    let part = |k: &str| text(name.and_then(|n| member(n, k)));
+    let joined = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    text(member(user, "displayName"))
+        .or_else(|| part("formatted"))
+        .map(str::to_string)
+        .or((!joined.is_empty()).then_some(joined))
+}
+
+/// The agent's e-mail a User gives: `userName` when it is one, else the primary (or first) e-mail.
+fn email_of(user: &Value) -> Option<Email> {
+    let user_name = member(user, "userName").and_then(Value::as_str).and_then(|u| Email::parse(u).ok());
+    user_name.or_else(|| {
+        let list = member(user, "emails").and_then(Value::as_array)?;
+        let primary = list.iter().find(|e| e["primary"].as_bool() == Some(true)).or(list.first())?;
+        Email::parse(primary["value"].as_str()?).ok()
+    })
 }
 
 fn member_mut<'a>(obj: &'a mut Value, name: &str) -> Option<&'a mut Value> {
@@ -210,16 +252,42 @@ mod tests {
         let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann@x.com"},
                              {"op":"replace","path":"name.givenName","value":"A"}]))
         .unwrap();
-        assert_eq!(c, Changed::default());
+        assert_eq!(c, Changed::default(), "the name follows displayName");
+    }
+
+    #[test]
+    fn a_replace_of_name_title_or_user_name_is_an_agent_edit_with_or_without_a_path() {
+        let c = patch(json!([{"op":"Replace","path":"displayName","value":"Ann B"},
+                             {"op":"Add","path":"title","value":"Lead"}]))
+        .unwrap();
+        assert_eq!(
+            c.set,
+            AgentEdit { name: Some("Ann B".into()), job_title: Some("Lead".into()), email: None }
+        );
+        assert!(c.unchangeable.is_empty() && c.user_name.is_none());
+        let c = patch(json!([{"op":"replace","value":{"displayName":"Ann C","title":"Eng"}}])).unwrap();
+        assert_eq!((c.set.name.as_deref(), c.set.job_title.as_deref()), (Some("Ann C"), Some("Eng")));
+        let c = patch(json!([{"op":"replace","path":"userName","value":"Ann.B@X.com"}])).unwrap();
+        assert_eq!(c.set.email.map(|e| e.key()), Some("ann.b@x.com".to_string()));
+        assert_eq!(c.user_name.as_deref(), Some("Ann.B@X.com"));
+        let c = patch(json!([{"op":"remove","path":"title"}])).unwrap();
+        let with_title = json!({"userName":"ann@x.com","displayName":"Ann","title":"Lead"});
+        let c2 = apply(&with_title, &json!({"Operations":[{"op":"remove","path":"title"}]})).unwrap();
+        assert_eq!((c.set.job_title, c2.set.job_title.as_deref()), (None, Some("")), "removed: cleared");
+        let c = patch(json!([{"op":"replace","path":"userName","value":"ann.login"}])).unwrap();
+        assert_eq!(
+            (c.set.email, c.user_name.as_deref()),
+            (None, Some("ann.login")),
+            "a login name: journal only"
+        );
     }
 
     #[test]
     fn a_change_fdsync_cannot_make_or_a_bad_op_is_said_with_its_scim_type() {
-        let c = patch(json!([{"op":"replace","path":"displayName","value":"Ann B"}])).unwrap();
-        assert_eq!(c.unchangeable, ["displayName"]);
-        let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"b@x.com"}]))
-            .unwrap();
-        assert_eq!(c.unchangeable, ["emails"]);
+        let c = patch(json!([{"op":"replace","path":"id","value":"9"}])).unwrap();
+        assert_eq!(c.unchangeable, ["id"]);
+        let c = patch(json!([{"op":"remove","path":"displayName"}])).unwrap();
+        assert_eq!(c.unchangeable, ["displayName"], "an agent keeps a name");
         assert_eq!(
             patch(json!([{"op":"replace","path":"active","value":"maybe"}])).unwrap_err().scim_type,
             Some("invalidValue")

@@ -1,14 +1,15 @@
 //! What the identity provider sees of the account's agents (the [`super::directory`] listing,
 //! with the journal's `scim_users`: externalId, provider userName, deprovisioned, removed), and
-//! the three changes fdsync makes for it, each through [`super::change`]: deprovision
+//! the changes fdsync makes for it, each through [`super::change`]: deprovision
 //! (`delete_agent`, before-image saved), re-provision (`make_agent` from that image: same id,
-//! roles, groups) and the journal-only `externalId`.
+//! roles, groups), attribute changes (`update_agent`: name, e-mail, job title, one
+//! `PUT agents/{id}`), and the journal-only `externalId` and provider `userName`.
 
 use super::Scim;
 use super::change;
 use super::error::ScimError;
 use super::mapping::Shown;
-use crate::domain::{AgentRef, Op, Outcome, UndoOf};
+use crate::domain::{AgentEdit, AgentRef, Op, Outcome, UndoOf};
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
 
@@ -167,31 +168,94 @@ impl<A: Api> Scim<A> {
         Ok(())
     }
 
-    /// Applies `active` and `externalId` changes to an existing user.
+    /// Applies `active`, `externalId` and attribute changes to an existing user. Attributes
+    /// change only on a user that is active afterwards (after a re-provision, if it is one); a
+    /// deprovisioned user comes back as its before-image says.
     pub(super) async fn apply(
         &self,
         now: &Shown,
         row: Option<ScimUser>,
         active: Option<bool>,
         ext: Option<Option<String>>,
+        edit: Edit,
     ) -> Result<(), ScimError> {
-        if let Some(ext) = ext {
+        // Journal-only: the externalId, and a userName that does not change the e-mail.
+        let name_only = edit.set.email.is_none().then_some(edit.user_name.clone()).flatten();
+        if ext.is_some() || name_only.is_some() {
             let mut user = row.clone().unwrap_or_else(|| new_row(now));
-            user.external_id = ext;
+            if let Some(ext) = ext {
+                user.external_id = ext;
+            }
+            if let Some(n) = name_only {
+                user.user_name = n;
+            }
             self.journal.put_scim_user(user, None).await?;
         }
         let row = self.journal.scim_user(now.id).await?;
         match active {
-            Some(false) if now.active => self.deprovision(now, row).await,
+            Some(false) if now.active => return self.deprovision(now, row).await,
             Some(true) if !now.active => match row {
-                Some(r) => self.reprovision(now, r).await,
+                Some(r) => self.reprovision(now, r).await?,
                 None => {
-                    Err(ScimError::bad("mutability", "fdsync has no record of this user's deprovisioning"))
+                    return Err(ScimError::bad(
+                        "mutability",
+                        "fdsync has no record of this user's deprovisioning",
+                    ));
                 }
             },
-            _ => Ok(()),
+            _ if !now.active => return Ok(()),
+            _ => {}
         }
+        self.update(now, edit).await
     }
+
+    /// Changes the agent's name, e-mail or job title: one `update_agent` (`PUT agents/{id}`);
+    /// nothing when nothing differs.
+    async fn update(&self, now: &Shown, edit: Edit) -> Result<(), ScimError> {
+        let Edit { set, user_name } = edit;
+        if set.is_empty() {
+            return Ok(());
+        }
+        if let Some(email) = &set.email
+            && self.all_users().await?.iter().any(|u| u.id != now.id && u.email == email.key())
+        {
+            return Err(ScimError::conflict(format!(
+                "a user with e-mail {} exists",
+                crate::text::shown(email.as_str())
+            )));
+        }
+        let row = self.journal.scim_user(now.id).await?.unwrap_or_else(|| new_row(now));
+        let op = Op::UpdateAgent { agent_id: now.id, set: set.clone(), of: None };
+        let name = format!("scim-update-{}-{}", now.id, now.email);
+        let identity = format!("update:{}:{}", now.id, row.version);
+        let done = change::run(&self.journal, &self.submit, self.nudge(), name, &identity, &op).await?;
+        match (done.line.outcome, done.line.http_status) {
+            (Some(Outcome::Updated), _) => {}
+            (_, Some(409)) => {
+                return Err(ScimError::conflict(format!(
+                    "Freshdesk refused the e-mail: another agent or contact has it (file {})",
+                    done.file_id
+                )));
+            }
+            _ => return Err(refused(&done.line, "updated")),
+        }
+        let mut user = row;
+        if set.email.is_some() {
+            user.user_name = user_name.unwrap_or_else(|| user.user_name.clone());
+        }
+        self.journal.put_scim_user(user, Some(done.file_id)).await?;
+        if let Ok(Some(agent)) = self.engine.read_agent(now.id).await {
+            self.directory.put(agent).await;
+        }
+        Ok(())
+    }
+}
+
+/// What a PUT or PATCH changes of an existing agent, and the provider's new `userName`.
+#[derive(Debug, Default)]
+pub(super) struct Edit {
+    pub(super) set: AgentEdit,
+    pub(super) user_name: Option<String>,
 }
 
 /// The provider's `userName` remembered for `s`, when it is not the agent's e-mail.

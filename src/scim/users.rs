@@ -1,11 +1,11 @@
 //! `/Users`: list (filter, paging, attribute selection), read, create, replace, patch, delete:
-//! the HTTP side. What a user is, and deprovision / re-provision, are [`super::store`]'s;
-//! create is a `create_agent` through [`super::change`].
+//! the HTTP side. What a user is, and deprovision / re-provision / attribute changes, are
+//! [`super::store`]'s; create is a `create_agent` through [`super::change`].
 
 use super::change;
 use super::error::ScimError;
 use super::mapping::{self, Shown};
-use super::store::{new_row, refused};
+use super::store::{Edit, new_row, refused};
 use super::{Scim, base, scim_json};
 use crate::domain::{Op, Outcome};
 use crate::engine::ports::Api;
@@ -33,13 +33,7 @@ fn parse_id(id: &str) -> Result<u64, ScimError> {
 }
 
 fn unchangeable(names: &[&str]) -> ScimError {
-    ScimError::bad(
-        "mutability",
-        format!(
-            "fdsync changes only active and externalId of an existing agent; {} would change",
-            names.join(", ")
-        ),
-    )
+    ScimError::bad("mutability", format!("{} cannot be changed (or removed)", names.join(", ")))
 }
 
 pub(crate) async fn list<A: Api>(
@@ -173,14 +167,14 @@ pub(crate) async fn replace<A: Api>(
     let body: Value = serde_json::from_slice(&body)
         .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
     let want = mapping::wanted(&body)?;
-    let (now, row) = s.one(id).await?;
-    let bad = mapping::unchangeable(&now, &want);
-    if !bad.is_empty() {
-        return Err(unchangeable(&bad));
+    if super::filter::member(&body, "id").and_then(Value::as_str).is_some_and(|b| b != id.to_string()) {
+        return Err(unchangeable(&["id"]));
     }
+    let (now, row) = s.one(id).await?;
+    let (set, user_name) = mapping::edit(&now, &want);
     let ext = (want.external_id != now.external_id).then_some(want.external_id.clone());
     let active = (want.active != now.active).then_some(want.active);
-    s.apply(&now, row, active, ext).await?;
+    s.apply(&now, row, active, ext, Edit { set, user_name }).await?;
     let (after, _) = s.one(id).await?;
     Ok(scim_json(after.to_json(&base(&headers))))
 }
@@ -199,7 +193,8 @@ pub(crate) async fn patch<A: Api>(
     if !changed.unchangeable.is_empty() {
         return Err(unchangeable(&changed.unchangeable));
     }
-    s.apply(&now, row, changed.active, changed.external_id).await?;
+    let edit = Edit { set: changed.set, user_name: changed.user_name };
+    s.apply(&now, row, changed.active, changed.external_id, edit).await?;
     let (after, _) = s.one(id).await?;
     Ok(scim_json(after.to_json(&base(&headers))))
 }

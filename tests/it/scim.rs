@@ -1,6 +1,7 @@
 //! The SCIM service of `fdsync run` (`[scim]`), end to end against the simulator:
-//! Entra- and Okta-shaped sequences (the agent created, deprovisioned, restored with the same
-//! id and roles, then deleted), the door (401, 421, 413, TLS), the guards (a held deprovision,
+//! Entra- and Okta-shaped sequences (the agent created, renamed, deprovisioned, restored with
+//! the same id and roles, then deleted), attribute changes made once (a repeated PATCH, a kill
+//! -9 mid-PATCH), the door (401, 421, 413, TLS), the guards (a held deprovision,
 //! 30 of 40, protected agents and roles), a kill -9 mid-PATCH, and 429 when the quota is spent.
 
 use crate::daemon::{Daemon, WAIT};
@@ -105,11 +106,20 @@ async fn an_entra_shaped_sequence_creates_deprovisions_restores_and_deletes_the_
         assert_eq!(list["Resources"][0]["id"], json!(id.to_string()), "{f}: {list}");
     }
 
-    // PATCH replace attributes: the same name again and a new externalId (kept in the journal).
-    let ops = json!([{"op": "Replace", "path": "displayName", "value": "New Hire"},
+    // PATCH replace attributes: a new name and title (one PUT agents/{id}) and a new externalId
+    // (kept in the journal).
+    let ops = json!([{"op": "Replace", "path": "displayName", "value": "Nova Hire"},
+                     {"op": "Replace", "path": "title", "value": "Team lead"},
+                     {"op": "Replace", "path": "name.givenName", "value": "Nova"},
                      {"op": "Replace", "path": "externalId", "value": "entra-object-2"}]);
     let (status, patched) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(patch(ops))).await;
     assert_eq!((status, patched["externalId"].as_str()), (200, Some("entra-object-2")), "{patched}");
+    assert_eq!(
+        (patched["displayName"].as_str(), patched["title"].as_str()),
+        (Some("Nova Hire"), Some("Team lead"))
+    );
+    let renamed = idp.agent(id).expect("still an agent");
+    assert_eq!((renamed.name.as_str(), renamed.job_title.as_deref()), ("Nova Hire", Some("Team lead")));
 
     // Deprovision: Entra's capitalised op and string boolean.
     let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
@@ -154,7 +164,9 @@ async fn an_entra_shaped_sequence_creates_deprovisions_restores_and_deletes_the_
         .map(Result::unwrap)
         .collect();
     let names: Vec<&str> = files.iter().map(|(n, _)| n.split('-').nth(1).unwrap_or("")).collect();
-    assert_eq!(names, ["provision", "deprovision", "reprovision", "deprovision"], "{files:?}");
+    assert_eq!(names, ["provision", "update", "deprovision", "reprovision", "deprovision"], "{files:?}");
+    assert_eq!(idp.app.sim.counters().requests.get("PUT /api/v2/agents/{id} 200").copied(), Some(1));
+    assert_eq!(after.name, "Nova Hire", "restored with the name it had when deprovisioned");
     assert!(files.iter().all(|(_, inbox)| inbox == "scim"));
     assert_eq!(idp.app.sim.counters().requests.get("DELETE /api/v2/agents/{id} 204").copied(), Some(2));
 }
@@ -277,11 +289,24 @@ async fn an_okta_shaped_sequence_pages_puts_and_deprovisions_then_restores() {
     put["externalId"] = json!("00u1-renamed");
     let (status, replaced) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(put.clone())).await;
     assert_eq!((status, replaced["externalId"].as_str()), (200, Some("00u1-renamed")), "{replaced}");
-    // PUT with another name: not a change fdsync makes, said with scimType mutability.
+    // PUT with another name: the agent renamed (one PUT agents/{id}); the same PUT again changes
+    // nothing; an id that is not the user's is read-only (scimType mutability).
     let mut rename = put.clone();
-    rename["displayName"] = json!("Someone Else");
+    rename["name"] = json!({"givenName": "Okta", "familyName": "Renamed"});
+    let (status, renamed) =
+        idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(rename.clone())).await;
+    assert_eq!((status, renamed["displayName"].as_str()), (200, Some("Okta Renamed")), "{renamed}");
+    assert_eq!(idp.agent(id).unwrap().name, "Okta Renamed");
+    assert_eq!(idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(rename.clone())).await.0, 200);
+    let puts = || idp.app.sim.request_log().iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count();
+    assert_eq!(puts(), 1, "{:?}", idp.app.sim.request_log());
+    rename["id"] = json!("1");
     let (status, refused) = idp.send(reqwest::Method::PUT, &format!("/Users/{id}"), Some(rename)).await;
     assert_eq!((status, refused["scimType"].as_str()), (400, Some("mutability")), "{refused}");
+    let put = json!({"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "okta.user@example.com", "name": {"givenName": "Okta", "familyName": "Renamed"},
+        "emails": [{"value": "okta.user@example.com", "primary": true, "type": "work"}],
+        "active": true, "externalId": "00u1-renamed"});
 
     // Okta's deprovision: replace without a path.
     let off = patch(json!([{"op": "replace", "value": {"active": false}}]));
@@ -493,4 +518,98 @@ async fn two_copies_of_one_request_at_once_make_one_change() {
     assert_eq!(files, 1);
     let log = idp.app.sim.request_log();
     assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 1, "{log:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_attribute_patch_sent_twice_changes_the_agent_once() {
+    let idp = Idp::start("").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0001%40example.com%22").await;
+    let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
+    let path = format!("/Users/{id}");
+    let rename = || {
+        Some(patch(json!([{"op": "Replace", "path": "displayName", "value": "Agent One"},
+                          {"op": "Add", "path": "title", "value": "Tier 2"}])))
+    };
+    for _ in 0..2 {
+        let (status, user) = idp.send(reqwest::Method::PATCH, &path, rename()).await;
+        assert_eq!(
+            (status, user["displayName"].as_str()),
+            (200, Some("Agent One")),
+            "{user}\n{}",
+            idp.daemon.log()
+        );
+    }
+    let agent = idp.agent(id.parse().unwrap()).unwrap();
+    assert_eq!((agent.name.as_str(), agent.job_title.as_deref()), ("Agent One", Some("Tier 2")));
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count(), 1, "{log:?}");
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1);
+    // An e-mail another user has is a uniqueness conflict, and nothing is sent.
+    let taken = patch(json!([{"op": "Replace", "path": "userName", "value": "agent0002@example.com"}]));
+    let (status, conflict) = idp.send(reqwest::Method::PATCH, &path, Some(taken)).await;
+    assert_eq!((status, conflict["scimType"].as_str()), (409, Some("uniqueness")), "{conflict}");
+    // A new e-mail: the agent's e-mail and the userName change.
+    let moved = patch(json!([{"op": "replace", "value": {"userName": "agent.one@example.com"}}]));
+    let (status, user) = idp.send(reqwest::Method::PATCH, &path, Some(moved)).await;
+    assert_eq!((status, user["userName"].as_str()), (200, Some("agent.one@example.com")), "{user}");
+    assert_eq!(idp.agent(id.parse().unwrap()).unwrap().email.as_deref(), Some("agent.one@example.com"));
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count(), 2, "{log:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_kill_9_mid_attribute_patch_then_the_providers_retry_makes_one_update() {
+    let mut idp = Idp::start("").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0003%40example.com%22").await;
+    let id: u64 = list["Resources"][0]["id"].as_str().expect("listed").parse().unwrap();
+    // Every change is held 3 s by the simulator, then applied: the PUT is in flight.
+    idp.app.sim.update(|c| {
+        c.late_rate = 1.0;
+        c.late_delay = std::time::Duration::from_secs(3);
+    });
+    let rename = patch(json!([{"op": "Replace", "path": "displayName", "value": "Agent Three"}]));
+    let (url, http, body) = (format!("{}/Users/{id}", idp.base), idp.http.clone(), rename.to_string());
+    let first = tokio::spawn(async move { http.patch(url).bearer_auth(TOKEN).body(body).send().await });
+    let sending = || {
+        idp.app
+            .journal()
+            .query_row("SELECT COUNT(*) FROM ops WHERE state = 'sending'", [], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+            == 1
+    };
+    assert!(wait_until(WAIT, sending).await, "{}", idp.daemon.log());
+    idp.daemon.kill9().await;
+    let _ = first.await;
+    idp.app.sim.update(|c| c.late_rate = 0.0);
+    idp.daemon = Daemon::ready(&idp.app).await;
+    // The lost request lands before the provider retries.
+    let renamed = || idp.agent(id).is_some_and(|a| a.name == "Agent Three");
+    assert!(wait_until(WAIT, renamed).await);
+    let mut status = 0;
+    for _ in 0..60 {
+        status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(rename.clone())).await.0;
+        if status == 200 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+    }
+    assert_eq!(status, 200, "{}", idp.daemon.log());
+    // The change journaled before the kill is reconciled by reading the agent back, not re-sent.
+    let done = || {
+        idp.app
+            .journal()
+            .query_row("SELECT outcome FROM ops WHERE action = 'update_agent'", [], |r| {
+                r.get::<_, Option<String>>(0)
+            })
+            .ok()
+            .flatten()
+            .as_deref()
+            == Some("updated")
+    };
+    assert!(wait_until(WAIT, done).await, "{}", idp.daemon.log());
+    let log = idp.app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count(), 1, "one PUT: {log:?}");
+    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 1, "the retry found nothing left to change");
 }

@@ -1,5 +1,7 @@
 //! `/api/v2/agents`: create (admin; 409 with `agent_id`/`user_id`, seat limit), list with
-//! filters (admin), show, `me`, and delete (admin; the agent becomes a contact) (facts file §5).
+//! filters (admin), show, `me`, update (admin; `PUT`, the fields of freshconsult's
+//! `AgentConstants::UPDATE_FIELDS`, 409 `duplicate_value` for an e-mail another user has), and
+//! delete (admin; the agent becomes a contact) (facts file §5).
 
 use std::sync::Arc;
 
@@ -228,6 +230,101 @@ pub(crate) async fn create(
         resp.headers_mut().insert(header::LOCATION, v);
     }
     Ok(resp)
+}
+
+/// freshconsult `AgentConstants::UPDATE_FIELDS` (`shortcuts_enabled`, `ticket_assignment` are
+/// dropped there before validation: accepted and ignored here).
+const UPDATE_FIELDS: &[&str] = &[
+    "name",
+    "email",
+    "phone",
+    "mobile",
+    "time_zone",
+    "job_title",
+    "language",
+    "signature",
+    "ticket_scope",
+    "occasional",
+    "shortcuts_enabled",
+    "group_ids",
+    "role_ids",
+    "ticket_assignment",
+];
+
+/// `PUT /api/v2/agents/{id}`: changes the fields given; 200 with the agent as show renders it.
+pub(crate) async fn update(
+    State(app): State<Arc<App>>,
+    _admin: Admin,
+    Path(id): Path<String>,
+    body: Body,
+) -> Result<Response, ApiError> {
+    let id = parse_id(&id)?;
+    let obj = read_object(&app, body).await?;
+    let unknown = unknown_keys(obj.keys(), UPDATE_FIELDS);
+    if !unknown.is_empty() {
+        return Err(ApiError::Validation(unknown));
+    }
+    let mut e = Vec::new();
+    let name = obj.contains_key("name").then(|| short_string(&obj, "name", true, &mut e)).flatten();
+    let email = obj.contains_key("email").then(|| agent_email(&obj, &mut e)).flatten();
+    let phone = short_string(&obj, "phone", false, &mut e);
+    let mobile = short_string(&obj, "mobile", false, &mut e);
+    let job_title = short_string(&obj, "job_title", false, &mut e);
+    let scope = small_choice(&obj, "ticket_scope", &[1, 2, 3], &mut e);
+    let group_ids = obj.contains_key("group_ids").then(|| id_list(&obj, "group_ids", &mut e));
+    let role_ids = obj.contains_key("role_ids").then(|| id_list(&obj, "role_ids", &mut e));
+    for key in ["language", "time_zone"].iter().filter(|k| obj.contains_key(**k)) {
+        let msg = format!("The feature needed for {key} is not enabled on this account");
+        e.push(FieldError::new(key, "inaccessible_field", msg));
+    }
+    let mut store = lock(&app.store);
+    let user = store.users.get(&id).filter(|u| u.agent.is_some()).ok_or(ApiError::NotFound)?;
+    let (occasional, signature) =
+        agent_flags(&obj, user.agent.as_ref().is_some_and(|a| a.occasional), &mut e);
+    if !e.is_empty() {
+        return Err(ApiError::Validation(e));
+    }
+    if let Some(new) = &email
+        && store.user_by_email(new).is_some_and(|u| u.id != id)
+    {
+        return Err(ApiError::one(FieldError::new(
+            "email",
+            "duplicate_value",
+            "It should be a unique value",
+        )));
+    }
+    if let Some(new) = &email {
+        store.set_email(id, new);
+    }
+    let now = timestamp(time::OffsetDateTime::now_utc());
+    let Some(user) = store.users.get_mut(&id) else { return Err(ApiError::NotFound) };
+    for (field, value) in
+        [(&mut user.phone, phone), (&mut user.mobile, mobile), (&mut user.job_title, job_title)]
+    {
+        if value.is_some() {
+            *field = value;
+        }
+    }
+    if obj.get("job_title").is_some_and(Value::is_null) {
+        user.job_title = None;
+    }
+    if let Some(n) = name {
+        user.name = n;
+    }
+    user.updated_at = now.clone();
+    if let Some(a) = user.agent.as_mut() {
+        a.occasional = occasional;
+        a.ticket_scope = scope.unwrap_or(a.ticket_scope);
+        a.group_ids = group_ids.unwrap_or_else(|| a.group_ids.clone());
+        a.role_ids = role_ids.filter(|r| !r.is_empty()).unwrap_or_else(|| a.role_ids.clone());
+        if let Some(s) = signature {
+            a.signature = s;
+        }
+        a.updated_at = now;
+    }
+    let body = agent_json(user, false);
+    drop(store);
+    Ok(axum::Json(body).into_response())
 }
 
 const LIST_PARAMS: &[&str] =

@@ -216,3 +216,36 @@ async fn make_agent_validates_its_body_and_keeps_the_seat_limit() {
     let (status, _, _) = sim.send(sim.put(&path, &json!({"occasional": true}))).await;
     assert_eq!(status, StatusCode::OK, "an occasional agent needs no seat");
 }
+
+#[tokio::test]
+async fn an_agent_update_changes_the_fields_given_and_refuses_a_taken_email_with_409() {
+    let sim = spawn_default().await;
+    let (_, _, created) = sim.send(sim.post("/api/v2/agents", &agent("ann@example.com"))).await;
+    let path = format!("/api/v2/agents/{}", created["id"]);
+    let rename = json!({"name": "Ann Lee", "job_title": "Lead", "email": "Ann.Lee@example.com"});
+    let (status, _, body) = sim.send(sim.put(&path, &rename)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["contact"]["name"], "Ann Lee");
+    assert_eq!(
+        (body["contact"]["job_title"].as_str(), body["id"].clone()),
+        (Some("Lead"), created["id"].clone())
+    );
+    let (_, _, found) = sim.send(sim.get("/api/v2/agents?email=ann.lee%40example.com")).await;
+    assert_eq!(found[0]["id"], created["id"], "the e-mail index follows the new e-mail");
+    let (_, _, old) = sim.send(sim.get("/api/v2/agents?email=ann%40example.com")).await;
+    assert_eq!(old, json!([]));
+    // Another user's e-mail: 409 duplicate_value, nothing changed; its own e-mail again is fine.
+    sim.send(sim.post("/api/v2/agents", &agent("bo@example.com"))).await;
+    let (status, _, body) = sim.send(sim.put(&path, &json!({"email": "BO@example.com"}))).await;
+    let expected = json!({"description":"Validation failed","errors":[{"field":"email",
+        "message":"It should be a unique value","code":"duplicate_value"}]});
+    assert_eq!((status, body), (StatusCode::CONFLICT, expected));
+    let same = json!({"email": "ann.lee@example.com"});
+    assert_eq!(sim.send(sim.put(&path, &same)).await.0, StatusCode::OK);
+    let (status, _, body) = sim.send(sim.put(&path, &json!({"nick": "x"}))).await;
+    assert_eq!(
+        (status, body["errors"][0]["code"].as_str()),
+        (StatusCode::BAD_REQUEST, Some("invalid_field"))
+    );
+    assert_eq!(sim.send(sim.put("/api/v2/agents/999999", &rename)).await.0, StatusCode::NOT_FOUND);
+}

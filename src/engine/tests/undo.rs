@@ -182,6 +182,7 @@ async fn a_read_only_send_path_refuses_every_change_and_none_reaches_the_api() {
         (ticket_op(), "create_ticket"),
         (agent_op(), "create_agent"),
         (delete_op("leaver@example.com"), "delete_agent"),
+        (super::update::rename_op(), "update_agent"),
     ];
     for (op, call) in changes {
         let api = FakeApi::with(|s| {
@@ -191,6 +192,7 @@ async fn a_read_only_send_path_refuses_every_change_and_none_reaches_the_api() {
             s.make_agent.push_back(Answer::Ok { status: 200, value: full_agent(6, "leaver@example.com") });
             s.delete_ticket.push_back(Answer::Ok { status: 204, value: () });
             s.delete_agent.push_back(Answer::Ok { status: 204, value: () });
+            s.update_agent.push_back(Answer::Ok { status: 200, value: full_agent(6, "leaver@example.com") });
         });
         let read_only = SendPolicy { tally: None, read_only: true };
         let run = run_sent(api.clone(), op, |_| {}, read_only).await;

@@ -5,7 +5,7 @@
 use super::{Fixture, fixtures};
 use crate::misbehave::{Misbehaving, Step};
 use fdsync::config::Settings;
-use fdsync::domain::{Email, NewAgent, NewTicket, Priority, Restore, Status, TicketScope};
+use fdsync::domain::{AgentEdit, Email, NewAgent, NewTicket, Priority, Restore, Status, TicketScope};
 use fdsync::freshdesk::agents::before_image;
 use fdsync::freshdesk::ticket_fields::FieldKind;
 use fdsync::freshdesk::{Answer, Client, Existing, Group, Holder, Product, RateHeaders, Reply};
@@ -194,6 +194,30 @@ async fn check(f: &Fixture, c: &Client) {
             match c.move_ticket(1042, &to).await.answer {
                 Answer::Invalid { status: 400, errors, .. } => {
                     assert_eq!(errors[0].code, "missing_field", "{errors:?}");
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        "agent_update_200" => {
+            let set =
+                AgentEdit { name: Some("Jane Roe".into()), email: None, job_title: Some("Team Lead".into()) };
+            let reply = c.update_agent(43026449322, &set).await;
+            assert_rated(name, &reply);
+            let a = ok(name, 200, reply);
+            assert_eq!((a.id, a.name.as_deref()), (43026449322, Some("Jane Roe")));
+            assert_eq!(fdsync::freshdesk::agents::shows(&a.record, &set), Ok(true), "the read-back sees it");
+        }
+        "agent_update_409" => {
+            let set = AgentEdit {
+                email: Some(Email::parse("agent0002@example.com").unwrap()),
+                ..Default::default()
+            };
+            match c.update_agent(43026449322, &set).await.answer {
+                Answer::Conflict { existing: None, errors } => {
+                    assert_eq!(
+                        (errors[0].field.as_str(), errors[0].code.as_str()),
+                        ("email", "duplicate_value")
+                    );
                 }
                 other => panic!("{name}: {other:?}"),
             }
