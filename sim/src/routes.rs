@@ -173,6 +173,28 @@ pub(crate) fn is_email(s: &str) -> bool {
         && !s.chars().any(|c| c.is_whitespace() || c == ',' || c == '<' || c == '>')
 }
 
+/// A fixed list (`GET /groups`, `GET /products`) answered as Freshdesk pages its lists: only
+/// `page` and `per_page` (30 by default, at most 100), each item rendered by `render`, and a
+/// `Link` header to `path`'s next page when there is one.
+pub(crate) fn fixed_list<T: Clone>(
+    app: &App,
+    raw: Option<&str>,
+    path: &str,
+    items: &[T],
+    render: impl Fn(T) -> Value,
+) -> Result<axum::response::Response, ApiError> {
+    let params = list_query(raw, &["page", "per_page"])?;
+    let mut e = Vec::new();
+    let paging = paging(&params, None, &mut e);
+    if !e.is_empty() {
+        return Err(ApiError::Validation(e));
+    }
+    let (page, more) = page_of(items.to_vec(), paging);
+    let body: Vec<Value> = page.into_iter().map(render).collect();
+    let link = more.then(|| link_next(app, path, &params, paging.page + 1));
+    Ok(json_page(Value::Array(body), link))
+}
+
 /// Builds a JSON answer with optional `Link` header.
 pub(crate) fn json_page(body: Value, link: Option<String>) -> axum::response::Response {
     use axum::response::IntoResponse;

@@ -6,9 +6,8 @@ use std::sync::Arc;
 
 use axum::extract::{RawQuery, State};
 use axum::response::Response;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use super::{link_next, list_query, page_of, paging};
 use crate::app::App;
 use crate::auth::Admin;
 use crate::error::ApiError;
@@ -19,24 +18,12 @@ pub(crate) async fn list(
     _admin: Admin,
     RawQuery(raw): RawQuery,
 ) -> Result<Response, ApiError> {
-    let params = list_query(raw.as_deref(), &["page", "per_page"])?;
-    let mut e = Vec::new();
-    let paging = paging(&params, None, &mut e);
-    if !e.is_empty() {
-        return Err(ApiError::Validation(e));
-    }
-    let (page, more) = page_of(BUILT_IN_GROUPS.to_vec(), paging);
-    let body: Vec<Value> = page
-        .into_iter()
-        .map(|(id, name, description)| {
-            json!({
+    super::fixed_list(&app, raw.as_deref(), "/api/v2/groups", &BUILT_IN_GROUPS, |(id, name, description)| {
+        json!({
                 "id": id, "name": name, "description": description, "escalate_to": null,
                 "unassigned_for": null, "business_hour_id": null, "group_type": "support_agent_group",
                 "agent_ids": [], "auto_ticket_assign": false,
                 "created_at": "2020-01-01T00:00:00Z", "updated_at": "2020-01-01T00:00:00Z",
-            })
         })
-        .collect();
-    let link = more.then(|| link_next(&app, "/api/v2/groups", &params, paging.page + 1));
-    Ok(super::json_page(json!(body), link))
+    })
 }
