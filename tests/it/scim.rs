@@ -69,6 +69,31 @@ impl Idp {
     }
 }
 
+/// PATCHes user `id` with `body` while the simulator holds every change 3 s before applying it,
+/// kills the daemon with -9 once the change is `sending`, and starts it again: the change is in
+/// flight, lost to fdsync, and lands later.
+async fn kill9_mid_patch(mut idp: Idp, id: &str, body: &Value) -> Idp {
+    idp.app.sim.update(|c| {
+        c.late_rate = 1.0;
+        c.late_delay = std::time::Duration::from_secs(3);
+    });
+    let (url, http, body) = (format!("{}/Users/{id}", idp.base), idp.http.clone(), body.to_string());
+    let first = tokio::spawn(async move { http.patch(url).bearer_auth(TOKEN).body(body).send().await });
+    let sending = || {
+        idp.app
+            .journal()
+            .query_row("SELECT COUNT(*) FROM ops WHERE state = 'sending'", [], |r| r.get::<_, i64>(0))
+            .unwrap_or(0)
+            == 1
+    };
+    assert!(wait_until(WAIT, sending).await, "{}", idp.daemon.log());
+    idp.daemon.kill9().await;
+    let _ = first.await;
+    idp.app.sim.update(|c| c.late_rate = 0.0);
+    idp.daemon = Daemon::ready(&idp.app).await;
+    idp
+}
+
 fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
@@ -367,29 +392,12 @@ async fn with_a_certificate_the_service_speaks_only_tls() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
-    let mut idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
     let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0003%40example.com%22").await;
     let id = list["Resources"][0]["id"].as_str().expect("listed").to_string();
     // Every change is held 3 s by the simulator, then applied: the DELETE is in flight.
-    idp.app.sim.update(|c| {
-        c.late_rate = 1.0;
-        c.late_delay = std::time::Duration::from_secs(3);
-    });
     let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
-    let (url, http, body) = (format!("{}/Users/{id}", idp.base), idp.http.clone(), off.to_string());
-    let first = tokio::spawn(async move { http.patch(url).bearer_auth(TOKEN).body(body).send().await });
-    let sending = || {
-        idp.app
-            .journal()
-            .query_row("SELECT COUNT(*) FROM ops WHERE state = 'sending'", [], |r| r.get::<_, i64>(0))
-            .unwrap_or(0)
-            == 1
-    };
-    assert!(wait_until(WAIT, sending).await, "{}", idp.daemon.log());
-    idp.daemon.kill9().await;
-    let _ = first.await;
-    idp.app.sim.update(|c| c.late_rate = 0.0);
-    idp.daemon = Daemon::ready(&idp.app).await;
+    let idp = kill9_mid_patch(idp, &id, &off).await;
     // The lost request lands: the agent is gone before the provider retries.
     let gone = || idp.agent(id.parse().unwrap()).is_none();
     assert!(wait_until(WAIT, gone).await);
@@ -560,29 +568,12 @@ async fn the_same_attribute_patch_sent_twice_changes_the_agent_once() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_kill_9_mid_attribute_patch_then_the_providers_retry_makes_one_update() {
-    let mut idp = Idp::start("").await;
+    let idp = Idp::start("").await;
     let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0003%40example.com%22").await;
     let id: u64 = list["Resources"][0]["id"].as_str().expect("listed").parse().unwrap();
     // Every change is held 3 s by the simulator, then applied: the PUT is in flight.
-    idp.app.sim.update(|c| {
-        c.late_rate = 1.0;
-        c.late_delay = std::time::Duration::from_secs(3);
-    });
     let rename = patch(json!([{"op": "Replace", "path": "displayName", "value": "Agent Three"}]));
-    let (url, http, body) = (format!("{}/Users/{id}", idp.base), idp.http.clone(), rename.to_string());
-    let first = tokio::spawn(async move { http.patch(url).bearer_auth(TOKEN).body(body).send().await });
-    let sending = || {
-        idp.app
-            .journal()
-            .query_row("SELECT COUNT(*) FROM ops WHERE state = 'sending'", [], |r| r.get::<_, i64>(0))
-            .unwrap_or(0)
-            == 1
-    };
-    assert!(wait_until(WAIT, sending).await, "{}", idp.daemon.log());
-    idp.daemon.kill9().await;
-    let _ = first.await;
-    idp.app.sim.update(|c| c.late_rate = 0.0);
-    idp.daemon = Daemon::ready(&idp.app).await;
+    let idp = kill9_mid_patch(idp, &id.to_string(), &rename).await;
     // The lost request lands before the provider retries.
     let renamed = || idp.agent(id).is_some_and(|a| a.name == "Agent Three");
     assert!(wait_until(WAIT, renamed).await);
