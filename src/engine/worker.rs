@@ -29,6 +29,12 @@ use std::time::Duration;
 
 /// How long a ticket waits when the account's ticket fields cannot be read.
 const FIELDS_WAIT: Duration = Duration::from_secs(30);
+/// A ticket that waits for an account list it needs (its fields, its groups or products): no
+/// attempt is refunded, so a list that stays unreadable fails the row with `code` in the end.
+fn waits(code: &str, message: String) -> Next {
+    Next::Retry { refund: false, delay: FIELDS_WAIT, code: Some(code.into()), message, http_status: None }
+}
+
 /// The error code of a row with a value its field cannot take (refused before any call).
 pub(crate) const BAD_VALUE: &str = "bad_value";
 
@@ -121,15 +127,10 @@ impl<'a, A: Api> Worker<'a, A> {
             Typed::Ready(t) => t,
             Typed::Bad(why) => return Ok(refused(BAD_VALUE, why)),
             Typed::Unknown(why) => {
-                let message = format!("{why}; the row waits, as its custom fields cannot be typed");
-                let code = Some("ticket_fields_unreadable".into());
-                return Ok(Next::Retry {
-                    refund: false,
-                    delay: FIELDS_WAIT,
-                    code,
-                    message,
-                    http_status: None,
-                });
+                return Ok(waits(
+                    "ticket_fields_unreadable",
+                    format!("{why}; the row waits, as its custom fields cannot be typed"),
+                ));
             }
         };
         // A group, agent or product given by name is sent as its id.
@@ -137,15 +138,10 @@ impl<'a, A: Api> Worker<'a, A> {
             Typed::Ready(t) => t,
             Typed::Bad(why) => return Ok(refused(BAD_VALUE, why)),
             Typed::Unknown(why) => {
-                let message = format!("{why}; the row waits, as its names cannot be resolved");
-                let code = Some("names_unreadable".into());
-                return Ok(Next::Retry {
-                    refund: false,
-                    delay: FIELDS_WAIT,
-                    code,
-                    message,
-                    http_status: None,
-                });
+                return Ok(waits(
+                    "names_unreadable",
+                    format!("{why}; the row waits, as its names cannot be resolved"),
+                ));
             }
         };
         // Its attachments as they were when the row was journaled, or nothing is sent.
