@@ -32,6 +32,12 @@ fn parse_id(id: &str) -> Result<u64, ScimError> {
     id.parse().map_err(|_| ScimError::not_found("no such user"))
 }
 
+/// A request body that must be JSON (`invalidSyntax` otherwise).
+fn json_body(body: &[u8]) -> Result<Value, ScimError> {
+    serde_json::from_slice(body)
+        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))
+}
+
 fn unchangeable(names: &[&str]) -> ScimError {
     ScimError::bad("mutability", format!("{} cannot be changed (or removed)", names.join(", ")))
 }
@@ -73,8 +79,7 @@ pub(crate) async fn search<A: Api>(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ScimError> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+    let body = json_body(&body)?;
     let list = |k: &str| {
         super::filter::member(&body, k)
             .and_then(Value::as_array)
@@ -110,8 +115,7 @@ pub(crate) async fn create<A: Api>(
     headers: HeaderMap,
     body: axum::body::Bytes,
 ) -> Result<Response, ScimError> {
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+    let body = json_body(&body)?;
     let want = mapping::wanted(&body)?;
     if !want.active {
         return Err(ScimError::bad("invalidValue", "fdsync creates active agents only (active: true)"));
@@ -164,8 +168,7 @@ pub(crate) async fn replace<A: Api>(
     body: axum::body::Bytes,
 ) -> Result<Response, ScimError> {
     let id = parse_id(&id)?;
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+    let body = json_body(&body)?;
     let want = mapping::wanted(&body)?;
     if super::filter::member(&body, "id").and_then(Value::as_str).is_some_and(|b| b != id.to_string()) {
         return Err(unchangeable(&["id"]));
@@ -186,8 +189,7 @@ pub(crate) async fn patch<A: Api>(
     body: axum::body::Bytes,
 ) -> Result<Response, ScimError> {
     let id = parse_id(&id)?;
-    let body: Value = serde_json::from_slice(&body)
-        .map_err(|e| ScimError::bad("invalidSyntax", format!("the body is not JSON: {e}")))?;
+    let body = json_body(&body)?;
     let (now, row) = s.one(id).await?;
     let changed = super::patch::apply(&now.to_json(&base(&headers)), &body)?;
     if !changed.unchangeable.is_empty() {
