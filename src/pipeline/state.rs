@@ -73,23 +73,17 @@ pub async fn retry(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Email, Op, Outcome};
-    use crate::journal::{NewFile, NewOp, OpResult, now_ms};
+    use crate::domain::{Action, Outcome};
+    use crate::journal::{OpResult, now_ms};
 
     #[tokio::test]
     async fn a_file_is_running_until_every_row_is_final_and_held_whatever_its_rows() {
         let dir = tempfile::tempdir().unwrap();
         let j = Journal::open(dir.path()).unwrap();
-        let new = NewFile {
-            name: "f.csv".into(),
-            path: "/f.csv".into(),
-            sha256: "ab".repeat(32),
-            inbox: None,
-            default_action: None,
-        };
-        let file = j.insert_file(new, FileState::Processing, None).await.unwrap();
-        let op = Op::GetAgent { email: Email::parse("a@example.com").unwrap() };
-        j.insert_ops(file, vec![NewOp::valid(1, &op, op.key("x", 1))]).await.unwrap();
+        let input = dir.path().join("f.csv");
+        std::fs::write(&input, "email\na@example.com\n").unwrap();
+        let taken = super::super::take(&j, &input, "f.csv", Some(Action::GetAgent), None).await.unwrap();
+        let file = taken.file_id();
         assert_eq!(progress(&j, file).await.unwrap(), Progress::Running);
         hold(&j, file, "too many deletes".into()).await.unwrap();
         assert_eq!(progress(&j, file).await.unwrap(), Progress::Held(Some("too many deletes".into())));
