@@ -630,6 +630,7 @@ async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_l
     assert!(why.contains("of the account's 1000 agents") && why.contains("fdsync approve"), "{why}");
     assert_eq!((api.calls("find_agent"), api.calls("delete_agent")), (0, 0));
 }
+mod contact;
 mod handover;
 mod names;
 mod undo;
