@@ -35,7 +35,9 @@ pub(super) async fn create_contact<A: Api>(
         // Someone has the e-mail: a contact (ours from a lost answer, or one Freshdesk already
         // had) is the person; an agent is not.
         Answer::Conflict { .. } => match find_contact(parts, c.email.as_str()).await {
-            Found::Applied(_, id) => done(Outcome::Exists, id, Some(409), "a contact with this e-mail exists"),
+            Found::Applied(_, id) => {
+                done(Outcome::Exists, id, Some(409), "a contact with this e-mail exists")
+            }
             Found::Absent => otherwise(&reply.answer, sent_at, true),
             Found::Unknown { why, .. } => Next::Retry {
                 refund: false,
