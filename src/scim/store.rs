@@ -37,13 +37,18 @@ impl<A: Api> Scim<A> {
         Ok(out)
     }
 
-    /// A deprovisioned user, from the record saved before its delete.
+    /// A deprovisioned user, from the record saved before its delete (or one provisioned
+    /// inactive, from what it asked to become: [`super::inactive`]).
     pub(super) async fn deprovisioned(&self, r: &ScimUser) -> Result<Shown, ScimError> {
         let snapshot = match r.deleted_by {
             Some(f) => self.journal.snapshot(f, 1).await?,
             None => None,
         };
-        let mut s = snapshot.and_then(|rec| Shown::from_record(&rec, r.agent_id)).unwrap_or(Shown {
+        let found = match snapshot.and_then(|rec| Shown::from_record(&rec, r.agent_id)) {
+            Some(s) => Some(s),
+            None => self.contact_user(r).await?,
+        };
+        let mut s = found.unwrap_or(Shown {
             id: r.agent_id,
             email: r.user_name.clone(),
             user_name: None,
@@ -136,6 +141,12 @@ impl<A: Api> Scim<A> {
 
     /// Re-provisions: `make_agent` from the before-image of the delete that deprovisioned it.
     pub(super) async fn reprovision(&self, now: &Shown, row: ScimUser) -> Result<(), ScimError> {
+        // A contact fdsync created inactive becomes an agent for the first time.
+        if row.deleted_by.is_none()
+            && let Some(wanted) = self.contact_wanted(&row).await?
+        {
+            return self.activate(now, row, wanted).await;
+        }
         let Some(file_id) = row.deleted_by else {
             return Err(ScimError::bad("mutability", "fdsync has no record of this user's deprovisioning"));
         };
