@@ -550,6 +550,9 @@ mod tests {
         }
         assert!("restore_agent".parse::<Action>().is_err(), "a file cannot ask for an undo action");
         assert!("delete_ticket".parse::<Action>().is_err());
+        for scim_only in ["create_contact", "activate_contact", "createContact"] {
+            assert!(scim_only.parse::<Action>().is_err(), "no file or inbox can ask for {scim_only}");
+        }
         let of = UndoOf { file_id: 2, row: 5 };
         let image = Restore {
             occasional: false,
