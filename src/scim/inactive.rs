@@ -4,14 +4,16 @@
 //! groups, scope, occasional, name, title) is kept in the journal (`scim_contacts`). When the
 //! provider activates it (`PATCH`/`PUT` `active: true`), `activate_contact` makes the contact an
 //! agent with those values (`make_agent`: same id), held by the grants guard like a created agent
-//! with a protected role. Both changes go through [`super::change`]: once, also after a kill -9.
+//! with a protected role, then gives the agent the name, e-mail and title the provider set while
+//! the user was inactive (kept in the journal meanwhile). The changes go through
+//! [`super::change`]: once, also after a kill -9.
 
 use super::Scim;
 use super::change;
 use super::error::ScimError;
 use super::mapping::{Shown, Wanted};
-use super::store::refused;
-use crate::domain::{NewAgent, NewContact, Op, Outcome};
+use super::store::{Edit, refused};
+use crate::domain::{AgentEdit, NewAgent, NewContact, Op, Outcome};
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
 
@@ -104,9 +106,39 @@ impl<A: Api> Scim<A> {
         let mut user = row;
         user.active = true;
         self.journal.put_scim_user(user, Some(done.file_id)).await?;
-        if let Ok(Some(agent)) = self.engine.read_agent(now.id).await {
-            self.directory.put(agent).await;
+        let Ok(Some(agent)) = self.engine.read_agent(now.id).await else { return Ok(()) };
+        self.directory.put(agent.clone()).await;
+        // What the provider changed while the user was inactive: one `update_agent`.
+        let Some(made) = Shown::from_record(&agent.record, now.id) else { return Ok(()) };
+        let set = AgentEdit {
+            email: (wanted.email.key() != made.email).then(|| wanted.email.clone()),
+            name: (made.name.as_deref() != Some(wanted.name.as_str())).then(|| wanted.name.clone()),
+            job_title: wanted.job_title.clone().filter(|t| made.title.as_deref() != Some(t.as_str())),
+        };
+        self.update(&made, Edit { set, user_name: None }).await
+    }
+
+    /// A name, e-mail or title change of a user still inactive: kept in what it becomes (in the
+    /// journal; the contact in Freshdesk keeps its values until the activation gives them to the
+    /// agent). Nothing for a deprovisioned agent: it comes back as it was.
+    pub(super) async fn edit_inactive(&self, row: Option<ScimUser>, edit: Edit) -> Result<(), ScimError> {
+        let Edit { set, user_name } = edit;
+        let Some(mut row) = row.filter(|r| r.deleted_by.is_none() && !set.is_empty()) else { return Ok(()) };
+        let Some(mut wanted) = self.contact_wanted(&row).await? else { return Ok(()) };
+        self.email_free(row.agent_id, set.email.as_ref()).await?;
+        if let Some(email) = set.email {
+            row.user_name = user_name.unwrap_or_else(|| email.key());
+            self.journal.put_scim_user(row.clone(), None).await?;
+            wanted.email = email;
         }
+        if let Some(name) = set.name {
+            wanted.name = name;
+        }
+        if let Some(title) = set.job_title {
+            wanted.job_title = Some(title).filter(|t| !t.is_empty());
+        }
+        let wanted = serde_json::to_string(&wanted).map_err(|e| ScimError::internal(e.to_string()))?;
+        self.journal.put_scim_contact(row.agent_id, wanted).await?;
         Ok(())
     }
 }

@@ -9,7 +9,7 @@ use super::Scim;
 use super::change;
 use super::error::ScimError;
 use super::mapping::Shown;
-use crate::domain::{AgentEdit, AgentRef, Op, Outcome, UndoOf};
+use crate::domain::{AgentEdit, AgentRef, Email, Op, Outcome, UndoOf};
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
 
@@ -214,7 +214,8 @@ impl<A: Api> Scim<A> {
                     ));
                 }
             },
-            _ if !now.active => return Ok(()),
+            // Kept for its activation when it is a contact fdsync created inactive.
+            _ if !now.active => return self.edit_inactive(row, edit).await,
             _ => {}
         }
         self.update(now, edit).await
@@ -222,19 +223,12 @@ impl<A: Api> Scim<A> {
 
     /// Changes the agent's name, e-mail or job title: one `update_agent` (`PUT agents/{id}`);
     /// nothing when nothing differs.
-    async fn update(&self, now: &Shown, edit: Edit) -> Result<(), ScimError> {
+    pub(super) async fn update(&self, now: &Shown, edit: Edit) -> Result<(), ScimError> {
         let Edit { set, user_name } = edit;
         if set.is_empty() {
             return Ok(());
         }
-        if let Some(email) = &set.email
-            && self.all_users().await?.iter().any(|u| u.id != now.id && u.email == email.key())
-        {
-            return Err(ScimError::conflict(format!(
-                "a user with e-mail {} exists",
-                crate::text::shown(email.as_str())
-            )));
-        }
+        self.email_free(now.id, set.email.as_ref()).await?;
         let row = self.journal.scim_user(now.id).await?.unwrap_or_else(|| new_row(now));
         let op = Op::UpdateAgent { agent_id: now.id, set: set.clone(), of: None };
         let name = format!("scim-update-{}-{}", now.id, now.email);
@@ -257,6 +251,19 @@ impl<A: Api> Scim<A> {
         self.journal.put_scim_user(user, Some(done.file_id)).await?;
         if let Ok(Some(agent)) = self.engine.read_agent(now.id).await {
             self.directory.put(agent).await;
+        }
+        Ok(())
+    }
+
+    /// `409 uniqueness` when another user has `email`.
+    pub(super) async fn email_free(&self, id: u64, email: Option<&Email>) -> Result<(), ScimError> {
+        if let Some(email) = email
+            && self.all_users().await?.iter().any(|u| u.id != id && u.email == email.key())
+        {
+            return Err(ScimError::conflict(format!(
+                "a user with e-mail {} exists",
+                crate::text::shown(email.as_str())
+            )));
         }
         Ok(())
     }

@@ -1,7 +1,8 @@
 //! A SCIM user provisioned inactive (`POST /Users` with `active: false`, as Entra provisions a
 //! user disabled in the directory), end to end against the simulator: a Freshdesk contact (no
-//! agent seat) whose id is the SCIM id; activated later as an agent with the same id and the
-//! roles, groups, scope and occasional it was provisioned with; once under a kill -9 mid-POST;
+//! agent seat) whose id is the SCIM id; renamed while inactive (kept for later); activated as an
+//! agent with the same id, the roles, groups, scope and occasional it was provisioned with, and
+//! the name it was given meanwhile; once under a kill -9 mid-POST;
 //! held like a created agent when it grants a protected role.
 
 use crate::helpers::*;
@@ -74,6 +75,16 @@ async fn a_user_provisioned_inactive_is_a_contact_until_activated_as_the_agent_i
     let (status, again) = idp.send(reqwest::Method::POST, "/Users", Some(pat(&[ROLE_SUPERVISOR]))).await;
     assert_eq!((status, again["scimType"].as_str()), (409, Some("uniqueness")), "{again}");
 
+    // Renamed while inactive: kept for the activation; the contact in Freshdesk is left as it is.
+    let rename = patch(json!([{"op": "Replace", "path": "displayName", "value": "Pat Renamed"}]));
+    let (status, renamed) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(rename)).await;
+    assert_eq!(
+        (status, renamed["displayName"].as_str(), renamed["active"].as_bool()),
+        (200, Some("Pat Renamed"), Some(false)),
+        "{renamed}"
+    );
+    assert_eq!(contact(&idp, id).map(|c| c.name), Some("Pat New".to_string()));
+
     // Activated: the same id an agent, with the roles, groups, scope and occasional given.
     let on = patch(json!([{"op": "Replace", "path": "active", "value": "True"}]));
     let (status, on_user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(on.clone())).await;
@@ -83,11 +94,13 @@ async fn a_user_provisioned_inactive_is_a_contact_until_activated_as_the_agent_i
     assert_eq!((&a.role_ids, &a.group_ids), (&vec![ROLE_SUPERVISOR], &vec![43000090001]));
     assert_eq!((a.ticket_scope, a.occasional), (2, false));
     assert!(contact(&idp, id).is_none(), "no contact left beside the agent");
+    assert_eq!(agent.name, "Pat Renamed", "the name given while inactive");
     // The provider's retry of the activation changes nothing twice.
     assert_eq!(idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(on.clone())).await.0, 200);
     let log = idp.app.sim.request_log();
     assert_eq!(log.iter().filter(|r| r.starts_with("PUT /api/v2/contacts/")).count(), 1, "{log:?}");
     assert_eq!(log.iter().filter(|r| r.starts_with("POST /api/v2/contacts")).count(), 1, "{log:?}");
+    assert_eq!(log.iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count(), 1, "{log:?}");
 
     // Deprovision and re-provision go on as for any agent: the before-image, same id and roles.
     let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"}]));
@@ -100,7 +113,7 @@ async fn a_user_provisioned_inactive_is_a_contact_until_activated_as_the_agent_i
     // Each change a file from the SCIM source; the journal names the two new actions.
     let names: Vec<String> =
         files(&idp).iter().map(|(n, _)| n.split('-').nth(1).unwrap_or("").to_string()).collect();
-    assert_eq!(names, ["provision", "activate", "deprovision", "reprovision"]);
+    assert_eq!(names, ["provision", "activate", "update", "deprovision", "reprovision"]);
     assert!(files(&idp).iter().all(|(_, inbox)| inbox == "scim"));
     let actions: Vec<String> = idp
         .app
