@@ -221,6 +221,19 @@ impl<A: Api> Scim<A> {
         self.update(now, edit).await
     }
 
+    /// `409 uniqueness` when another user has `email`.
+    pub(super) async fn email_free(&self, id: u64, email: Option<&Email>) -> Result<(), ScimError> {
+        if let Some(email) = email
+            && self.all_users().await?.iter().any(|u| u.id != id && u.email == email.key())
+        {
+            return Err(ScimError::conflict(format!(
+                "a user with e-mail {} exists",
+                crate::text::shown(email.as_str())
+            )));
+        }
+        Ok(())
+    }
+
     /// Changes the agent's name, e-mail or job title: one `update_agent` (`PUT agents/{id}`);
     /// nothing when nothing differs.
     pub(super) async fn update(&self, now: &Shown, edit: Edit) -> Result<(), ScimError> {
@@ -251,19 +264,6 @@ impl<A: Api> Scim<A> {
         self.journal.put_scim_user(user, Some(done.file_id)).await?;
         if let Ok(Some(agent)) = self.engine.read_agent(now.id).await {
             self.directory.put(agent).await;
-        }
-        Ok(())
-    }
-
-    /// `409 uniqueness` when another user has `email`.
-    pub(super) async fn email_free(&self, id: u64, email: Option<&Email>) -> Result<(), ScimError> {
-        if let Some(email) = email
-            && self.all_users().await?.iter().any(|u| u.id != id && u.email == email.key())
-        {
-            return Err(ScimError::conflict(format!(
-                "a user with e-mail {} exists",
-                crate::text::shown(email.as_str())
-            )));
         }
         Ok(())
     }

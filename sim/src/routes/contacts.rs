@@ -6,9 +6,9 @@
 //! `api_contacts_controller` tests (`test_create_contact*`): `name` is mandatory (400
 //! `missing_field`); at least one of `email`, `phone`, `mobile`, `twitter_id`,
 //! `unique_external_id` (else 400 `missing_field` on `email`); unknown keys 400 `invalid_field`;
-//! 201 with the contact and `Location`; an e-mail a contact or agent has: 409 `duplicate_value`
-//! with `additional_info` `user_id` / `agent_id` (UNCONFIRMED for this endpoint: as `POST agents`
-//! answers). It costs one credit of the account's budget and no sub-limit (only ticket
+//! 201 with the contact (its e-mail lower-cased) and `Location`; an e-mail a contact or agent
+//! has: 409 `duplicate_value` with `additional_info` `user_id` / `agent_id` (UNCONFIRMED for
+//! this endpoint: as `POST agents` answers). It costs one credit of the account's budget and no sub-limit (only ticket
 //! create/update, tickets list and contacts list have one; UNCONFIRMED for contact create).
 
 use std::sync::Arc;
@@ -113,7 +113,8 @@ pub(crate) async fn create(
         e.push(FieldError::new("email", "missing_field", msg));
     }
     let (Some(name), true) = (name, e.is_empty()) else { return Err(ApiError::Validation(e)) };
-    let email = email.map(|m| m.trim().to_string()).filter(|m| !m.is_empty());
+    // Saved lower-cased (freshconsult `api_contacts_controller#sanitize_params`).
+    let email = email.map(|m| m.trim().to_lowercase()).filter(|m| !m.is_empty());
     let (id, body) = {
         let mut store = lock(&app.store);
         if let Some(err) = email.as_deref().and_then(|m| duplicate(&store, m)) {

@@ -135,7 +135,7 @@ async fn a_contact_is_created_with_a_name_and_an_identifier_and_an_email_taken_i
     let body: Value = resp.json().await.unwrap();
     let id = body["id"].as_u64().unwrap();
     assert_eq!(location, format!("{}/api/v2/contacts/{id}", sim.base));
-    assert_eq!((body["email"].as_str(), body["job_title"].as_str()), (Some("Pat@example.com"), Some("Eng")));
+    assert_eq!((body["email"].as_str(), body["job_title"].as_str()), (Some("pat@example.com"), Some("Eng")));
     assert_eq!(sim.send(sim.get(&format!("/api/v2/agents/{id}"))).await.0, StatusCode::NOT_FOUND, "no seat");
     let (_, _, found) = sim.send(sim.get("/api/v2/contacts?email=pat%40example.com")).await;
     assert_eq!(found[0]["id"], json!(id));
