@@ -8,13 +8,14 @@
 //! listing, the account's roles); [`fieldbook`] (the account's ticket fields, to type custom
 //! values); [`names`] (groups, products and agents a ticket names); [`worker`] (one op's
 //! decisions), beside it [`undo`] (an undo's two changes), [`update`] (an agent's name, e-mail or
-//! title changed) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
+//! title changed), [`contact`] (a SCIM user provisioned inactive, and its activation) and [`preview`] (`fdsync plan`); [`lookup`] (the agent a row names);
 //! [`reconcile`] (uncertain ops). What they conclude is typed in [`decision`], a leaf they all
 //! share, so none of them imports another's conclusions. Policies: [`pacer`] (quota),
 //! [`breaker`], [`retry`], [`arc`].
 
 pub mod arc;
 pub mod breaker;
+mod contact;
 mod decision;
 mod fieldbook;
 mod give_back;

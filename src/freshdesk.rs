@@ -1,6 +1,6 @@
 //! The Freshdesk client: the only code that speaks HTTP to Freshdesk. [`Client`] sends one
 //! request per call and returns a classified, typed [`Reply`]; [`classify()`] and [`quota`] are pure;
-//! [`tickets`], [`agents`] and [`ticket_fields`] hold each resource's bodies and DTOs (and
+//! [`tickets`], [`agents`], [`contacts`] and [`ticket_fields`] hold each resource's bodies and DTOs (and
 //! `TicketFields::check`, the custom-field rules of a ticket create); [`multipart`] encodes a
 //! create with attachments; [`oauth`] runs token
 //! requests and `fdsync auth login`.
@@ -10,6 +10,7 @@ pub mod answer;
 pub mod auth;
 pub mod classify;
 mod client;
+pub mod contacts;
 pub mod handover;
 pub mod multipart;
 pub mod oauth;
@@ -23,6 +24,7 @@ pub use agents::{Agent, Me};
 pub use answer::{Answer, ApiFieldError, Decode, EndpointClass, Existing, RateHeaders, Reply, Verdict};
 pub use classify::classify;
 pub use client::Client;
+pub use contacts::Contact;
 pub use handover::{Group, HeldTicket, Holder};
 pub use multipart::Upload;
 pub use products::Product;

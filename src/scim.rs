@@ -5,7 +5,8 @@
 //! - [`discovery`]: `/ServiceProviderConfig`, `/ResourceTypes`, `/Schemas`;
 //! - [`users`]: `/Users` over [`store`] (what the provider sees; deprovision, re-provision),
 //!   reading from the [`directory`] and the journal, changing through [`change`] (a one-row
-//!   file per change, run by the connection's engine);
+//!   file per change, run by the connection's engine); [`inactive`]: a user provisioned
+//!   inactive is a contact until it is activated;
 //! - [`mapping`] (agent ⇄ User), [`filter`] and [`patch`] (pure), [`error`] (the error schema).
 //!
 //! Served behind the status page's admission rules and limits ([`crate::http::serve_guarded`]:
@@ -17,6 +18,7 @@ mod directory;
 mod discovery;
 mod error;
 mod filter;
+mod inactive;
 mod mapping;
 mod patch;
 mod store;

@@ -34,7 +34,7 @@ pub(crate) fn router(app: Arc<App>) -> Router {
         .route("/api/v2/agents", get(agents::list).post(agents::create))
         .route("/api/v2/agents/me", get(agents::me))
         .route("/api/v2/agents/{id}", get(agents::show).put(agents::update).delete(agents::delete))
-        .route("/api/v2/contacts", get(contacts::list))
+        .route("/api/v2/contacts", get(contacts::list).post(contacts::create))
         .route("/api/v2/contacts/{id}", get(contacts::show))
         .route("/api/v2/contacts/{id}/make_agent", put(contacts::make_agent))
         .route("/api/v2/roles", get(roles::list))
@@ -76,6 +76,7 @@ fn class_and_cost(method: &Method, route: &str, query: Option<&str>) -> (Class, 
         ("GET", "/api/v2/tickets") => (Class::TicketsList, 1 + 2 * includes()),
         ("GET", "/api/v2/tickets/{id}") => (Class::Other, 1 + includes()),
         ("GET", "/api/v2/contacts") => (Class::ContactsList, 1),
+        // A contact create has no sub-limit of its own (freshdesk-api.md §2: four buckets only).
         _ => (Class::Other, 1),
     }
 }
@@ -125,7 +126,7 @@ fn check_headers(req: &Request) -> Result<(), ApiError> {
 /// The methods of each API route, for the `Allow` header of a 405.
 fn allowed_methods(route: &str) -> &'static [&'static str] {
     match route {
-        "/api/v2/tickets" | "/api/v2/agents" => &["GET", "POST"],
+        "/api/v2/tickets" | "/api/v2/agents" | "/api/v2/contacts" => &["GET", "POST"],
         "/api/v2/tickets/{id}" => &["GET", "PUT", "DELETE"],
         "/api/v2/agents/{id}" => &["GET", "PUT", "DELETE"],
         "/api/v2/tickets/{id}/restore" | "/api/v2/contacts/{id}/make_agent" => &["PUT"],
@@ -282,5 +283,11 @@ mod tests {
         let q = Some("email=a%40b.c&include=requester,stats");
         assert_eq!(class_and_cost(&Method::GET, "/api/v2/tickets", q), (Class::TicketsList, 5));
         assert_eq!(class_and_cost(&Method::GET, "/api/v2/tickets/{id}", Some("include=stats")).1, 2);
+    }
+
+    #[test]
+    fn a_contact_create_spends_the_account_budget_and_no_sub_limit() {
+        assert_eq!(class_and_cost(&Method::POST, "/api/v2/contacts", None), (Class::Other, 1));
+        assert_eq!(class_and_cost(&Method::GET, "/api/v2/contacts", None), (Class::ContactsList, 1));
     }
 }

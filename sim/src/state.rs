@@ -423,6 +423,24 @@ pub(crate) fn requester_json(u: &User) -> Value {
     json!({"id": u.id, "name": u.name, "email": u.email, "mobile": u.mobile, "phone": u.phone})
 }
 
+/// The answer to `POST contacts` (freshconsult `api_contacts/create.json.api`: no
+/// `last_login_at`; `tests/contract/contact_create_201.http`).
+pub(crate) fn created_contact_json(u: &User) -> Value {
+    let mut v = contact_json(u);
+    if let Some(obj) = v.as_object_mut() {
+        obj.remove("last_login_at");
+        for key in ["address", "description", "twitter_id", "facebook_id", "csat_rating", "avatar"] {
+            obj.insert(key.into(), Value::Null);
+        }
+        obj.insert("view_all_tickets".into(), json!(false));
+        obj.insert("deleted".into(), json!(false));
+        obj.insert("custom_fields".into(), json!({}));
+        obj.insert("other_emails".into(), json!([]));
+        obj.insert("preferred_source".into(), json!(0));
+    }
+    v
+}
+
 /// The contact body (contacts list and show).
 pub(crate) fn contact_json(u: &User) -> Value {
     let mut v = contact_part(u);

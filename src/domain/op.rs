@@ -1,6 +1,7 @@
 //! The four operations a row can ask for, with their validated inputs, the two an undo makes
 //! (restore a deleted agent, delete a created ticket), the agent update the SCIM service makes
-//! (which an undo also makes, to put the old values back), and the idempotency key each one is
+//! (which an undo also makes, to put the old values back), the contact a SCIM user provisioned
+//! inactive is and its later activation, and the idempotency key each one is
 //! journaled under (DESIGN.md, "Idempotency key"). [`OpKey`] is the one place that spells and
 //! reads the key's format; nothing else builds or parses a key by hand. Pure: no I/O.
 
@@ -27,10 +28,14 @@ pub enum Action {
     DeleteTicket,
     /// An existing agent's name, e-mail or job title changed (SCIM; an undo of it).
     UpdateAgent,
+    /// SCIM: a user provisioned inactive, created as a contact (no agent seat).
+    CreateContact,
+    /// SCIM: that contact made an agent (`make_agent`) with the roles it was provisioned with.
+    ActivateContact,
 }
 
 impl Action {
-    pub const ALL: [Action; 7] = [
+    pub const ALL: [Action; 9] = [
         Action::CreateTicket,
         Action::CreateAgent,
         Action::GetAgent,
@@ -38,6 +43,8 @@ impl Action {
         Action::RestoreAgent,
         Action::DeleteTicket,
         Action::UpdateAgent,
+        Action::CreateContact,
+        Action::ActivateContact,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -49,10 +56,12 @@ impl Action {
             Action::RestoreAgent => "restore_agent",
             Action::DeleteTicket => "delete_ticket",
             Action::UpdateAgent => "update_agent",
+            Action::CreateContact => "create_contact",
+            Action::ActivateContact => "activate_contact",
         }
     }
 
-    /// An action by its canonical name as the journal stores it (all seven; a file's `action`
+    /// An action by its canonical name as the journal stores it (all nine; a file's `action`
     /// column goes through [`FromStr`], which knows only the four a file may ask for).
     pub fn from_stored(name: &str) -> Result<Self, String> {
         Action::ALL.into_iter().find(|a| a.as_str() == name).ok_or_else(|| format!("unknown action '{name}'"))
@@ -248,6 +257,16 @@ pub struct NewAgent {
     pub time_zone: Option<String>,
 }
 
+/// A contact to create (SCIM: a user provisioned inactive). `POST contacts` is sent the name,
+/// the e-mail and the job title; Freshdesk keys a contact by its e-mail, as fdsync does.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewContact {
+    pub email: Email,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub job_title: Option<String>,
+}
+
 /// Which agent a delete names: its id (`agent_id` column) or its email.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -332,6 +351,19 @@ pub enum Op {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         of: Option<UndoOf>,
     },
+    /// SCIM: a user provisioned with `active: false`: a contact, no agent seat.
+    CreateContact(NewContact),
+    /// SCIM: the contact of [`Op::CreateContact`] made an agent, same id, with what it was
+    /// provisioned with (`PUT contacts/{id}/make_agent`). `email` and `role_ids` sit where a
+    /// `create_agent`'s do, so the grants guard reads both alike.
+    ActivateContact {
+        contact_id: u64,
+        email: Email,
+        ticket_scope: TicketScope,
+        occasional: bool,
+        role_ids: Vec<u64>,
+        group_ids: Vec<u64>,
+    },
 }
 
 impl Op {
@@ -344,6 +376,8 @@ impl Op {
             Op::RestoreAgent { .. } => Action::RestoreAgent,
             Op::DeleteTicket { .. } => Action::DeleteTicket,
             Op::UpdateAgent { .. } => Action::UpdateAgent,
+            Op::CreateContact(_) => Action::CreateContact,
+            Op::ActivateContact { .. } => Action::ActivateContact,
         }
     }
 
@@ -357,8 +391,9 @@ impl Op {
 /// journals hold these strings, so the format never changes:
 /// - `ext:<external_id>`: a ticket with fdsync's `external_id` column (one ticket across files);
 /// - `<file sha256>:<row>`: a ticket without one (one ticket per row of that content);
-/// - the lower-cased email: an agent (create, get, or delete by email);
-/// - `agent:<id>`: a delete by agent id, an update (so both run in order for one agent);
+/// - the lower-cased email: an agent (create, get, or delete by email), a contact create;
+/// - `agent:<id>`: a delete by agent id, an update, a contact's activation (so they run in
+///   order for one agent);
 /// - `undo:<file id>:<row>`: an undo of that row (one per row, whichever undo file holds it).
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct OpKey(String);
@@ -377,13 +412,16 @@ impl OpKey {
                 None => Self::row(file_sha256, row),
             },
             Op::CreateAgent(NewAgent { email, .. })
+            | Op::CreateContact(NewContact { email, .. })
             | Op::GetAgent { email }
             | Op::DeleteAgent { agent: AgentRef::Email(email), .. } => Self::agent(email),
             Op::DeleteAgent { agent: AgentRef::Id(id), .. } => Self::agent_id(*id),
             Op::RestoreAgent { of, .. }
             | Op::DeleteTicket { of, .. }
             | Op::UpdateAgent { of: Some(of), .. } => Self::undo(*of),
-            Op::UpdateAgent { agent_id, of: None, .. } => Self::agent_id(*agent_id),
+            Op::UpdateAgent { agent_id, of: None, .. } | Op::ActivateContact { contact_id: agent_id, .. } => {
+                Self::agent_id(*agent_id)
+            }
         }
     }
 
@@ -512,6 +550,9 @@ mod tests {
         }
         assert!("restore_agent".parse::<Action>().is_err(), "a file cannot ask for an undo action");
         assert!("delete_ticket".parse::<Action>().is_err());
+        for scim_only in ["create_contact", "activate_contact", "createContact"] {
+            assert!(scim_only.parse::<Action>().is_err(), "no file or inbox can ask for {scim_only}");
+        }
         let of = UndoOf { file_id: 2, row: 5 };
         let image = Restore {
             occasional: false,

@@ -2,9 +2,9 @@
 //! success value is already decoded by `freshdesk/` (the engine never reads JSON). Production
 //! uses `freshdesk::Client`; the engine's unit tests use the scripted fake in `tests`.
 
-use crate::domain::{AgentEdit, NewAgent, NewTicket, Restore};
+use crate::domain::{AgentEdit, NewAgent, NewContact, NewTicket, Restore};
 use crate::freshdesk::{
-    Agent, Group, HeldTicket, Holder, Me, Product, Reply, Role, SearchPage, Ticket, TicketFields,
+    Agent, Contact, Group, HeldTicket, Holder, Me, Product, Reply, Role, SearchPage, Ticket, TicketFields,
     TicketState, Upload,
 };
 use std::future::Future;
@@ -60,6 +60,10 @@ pub trait Api: Send + Sync + 'static {
     ) -> impl Future<Output = Reply<Vec<Ticket>>> + Send;
     /// `GET contacts?phone=`: the id of the contact with this phone, or a proven `None`.
     fn find_contact_by_phone(&self, phone: &str) -> impl Future<Output = Reply<Option<u64>>> + Send;
+    /// `GET contacts?email=`: the id of the contact with this e-mail, or a proven `None`.
+    fn find_contact_by_email(&self, email: &str) -> impl Future<Output = Reply<Option<u64>>> + Send;
+    /// `POST contacts`: the created contact (a SCIM user provisioned inactive).
+    fn create_contact(&self, c: &NewContact) -> impl Future<Output = Reply<Contact>> + Send;
     /// `PUT tickets/{id}`: the ticket given to `to` (offboarding's handover).
     fn move_ticket(&self, id: u64, to: &Holder) -> impl Future<Output = Reply<HeldTicket>> + Send;
     /// `GET tickets/{id}`: who holds it (a handover's read-back).
@@ -132,6 +136,12 @@ impl Api for crate::freshdesk::Client {
     }
     async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
         crate::freshdesk::Client::find_contact_by_phone(self, phone).await
+    }
+    async fn find_contact_by_email(&self, email: &str) -> Reply<Option<u64>> {
+        crate::freshdesk::Client::find_contact_by_email(self, email).await
+    }
+    async fn create_contact(&self, c: &NewContact) -> Reply<Contact> {
+        crate::freshdesk::Client::create_contact(self, c).await
     }
     async fn move_ticket(&self, id: u64, to: &Holder) -> Reply<HeldTicket> {
         crate::freshdesk::Client::move_ticket(self, id, to).await

@@ -170,7 +170,11 @@ async fn predict<A: Api>(
         }
         Op::DeleteAgent { agent, .. } => predict_delete(parts, op, agent).await?,
         // Made by `fdsync undo`, never read from a file: nothing to preview.
-        Op::RestoreAgent { .. } | Op::DeleteTicket { .. } | Op::UpdateAgent { .. } => {
+        Op::RestoreAgent { .. }
+        | Op::DeleteTicket { .. }
+        | Op::UpdateAgent { .. }
+        | Op::CreateContact(_)
+        | Op::ActivateContact { .. } => {
             Predicted::row(row(Outcome::Skipped, None, "an undo or a SCIM change is not previewed"))
         }
     })

@@ -200,6 +200,8 @@ async fn find<A: Api>(parts: &Parts<A>, op: &OpRecord) -> Found {
         Op::UpdateAgent { agent_id, set, .. } => {
             super::update::find_updated_agent(parts, *agent_id, set).await
         }
+        Op::CreateContact(c) => super::contact::find_contact(parts, c.email.as_str()).await,
+        Op::ActivateContact { contact_id, .. } => super::contact::find_activated(parts, *contact_id).await,
     }
 }
 

@@ -31,6 +31,8 @@ struct Script {
     search: VecDeque<Answer<SearchPage>>,
     groups: VecDeque<Answer<Vec<crate::freshdesk::Group>>>,
     products: VecDeque<Answer<Vec<crate::freshdesk::Product>>>,
+    create_contact: VecDeque<Answer<crate::freshdesk::Contact>>,
+    find_contact: VecDeque<Answer<Option<u64>>>,
 }
 
 #[derive(Default, Clone)]
@@ -159,6 +161,14 @@ impl Api for FakeApi {
     async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
         self.record("find_contact", phone.to_string());
         Reply::bare(Answer::Ok { status: 200, value: None })
+    }
+    async fn find_contact_by_email(&self, email: &str) -> Reply<Option<u64>> {
+        self.record("find_contact_by_email", email.to_string());
+        next(&mut self.script.lock().unwrap().find_contact)
+    }
+    async fn create_contact(&self, c: &crate::domain::NewContact) -> Reply<crate::freshdesk::Contact> {
+        self.record("create_contact", c.email.as_str().to_string());
+        next(&mut self.script.lock().unwrap().create_contact)
     }
 }
 
@@ -620,6 +630,7 @@ async fn a_file_deleting_more_than_its_share_of_the_account_is_held_before_any_l
     assert!(why.contains("of the account's 1000 agents") && why.contains("fdsync approve"), "{why}");
     assert_eq!((api.calls("find_agent"), api.calls("delete_agent")), (0, 0));
 }
+mod contact;
 mod handover;
 mod names;
 mod undo;

@@ -22,7 +22,7 @@ use super::ports::Api;
 use super::retry;
 use super::safety::guards::Account;
 use super::safety::vet::{Vetted, vet_delete};
-use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
+use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, Restore, idempotency_tag};
 use crate::freshdesk::{Answer, EndpointClass, Existing};
 use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::time::Duration;
@@ -66,6 +66,16 @@ impl<'a, A: Api> Worker<'a, A> {
             }
             Op::UpdateAgent { agent_id, set, .. } => {
                 super::update::update_agent(self.parts, op, *agent_id, set).await
+            }
+            Op::CreateContact(c) => super::contact::create_contact(self.parts, op, c).await,
+            Op::ActivateContact { contact_id, ticket_scope, occasional, role_ids, group_ids, .. } => {
+                let image = Restore {
+                    occasional: *occasional,
+                    group_ids: group_ids.clone(),
+                    role_ids: role_ids.clone(),
+                    ticket_scope: *ticket_scope,
+                };
+                super::contact::activate_contact(self.parts, op, *contact_id, &image).await
             }
         }
     }

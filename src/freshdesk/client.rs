@@ -11,7 +11,7 @@ use super::ticket_fields::TicketFields;
 use super::tickets::{Ticket, TicketState};
 use super::{Error, agents, auth, classify, quota, tickets};
 use crate::config::Settings;
-use crate::domain::{AgentEdit, NewAgent, NewTicket, Restore};
+use crate::domain::{AgentEdit, NewAgent, NewContact, NewTicket, Restore};
 use reqwest::header::{ACCEPT, HeaderName, HeaderValue, USER_AGENT};
 use reqwest::{Method, redirect};
 use serde_json::Value;
@@ -185,10 +185,25 @@ impl Client {
 
     /// `GET api/v2/contacts?phone=`: the first matching contact's id (`None`: no contact).
     pub async fn find_contact_by_phone(&self, phone: &str) -> Reply<Option<u64>> {
+        self.find_contact(("phone", phone)).await
+    }
+
+    /// `GET api/v2/contacts?email=`: the matching contact's id (`None`: no contact; an agent is
+    /// not listed among contacts).
+    pub async fn find_contact_by_email(&self, email: &str) -> Reply<Option<u64>> {
+        self.find_contact(("email", email)).await
+    }
+
+    async fn find_contact(&self, (key, value): (&str, &str)) -> Reply<Option<u64>> {
         let reply: Reply<tickets::ContactIds> =
-            self.send(Method::GET, "api/v2/contacts", &[("phone", phone.to_string())], None).await;
+            self.send(Method::GET, "api/v2/contacts", &[(key, value.to_string())], None).await;
         let Reply { answer, rate, elapsed, next_page } = reply;
         Reply { answer: answer.map(|ids| ids.0.first().copied()), rate, elapsed, next_page }
+    }
+
+    /// `POST api/v2/contacts`: a contact (no agent seat).
+    pub async fn create_contact(&self, c: &NewContact) -> Reply<super::Contact> {
+        self.send(Method::POST, "api/v2/contacts", &[], Some(super::contacts::create_body(c))).await
     }
 
     /// `GET api/v2/ticket_fields`: the account's custom fields (a read: `EndpointClass::Other`).

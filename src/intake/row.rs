@@ -63,7 +63,11 @@ fn check(row: u64, f: &RowFields<'_>, default: Option<Action>, extra: Vec<FieldE
             agent.map(|agent| Op::DeleteAgent { agent, successor })
         }
         // `Action::from_str` never yields these; a default action could only come from code.
-        Action::RestoreAgent | Action::DeleteTicket | Action::UpdateAgent => {
+        Action::RestoreAgent
+        | Action::DeleteTicket
+        | Action::UpdateAgent
+        | Action::CreateContact
+        | Action::ActivateContact => {
             c.errors
                 .push(FieldError::new("action", format!("{action} is made only by `fdsync undo` or SCIM")));
             None

@@ -118,6 +118,9 @@ const MIGRATIONS: &[&str] = &[
     // 9: the users an identity provider provisions over SCIM (src/journal/scim.rs): what Freshdesk
     // does not keep (externalId, deprovisioned, removed) and which change file last applied.
     super::scim::SCHEMA,
+    // 10: what a SCIM user provisioned inactive (a contact) becomes when activated
+    // (src/journal/scim.rs).
+    super::scim::CONTACTS_SCHEMA,
 ];
 
 pub(super) fn apply(conn: &Connection) -> super::Result<()> {

@@ -27,6 +27,20 @@ pub(super) const SCHEMA: &str = r#"
     CREATE INDEX IF NOT EXISTS scim_users_name ON scim_users(connection, user_name);
 "#;
 
+/// Migration 10: what a user provisioned inactive (a contact, no agent seat) asked to become,
+/// kept until the provider activates it: the agent's JSON ([`crate::domain::NewAgent`]: roles,
+/// groups, scope, occasional, name, title) by contact id. A table of its own, `IF NOT EXISTS`,
+/// so replaying the migrations over a journal that has it changes nothing.
+pub(super) const CONTACTS_SCHEMA: &str = r#"
+    CREATE TABLE IF NOT EXISTS scim_contacts (
+        connection  TEXT    NOT NULL,
+        contact_id  INTEGER NOT NULL,
+        wanted      TEXT    NOT NULL,
+        created_at  INTEGER NOT NULL,
+        PRIMARY KEY (connection, contact_id)
+    );
+"#;
+
 /// One provisioned user as the journal remembers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimUser {
@@ -79,6 +93,31 @@ impl Journal {
         self.call(move |c| {
             let sql = format!("SELECT {COLUMNS} FROM scim_users WHERE connection = ?1 AND agent_id = ?2");
             Ok(c.query_row(&sql, params![conn, agent_id as i64], from_row).optional()?)
+        })
+        .await
+    }
+
+    /// What the user provisioned inactive as contact `contact_id` asked to become (JSON).
+    pub async fn scim_contact(&self, contact_id: u64) -> Result<Option<String>> {
+        let conn = self.conn_name();
+        self.call(move |c| {
+            let sql = "SELECT wanted FROM scim_contacts WHERE connection = ?1 AND contact_id = ?2";
+            Ok(c.query_row(sql, params![conn, contact_id as i64], |r| r.get(0)).optional()?)
+        })
+        .await
+    }
+
+    /// Remembers what contact `contact_id` becomes when activated (the latest provisioning of
+    /// the contact says).
+    pub async fn put_scim_contact(&self, contact_id: u64, wanted: String) -> Result<()> {
+        let conn = self.conn_name();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO scim_contacts (connection, contact_id, wanted, created_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (connection, contact_id) DO UPDATE SET wanted = ?3",
+                params![conn, contact_id as i64, wanted, now_ms()],
+            )?;
+            Ok(())
         })
         .await
     }
@@ -151,5 +190,15 @@ mod tests {
         assert_eq!(j.scim_user(7).await.unwrap().unwrap().version, 1);
         assert!(j.on_connection("other").scim_user(7).await.unwrap().is_none());
         assert_eq!(j.scim_users().await.unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_contacts_wanted_agent_is_kept_per_connection() {
+        let dir = tempfile::tempdir().unwrap();
+        let j = Journal::open(dir.path()).unwrap().on_connection("default");
+        j.put_scim_contact(8, "{\"a\":1}".into()).await.unwrap();
+        j.put_scim_contact(8, "{\"a\":2}".into()).await.unwrap();
+        assert_eq!(j.scim_contact(8).await.unwrap().as_deref(), Some("{\"a\":2}"));
+        assert!(j.on_connection("other").scim_contact(8).await.unwrap().is_none());
     }
 }

@@ -151,6 +151,28 @@ fn result(outcome: Outcome, id: u64) -> OpResult {
 }
 
 #[tokio::test]
+async fn a_scim_contact_and_its_activation_are_not_undone() {
+    use crate::domain::{Email, NewContact, TicketScope};
+    let dir = tempfile::tempdir().unwrap();
+    let (j, file) = journal_with_file(dir.path()).await;
+    let email = Email::parse("pat@example.com").unwrap();
+    let contact = Op::CreateContact(NewContact { email: email.clone(), name: "Pat".into(), job_title: None });
+    let activate = Op::ActivateContact {
+        contact_id: 8,
+        email,
+        ticket_scope: TicketScope::Global,
+        occasional: true,
+        role_ids: vec![],
+        group_ids: vec![],
+    };
+    j.insert_ops(file, vec![new_op(1, contact), new_op(2, activate)]).await.unwrap();
+    for op in j.ready_ops(now_ms(), 10).await.unwrap() {
+        j.finish_op(op.id, result(Outcome::Created, 8)).await.unwrap();
+    }
+    assert!(j.undoable_rows(file).await.unwrap().is_empty(), "the provider deprovisions instead");
+}
+
+#[tokio::test]
 async fn an_undo_file_names_what_it_undoes_and_holds_each_row_unless_it_was_not_restorable() {
     use crate::domain::{OpKey, UndoOf};
     let dir = tempfile::tempdir().unwrap();

@@ -67,12 +67,14 @@ impl Journal {
         .await
     }
 
-    /// The `create_agent` rows of a file that name roles, in row order.
+    /// The `create_agent` (and SCIM `activate_contact`) rows of a file that name roles, in row
+    /// order.
     pub async fn agent_grants(&self, file_id: i64) -> Result<Vec<Grant>> {
         self.call(move |c| {
             let mut stmt = c.prepare(
                 "SELECT row, json_extract(payload, '$.email'), json_extract(payload, '$.role_ids')
-                 FROM ops WHERE file_id = ?1 AND action = 'create_agent' AND payload IS NOT NULL
+                 FROM ops WHERE file_id = ?1 AND action IN ('create_agent', 'activate_contact')
+                   AND payload IS NOT NULL
                    AND json_extract(payload, '$.role_ids') IS NOT NULL
                  ORDER BY row",
             )?;

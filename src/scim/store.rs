@@ -9,7 +9,7 @@ use super::Scim;
 use super::change;
 use super::error::ScimError;
 use super::mapping::Shown;
-use crate::domain::{AgentEdit, AgentRef, Op, Outcome, UndoOf};
+use crate::domain::{AgentEdit, AgentRef, Email, Op, Outcome, UndoOf};
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
 
@@ -37,13 +37,18 @@ impl<A: Api> Scim<A> {
         Ok(out)
     }
 
-    /// A deprovisioned user, from the record saved before its delete.
+    /// A deprovisioned user, from the record saved before its delete (or one provisioned
+    /// inactive, from what it asked to become: [`super::inactive`]).
     pub(super) async fn deprovisioned(&self, r: &ScimUser) -> Result<Shown, ScimError> {
         let snapshot = match r.deleted_by {
             Some(f) => self.journal.snapshot(f, 1).await?,
             None => None,
         };
-        let mut s = snapshot.and_then(|rec| Shown::from_record(&rec, r.agent_id)).unwrap_or(Shown {
+        let found = match snapshot.and_then(|rec| Shown::from_record(&rec, r.agent_id)) {
+            Some(s) => Some(s),
+            None => self.contact_user(r).await?,
+        };
+        let mut s = found.unwrap_or(Shown {
             id: r.agent_id,
             email: r.user_name.clone(),
             user_name: None,
@@ -136,6 +141,12 @@ impl<A: Api> Scim<A> {
 
     /// Re-provisions: `make_agent` from the before-image of the delete that deprovisioned it.
     pub(super) async fn reprovision(&self, now: &Shown, row: ScimUser) -> Result<(), ScimError> {
+        // A contact fdsync created inactive becomes an agent for the first time.
+        if row.deleted_by.is_none()
+            && let Some(wanted) = self.contact_wanted(&row).await?
+        {
+            return self.activate(now, row, wanted).await;
+        }
         let Some(file_id) = row.deleted_by else {
             return Err(ScimError::bad("mutability", "fdsync has no record of this user's deprovisioning"));
         };
@@ -203,27 +214,34 @@ impl<A: Api> Scim<A> {
                     ));
                 }
             },
-            _ if !now.active => return Ok(()),
+            // Kept for its activation when it is a contact fdsync created inactive.
+            _ if !now.active => return self.edit_inactive(row, edit).await,
             _ => {}
         }
         self.update(now, edit).await
     }
 
-    /// Changes the agent's name, e-mail or job title: one `update_agent` (`PUT agents/{id}`);
-    /// nothing when nothing differs.
-    async fn update(&self, now: &Shown, edit: Edit) -> Result<(), ScimError> {
-        let Edit { set, user_name } = edit;
-        if set.is_empty() {
-            return Ok(());
-        }
-        if let Some(email) = &set.email
-            && self.all_users().await?.iter().any(|u| u.id != now.id && u.email == email.key())
+    /// `409 uniqueness` when another user has `email`.
+    pub(super) async fn email_free(&self, id: u64, email: Option<&Email>) -> Result<(), ScimError> {
+        if let Some(email) = email
+            && self.all_users().await?.iter().any(|u| u.id != id && u.email == email.key())
         {
             return Err(ScimError::conflict(format!(
                 "a user with e-mail {} exists",
                 crate::text::shown(email.as_str())
             )));
         }
+        Ok(())
+    }
+
+    /// Changes the agent's name, e-mail or job title: one `update_agent` (`PUT agents/{id}`);
+    /// nothing when nothing differs.
+    pub(super) async fn update(&self, now: &Shown, edit: Edit) -> Result<(), ScimError> {
+        let Edit { set, user_name } = edit;
+        if set.is_empty() {
+            return Ok(());
+        }
+        self.email_free(now.id, set.email.as_ref()).await?;
         let row = self.journal.scim_user(now.id).await?.unwrap_or_else(|| new_row(now));
         let op = Op::UpdateAgent { agent_id: now.id, set: set.clone(), of: None };
         let name = format!("scim-update-{}-{}", now.id, now.email);

@@ -1,6 +1,7 @@
 //! `/Users`: list (filter, paging, attribute selection), read, create, replace, patch, delete:
 //! the HTTP side. What a user is, and deprovision / re-provision / attribute changes, are
-//! [`super::store`]'s; create is a `create_agent` through [`super::change`].
+//! [`super::store`]'s; create is a `create_agent` through [`super::change`] (inactive: a
+//! contact, [`super::inactive`]).
 
 use super::change;
 use super::error::ScimError;
@@ -117,9 +118,6 @@ pub(crate) async fn create<A: Api>(
 ) -> Result<Response, ScimError> {
     let body = json_body(&body)?;
     let want = mapping::wanted(&body)?;
-    if !want.active {
-        return Err(ScimError::bad("invalidValue", "fdsync creates active agents only (active: true)"));
-    }
     let email = want.agent.email.key();
     if s.all_users().await?.iter().any(|u| u.email == email) {
         return Err(ScimError::conflict(format!(
@@ -128,13 +126,19 @@ pub(crate) async fn create<A: Api>(
         )));
     }
     let again = s.journal.scim_users().await?.iter().filter(|r| r.user_name == email && r.removed).count();
-    let op = Op::CreateAgent(want.agent.clone());
-    let name = format!("scim-provision-{email}");
-    let done =
-        change::run(&s.journal, &s.submit, s.nudge(), name, &format!("create:{email}:{again}"), &op).await?;
-    let id = match (done.line.outcome, done.line.freshdesk_id) {
-        (Some(Outcome::Created | Outcome::Exists), Some(id)) => id,
-        _ => return Err(refused(&done.line, "provisioned")),
+    // Inactive: a contact, no agent seat (super::inactive); active: an agent.
+    let (id, file_id) = if want.active {
+        let op = Op::CreateAgent(want.agent.clone());
+        let name = format!("scim-provision-{email}");
+        let done =
+            change::run(&s.journal, &s.submit, s.nudge(), name, &format!("create:{email}:{again}"), &op)
+                .await?;
+        match (done.line.outcome, done.line.freshdesk_id) {
+            (Some(Outcome::Created | Outcome::Exists), Some(id)) => (id, done.file_id),
+            _ => return Err(refused(&done.line, "provisioned")),
+        }
+    } else {
+        s.provision_contact(&want, again).await?
     };
     let shown = Shown {
         id,
@@ -142,15 +146,17 @@ pub(crate) async fn create<A: Api>(
         user_name: (!want.user_name.eq_ignore_ascii_case(&email)).then(|| want.user_name.clone()),
         name: Some(want.agent.name.clone()),
         title: want.agent.job_title.clone(),
-        active: true,
+        active: want.active,
         external_id: want.external_id.clone(),
         scope: Some(u64::from(want.agent.ticket_scope.number())),
         role_ids: Some(want.agent.role_ids.clone()),
         group_ids: Some(want.agent.group_ids.clone()),
         occasional: want.agent.occasional,
     };
-    s.journal.put_scim_user(new_row(&shown), Some(done.file_id)).await?;
-    if let Ok(Some(agent)) = s.engine.read_agent(id).await {
+    s.journal.put_scim_user(new_row(&shown), Some(file_id)).await?;
+    if want.active
+        && let Ok(Some(agent)) = s.engine.read_agent(id).await
+    {
         s.directory.put(agent).await;
     }
     let json = shown.to_json(&base(&headers));

@@ -33,6 +33,7 @@ mod quota;
 mod rejects;
 mod safety;
 mod scim;
+mod scim_inactive;
 mod secrets;
 mod tamper;
 mod ticket_fields;

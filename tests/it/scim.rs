@@ -9,17 +9,17 @@ use crate::helpers::*;
 use fdsync_sim::SimConfig;
 use serde_json::{Value, json};
 
-const TOKEN: &str = "scim-test-token-1234";
+pub(crate) const TOKEN: &str = "scim-test-token-1234";
 
-struct Idp {
-    app: TestApp,
-    daemon: Daemon,
-    base: String,
-    http: reqwest::Client,
+pub(crate) struct Idp {
+    pub(crate) app: TestApp,
+    pub(crate) daemon: Daemon,
+    pub(crate) base: String,
+    pub(crate) http: reqwest::Client,
 }
 
 impl Idp {
-    async fn start(extra: &str) -> Idp {
+    pub(crate) async fn start(extra: &str) -> Idp {
         Idp::start_with(extra, "", false).await
     }
 
@@ -49,7 +49,12 @@ impl Idp {
         Idp { app, daemon, base: format!("{scheme}://127.0.0.1:{port}/scim/v2"), http }
     }
 
-    async fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub(crate) async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut req = self.http.request(method, format!("{}{path}", self.base)).bearer_auth(TOKEN);
         if let Some(b) = body {
             req = req.header("content-type", "application/scim+json").body(b.to_string());
@@ -60,11 +65,11 @@ impl Idp {
         (status, serde_json::from_str(&text).unwrap_or(Value::Null))
     }
 
-    async fn get(&self, path: &str) -> (u16, Value) {
+    pub(crate) async fn get(&self, path: &str) -> (u16, Value) {
         self.send(reqwest::Method::GET, path, None).await
     }
 
-    fn agent(&self, id: u64) -> Option<fdsync_sim::User> {
+    pub(crate) fn agent(&self, id: u64) -> Option<fdsync_sim::User> {
         self.app.sim.state().agents.into_iter().find(|a| a.id == id)
     }
 }
@@ -72,13 +77,19 @@ impl Idp {
 /// PATCHes user `id` with `body` while the simulator holds every change 3 s before applying it,
 /// kills the daemon with -9 once the change is `sending`, and starts it again: the change is in
 /// flight, lost to fdsync, and lands later.
-async fn kill9_mid_patch(mut idp: Idp, id: &str, body: &Value) -> Idp {
+async fn kill9_mid_patch(idp: Idp, id: &str, body: &Value) -> Idp {
+    kill9_mid(idp, reqwest::Method::PATCH, &format!("/Users/{id}"), body).await
+}
+
+/// [`kill9_mid_patch`] for any request to the SCIM service (`path` under `/scim/v2`).
+pub(crate) async fn kill9_mid(mut idp: Idp, method: reqwest::Method, path: &str, body: &Value) -> Idp {
     idp.app.sim.update(|c| {
         c.late_rate = 1.0;
         c.late_delay = std::time::Duration::from_secs(3);
     });
-    let (url, http, body) = (format!("{}/Users/{id}", idp.base), idp.http.clone(), body.to_string());
-    let first = tokio::spawn(async move { http.patch(url).bearer_auth(TOKEN).body(body).send().await });
+    let (url, http, body) = (format!("{}{path}", idp.base), idp.http.clone(), body.to_string());
+    let first =
+        tokio::spawn(async move { http.request(method, url).bearer_auth(TOKEN).body(body).send().await });
     let sending = || {
         idp.app
             .journal()
@@ -94,7 +105,7 @@ async fn kill9_mid_patch(mut idp: Idp, id: &str, body: &Value) -> Idp {
     idp
 }
 
-fn patch(ops: Value) -> Value {
+pub(crate) fn patch(ops: Value) -> Value {
     json!({"schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], "Operations": ops})
 }
 

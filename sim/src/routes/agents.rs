@@ -47,7 +47,7 @@ const GATED_FIELDS: &[&str] = &[
     "agent_level_id",
 ];
 
-fn short_string(
+pub(crate) fn short_string(
     obj: &Map<String, Value>,
     key: &str,
     required: bool,

@@ -126,6 +126,42 @@ async fn make_agent_turns_a_contact_into_an_agent_with_the_same_id() {
 }
 
 #[tokio::test]
+async fn a_contact_is_created_with_a_name_and_an_identifier_and_an_email_taken_is_409() {
+    let sim = spawn_default().await;
+    let pat = json!({"name": "Pat", "email": "Pat@example.com", "job_title": "Eng"});
+    let resp = sim.post("/api/v2/contacts", &pat).send().await.unwrap();
+    assert_eq!(resp.status(), StatusCode::CREATED);
+    let location = resp.headers()["location"].to_str().unwrap().to_string();
+    let body: Value = resp.json().await.unwrap();
+    let id = body["id"].as_u64().unwrap();
+    assert_eq!(location, format!("{}/api/v2/contacts/{id}", sim.base));
+    assert_eq!((body["email"].as_str(), body["job_title"].as_str()), (Some("pat@example.com"), Some("Eng")));
+    assert_eq!(sim.send(sim.get(&format!("/api/v2/agents/{id}"))).await.0, StatusCode::NOT_FOUND, "no seat");
+    let (_, _, found) = sim.send(sim.get("/api/v2/contacts?email=pat%40example.com")).await;
+    assert_eq!(found[0]["id"], json!(id));
+    // The same e-mail again (any case): 409 naming the contact; an agent's e-mail: naming the agent.
+    let (status, _, dup) =
+        sim.send(sim.post("/api/v2/contacts", &json!({"name": "P", "email": "PAT@example.com"}))).await;
+    assert_eq!(
+        (status, dup["errors"][0]["additional_info"]["user_id"].clone()),
+        (StatusCode::CONFLICT, json!(id))
+    );
+    let agent_email = json!({"name": "A", "email": "agent@example.com"});
+    let (status, _, dup) = sim.send(sim.post("/api/v2/contacts", &agent_email)).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(dup["errors"][0]["additional_info"]["agent_id"].is_u64(), "{dup}");
+    // No name; no identifier; an unknown key: 400.
+    let (status, _, err) = sim.send(sim.post("/api/v2/contacts", &json!({"email": "q@example.com"}))).await;
+    assert_eq!((status, err["errors"][0]["field"].as_str()), (StatusCode::BAD_REQUEST, Some("name")));
+    let (status, _, err) = sim.send(sim.post("/api/v2/contacts", &json!({"name": "Q"}))).await;
+    assert_eq!((status, err["errors"][0]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("missing_field")));
+    let (status, _, err) =
+        sim.send(sim.post("/api/v2/contacts", &json!({"name": "Q", "phone": "1", "x": 1}))).await;
+    assert_eq!((status, err["errors"][0]["code"].as_str()), (StatusCode::BAD_REQUEST, Some("invalid_field")));
+    assert_eq!(sim.handle.counters().contacts_created, 1);
+}
+
+#[tokio::test]
 async fn the_contacts_list_filters_by_email_and_has_its_own_sub_limit() {
     let sim = spawn_sim(SimConfig { plan: fdsync_sim::Plan::Growth, ..SimConfig::default() }).await;
     sim.create_ticket(ticket("c1@example.com", "c")).await;

@@ -9,7 +9,7 @@
 //!   not reset them (they are read from the journal). The reason names every rule tripped and
 //!   the earlier files counted. A file whose share cannot be told is held too. Earlier files win:
 //!   a later file's waiting deletes never count against an earlier one.
-//! - Grants: before a file's first `create_agent`, a row granting a role named in
+//! - Grants: before a file's first `create_agent` (or SCIM `activate_contact`), a row granting a role named in
 //!   `safety.protected_roles` (resolved through the account's roles) holds the file, naming the
 //!   row and the role; while the roles cannot be read, a file with rows naming roles waits.
 

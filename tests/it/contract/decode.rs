@@ -5,7 +5,9 @@
 use super::{Fixture, fixtures};
 use crate::misbehave::{Misbehaving, Step};
 use fdsync::config::Settings;
-use fdsync::domain::{AgentEdit, Email, NewAgent, NewTicket, Priority, Restore, Status, TicketScope};
+use fdsync::domain::{
+    AgentEdit, Email, NewAgent, NewContact, NewTicket, Priority, Restore, Status, TicketScope,
+};
 use fdsync::freshdesk::agents::before_image;
 use fdsync::freshdesk::ticket_fields::FieldKind;
 use fdsync::freshdesk::{Answer, Client, Existing, Group, Holder, Product, RateHeaders, Reply};
@@ -229,6 +231,17 @@ async fn check(f: &Fixture, c: &Client) {
         "products" => {
             let products = ok(name, 200, c.list_products(1).await);
             assert_eq!(products, [Product { id: 43000095001, name: "Acme Cloud".into() }]);
+        }
+        "contact_create_201" => {
+            let contact = NewContact {
+                email: Email::parse("pat.leaver@example.com").unwrap(),
+                name: "Pat Leaver".into(),
+                job_title: Some("Support Engineer".into()),
+            };
+            let reply = c.create_contact(&contact).await;
+            assert_rated(name, &reply);
+            let made = ok(name, 201, reply);
+            assert_eq!((made.id, made.email.as_deref()), (43026449350, Some("pat.leaver@example.com")));
         }
         other => panic!("fixture {other} has no client check: add one here"),
     }
