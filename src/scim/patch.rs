@@ -9,8 +9,9 @@
 
 use super::error::ScimError;
 use super::filter::{member, val_filter};
-use super::mapping::{USER_SCHEMA, boolean};
+use super::mapping::{USER_SCHEMA, boolean, email_of, ext_fields, set_ext};
 use crate::domain::{AgentEdit, Email};
+use crate::engine::AccountNames;
 use scim_v2::filter::{AttrPath, PatchPath};
 use serde_json::{Map, Value};
 
@@ -30,8 +31,9 @@ pub(crate) struct Changed {
     pub(crate) unchangeable: Vec<&'static str>,
 }
 
-/// Applies `body` (a PatchOp) to `user` and compares the result with it.
-pub(crate) fn apply(user: &Value, body: &Value) -> Result<Changed, ScimError> {
+/// Applies `body` (a PatchOp) to `user` and compares the result with it (roles and groups by
+/// the account's `names`).
+pub(crate) fn apply(user: &Value, body: &Value, names: &AccountNames) -> Result<Changed, ScimError> {
     let ops = member(body, "Operations").and_then(Value::as_array).ok_or_else(|| {
         ScimError::bad("invalidSyntax", format!("a PATCH body is a {PATCH_SCHEMA} with Operations"))
     })?;
@@ -96,11 +98,11 @@ pub(crate) fn apply(user: &Value, body: &Value) -> Result<Changed, ScimError> {
             }
         }
     }
-    compare(user, &after)
+    compare(user, &after, names)
 }
 
 /// What differs between `before` and `after`.
-fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
+fn compare(before: &Value, after: &Value, names: &AccountNames) -> Result<Changed, ScimError> {
     let mut out = Changed::default();
     let active = |v: &Value| member(v, "active").and_then(boolean);
     if member(after, "active").is_some_and(|v| !v.is_null()) && active(after).is_none() {
@@ -132,14 +134,23 @@ fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
         out.set.job_title = Some(text(after, "title").unwrap_or_default());
     }
     let email = email_of(after);
-    if email.as_ref().map(Email::key) != email_of(before).as_ref().map(Email::key) {
-        let email = email.ok_or_else(|| {
-            ScimError::bad(
-                "invalidValue",
-                "userName or the primary e-mail must be the agent's e-mail address",
-            )
-        })?;
-        out.set.email = Some(email);
+    if email.as_ref().ok().map(Email::key) != email_of(before).ok().as_ref().map(Email::key) {
+        out.set.email = Some(email?);
+    }
+    let (now, then) = (ext_fields(after, names)?, ext_fields(before, names)?);
+    // Every agent has a ticket scope, a role and a full-time or occasional seat: not removable.
+    for (gone, attr) in [
+        (now.ticket_scope.is_none() && then.ticket_scope.is_some(), "ticketScope"),
+        (now.occasional.is_none() && then.occasional.is_some(), "occasional"),
+        (now.role_ids.as_ref().is_none_or(Vec::is_empty) && then.role_ids.is_some(), "roles"),
+    ] {
+        if gone {
+            out.unchangeable.push(attr);
+        }
+    }
+    set_ext(&mut out.set, &then, &now);
+    if now.group_ids.is_none() && then.group_ids.is_some() {
+        out.set.group_ids = Some(vec![]);
     }
     Ok(out)
 }
@@ -157,16 +168,6 @@ fn name_of(user: &Value) -> Option<String> {
         .or_else(|| part("formatted"))
         .map(str::to_string)
         .or((!joined.is_empty()).then_some(joined))
-}
-
-/// The agent's e-mail a User gives: `userName` when it is one, else the primary (or first) e-mail.
-fn email_of(user: &Value) -> Option<Email> {
-    let user_name = member(user, "userName").and_then(Value::as_str).and_then(|u| Email::parse(u).ok());
-    user_name.or_else(|| {
-        let list = member(user, "emails").and_then(Value::as_array)?;
-        let primary = list.iter().find(|e| e["primary"].as_bool() == Some(true)).or(list.first())?;
-        Email::parse(primary["value"].as_str()?).ok()
-    })
 }
 
 fn member_mut<'a>(obj: &'a mut Value, name: &str) -> Option<&'a mut Value> {

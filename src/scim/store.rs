@@ -10,6 +10,7 @@ use super::change;
 use super::error::ScimError;
 use super::mapping::Shown;
 use crate::domain::{AgentEdit, AgentRef, Op, Outcome, UndoOf};
+use crate::engine::AccountNames;
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
 
@@ -95,6 +96,19 @@ impl<A: Api> Scim<A> {
             Shown::from_record(&agent.record, id).ok_or_else(|| ScimError::not_found("no such user"))?;
         s.external_id = row.as_ref().and_then(|r| r.external_id.clone());
         Ok((s, row))
+    }
+
+    /// The account's role and group names (cached by the engine's name book), or 503.
+    pub(super) async fn names(&self) -> Result<AccountNames, ScimError> {
+        self.engine.account_names().await.map_err(|why| {
+            ScimError::later(30, format!("the account's roles and groups cannot be read now: {why}"))
+        })
+    }
+
+    /// [`Scim::names`] when showing `users` needs them, else none read (a listing's records
+    /// show no role or group ids, so a filter cycle costs no read of them).
+    pub(super) async fn names_for(&self, users: &[Shown]) -> Result<AccountNames, ScimError> {
+        if users.iter().any(Shown::names_ids) { self.names().await } else { Ok(AccountNames::default()) }
     }
 
     pub(super) fn nudge(&self) -> impl Fn() + '_ {

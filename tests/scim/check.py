@@ -62,6 +62,7 @@ api_key = "k"
 dir = "{tmp}/state"
 [safety]
 max_deletes_percent = 0
+protected_roles = []
 [scim]
 listen = "127.0.0.1:{scim_port}"
 token_file = "{token}"
