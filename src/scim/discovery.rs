@@ -79,11 +79,13 @@ fn schemas(base: &str, names: &AccountNames) -> Vec<Value> {
             attr("id", "string", "readOnly", json!({"returned": "always", "uniqueness": "server"})),
             attr("userName", "string", "readWrite", json!({"required": true, "uniqueness": "server"})),
             attr("externalId", "string", "readWrite", json!({})),
-            attr("displayName", "string", "readWrite", json!({})),
+            // The agent's name (every agent has one): displayName, and name.formatted beside it.
+            attr("displayName", "string", "readWrite", required.clone()),
             attr("title", "string", "readWrite", json!({})),
             attr("active", "boolean", "readWrite", json!({})),
             // The agent has one name: givenName and familyName are read (joined) but not kept.
-            attr("name", "complex", "readWrite", json!({"subAttributes": [sub("formatted", "string")]})),
+            attr("name", "complex", "readWrite", json!({"required": true,
+                "subAttributes": [sub("formatted", "string")]})),
             // Freshdesk needs an e-mail for every agent.
             attr("emails", "complex", "readWrite", json!({"multiValued": true, "required": true,
                 "subAttributes": [attr("value", "string", "readWrite", required.clone()),
@@ -151,12 +153,13 @@ mod tests {
         };
         assert_eq!(attr(ext, "roles")["canonicalValues"], json!(["Agent", "Supervisor"]));
         assert_eq!(attr(ext, "groups")["canonicalValues"], json!(["Tier 1", "Billing"]));
-        assert_eq!(
-            (attr(ext, "roles")["multiValued"], attr(ext, "roles")["required"]),
-            (json!(true), json!(true))
-        );
+        let roles = attr(ext, "roles");
+        assert_eq!((&roles["multiValued"], &roles["required"]), (&json!(true), &json!(true)));
         let emails = attr(user, "emails");
-        assert_eq!((emails["required"], emails["subAttributes"][0]["required"]), (json!(true), json!(true)));
+        assert_eq!(
+            (&emails["required"], &emails["subAttributes"][0]["required"]),
+            (&json!(true), &json!(true))
+        );
         assert_eq!(emails["subAttributes"][1]["canonicalValues"], json!(["work", "home", "other"]));
         let unread = schemas("https://h/scim/v2", &AccountNames::default());
         assert_eq!(attr(&unread[1], "groups")["canonicalValues"], json!([]));

@@ -319,9 +319,13 @@ mod tests {
     const RECORD: &str = r#"{"id":5,"ticket_scope":2,"occasional":false,"role_ids":[1],"group_ids":[4],
         "contact":{"name":"Ann Lee","email":"Ann@X.com","job_title":"Lead"}}"#;
 
+    fn names() -> AccountNames {
+        AccountNames::new(vec![(1, "Agent".into()), (3, "Supervisor".into())], vec![(4, "Tier 1".into())])
+    }
+
     #[test]
     fn an_agent_record_becomes_a_user_with_its_extension() {
-        let u = Shown::from_record(RECORD, 5).unwrap().to_json("https://h/scim/v2");
+        let u = Shown::from_record(RECORD, 5).unwrap().to_json("https://h/scim/v2", &names());
         assert_eq!(u["id"], "5");
         assert_eq!(u["userName"], "ann@x.com");
         assert_eq!(u["emails"][0]["primary"], true);
@@ -329,19 +333,20 @@ mod tests {
         assert_eq!(u["title"], "Lead");
         assert_eq!(u["meta"]["location"], "https://h/scim/v2/Users/5");
         assert_eq!(u[EXT_SCHEMA]["ticketScope"], "Group");
-        assert_eq!(u[EXT_SCHEMA]["roleIds"], json!([1]));
+        assert_eq!(u[EXT_SCHEMA]["roles"], json!(["Agent"]));
+        assert_eq!(u[EXT_SCHEMA]["groups"], json!(["Tier 1"]));
     }
 
     #[test]
     fn a_put_changes_only_the_attributes_that_differ() {
         let now = Shown::from_record(RECORD, 5).unwrap();
         let same = json!({"userName":"ann@x.com","displayName":"Ann Lee","title":"Lead"});
-        assert_eq!(edit(&now, &wanted(&same).unwrap()), (AgentEdit::default(), None));
+        assert_eq!(edit(&now, &wanted(&same, &names()).unwrap()), (AgentEdit::default(), None));
         let nameless = json!({"userName":"ann@x.com"});
-        assert_eq!(edit(&now, &wanted(&nameless).unwrap()), (AgentEdit::default(), None));
+        assert_eq!(edit(&now, &wanted(&nameless, &names()).unwrap()), (AgentEdit::default(), None));
         let okta =
             json!({"userName":"Ann.Lee@X.com","name":{"givenName":"Ann","familyName":"Li"},"title":"Head"});
-        let (set, user_name) = edit(&now, &wanted(&okta).unwrap());
+        let (set, user_name) = edit(&now, &wanted(&okta, &names()).unwrap());
         assert_eq!(
             (set.name.as_deref(), set.job_title.as_deref(), set.email.map(|e| e.key())),
             (Some("Ann Li"), Some("Head"), Some("ann.lee@x.com".into()))
@@ -353,7 +358,7 @@ mod tests {
     fn a_body_is_read_with_entras_and_oktas_shapes() {
         let entra = json!({"schemas":[USER_SCHEMA],"userName":"Bo@X.com","active":"True",
             "displayName":"Bo","title":"Eng","externalId":"e-1","name":{"givenName":"B","familyName":"O"}});
-        let w = wanted(&entra).unwrap();
+        let w = wanted(&entra, &names()).unwrap();
         assert_eq!(
             (w.agent.email.as_str(), w.active, w.external_id.as_deref()),
             ("Bo@X.com", true, Some("e-1"))
@@ -362,14 +367,20 @@ mod tests {
         let okta = json!({"userName":"c@x.com","name":{"givenName":"C","familyName":"D"},
             "emails":[{"value":"c@x.com","primary":true}],"active":false,
             EXT_SCHEMA: {"ticketScope":"Restricted","roleIds":["3"],"occasional":"true"}});
-        let w = wanted(&okta).unwrap();
+        let w = wanted(&okta, &names()).unwrap();
         assert_eq!((w.agent.name.as_str(), w.active), ("C D", false));
         assert_eq!((w.agent.ticket_scope.number(), w.agent.role_ids.clone()), (3, vec![3]));
         assert_eq!(w.agent.occasional, Some(true));
-        assert_eq!(wanted(&json!({"displayName":"x"})).unwrap_err().scim_type, Some("invalidValue"));
-        assert!(!wanted(&json!({"userName":"c@x.com"})).unwrap().named, "no name: the agent keeps its own");
         assert_eq!(
-            wanted(&json!({"userName":"x","active":"maybe"})).unwrap_err().scim_type,
+            wanted(&json!({"displayName":"x"}), &names()).unwrap_err().scim_type,
+            Some("invalidValue")
+        );
+        assert!(
+            !wanted(&json!({"userName":"c@x.com"}), &names()).unwrap().named,
+            "no name: the agent keeps its own"
+        );
+        assert_eq!(
+            wanted(&json!({"userName":"x","active":"maybe"}), &names()).unwrap_err().scim_type,
             Some("invalidValue")
         );
     }

@@ -9,7 +9,7 @@
 
 use super::error::ScimError;
 use super::filter::{member, val_filter};
-use super::mapping::{USER_SCHEMA, boolean, email_of, ext_fields, set_ext};
+use super::mapping::{EXT_SCHEMA, USER_SCHEMA, boolean, email_of, ext_fields, set_ext};
 use crate::domain::{AgentEdit, Email};
 use crate::engine::AccountNames;
 use scim_v2::filter::{AttrPath, PatchPath};
@@ -124,11 +124,23 @@ fn compare(before: &Value, after: &Value, names: &AccountNames) -> Result<Change
             out.unchangeable.push(read_only);
         }
     }
-    let (name_now, name_then) = (name_of(after), name_of(before));
+    // The agent has one name: the one of displayName and name that the PATCH changed.
+    let display = |v: &Value| member(v, "displayName").cloned();
+    let (name_now, name_then) = if display(after) != display(before) {
+        (text(after, "displayName"), text(before, "displayName"))
+    } else {
+        (name_of(after), name_of(before))
+    };
+    for attr in ["displayName", "name"] {
+        if member(after, attr).is_none_or(Value::is_null) && member(before, attr).is_some() {
+            out.unchangeable.push(attr);
+        }
+    }
     match name_now {
         _ if name_now == name_then => {}
-        Some(n) => out.set.name = Some(n),
-        None => out.unchangeable.push("displayName"),
+        Some(n) if !n.trim().is_empty() => out.set.name = Some(n),
+        _ if out.unchangeable.contains(&"displayName") => {}
+        _ => out.unchangeable.push("displayName"),
     }
     if text(after, "title") != text(before, "title") {
         out.set.job_title = Some(text(after, "title").unwrap_or_default());
@@ -155,8 +167,8 @@ fn compare(before: &Value, after: &Value, names: &AccountNames) -> Result<Change
     Ok(out)
 }
 
-/// The agent's name a User gives: `displayName`, else `name.formatted`, else the given and
-/// family names joined.
+/// The agent's name a User's `name` gives: `formatted`, else the given and family names
+/// joined.
 fn name_of(user: &Value) -> Option<String> {
     fn text(v: Option<&Value>) -> Option<&str> {
         v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
@@ -164,10 +176,7 @@ fn name_of(user: &Value) -> Option<String> {
     let name = member(user, "name");
     let part = |k: &str| text(name.and_then(|n| member(n, k)));
     let joined = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
-    text(member(user, "displayName"))
-        .or_else(|| part("formatted"))
-        .map(str::to_string)
-        .or((!joined.is_empty()).then_some(joined))
+    part("formatted").map(str::to_string).or((!joined.is_empty()).then_some(joined))
 }
 
 fn member_mut<'a>(obj: &'a mut Value, name: &str) -> Option<&'a mut Value> {
@@ -191,7 +200,21 @@ fn put(obj: &mut Map<String, Value>, name: &str, value: Value) {
     obj.insert(key, value);
 }
 
+/// `path` with a whole extension (`urn:…:Agent`, which parses as attribute `Agent` of
+/// `urn:…`) named as the User's attribute it is.
+fn whole(path: &AttrPath) -> std::borrow::Cow<'_, AttrPath> {
+    match &path.uri {
+        Some(uri)
+            if path.sub_attr.is_none() && format!("{uri}:{}", path.name).eq_ignore_ascii_case(EXT_SCHEMA) =>
+        {
+            std::borrow::Cow::Owned(AttrPath::with_name(EXT_SCHEMA.to_string()))
+        }
+        _ => std::borrow::Cow::Borrowed(path),
+    }
+}
+
 fn set(user: &mut Value, path: &AttrPath, value: Value) {
+    let path = &*whole(path);
     let Some(obj) = container(user, path) else { return };
     match &path.sub_attr {
         None => put(obj, &path.name, value),
@@ -207,6 +230,7 @@ fn set(user: &mut Value, path: &AttrPath, value: Value) {
 }
 
 fn remove(user: &mut Value, path: &AttrPath) {
+    let path = &*whole(path);
     let Some(obj) = container(user, path) else { return };
     match &path.sub_attr {
         None => obj.retain(|k, _| !k.eq_ignore_ascii_case(&path.name)),
@@ -226,12 +250,12 @@ mod tests {
     use serde_json::json;
 
     fn user() -> Value {
-        json!({"userName":"ann@x.com","displayName":"Ann","active":true,"externalId":"e-1",
-               "emails":[{"value":"ann@x.com","type":"work","primary":true}]})
+        json!({"userName":"ann@x.com","displayName":"Ann","name":{"formatted":"Ann"},"active":true,
+               "externalId":"e-1","emails":[{"value":"ann@x.com","type":"work","primary":true}]})
     }
 
     fn patch(ops: Value) -> Result<Changed, ScimError> {
-        apply(&user(), &json!({"schemas":[PATCH_SCHEMA],"Operations":ops}))
+        apply(&user(), &json!({"schemas":[PATCH_SCHEMA],"Operations":ops}), &AccountNames::default())
     }
 
     #[test]
@@ -253,7 +277,14 @@ mod tests {
         let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann@x.com"},
                              {"op":"replace","path":"name.givenName","value":"A"}]))
         .unwrap();
-        assert_eq!(c, Changed::default(), "the name follows displayName");
+        assert_eq!(c, Changed::default(), "the name follows displayName and name.formatted");
+        let c = patch(json!([{"op":"replace","path":"name","value":{"formatted":"Ann Lee"}}])).unwrap();
+        assert_eq!(c.set.name.as_deref(), Some("Ann Lee"), "a PATCH of name alone renames");
+        let c =
+            patch(json!([{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent",
+            "value":{"ticketScope":"Restricted","occasional":true}}]))
+            .unwrap();
+        assert_eq!((c.set.ticket_scope.map(|s| s.number()), c.set.occasional), (Some(3), Some(true)));
     }
 
     #[test]
@@ -263,7 +294,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.set,
-            AgentEdit { name: Some("Ann B".into()), job_title: Some("Lead".into()), email: None }
+            AgentEdit { name: Some("Ann B".into()), job_title: Some("Lead".into()), ..AgentEdit::default() }
         );
         assert!(c.unchangeable.is_empty() && c.user_name.is_none());
         let c = patch(json!([{"op":"replace","value":{"displayName":"Ann C","title":"Eng"}}])).unwrap();
@@ -273,7 +304,12 @@ mod tests {
         assert_eq!(c.user_name.as_deref(), Some("Ann.B@X.com"));
         let c = patch(json!([{"op":"remove","path":"title"}])).unwrap();
         let with_title = json!({"userName":"ann@x.com","displayName":"Ann","title":"Lead"});
-        let c2 = apply(&with_title, &json!({"Operations":[{"op":"remove","path":"title"}]})).unwrap();
+        let c2 = apply(
+            &with_title,
+            &json!({"Operations":[{"op":"remove","path":"title"}]}),
+            &AccountNames::default(),
+        )
+        .unwrap();
         assert_eq!((c.set.job_title, c2.set.job_title.as_deref()), (None, Some("")), "removed: cleared");
         let c = patch(json!([{"op":"replace","path":"userName","value":"ann.login"}])).unwrap();
         assert_eq!(
@@ -305,6 +341,6 @@ mod tests {
             patch(json!([{"op":"add","path":"a[[","value":1}])).unwrap_err().scim_type,
             Some("invalidPath")
         );
-        assert!(apply(&user(), &json!({})).is_err());
+        assert!(apply(&user(), &json!({}), &AccountNames::default()).is_err());
     }
 }

@@ -95,6 +95,7 @@ impl<A: Api> Scim<A> {
         let mut s =
             Shown::from_record(&agent.record, id).ok_or_else(|| ScimError::not_found("no such user"))?;
         s.external_id = row.as_ref().and_then(|r| r.external_id.clone());
+        s.user_name = row.as_ref().and_then(|r| provider_name(&s, r));
         Ok((s, row))
     }
 
