@@ -108,8 +108,11 @@ fn compare(before: &Value, after: &Value, names: &AccountNames) -> Result<Change
     if member(after, "active").is_some_and(|v| !v.is_null()) && active(after).is_none() {
         return Err(ScimError::bad("invalidValue", "active must be true or false"));
     }
-    if active(after) != active(before) {
-        out.active = active(after);
+    match active(after) {
+        // A user is an agent or deprovisioned: `active` cannot be unassigned.
+        None if active(before).is_some() => out.unchangeable.push("active"),
+        now if now != active(before) => out.active = now,
+        _ => {}
     }
     let text = |v: &Value, k: &str| member(v, k).and_then(Value::as_str).map(str::to_string);
     if text(after, "externalId") != text(before, "externalId") {
@@ -323,6 +326,8 @@ mod tests {
     fn a_change_fdsync_cannot_make_or_a_bad_op_is_said_with_its_scim_type() {
         let c = patch(json!([{"op":"replace","path":"id","value":"9"}])).unwrap();
         assert_eq!(c.unchangeable, ["id"]);
+        let c = patch(json!([{"op":"remove","path":"active"}])).unwrap();
+        assert_eq!(c.unchangeable, ["active"], "a user is active or not");
         let c = patch(json!([{"op":"remove","path":"displayName"}])).unwrap();
         assert_eq!(c.unchangeable, ["displayName"], "an agent keeps a name");
         assert_eq!(
