@@ -118,6 +118,8 @@ const MIGRATIONS: &[&str] = &[
     // 9: the users an identity provider provisions over SCIM (src/journal/scim.rs): what Freshdesk
     // does not keep (externalId, deprovisioned, removed) and which change file last applied.
     super::scim::SCHEMA,
+    // 10: the `emails` list an identity provider last gave each SCIM user (src/journal/scim.rs).
+    super::scim::EMAILS_SCHEMA,
 ];
 
 pub(super) fn apply(conn: &Connection) -> super::Result<()> {

@@ -27,6 +27,17 @@ pub(super) const SCHEMA: &str = r#"
     CREATE INDEX IF NOT EXISTS scim_users_name ON scim_users(connection, user_name);
 "#;
 
+/// The `emails` list the identity provider last gave a user (its types and primary flag, which
+/// Freshdesk does not keep: an agent has one e-mail). `IF NOT EXISTS`, as above.
+pub(super) const EMAILS_SCHEMA: &str = r#"
+    CREATE TABLE IF NOT EXISTS scim_emails (
+        connection   TEXT    NOT NULL,
+        agent_id     INTEGER NOT NULL,
+        emails       TEXT    NOT NULL,
+        PRIMARY KEY (connection, agent_id)
+    );
+"#;
+
 /// One provisioned user as the journal remembers it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScimUser {
@@ -119,6 +130,35 @@ impl Journal {
                 ],
             )?;
             Ok(true)
+        })
+        .await
+    }
+}
+
+impl Journal {
+    /// The `emails` lists remembered on this handle's connection, by agent id (JSON text).
+    pub async fn scim_emails(&self) -> Result<std::collections::HashMap<u64, String>> {
+        let conn = self.conn_name();
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT agent_id, emails FROM scim_emails WHERE connection = ?1")?;
+            let rows =
+                stmt.query_map([conn], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Remembers the `emails` list (JSON text) the provider gave agent `agent_id`.
+    pub async fn put_scim_emails(&self, agent_id: u64, emails: String) -> Result<()> {
+        let conn = self.conn_name();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO scim_emails (connection, agent_id, emails) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (connection, agent_id) DO UPDATE SET emails = ?3",
+                params![conn, agent_id as i64, emails],
+            )?;
+            Ok(())
         })
         .await
     }

@@ -39,6 +39,9 @@ pub(crate) struct Shown {
     pub(crate) role_ids: Option<Vec<u64>>,
     pub(crate) group_ids: Option<Vec<u64>>,
     pub(crate) occasional: Option<bool>,
+    /// The `emails` list the provider gave (its types, its primary), while it lists the
+    /// agent's e-mail; else the e-mail is shown as the one `work` address.
+    pub(crate) emails: Option<Value>,
 }
 
 impl Shown {
@@ -61,6 +64,7 @@ impl Shown {
             role_ids: ids(&v["role_ids"]),
             group_ids: ids(&v["group_ids"]),
             occasional: v["occasional"].as_bool(),
+            emails: None,
         })
     }
 
@@ -80,6 +84,17 @@ impl Shown {
         }
     }
 
+    /// Shows the provider's `emails` list when it lists the agent's e-mail.
+    pub(crate) fn show_emails(&mut self, list: Option<Value>) {
+        let lists = |l: &Value| {
+            let value = |e: &Value| member(e, "value").and_then(Value::as_str).map(str::to_string);
+            l.as_array().is_some_and(|l| {
+                l.iter().any(|e| value(e).is_some_and(|v| v.eq_ignore_ascii_case(&self.email)))
+            })
+        };
+        self.emails = list.filter(lists);
+    }
+
     /// Whether showing this user needs the account's role and group names.
     pub(crate) fn names_ids(&self) -> bool {
         self.role_ids.is_some() || self.group_ids.is_some()
@@ -92,7 +107,7 @@ impl Shown {
             "id": self.id.to_string(),
             "userName": self.user_name(),
             "active": self.active,
-            "emails": [{"value": self.email, "type": "work", "primary": true}],
+            "emails": self.emails.clone().unwrap_or_else(|| json!([{"value": self.email, "type": "work", "primary": true}])),
             "meta": {"resourceType": "User", "location": format!("{base}/Users/{}", self.id)},
         });
         if let Some(n) = &self.name {

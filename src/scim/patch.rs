@@ -29,6 +29,8 @@ pub(crate) struct Changed {
     pub(crate) user_name: Option<String>,
     /// Read-only attributes (`id`, `meta`) whose value would change, or a name removed.
     pub(crate) unchangeable: Vec<&'static str>,
+    /// The User after the operations.
+    pub(crate) user: Value,
 }
 
 /// Applies `body` (a PatchOp) to `user` and compares the result with it (roles and groups by
@@ -98,7 +100,9 @@ pub(crate) fn apply(user: &Value, body: &Value, names: &AccountNames) -> Result<
             }
         }
     }
-    compare(user, &after, names)
+    let mut changed = compare(user, &after, names)?;
+    changed.user = after;
+    Ok(changed)
 }
 
 /// What differs between `before` and `after`.
@@ -258,7 +262,10 @@ mod tests {
     }
 
     fn patch(ops: Value) -> Result<Changed, ScimError> {
-        apply(&user(), &json!({"schemas":[PATCH_SCHEMA],"Operations":ops}), &AccountNames::default())
+        let mut c =
+            apply(&user(), &json!({"schemas":[PATCH_SCHEMA],"Operations":ops}), &AccountNames::default())?;
+        c.user = Value::Null;
+        Ok(c)
     }
 
     #[test]

@@ -153,12 +153,14 @@ pub(crate) async fn create<A: Api>(
         role_ids: want.ext.role_ids.clone(),
         group_ids: Some(want.agent.group_ids.clone()),
         occasional: want.agent.occasional,
+        emails: None,
     };
     s.journal.put_scim_user(new_row(&shown), Some(done.file_id)).await?;
+    shown.show_emails(s.keep_emails(id, &body, None).await?);
     // The agent as Freshdesk made it (its default role, its seat), when it can be read.
     if let Ok(Some(agent)) = s.engine.read_agent(id).await {
         if let Some(made) = Shown::from_record(&agent.record, id) {
-            shown = Shown { user_name, external_id: want.external_id.clone(), ..made };
+            shown = Shown { user_name, external_id: want.external_id.clone(), emails: shown.emails, ..made };
         }
         s.directory.put(agent).await;
     }
@@ -188,6 +190,7 @@ pub(crate) async fn replace<A: Api>(
     let ext = (want.external_id != now.external_id).then_some(want.external_id.clone());
     let active = (want.active != now.active).then_some(want.active);
     s.apply(&now, row, active, ext, Edit { set, user_name }).await?;
+    s.keep_emails(id, &body, None).await?;
     let (after, _) = s.one(id).await?;
     Ok(scim_json(after.to_json(&base(&headers), &names)))
 }
@@ -202,12 +205,14 @@ pub(crate) async fn patch<A: Api>(
     let body = json_body(&body)?;
     let (now, row) = s.one(id).await?;
     let names = s.names().await?;
-    let changed = super::patch::apply(&now.to_json(&base(&headers), &names), &body, &names)?;
+    let before = now.to_json(&base(&headers), &names);
+    let changed = super::patch::apply(&before, &body, &names)?;
     if !changed.unchangeable.is_empty() {
         return Err(unchangeable(&changed.unchangeable));
     }
     let edit = Edit { set: changed.set, user_name: changed.user_name };
     s.apply(&now, row, changed.active, changed.external_id, edit).await?;
+    s.keep_emails(id, &changed.user, Some(&before)).await?;
     let (after, _) = s.one(id).await?;
     Ok(scim_json(after.to_json(&base(&headers), &names)))
 }

@@ -681,6 +681,14 @@ async fn the_agents_email_is_the_user_name_else_the_primary_work_or_first_email(
         let kept =
             made["userName"].as_str().unwrap().eq_ignore_ascii_case(body["userName"].as_str().unwrap());
         assert!(kept, "the provider's userName is kept: {made}");
+        let (_, read) = idp.get(&format!("/Users/{id}")).await;
+        // The provider's list (types, primary) while it lists the agent's e-mail; else that one.
+        let listed = body["emails"].as_array().unwrap().iter().any(|e| e["value"].as_str() == Some(email));
+        let shown = match listed {
+            true => body["emails"].clone(),
+            false => json!([{"value": email.to_lowercase(), "type": "work", "primary": true}]),
+        };
+        assert_eq!(read["emails"], shown, "{body}");
     }
     let none = json!({"userName": "nobody", "emails": [{"value": "nobody at home", "primary": true}]});
     let (status, refused) = idp.send(reqwest::Method::POST, "/Users", Some(none)).await;
