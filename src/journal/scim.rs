@@ -2,7 +2,8 @@
 //! that Freshdesk does not keep: the identity provider's `externalId`, whether the agent is
 //! deprovisioned (and by which delete file, whose before-image restores it), whether the
 //! provider removed the user (`DELETE`: never shown again), and the last change file whose
-//! result was applied here (so applying a result twice changes nothing). Keyed by connection
+//! result was applied here (so applying a result twice changes nothing); and, in `scim_emails`,
+//! the provider's `emails` list (types, primary). Keyed by connection
 //! and Freshdesk agent id (the SCIM `id`, stable across deprovision and restore).
 
 use super::{Journal, Result, now_ms};
@@ -188,6 +189,11 @@ mod tests {
         let got = j.scim_user(7).await.unwrap().unwrap();
         assert_eq!((got.active, got.last_file, got.version), (false, Some(3), 1));
         assert!(!j.put_scim_user(got.clone(), Some(3)).await.unwrap(), "file 3 is applied already");
+        j.put_scim_emails(7, r#"[{"value":"a@x.com","type":"home"}]"#.into()).await.unwrap();
+        j.put_scim_emails(7, r#"[{"value":"a@x.com","type":"work"}]"#.into()).await.unwrap();
+        let other = Journal::open(dir.path()).unwrap().on_connection("other");
+        assert!(other.scim_emails().await.unwrap().is_empty(), "kept per connection");
+        assert_eq!(j.scim_emails().await.unwrap()[&7], r#"[{"value":"a@x.com","type":"work"}]"#);
         assert_eq!(j.scim_user(7).await.unwrap().unwrap().version, 1);
         assert!(j.on_connection("other").scim_user(7).await.unwrap().is_none());
         assert_eq!(j.scim_users().await.unwrap().len(), 1);

@@ -1,9 +1,11 @@
 //! What the identity provider sees of the account's agents (the [`super::directory`] listing,
-//! with the journal's `scim_users`: externalId, provider userName, deprovisioned, removed), and
+//! with the journal's `scim_users`: externalId, provider userName, deprovisioned, removed; and
+//! `scim_emails`: the provider's `emails` list), and
 //! the changes fdsync makes for it, each through [`super::change`]: deprovision
 //! (`delete_agent`, before-image saved), re-provision (`make_agent` from that image: same id,
-//! roles, groups), attribute changes (`update_agent`: name, e-mail, job title, one
-//! `PUT agents/{id}`), and the journal-only `externalId` and provider `userName`.
+//! roles, groups), attribute changes (`update_agent`: name, e-mail, job title, ticket scope,
+//! seat, roles, groups, one `PUT agents/{id}`), and the journal-only `externalId`, provider
+//! `userName` and `emails` list.
 
 use super::Scim;
 use super::change;
