@@ -38,6 +38,7 @@ mod worker;
 mod tests;
 
 pub use health::{HealthSnapshot, Mode};
+pub(crate) use names::{AccountNames, Kind as NameKind};
 pub use preview::{Preview, PreviewHolds};
 pub use send::Tally;
 
@@ -255,6 +256,12 @@ impl<A: Api> Engine<A> {
             crate::freshdesk::Answer::NotFound => Ok(None),
             other => Err(other.describe().1),
         }
+    }
+
+    /// The account's role and group names (the SCIM service's `roles` and `groups`), read
+    /// through the pacer by the [`names::NameBook`] that resolves a ticket's names.
+    pub(crate) async fn account_names(&self) -> Result<names::AccountNames, String> {
+        self.inner.names.account(&self.inner).await
     }
 
     pub fn pacer(&self) -> &Arc<Pacer> {

@@ -107,8 +107,10 @@ fn router<A: Api>(state: Arc<Scim<A>>) -> axum::Router {
         .route("/ServiceProviderConfig", get(discovery::service_provider_config))
         .route("/ResourceTypes", get(discovery::resource_types))
         .route("/ResourceTypes/{id}", get(discovery::resource_type))
-        .route("/Schemas", get(discovery::schema_list))
-        .route("/Schemas/{id}", get(discovery::schema_one))
+        .route("/Schemas", get(discovery::schema_list::<A>))
+        .route("/Schemas/{id}", get(discovery::schema_one::<A>))
+        // A search at the root (RFC 7644 §3.4.3): Users are the only resources.
+        .route("/.search", axum::routing::post(users::search::<A>))
         .with_state(state);
     axum::Router::new()
         .nest(PREFIX, users)

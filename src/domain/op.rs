@@ -286,7 +286,8 @@ pub struct Restore {
 }
 
 /// What `PUT agents/{id}` changes of an existing agent: only the fields given are sent
-/// ([`crate::freshdesk::agents::update_body`]). `job_title` `Some("")` clears it.
+/// ([`crate::freshdesk::agents::update_body`]). `job_title` `Some("")` clears it; `group_ids`
+/// `Some(vec![])` takes the agent out of every group.
 #[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct AgentEdit {
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -295,12 +296,20 @@ pub struct AgentEdit {
     pub email: Option<Email>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ticket_scope: Option<TicketScope>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub occasional: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub role_ids: Option<Vec<u64>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group_ids: Option<Vec<u64>>,
 }
 
 impl AgentEdit {
     /// Whether nothing would change.
     pub fn is_empty(&self) -> bool {
-        self.name.is_none() && self.email.is_none() && self.job_title.is_none()
+        *self == AgentEdit::default()
     }
 }
 

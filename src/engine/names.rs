@@ -28,10 +28,12 @@ const RETRY: Duration = Duration::from_secs(30);
 const MAX_PAGES: u32 = 100;
 
 /// Which of the account's lists a name is looked up in.
-#[derive(Debug, Clone, Copy)]
-enum Kind {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
     Group,
     Product,
+    /// `GET roles` (one page: Freshdesk does not page it).
+    Role,
 }
 
 impl Kind {
@@ -39,6 +41,7 @@ impl Kind {
         match self {
             Kind::Group => "group_id",
             Kind::Product => "product_id",
+            Kind::Role => "role_ids",
         }
     }
 
@@ -46,6 +49,7 @@ impl Kind {
         match self {
             Kind::Group => "group",
             Kind::Product => "product",
+            Kind::Role => "role",
         }
     }
 }
@@ -114,6 +118,10 @@ async fn read_all<A: Api>(sender: &Sender<A>, kind: Kind) -> Result<Vec<(u64, St
                 let (v, more) = sender.read(EndpointClass::Other, |api| api.list_products(page)).await?;
                 (v.into_iter().map(|p| (p.id, p.name)).collect(), more)
             }
+            Kind::Role => {
+                let (v, _) = sender.read(EndpointClass::Other, |api| api.list_roles()).await?;
+                return Ok(v.into_iter().map(|r| (r.id, r.name)).collect());
+            }
         };
         let n = items.len();
         all.extend(items);
@@ -127,8 +135,13 @@ async fn read_all<A: Api>(sender: &Sender<A>, kind: Kind) -> Result<Vec<(u64, St
 /// The one item `name` matches: its exact spelling, else the one equal to it with case and
 /// spaces ignored. None, two alike, or two items of that very name: why not, naming the names.
 fn match_name(kind: Kind, items: &[(u64, String)], name: &str) -> Result<u64, String> {
+    match_field(kind, kind.column(), items, name)
+}
+
+/// [`match_name`], the refusal naming `field` (a file's column, a SCIM attribute).
+fn match_field(kind: Kind, field: &str, items: &[(u64, String)], name: &str) -> Result<u64, String> {
     let refuse = |wants: String| {
-        format!("'{}' cannot be sent: {} takes a {}'s id or {wants}", Shown(name), kind.column(), kind.noun())
+        format!("'{}' cannot be sent: {field} takes a {}'s id or {wants}", Shown(name), kind.noun())
     };
     if items.is_empty() {
         return Err(refuse(format!("name (the account has no {}s)", kind.noun())));
@@ -153,6 +166,8 @@ fn match_name(kind: Kind, items: &[(u64, String)], name: &str) -> Result<u64, St
 pub(crate) struct NameBook {
     groups: Listing,
     products: Listing,
+    /// Read only for the SCIM service's `roles` ([`NameBook::account`]).
+    roles: Listing,
     /// Lower-cased e-mail → the agent's id (`None`: not an agent) and when that was learnt.
     agents: tokio::sync::Mutex<HashMap<String, (Option<u64>, Instant)>>,
 }
@@ -162,6 +177,7 @@ impl NameBook {
         Self {
             groups: Listing::new(Kind::Group),
             products: Listing::new(Kind::Product),
+            roles: Listing::new(Kind::Role),
             agents: tokio::sync::Mutex::new(HashMap::new()),
         }
     }
@@ -196,6 +212,14 @@ impl NameBook {
         if bad.is_empty() { Typed::Ready(Cow::Owned(out)) } else { Typed::Bad(bad.join("; ")) }
     }
 
+    /// The account's roles and groups, each read once per [`TTL`]; `Err` says which cannot be
+    /// read.
+    pub(crate) async fn account<A: Api>(&self, parts: &Parts<A>) -> Result<AccountNames, String> {
+        let roles = self.roles.items(&parts.sender).await?;
+        let groups = self.groups.items(&parts.sender).await?;
+        Ok(AccountNames { roles, groups })
+    }
+
     /// The id of the agent with this e-mail (`None`: no agent has it), from the agent
     /// directory when it lists it, else by one lookup; remembered for [`TTL`].
     async fn agent_id<A: Api>(&self, parts: &Parts<A>, email: &str) -> Result<Option<u64>, String> {
@@ -215,6 +239,59 @@ impl NameBook {
         };
         agents.insert(key, (id, Instant::now()));
         Ok(id)
+    }
+}
+
+/// The account's roles and groups by name, as read by [`NameBook::account`]: the SCIM
+/// service's `roles` and `groups` (names in, names out; ids to Freshdesk). Pure.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct AccountNames {
+    roles: Arc<Vec<(u64, String)>>,
+    groups: Arc<Vec<(u64, String)>>,
+}
+
+impl AccountNames {
+    #[cfg(test)]
+    pub(crate) fn new(roles: Vec<(u64, String)>, groups: Vec<(u64, String)>) -> Self {
+        Self { roles: Arc::new(roles), groups: Arc::new(groups) }
+    }
+
+    fn items(&self, kind: Kind) -> &[(u64, String)] {
+        match kind {
+            Kind::Role => &self.roles,
+            _ => &self.groups,
+        }
+    }
+
+    /// Every name of `kind` (roles or groups), in the account's order.
+    pub(crate) fn all(&self, kind: Kind) -> Vec<&str> {
+        self.items(kind).iter().map(|(_, n)| n.as_str()).collect()
+    }
+
+    /// The ids `values` stand for, each a name as [`match_name`] matches it or one of the
+    /// account's ids (as a file's cell may give). `Err` names every value that is neither.
+    pub(crate) fn ids(&self, kind: Kind, field: &str, values: &[String]) -> Result<Vec<u64>, String> {
+        let items = self.items(kind);
+        let (mut ids, mut bad) = (Vec::new(), Vec::new());
+        for v in values {
+            let id = match IdOrName::parse(v) {
+                Ok(IdOrName::Id(id)) if items.iter().any(|(i, _)| *i == id) => Ok(id),
+                _ => match_field(kind, field, items, v),
+            };
+            match id {
+                Ok(id) if !ids.contains(&id) => ids.push(id),
+                Ok(_) => {}
+                Err(why) => bad.push(why),
+            }
+        }
+        if bad.is_empty() { Ok(ids) } else { Err(bad.join("; ")) }
+    }
+
+    /// The names of `ids`; an id the account does not list (yet) is shown as the id.
+    pub(crate) fn names_of(&self, kind: Kind, ids: &[u64]) -> Vec<String> {
+        let items = self.items(kind);
+        let name = |id: &u64| items.iter().find(|(i, _)| i == id).map_or(id.to_string(), |(_, n)| n.clone());
+        ids.iter().map(name).collect()
     }
 }
 

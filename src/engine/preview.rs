@@ -86,7 +86,8 @@ impl<A: Api> Preview<A> {
                         holds.add(reason);
                     }
                 }
-                if !granted && matches!(op.op, Op::CreateAgent(_)) {
+                let sets_roles = matches!(&op.op, Op::UpdateAgent { set, .. } if set.role_ids.is_some());
+                if !granted && (matches!(op.op, Op::CreateAgent(_)) || sets_roles) {
                     granted = true;
                     let protected = &parts.cfg.protected_roles;
                     if let Err(reason) =

@@ -1,4 +1,5 @@
-//! `update_agent`: an existing agent's name, e-mail or job title changed with one
+//! `update_agent`: an existing agent's name, e-mail, job title, ticket scope, occasional flag,
+//! roles or groups changed with one
 //! `PUT agents/{id}` (the SCIM service's changes, and an undo putting the old values back).
 //! Decided like every change: the agent's record is read and saved first (the before-image an
 //! undo puts back), the durable `sending` mark, a typed answer, and a read-back before any resend.
@@ -41,6 +42,15 @@ pub(super) async fn update_agent<A: Api>(
 ) -> journal::Result<Next> {
     if set.is_empty() {
         return Ok(no_image(id));
+    }
+    // The grants guard, as before a `create_agent`: setting a protected role holds the file.
+    if set.role_ids.is_some() {
+        let Parts { journal, sender, cfg, gate, roles, .. } = parts;
+        if let Err(reason) =
+            gate.check_grants(op.file_id, &cfg.protected_roles, journal, sender, roles).await?
+        {
+            return Ok(Next::Hold { reason });
+        }
     }
     let journal = &parts.journal;
     // 1. The before-image, once: a resend after a lookup keeps the first one.

@@ -194,35 +194,63 @@ pub fn update_body(set: &AgentEdit) -> Value {
     serde_json::to_value(set).unwrap_or(Value::Null)
 }
 
-/// What an agent's record says of the fields an update sets, in [`AgentEdit`]'s terms (the
-/// e-mail lower-cased, an empty or absent job title as `""`): for the read-back that reconciles
-/// a lost update, and the before-image an undo puts back.
-pub fn edit_fields(record: &str) -> Result<(String, String, String), String> {
+/// What an agent's record says of the fields an update sets, in [`AgentEdit`]'s terms, every
+/// field given (the e-mail lower-cased, an empty or absent job title as `""`; a field the record
+/// does not show, such as a listing's role ids, `None`): for the read-back that reconciles a
+/// lost update, and the before-image an undo puts back.
+pub fn edit_fields(record: &str) -> Result<AgentEdit, String> {
     let v: Value = serde_json::from_str(record).map_err(|e| format!("not an agent's record ({e})"))?;
     let contact = v.get("contact").ok_or("the agent record has no contact")?;
     let text = |k: &str| contact.get(k).and_then(Value::as_str).unwrap_or("").trim().to_string();
-    Ok((text("name"), text("email").to_lowercase(), text("job_title")))
+    let ids =
+        |k: &str| v.get(k).and_then(Value::as_array).map(|a| a.iter().filter_map(Value::as_u64).collect());
+    let email = text("email").to_lowercase();
+    Ok(AgentEdit {
+        name: Some(text("name")),
+        email: crate::domain::Email::parse(&email).ok(),
+        job_title: Some(text("job_title")),
+        ticket_scope: v
+            .get("ticket_scope")
+            .and_then(Value::as_u64)
+            .and_then(|n| TicketScope::parse(&n.to_string()).ok()),
+        occasional: v.get("occasional").and_then(Value::as_bool),
+        role_ids: ids("role_ids"),
+        group_ids: ids("group_ids"),
+    })
 }
 
-/// Whether the agent `record` shows every field `set` asks for.
+/// Whether the agent `record` shows every field `set` asks for (ids in any order).
 pub fn shows(record: &str, set: &AgentEdit) -> Result<bool, String> {
-    let (name, email, title) = edit_fields(record)?;
-    Ok(set.name.as_ref().is_none_or(|n| n.trim() == name)
-        && set.email.as_ref().is_none_or(|e| e.key() == email)
-        && set.job_title.as_ref().is_none_or(|t| t.trim() == title))
+    let now = edit_fields(record)?;
+    let same = |want: &Option<Vec<u64>>, have: &Option<Vec<u64>>| {
+        want.as_ref().is_none_or(|w| {
+            have.as_ref().is_some_and(|h| w.len() == h.len() && w.iter().all(|id| h.contains(id)))
+        })
+    };
+    Ok(set.name.as_ref().is_none_or(|n| Some(n.trim()) == now.name.as_deref())
+        && set.email.as_ref().is_none_or(|e| Some(e.key()) == now.email.as_ref().map(|n| n.key()))
+        && set.job_title.as_ref().is_none_or(|t| Some(t.trim()) == now.job_title.as_deref())
+        && set.ticket_scope.is_none_or(|s| Some(s) == now.ticket_scope)
+        && set.occasional.is_none_or(|o| Some(o) == now.occasional)
+        && same(&set.role_ids, &now.role_ids)
+        && same(&set.group_ids, &now.group_ids))
 }
 
 /// The edit that puts back, from the before-image `record`, the fields `set` changed.
 pub fn put_back(record: &str, set: &AgentEdit) -> Result<AgentEdit, String> {
-    let (name, email, title) = edit_fields(record)?;
+    let then = edit_fields(record)?;
     let email = match &set.email {
-        Some(_) => Some(crate::domain::Email::parse(&email)?),
+        Some(_) => Some(then.email.ok_or("the before-image shows no e-mail address")?),
         None => None,
     };
     Ok(AgentEdit {
-        name: set.name.as_ref().map(|_| name),
+        name: set.name.as_ref().and(then.name),
         email,
-        job_title: set.job_title.as_ref().map(|_| title),
+        job_title: set.job_title.as_ref().and(then.job_title),
+        ticket_scope: set.ticket_scope.and(then.ticket_scope),
+        occasional: set.occasional.and(then.occasional),
+        role_ids: set.role_ids.as_ref().and(then.role_ids),
+        group_ids: set.group_ids.as_ref().and(then.group_ids),
     })
 }
 
@@ -259,15 +287,55 @@ mod tests {
 
     #[test]
     fn an_update_sends_only_what_changes_and_is_seen_in_the_record_read_back() {
-        let set = AgentEdit { name: Some("Jo Lee".into()), email: None, job_title: Some("Lead".into()) };
+        let set = AgentEdit {
+            name: Some("Jo Lee".into()),
+            email: None,
+            job_title: Some("Lead".into()),
+            ..Default::default()
+        };
         assert_eq!(update_body(&set), json!({"name": "Jo Lee", "job_title": "Lead"}));
         let after = r#"{"id": 7, "contact": {"name": "Jo Lee", "email": "Jo@X.io", "job_title": "Lead"}}"#;
         let before = r#"{"id": 7, "contact": {"name": "Jo", "email": "jo@x.io", "job_title": null}}"#;
         assert_eq!(shows(after, &set), Ok(true));
         assert_eq!(shows(before, &set), Ok(false));
         let back = put_back(before, &set).unwrap();
-        assert_eq!(back, AgentEdit { name: Some("Jo".into()), email: None, job_title: Some(String::new()) });
+        assert_eq!(
+            back,
+            AgentEdit {
+                name: Some("Jo".into()),
+                email: None,
+                job_title: Some(String::new()),
+                ..Default::default()
+            }
+        );
         assert!(shows("<html>", &set).is_err());
+    }
+
+    #[test]
+    fn an_update_of_roles_groups_scope_and_occasional_is_seen_and_put_back() {
+        let set = AgentEdit {
+            ticket_scope: Some(TicketScope::Restricted),
+            occasional: Some(false),
+            role_ids: Some(vec![3, 1]),
+            group_ids: Some(vec![]),
+            ..Default::default()
+        };
+        assert_eq!(
+            update_body(&set),
+            json!({"ticket_scope": 3, "occasional": false, "role_ids": [3, 1], "group_ids": []})
+        );
+        let before = r#"{"id": 7, "ticket_scope": 1, "occasional": true, "role_ids": [4], "group_ids": [9],
+            "contact": {"email": "jo@x.io"}}"#;
+        let after = r#"{"id": 7, "ticket_scope": 3, "occasional": false, "role_ids": [1, 3], "group_ids": [],
+            "contact": {"email": "jo@x.io"}}"#;
+        let listed = r#"{"id": 7, "ticket_scope": 3, "occasional": false, "contact": {"email": "jo@x.io"}}"#;
+        assert_eq!((shows(after, &set), shows(before, &set)), (Ok(true), Ok(false)));
+        assert_eq!(shows(listed, &set), Ok(false), "a record without role ids proves nothing");
+        let back = put_back(before, &set).unwrap();
+        assert_eq!(
+            (back.ticket_scope, back.occasional, back.role_ids, back.group_ids, back.name),
+            (Some(TicketScope::Global), Some(true), Some(vec![4]), Some(vec![9]), None)
+        );
     }
 
     #[test]

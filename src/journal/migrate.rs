@@ -121,6 +121,8 @@ const MIGRATIONS: &[&str] = &[
     // 10: what a SCIM user provisioned inactive (a contact) becomes when activated
     // (src/journal/scim.rs).
     super::scim::CONTACTS_SCHEMA,
+    // 11: the `emails` list an identity provider last gave each SCIM user (src/journal/scim.rs).
+    super::scim::EMAILS_SCHEMA,
 ];
 
 pub(super) fn apply(conn: &Connection) -> super::Result<()> {

@@ -2,7 +2,8 @@
 //! that Freshdesk does not keep: the identity provider's `externalId`, whether the agent is
 //! deprovisioned (and by which delete file, whose before-image restores it), whether the
 //! provider removed the user (`DELETE`: never shown again), and the last change file whose
-//! result was applied here (so applying a result twice changes nothing). Keyed by connection
+//! result was applied here (so applying a result twice changes nothing); and, in `scim_emails`,
+//! the provider's `emails` list (types, primary). Keyed by connection
 //! and Freshdesk agent id (the SCIM `id`, stable across deprovision and restore).
 
 use super::{Journal, Result, now_ms};
@@ -38,6 +39,17 @@ pub(super) const CONTACTS_SCHEMA: &str = r#"
         wanted      TEXT    NOT NULL,
         created_at  INTEGER NOT NULL,
         PRIMARY KEY (connection, contact_id)
+    );
+"#;
+
+/// Migration 11: the `emails` list the identity provider last gave a user (its types and primary
+/// flag, which Freshdesk does not keep: an agent has one e-mail). `IF NOT EXISTS`, as above.
+pub(super) const EMAILS_SCHEMA: &str = r#"
+    CREATE TABLE IF NOT EXISTS scim_emails (
+        connection   TEXT    NOT NULL,
+        agent_id     INTEGER NOT NULL,
+        emails       TEXT    NOT NULL,
+        PRIMARY KEY (connection, agent_id)
     );
 "#;
 
@@ -163,6 +175,35 @@ impl Journal {
     }
 }
 
+impl Journal {
+    /// The `emails` lists remembered on this handle's connection, by agent id (JSON text).
+    pub async fn scim_emails(&self) -> Result<std::collections::HashMap<u64, String>> {
+        let conn = self.conn_name();
+        self.call(move |c| {
+            let mut stmt =
+                c.prepare_cached("SELECT agent_id, emails FROM scim_emails WHERE connection = ?1")?;
+            let rows =
+                stmt.query_map([conn], |r| Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?)))?;
+            Ok(rows.collect::<rusqlite::Result<_>>()?)
+        })
+        .await
+    }
+
+    /// Remembers the `emails` list (JSON text) the provider gave agent `agent_id`.
+    pub async fn put_scim_emails(&self, agent_id: u64, emails: String) -> Result<()> {
+        let conn = self.conn_name();
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO scim_emails (connection, agent_id, emails) VALUES (?1, ?2, ?3)
+                 ON CONFLICT (connection, agent_id) DO UPDATE SET emails = ?3",
+                params![conn, agent_id as i64, emails],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -187,6 +228,11 @@ mod tests {
         let got = j.scim_user(7).await.unwrap().unwrap();
         assert_eq!((got.active, got.last_file, got.version), (false, Some(3), 1));
         assert!(!j.put_scim_user(got.clone(), Some(3)).await.unwrap(), "file 3 is applied already");
+        j.put_scim_emails(7, r#"[{"value":"a@x.com","type":"home"}]"#.into()).await.unwrap();
+        j.put_scim_emails(7, r#"[{"value":"a@x.com","type":"work"}]"#.into()).await.unwrap();
+        let other = Journal::open(dir.path()).unwrap().on_connection("other");
+        assert!(other.scim_emails().await.unwrap().is_empty(), "kept per connection");
+        assert_eq!(j.scim_emails().await.unwrap()[&7], r#"[{"value":"a@x.com","type":"work"}]"#);
         assert_eq!(j.scim_user(7).await.unwrap().unwrap().version, 1);
         assert!(j.on_connection("other").scim_user(7).await.unwrap().is_none());
         assert_eq!(j.scim_users().await.unwrap().len(), 1);

@@ -67,15 +67,16 @@ impl Journal {
         .await
     }
 
-    /// The `create_agent` (and SCIM `activate_contact`) rows of a file that name roles, in row
-    /// order.
+    /// The `create_agent` (and SCIM `activate_contact`) rows of a file that name roles, and its
+    /// `update_agent` rows that set them, in row order.
     pub async fn agent_grants(&self, file_id: i64) -> Result<Vec<Grant>> {
         self.call(move |c| {
             let mut stmt = c.prepare(
-                "SELECT row, json_extract(payload, '$.email'), json_extract(payload, '$.role_ids')
-                 FROM ops WHERE file_id = ?1 AND action IN ('create_agent', 'activate_contact')
-                   AND payload IS NOT NULL
-                   AND json_extract(payload, '$.role_ids') IS NOT NULL
+                "SELECT row, COALESCE(json_extract(payload, '$.email'), json_extract(payload, '$.set.email'),
+                                      'agent ' || json_extract(payload, '$.agent_id')),
+                        COALESCE(json_extract(payload, '$.role_ids'), json_extract(payload, '$.set.role_ids')) AS roles
+                 FROM ops WHERE file_id = ?1 AND action IN ('create_agent', 'activate_contact', 'update_agent')
+                   AND payload IS NOT NULL AND roles IS NOT NULL
                  ORDER BY row",
             )?;
             let rows = stmt.query_map([file_id], |r| {

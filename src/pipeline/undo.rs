@@ -151,7 +151,8 @@ mod tests {
             default_action: None,
         };
         let file_id = journal.insert_file(new, FileState::Processing, None).await.unwrap();
-        let set = AgentEdit { name: Some("Ann Lee".into()), job_title: None, email: None };
+        let set =
+            AgentEdit { name: Some("Ann Lee".into()), job_title: None, email: None, ..Default::default() };
         let op = Op::UpdateAgent { agent_id: 7, set, of: None };
         journal.insert_ops(file_id, vec![NewOp::valid(1, &op, op.key("x", 1))]).await.unwrap();
         let id = journal.ready_ops(i64::MAX, 1).await.unwrap()[0].id;
@@ -169,7 +170,7 @@ mod tests {
         let file = journal.file(file_id).await.unwrap().unwrap();
         let plan = plan_undo(&journal, &file, |_| true).await.unwrap();
         let of = UndoOf { file_id, row: 1 };
-        let back = AgentEdit { name: Some("Ann".into()), job_title: None, email: None };
+        let back = AgentEdit { name: Some("Ann".into()), job_title: None, email: None, ..Default::default() };
         assert_eq!(plan.ops, [(OpKey::undo(of), Op::UpdateAgent { agent_id: 7, set: back, of: Some(of) })]);
     }
 

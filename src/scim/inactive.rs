@@ -78,6 +78,7 @@ impl<A: Api> Scim<A> {
             role_ids: Some(a.role_ids.clone()),
             group_ids: Some(a.group_ids.clone()),
             occasional: a.occasional,
+            emails: None,
         }))
     }
 
@@ -114,13 +115,14 @@ impl<A: Api> Scim<A> {
             email: (wanted.email.key() != made.email).then(|| wanted.email.clone()),
             name: (made.name.as_deref() != Some(wanted.name.as_str())).then(|| wanted.name.clone()),
             job_title: wanted.job_title.clone().filter(|t| made.title.as_deref() != Some(t.as_str())),
+            ..AgentEdit::default()
         };
         self.update(&made, Edit { set, user_name: None }).await
     }
 
-    /// A name, e-mail or title change of a user still inactive: kept in what it becomes (in the
-    /// journal; the contact in Freshdesk keeps its values until the activation gives them to the
-    /// agent). Nothing for a deprovisioned agent: it comes back as it was.
+    /// A change of a user still inactive (name, e-mail, title, scope, seat, roles, groups): kept in
+    /// what it becomes (in the journal; the contact in Freshdesk keeps its values until the
+    /// activation gives them to the agent). Nothing for a deprovisioned agent: it comes back as it was.
     pub(super) async fn edit_inactive(&self, row: Option<ScimUser>, edit: Edit) -> Result<(), ScimError> {
         let Edit { set, user_name } = edit;
         let Some(mut row) = row.filter(|r| r.deleted_by.is_none() && !set.is_empty()) else { return Ok(()) };
@@ -136,6 +138,19 @@ impl<A: Api> Scim<A> {
         }
         if let Some(title) = set.job_title {
             wanted.job_title = Some(title).filter(|t| !t.is_empty());
+        }
+        // Scope, seat, roles and groups: given at the activation itself (`make_agent`).
+        if let Some(scope) = set.ticket_scope {
+            wanted.ticket_scope = scope;
+        }
+        if let Some(occasional) = set.occasional {
+            wanted.occasional = Some(occasional);
+        }
+        if let Some(roles) = set.role_ids {
+            wanted.role_ids = roles;
+        }
+        if let Some(groups) = set.group_ids {
+            wanted.group_ids = groups;
         }
         let wanted = serde_json::to_string(&wanted).map_err(|e| ScimError::internal(e.to_string()))?;
         self.journal.put_scim_contact(row.agent_id, wanted).await?;

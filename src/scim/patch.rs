@@ -9,8 +9,9 @@
 
 use super::error::ScimError;
 use super::filter::{member, val_filter};
-use super::mapping::{USER_SCHEMA, boolean};
+use super::mapping::{EXT_SCHEMA, USER_SCHEMA, boolean, email_of, ext_fields, set_ext};
 use crate::domain::{AgentEdit, Email};
+use crate::engine::AccountNames;
 use scim_v2::filter::{AttrPath, PatchPath};
 use serde_json::{Map, Value};
 
@@ -28,10 +29,13 @@ pub(crate) struct Changed {
     pub(crate) user_name: Option<String>,
     /// Read-only attributes (`id`, `meta`) whose value would change, or a name removed.
     pub(crate) unchangeable: Vec<&'static str>,
+    /// The User after the operations.
+    pub(crate) user: Value,
 }
 
-/// Applies `body` (a PatchOp) to `user` and compares the result with it.
-pub(crate) fn apply(user: &Value, body: &Value) -> Result<Changed, ScimError> {
+/// Applies `body` (a PatchOp) to `user` and compares the result with it (roles and groups by
+/// the account's `names`).
+pub(crate) fn apply(user: &Value, body: &Value, names: &AccountNames) -> Result<Changed, ScimError> {
     let ops = member(body, "Operations").and_then(Value::as_array).ok_or_else(|| {
         ScimError::bad("invalidSyntax", format!("a PATCH body is a {PATCH_SCHEMA} with Operations"))
     })?;
@@ -96,18 +100,23 @@ pub(crate) fn apply(user: &Value, body: &Value) -> Result<Changed, ScimError> {
             }
         }
     }
-    compare(user, &after)
+    let mut changed = compare(user, &after, names)?;
+    changed.user = after;
+    Ok(changed)
 }
 
 /// What differs between `before` and `after`.
-fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
+fn compare(before: &Value, after: &Value, names: &AccountNames) -> Result<Changed, ScimError> {
     let mut out = Changed::default();
     let active = |v: &Value| member(v, "active").and_then(boolean);
     if member(after, "active").is_some_and(|v| !v.is_null()) && active(after).is_none() {
         return Err(ScimError::bad("invalidValue", "active must be true or false"));
     }
-    if active(after) != active(before) {
-        out.active = active(after);
+    match active(after) {
+        // A user is an agent or deprovisioned: `active` cannot be unassigned.
+        None if active(before).is_some() => out.unchangeable.push("active"),
+        now if now != active(before) => out.active = now,
+        _ => {}
     }
     let text = |v: &Value, k: &str| member(v, k).and_then(Value::as_str).map(str::to_string);
     if text(after, "externalId") != text(before, "externalId") {
@@ -122,30 +131,51 @@ fn compare(before: &Value, after: &Value) -> Result<Changed, ScimError> {
             out.unchangeable.push(read_only);
         }
     }
-    let (name_now, name_then) = (name_of(after), name_of(before));
+    // The agent has one name: the one of displayName and name that the PATCH changed.
+    let display = |v: &Value| member(v, "displayName").cloned();
+    let (name_now, name_then) = if display(after) != display(before) {
+        (text(after, "displayName"), text(before, "displayName"))
+    } else {
+        (name_of(after), name_of(before))
+    };
+    for attr in ["displayName", "name"] {
+        if member(after, attr).is_none_or(Value::is_null) && member(before, attr).is_some() {
+            out.unchangeable.push(attr);
+        }
+    }
     match name_now {
         _ if name_now == name_then => {}
-        Some(n) => out.set.name = Some(n),
-        None => out.unchangeable.push("displayName"),
+        Some(n) if !n.trim().is_empty() => out.set.name = Some(n),
+        _ if out.unchangeable.contains(&"displayName") => {}
+        _ => out.unchangeable.push("displayName"),
     }
     if text(after, "title") != text(before, "title") {
         out.set.job_title = Some(text(after, "title").unwrap_or_default());
     }
     let email = email_of(after);
-    if email.as_ref().map(Email::key) != email_of(before).as_ref().map(Email::key) {
-        let email = email.ok_or_else(|| {
-            ScimError::bad(
-                "invalidValue",
-                "userName or the primary e-mail must be the agent's e-mail address",
-            )
-        })?;
-        out.set.email = Some(email);
+    if email.as_ref().ok().map(Email::key) != email_of(before).ok().as_ref().map(Email::key) {
+        out.set.email = Some(email?);
+    }
+    let (now, then) = (ext_fields(after, names)?, ext_fields(before, names)?);
+    // Every agent has a ticket scope, a role and a full-time or occasional seat: not removable.
+    for (gone, attr) in [
+        (now.ticket_scope.is_none() && then.ticket_scope.is_some(), "ticketScope"),
+        (now.occasional.is_none() && then.occasional.is_some(), "occasional"),
+        (now.role_ids.as_ref().is_none_or(Vec::is_empty) && then.role_ids.is_some(), "roles"),
+    ] {
+        if gone {
+            out.unchangeable.push(attr);
+        }
+    }
+    set_ext(&mut out.set, &then, &now);
+    if now.group_ids.is_none() && then.group_ids.is_some() {
+        out.set.group_ids = Some(vec![]);
     }
     Ok(out)
 }
 
-/// The agent's name a User gives: `displayName`, else `name.formatted`, else the given and
-/// family names joined.
+/// The agent's name a User's `name` gives: `formatted`, else the given and family names
+/// joined.
 fn name_of(user: &Value) -> Option<String> {
     fn text(v: Option<&Value>) -> Option<&str> {
         v.and_then(Value::as_str).map(str::trim).filter(|s| !s.is_empty())
@@ -153,20 +183,7 @@ fn name_of(user: &Value) -> Option<String> {
     let name = member(user, "name");
     let part = |k: &str| text(name.and_then(|n| member(n, k)));
     let joined = [part("givenName"), part("familyName")].into_iter().flatten().collect::<Vec<_>>().join(" ");
-    text(member(user, "displayName"))
-        .or_else(|| part("formatted"))
-        .map(str::to_string)
-        .or((!joined.is_empty()).then_some(joined))
-}
-
-/// The agent's e-mail a User gives: `userName` when it is one, else the primary (or first) e-mail.
-fn email_of(user: &Value) -> Option<Email> {
-    let user_name = member(user, "userName").and_then(Value::as_str).and_then(|u| Email::parse(u).ok());
-    user_name.or_else(|| {
-        let list = member(user, "emails").and_then(Value::as_array)?;
-        let primary = list.iter().find(|e| e["primary"].as_bool() == Some(true)).or(list.first())?;
-        Email::parse(primary["value"].as_str()?).ok()
-    })
+    part("formatted").map(str::to_string).or((!joined.is_empty()).then_some(joined))
 }
 
 fn member_mut<'a>(obj: &'a mut Value, name: &str) -> Option<&'a mut Value> {
@@ -190,7 +207,21 @@ fn put(obj: &mut Map<String, Value>, name: &str, value: Value) {
     obj.insert(key, value);
 }
 
+/// `path` with a whole extension (`urn:…:Agent`, which parses as attribute `Agent` of
+/// `urn:…`) named as the User's attribute it is.
+fn whole(path: &AttrPath) -> std::borrow::Cow<'_, AttrPath> {
+    match &path.uri {
+        Some(uri)
+            if path.sub_attr.is_none() && format!("{uri}:{}", path.name).eq_ignore_ascii_case(EXT_SCHEMA) =>
+        {
+            std::borrow::Cow::Owned(AttrPath::with_name(EXT_SCHEMA.to_string()))
+        }
+        _ => std::borrow::Cow::Borrowed(path),
+    }
+}
+
 fn set(user: &mut Value, path: &AttrPath, value: Value) {
+    let path = &*whole(path);
     let Some(obj) = container(user, path) else { return };
     match &path.sub_attr {
         None => put(obj, &path.name, value),
@@ -206,6 +237,7 @@ fn set(user: &mut Value, path: &AttrPath, value: Value) {
 }
 
 fn remove(user: &mut Value, path: &AttrPath) {
+    let path = &*whole(path);
     let Some(obj) = container(user, path) else { return };
     match &path.sub_attr {
         None => obj.retain(|k, _| !k.eq_ignore_ascii_case(&path.name)),
@@ -225,12 +257,15 @@ mod tests {
     use serde_json::json;
 
     fn user() -> Value {
-        json!({"userName":"ann@x.com","displayName":"Ann","active":true,"externalId":"e-1",
-               "emails":[{"value":"ann@x.com","type":"work","primary":true}]})
+        json!({"userName":"ann@x.com","displayName":"Ann","name":{"formatted":"Ann"},"active":true,
+               "externalId":"e-1","emails":[{"value":"ann@x.com","type":"work","primary":true}]})
     }
 
     fn patch(ops: Value) -> Result<Changed, ScimError> {
-        apply(&user(), &json!({"schemas":[PATCH_SCHEMA],"Operations":ops}))
+        let mut c =
+            apply(&user(), &json!({"schemas":[PATCH_SCHEMA],"Operations":ops}), &AccountNames::default())?;
+        c.user = Value::Null;
+        Ok(c)
     }
 
     #[test]
@@ -252,7 +287,14 @@ mod tests {
         let c = patch(json!([{"op":"replace","path":"emails[type eq \"work\"].value","value":"ann@x.com"},
                              {"op":"replace","path":"name.givenName","value":"A"}]))
         .unwrap();
-        assert_eq!(c, Changed::default(), "the name follows displayName");
+        assert_eq!(c, Changed::default(), "the name follows displayName and name.formatted");
+        let c = patch(json!([{"op":"replace","path":"name","value":{"formatted":"Ann Lee"}}])).unwrap();
+        assert_eq!(c.set.name.as_deref(), Some("Ann Lee"), "a PATCH of name alone renames");
+        let c =
+            patch(json!([{"op":"replace","path":"urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent",
+            "value":{"ticketScope":"Restricted","occasional":true}}]))
+            .unwrap();
+        assert_eq!((c.set.ticket_scope.map(|s| s.number()), c.set.occasional), (Some(3), Some(true)));
     }
 
     #[test]
@@ -262,7 +304,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             c.set,
-            AgentEdit { name: Some("Ann B".into()), job_title: Some("Lead".into()), email: None }
+            AgentEdit { name: Some("Ann B".into()), job_title: Some("Lead".into()), ..AgentEdit::default() }
         );
         assert!(c.unchangeable.is_empty() && c.user_name.is_none());
         let c = patch(json!([{"op":"replace","value":{"displayName":"Ann C","title":"Eng"}}])).unwrap();
@@ -272,7 +314,12 @@ mod tests {
         assert_eq!(c.user_name.as_deref(), Some("Ann.B@X.com"));
         let c = patch(json!([{"op":"remove","path":"title"}])).unwrap();
         let with_title = json!({"userName":"ann@x.com","displayName":"Ann","title":"Lead"});
-        let c2 = apply(&with_title, &json!({"Operations":[{"op":"remove","path":"title"}]})).unwrap();
+        let c2 = apply(
+            &with_title,
+            &json!({"Operations":[{"op":"remove","path":"title"}]}),
+            &AccountNames::default(),
+        )
+        .unwrap();
         assert_eq!((c.set.job_title, c2.set.job_title.as_deref()), (None, Some("")), "removed: cleared");
         let c = patch(json!([{"op":"replace","path":"userName","value":"ann.login"}])).unwrap();
         assert_eq!(
@@ -286,6 +333,8 @@ mod tests {
     fn a_change_fdsync_cannot_make_or_a_bad_op_is_said_with_its_scim_type() {
         let c = patch(json!([{"op":"replace","path":"id","value":"9"}])).unwrap();
         assert_eq!(c.unchangeable, ["id"]);
+        let c = patch(json!([{"op":"remove","path":"active"}])).unwrap();
+        assert_eq!(c.unchangeable, ["active"], "a user is active or not");
         let c = patch(json!([{"op":"remove","path":"displayName"}])).unwrap();
         assert_eq!(c.unchangeable, ["displayName"], "an agent keeps a name");
         assert_eq!(
@@ -304,6 +353,6 @@ mod tests {
             patch(json!([{"op":"add","path":"a[[","value":1}])).unwrap_err().scim_type,
             Some("invalidPath")
         );
-        assert!(apply(&user(), &json!({})).is_err());
+        assert!(apply(&user(), &json!({}), &AccountNames::default()).is_err());
     }
 }

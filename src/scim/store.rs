@@ -1,15 +1,18 @@
 //! What the identity provider sees of the account's agents (the [`super::directory`] listing,
-//! with the journal's `scim_users`: externalId, provider userName, deprovisioned, removed), and
+//! with the journal's `scim_users`: externalId, provider userName, deprovisioned, removed; and
+//! `scim_emails`: the provider's `emails` list), and
 //! the changes fdsync makes for it, each through [`super::change`]: deprovision
 //! (`delete_agent`, before-image saved), re-provision (`make_agent` from that image: same id,
-//! roles, groups), attribute changes (`update_agent`: name, e-mail, job title, one
-//! `PUT agents/{id}`), and the journal-only `externalId` and provider `userName`.
+//! roles, groups), attribute changes (`update_agent`: name, e-mail, job title, ticket scope,
+//! seat, roles, groups, one `PUT agents/{id}`), and the journal-only `externalId`, provider
+//! `userName` and `emails` list.
 
 use super::Scim;
 use super::change;
 use super::error::ScimError;
 use super::mapping::Shown;
 use crate::domain::{AgentEdit, AgentRef, Email, Op, Outcome, UndoOf};
+use crate::engine::AccountNames;
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
 
@@ -19,6 +22,7 @@ impl<A: Api> Scim<A> {
     pub(super) async fn all_users(&self) -> Result<Vec<Shown>, ScimError> {
         let agents = self.directory.all(&self.engine).await?;
         let rows = self.journal.scim_users().await?;
+        let emails = self.journal.scim_emails().await?;
         let mut out = Vec::with_capacity(agents.len());
         for a in agents.values() {
             let row = rows.iter().find(|r| r.agent_id == a.id);
@@ -26,20 +30,19 @@ impl<A: Api> Scim<A> {
                 continue;
             }
             if let Some(mut s) = Shown::from_record(&a.record, a.id) {
-                s.external_id = row.and_then(|r| r.external_id.clone());
-                s.user_name = row.and_then(|r| provider_name(&s, r));
+                remembered(&mut s, row, &emails);
                 out.push(s);
             }
         }
         for r in rows.iter().filter(|r| !r.active && !r.removed && !agents.contains_key(&r.agent_id)) {
-            out.push(self.deprovisioned(r).await?);
+            out.push(self.deprovisioned(r, &emails).await?);
         }
         Ok(out)
     }
 
     /// A deprovisioned user, from the record saved before its delete (or one provisioned
     /// inactive, from what it asked to become: [`super::inactive`]).
-    pub(super) async fn deprovisioned(&self, r: &ScimUser) -> Result<Shown, ScimError> {
+    pub(super) async fn deprovisioned(&self, r: &ScimUser, emails: &Emails) -> Result<Shown, ScimError> {
         let snapshot = match r.deleted_by {
             Some(f) => self.journal.snapshot(f, 1).await?,
             None => None,
@@ -60,19 +63,20 @@ impl<A: Api> Scim<A> {
             role_ids: None,
             group_ids: None,
             occasional: None,
+            emails: None,
         });
         s.active = false;
-        s.external_id = r.external_id.clone();
-        s.user_name = provider_name(&s, r);
+        remembered(&mut s, Some(r), emails);
         Ok(s)
     }
 
     /// One user, or 404.
     pub(super) async fn one(&self, id: u64) -> Result<(Shown, Option<ScimUser>), ScimError> {
         let row = self.journal.scim_user(id).await?;
+        let emails = self.journal.scim_emails().await?;
         match &row {
             Some(r) if r.removed => return Err(ScimError::not_found("no such user")),
-            Some(r) if !r.active => return Ok((self.deprovisioned(r).await?, row)),
+            Some(r) if !r.active => return Ok((self.deprovisioned(r, &emails).await?, row)),
             _ => {}
         }
         let listed = self.directory.all(&self.engine).await?.remove(&id);
@@ -89,7 +93,7 @@ impl<A: Api> Scim<A> {
             // applied here. Shown as active, so the provider's retry finds that change again.
             return match row {
                 Some(r) => {
-                    let mut s = self.deprovisioned(&r).await?;
+                    let mut s = self.deprovisioned(&r, &emails).await?;
                     s.active = true;
                     Ok((s, Some(r)))
                 }
@@ -98,8 +102,38 @@ impl<A: Api> Scim<A> {
         };
         let mut s =
             Shown::from_record(&agent.record, id).ok_or_else(|| ScimError::not_found("no such user"))?;
-        s.external_id = row.as_ref().and_then(|r| r.external_id.clone());
+        remembered(&mut s, row.as_ref(), &emails);
         Ok((s, row))
+    }
+
+    /// The account's role and group names (cached by the engine's name book), or 503.
+    pub(super) async fn names(&self) -> Result<AccountNames, ScimError> {
+        self.engine.account_names().await.map_err(|why| {
+            ScimError::later(30, format!("the account's roles and groups cannot be read now: {why}"))
+        })
+    }
+
+    /// [`Scim::names`] when showing `users` needs them, else none read (a listing's records
+    /// show no role or group ids, so a filter cycle costs no read of them).
+    pub(super) async fn names_for(&self, users: &[Shown]) -> Result<AccountNames, ScimError> {
+        if users.iter().any(Shown::names_ids) { self.names().await } else { Ok(AccountNames::default()) }
+    }
+
+    /// Remembers the `emails` list `user` gives (a body, a PATCH's result), when it has one
+    /// that differs from `before`'s; the list, when `user` has one.
+    pub(super) async fn keep_emails(
+        &self,
+        id: u64,
+        user: &serde_json::Value,
+        before: Option<&serde_json::Value>,
+    ) -> Result<Option<serde_json::Value>, ScimError> {
+        let list =
+            |v: &serde_json::Value| super::filter::member(v, "emails").filter(|e| e.is_array()).cloned();
+        let Some(emails) = list(user) else { return Ok(None) };
+        if before.and_then(list).as_ref() != Some(&emails) {
+            self.journal.put_scim_emails(id, emails.to_string()).await?;
+        }
+        Ok(Some(emails))
     }
 
     pub(super) fn nudge(&self) -> impl Fn() + '_ {
@@ -274,6 +308,17 @@ impl<A: Api> Scim<A> {
 pub(super) struct Edit {
     pub(super) set: AgentEdit,
     pub(super) user_name: Option<String>,
+}
+
+/// The `emails` lists the provider gave, by agent id ([`Journal::scim_emails`](crate::journal::Journal::scim_emails)).
+pub(super) type Emails = std::collections::HashMap<u64, String>;
+
+/// What the journal remembers of `s` beside Freshdesk: its `externalId`, the provider's
+/// `userName`, and the `emails` list the provider gave while it still lists the agent's e-mail.
+fn remembered(s: &mut Shown, row: Option<&ScimUser>, emails: &Emails) {
+    s.external_id = row.and_then(|r| r.external_id.clone());
+    s.user_name = row.and_then(|r| provider_name(s, r));
+    s.show_emails(emails.get(&s.id).and_then(|e| serde_json::from_str(e).ok()));
 }
 
 /// The provider's `userName` remembered for `s`, when it is not the agent's e-mail.

@@ -55,7 +55,9 @@ async fn list_users<A: Api>(State(s): S<A>, headers: HeaderMap, q: ListQuery) ->
     let filter =
         q.filter.as_deref().filter(|f| !f.trim().is_empty()).map(super::filter::parse).transpose()?;
     let base = base(&headers);
-    let mut users: Vec<Value> = s.all_users().await?.iter().map(|u| u.to_json(&base)).collect();
+    let all = s.all_users().await?;
+    let names = s.names_for(&all).await?;
+    let mut users: Vec<Value> = all.iter().map(|u| u.to_json(&base, &names)).collect();
     if let Some(f) = &filter {
         users.retain(|u| super::filter::matches(f, u));
     }
@@ -103,8 +105,9 @@ pub(crate) async fn get<A: Api>(
     Query(q): Query<ListQuery>,
 ) -> Result<Response, ScimError> {
     let (user, _) = s.one(parse_id(&id)?).await?;
+    let names = s.names_for(std::slice::from_ref(&user)).await?;
     let json = super::select(
-        user.to_json(&base(&headers)),
+        user.to_json(&base(&headers), &names),
         q.attributes.as_deref(),
         q.excluded_attributes.as_deref(),
     );
@@ -117,7 +120,8 @@ pub(crate) async fn create<A: Api>(
     body: axum::body::Bytes,
 ) -> Result<Response, ScimError> {
     let body = json_body(&body)?;
-    let want = mapping::wanted(&body)?;
+    let names = s.names().await?;
+    let want = mapping::wanted(&body, &names)?;
     let email = want.agent.email.key();
     if s.all_users().await?.iter().any(|u| u.email == email) {
         return Err(ScimError::conflict(format!(
@@ -140,26 +144,33 @@ pub(crate) async fn create<A: Api>(
     } else {
         s.provision_contact(&want, again).await?
     };
-    let shown = Shown {
+    let user_name = (!want.user_name.eq_ignore_ascii_case(&email)).then(|| want.user_name.clone());
+    let mut shown = Shown {
         id,
         email: email.clone(),
-        user_name: (!want.user_name.eq_ignore_ascii_case(&email)).then(|| want.user_name.clone()),
+        user_name: user_name.clone(),
         name: Some(want.agent.name.clone()),
         title: want.agent.job_title.clone(),
         active: want.active,
         external_id: want.external_id.clone(),
         scope: Some(u64::from(want.agent.ticket_scope.number())),
-        role_ids: Some(want.agent.role_ids.clone()),
+        role_ids: want.ext.role_ids.clone(),
         group_ids: Some(want.agent.group_ids.clone()),
         occasional: want.agent.occasional,
+        emails: None,
     };
     s.journal.put_scim_user(new_row(&shown), Some(file_id)).await?;
+    shown.show_emails(s.keep_emails(id, &body, None).await?);
+    // The agent as Freshdesk made it (its default role, its seat), when it can be read.
     if want.active
         && let Ok(Some(agent)) = s.engine.read_agent(id).await
     {
+        if let Some(made) = Shown::from_record(&agent.record, id) {
+            shown = Shown { user_name, external_id: want.external_id.clone(), emails: shown.emails, ..made };
+        }
         s.directory.put(agent).await;
     }
-    let json = shown.to_json(&base(&headers));
+    let json = shown.to_json(&base(&headers), &names);
     let mut resp = (StatusCode::CREATED, scim_json(json.clone())).into_response();
     if let Some(loc) = json["meta"]["location"].as_str().and_then(|l| HeaderValue::from_str(l).ok()) {
         resp.headers_mut().insert(header::LOCATION, loc);
@@ -175,7 +186,8 @@ pub(crate) async fn replace<A: Api>(
 ) -> Result<Response, ScimError> {
     let id = parse_id(&id)?;
     let body = json_body(&body)?;
-    let want = mapping::wanted(&body)?;
+    let names = s.names().await?;
+    let want = mapping::wanted(&body, &names)?;
     if super::filter::member(&body, "id").and_then(Value::as_str).is_some_and(|b| b != id.to_string()) {
         return Err(unchangeable(&["id"]));
     }
@@ -184,8 +196,9 @@ pub(crate) async fn replace<A: Api>(
     let ext = (want.external_id != now.external_id).then_some(want.external_id.clone());
     let active = (want.active != now.active).then_some(want.active);
     s.apply(&now, row, active, ext, Edit { set, user_name }).await?;
+    s.keep_emails(id, &body, None).await?;
     let (after, _) = s.one(id).await?;
-    Ok(scim_json(after.to_json(&base(&headers))))
+    Ok(scim_json(after.to_json(&base(&headers), &names)))
 }
 
 pub(crate) async fn patch<A: Api>(
@@ -197,14 +210,17 @@ pub(crate) async fn patch<A: Api>(
     let id = parse_id(&id)?;
     let body = json_body(&body)?;
     let (now, row) = s.one(id).await?;
-    let changed = super::patch::apply(&now.to_json(&base(&headers)), &body)?;
+    let names = s.names().await?;
+    let before = now.to_json(&base(&headers), &names);
+    let changed = super::patch::apply(&before, &body, &names)?;
     if !changed.unchangeable.is_empty() {
         return Err(unchangeable(&changed.unchangeable));
     }
     let edit = Edit { set: changed.set, user_name: changed.user_name };
     s.apply(&now, row, changed.active, changed.external_id, edit).await?;
+    s.keep_emails(id, &changed.user, Some(&before)).await?;
     let (after, _) = s.one(id).await?;
-    Ok(scim_json(after.to_json(&base(&headers))))
+    Ok(scim_json(after.to_json(&base(&headers), &names)))
 }
 
 pub(crate) async fn delete<A: Api>(State(s): S<A>, Path(id): Path<String>) -> Result<Response, ScimError> {

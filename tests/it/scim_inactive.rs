@@ -64,8 +64,8 @@ async fn a_user_provisioned_inactive_is_a_contact_until_activated_as_the_agent_i
         (200, Some(false), Some(&*id.to_string()))
     );
     assert_eq!(
-        (shown["externalId"].as_str(), shown[EXT]["roleIds"].clone()),
-        (Some("entra-pat"), json!([ROLE_SUPERVISOR]))
+        (shown["externalId"].as_str(), shown[EXT]["roles"].clone()),
+        (Some("entra-pat"), json!(["Supervisor"]))
     );
     let (_, found) = idp.get("/Users?filter=userName%20eq%20%22pat.new%40example.com%22").await;
     assert_eq!(

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """scim2-tester (the SCIM compliance checker, PyPI) against `fdsync run` with `[scim]` and the
 simulator (`fdsync sim`): every check that applies to what ServiceProviderConfig advertises must
-pass. Usage: tests/scim/check.py [FDSYNC_BINARY] (default target/debug/fdsync). Needs
+pass. Usage: tests/scim/check.py [FDSYNC_BINARY [TAGS]] (default target/debug/fdsync, every
+tag; TAGS a comma-separated list such as discovery,misc,crud:create). Needs
 `pip install scim2-tester "scim2-client[httpx2]"` (.ci/run installs them). Exit 0 when every
 check passed or was skipped by the tester itself, 1 otherwise (each failure is printed)."""
 
@@ -62,6 +63,7 @@ api_key = "k"
 dir = "{tmp}/state"
 [safety]
 max_deletes_percent = 0
+protected_roles = []
 [scim]
 listen = "127.0.0.1:{scim_port}"
 token_file = "{token}"

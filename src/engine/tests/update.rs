@@ -15,7 +15,12 @@ fn named(id: u64, name: &str, title: &str) -> Agent {
 }
 
 pub(super) fn rename_op() -> Op {
-    let set = AgentEdit { name: Some("Ann Lee".into()), job_title: Some("Lead".into()), email: None };
+    let set = AgentEdit {
+        name: Some("Ann Lee".into()),
+        job_title: Some("Lead".into()),
+        email: None,
+        ..Default::default()
+    };
     Op::UpdateAgent { agent_id: 6, set, of: None }
 }
 

@@ -201,8 +201,12 @@ async fn check(f: &Fixture, c: &Client) {
             }
         }
         "agent_update_200" => {
-            let set =
-                AgentEdit { name: Some("Jane Roe".into()), email: None, job_title: Some("Team Lead".into()) };
+            let set = AgentEdit {
+                name: Some("Jane Roe".into()),
+                email: None,
+                job_title: Some("Team Lead".into()),
+                ..Default::default()
+            };
             let reply = c.update_agent(43026449322, &set).await;
             assert_rated(name, &reply);
             let a = ok(name, 200, reply);
