@@ -29,7 +29,8 @@ pub(super) const SCHEMA: &str = r#"
 "#;
 
 /// Migration 10: what a user provisioned inactive (a contact, no agent seat) asked to become,
-/// kept until the provider activates it: the agent's JSON ([`crate::domain::NewAgent`]: roles,
+/// kept until the provider activates it (also what a deprovisioned agent was changed to, kept
+/// for its re-provision): the agent's JSON ([`crate::domain::NewAgent`]: roles,
 /// groups, scope, occasional, name, title) by contact id. A table of its own, `IF NOT EXISTS`,
 /// so replaying the migrations over a journal that has it changes nothing.
 pub(super) const CONTACTS_SCHEMA: &str = r#"
@@ -119,8 +120,21 @@ impl Journal {
         .await
     }
 
+    /// Forgets what user `contact_id` was to become: its activation or re-provision gave it.
+    pub async fn forget_scim_contact(&self, contact_id: u64) -> Result<()> {
+        let conn = self.conn_name();
+        self.call(move |c| {
+            c.execute(
+                "DELETE FROM scim_contacts WHERE connection = ?1 AND contact_id = ?2",
+                params![conn, contact_id as i64],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Remembers what contact `contact_id` becomes when activated (the latest provisioning of
-    /// the contact says).
+    /// the contact says), or, for a deprovisioned agent, what its re-provision gives it.
     pub async fn put_scim_contact(&self, contact_id: u64, wanted: String) -> Result<()> {
         let conn = self.conn_name();
         self.call(move |c| {

@@ -82,7 +82,7 @@ fn schemas(base: &str, names: &AccountNames) -> Vec<Value> {
             // The agent's name (every agent has one): displayName, and name.formatted beside it.
             attr("displayName", "string", "readWrite", required.clone()),
             attr("title", "string", "readWrite", json!({})),
-            attr("active", "boolean", "readWrite", json!({})),
+            attr("active", "boolean", "readWrite", json!({"required": true})),
             // The agent has one name: givenName and familyName are read (joined) but not kept.
             attr("name", "complex", "readWrite", json!({"required": true,
                 "subAttributes": [sub("formatted", "string")]})),

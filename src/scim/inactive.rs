@@ -13,7 +13,7 @@ use super::change;
 use super::error::ScimError;
 use super::mapping::{Shown, Wanted};
 use super::store::{Edit, refused};
-use crate::domain::{AgentEdit, NewAgent, NewContact, Op, Outcome};
+use crate::domain::{AgentEdit, Email, NewAgent, NewContact, Op, Outcome, TicketScope};
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
 
@@ -52,7 +52,31 @@ impl<A: Api> Scim<A> {
         Ok((id, done.file_id))
     }
 
-    /// What the contact of row `r` asked to become, if fdsync created it inactive.
+    /// What a deprovisioned agent's before-image makes it, as the start of the changes kept for
+    /// its re-provision (`None`: no before-image).
+    async fn image_wanted(&self, r: &ScimUser) -> Result<Option<NewAgent>, ScimError> {
+        let Some(file_id) = r.deleted_by else { return Ok(None) };
+        let Some(image) = self.journal.snapshot(file_id, 1).await? else { return Ok(None) };
+        let Some(s) = Shown::from_record(&image, r.agent_id) else { return Ok(None) };
+        let Ok(email) = Email::parse(&s.email) else { return Ok(None) };
+        Ok(Some(NewAgent {
+            email,
+            ticket_scope: s
+                .scope
+                .and_then(|n| TicketScope::parse(&n.to_string()).ok())
+                .unwrap_or(TicketScope::Global),
+            name: s.name.unwrap_or_default(),
+            job_title: s.title,
+            occasional: s.occasional,
+            role_ids: s.role_ids.unwrap_or_default(),
+            group_ids: s.group_ids.unwrap_or_default(),
+            language: None,
+            time_zone: None,
+        }))
+    }
+
+    /// What the contact of row `r` asked to become, if fdsync created it inactive (or what a
+    /// deprovisioned agent was changed to since).
     pub(super) async fn contact_wanted(&self, r: &ScimUser) -> Result<Option<NewAgent>, ScimError> {
         let Some(text) = self.journal.scim_contact(r.agent_id).await? else { return Ok(None) };
         serde_json::from_str(&text)
@@ -110,23 +134,71 @@ impl<A: Api> Scim<A> {
         let Ok(Some(agent)) = self.engine.read_agent(now.id).await else { return Ok(()) };
         self.directory.put(agent.clone()).await;
         // What the provider changed while the user was inactive: one `update_agent`.
-        let Some(made) = Shown::from_record(&agent.record, now.id) else { return Ok(()) };
+        self.give_pending(now.id, &agent.record, &wanted).await
+    }
+
+    /// After an activation or a re-provision: the changes the provider made meanwhile (`wanted`,
+    /// kept in the journal), given to the agent `record` now is: one `update_agent` with what
+    /// differs (nothing: no call). Then `wanted` is forgotten.
+    pub(super) async fn give_pending(
+        &self,
+        id: u64,
+        record: &str,
+        wanted: &NewAgent,
+    ) -> Result<(), ScimError> {
+        let Some(made) = Shown::from_record(record, id) else { return Ok(()) };
+        let sorted = |v: &[u64]| {
+            let mut v = v.to_vec();
+            v.sort_unstable();
+            v
+        };
         let set = AgentEdit {
             email: (wanted.email.key() != made.email).then(|| wanted.email.clone()),
             name: (made.name.as_deref() != Some(wanted.name.as_str())).then(|| wanted.name.clone()),
             job_title: wanted.job_title.clone().filter(|t| made.title.as_deref() != Some(t.as_str())),
-            ..AgentEdit::default()
+            ticket_scope: (made.scope != Some(u64::from(wanted.ticket_scope.number())))
+                .then_some(wanted.ticket_scope),
+            occasional: wanted.occasional.filter(|o| made.occasional != Some(*o)),
+            // No roles wanted: Freshdesk's default, as the agent has it.
+            role_ids: (!wanted.role_ids.is_empty()
+                && made.role_ids.as_deref().map(sorted) != Some(sorted(&wanted.role_ids)))
+            .then(|| wanted.role_ids.clone()),
+            group_ids: (made.group_ids.as_deref().map(sorted).unwrap_or_default()
+                != sorted(&wanted.group_ids))
+            .then(|| wanted.group_ids.clone()),
         };
-        self.update(&made, Edit { set, user_name: None }).await
+        self.update(&made, Edit { set, user_name: None }).await?;
+        self.journal.forget_scim_contact(id).await?;
+        Ok(())
     }
 
-    /// A change of a user still inactive (name, e-mail, title, scope, seat, roles, groups): kept in
-    /// what it becomes (in the journal; the contact in Freshdesk keeps its values until the
-    /// activation gives them to the agent). Nothing for a deprovisioned agent: it comes back as it was.
+    /// What a deprovisioned agent comes back as: its before-image with the provider's changes
+    /// since (kept for its re-provision), if any.
+    pub(super) async fn with_pending(&self, mut shown: Shown, r: &ScimUser) -> Result<Shown, ScimError> {
+        if let Some(w) = self.contact_wanted(r).await? {
+            shown.email = w.email.key();
+            shown.name = Some(w.name);
+            shown.title = w.job_title;
+            shown.scope = Some(u64::from(w.ticket_scope.number()));
+            shown.occasional = w.occasional.or(shown.occasional);
+            shown.role_ids = Some(w.role_ids).filter(|r| !r.is_empty()).or(shown.role_ids);
+            shown.group_ids = Some(w.group_ids);
+        }
+        Ok(shown)
+    }
+
+    /// A change of a user that is not an agent now, kept in the journal for when it is: a
+    /// contact fdsync created inactive (its activation gives it), or a deprovisioned agent (its
+    /// re-provision restores the before-image, then gives the changes: one `update_agent`). The
+    /// contact in Freshdesk keeps its own values meanwhile.
     pub(super) async fn edit_inactive(&self, row: Option<ScimUser>, edit: Edit) -> Result<(), ScimError> {
         let Edit { set, user_name } = edit;
-        let Some(mut row) = row.filter(|r| r.deleted_by.is_none() && !set.is_empty()) else { return Ok(()) };
-        let Some(mut wanted) = self.contact_wanted(&row).await? else { return Ok(()) };
+        let Some(mut row) = row.filter(|_| !set.is_empty()) else { return Ok(()) };
+        let wanted = match self.contact_wanted(&row).await? {
+            Some(w) => Some(w),
+            None => self.image_wanted(&row).await?,
+        };
+        let Some(mut wanted) = wanted else { return Ok(()) };
         self.email_free(row.agent_id, set.email.as_ref()).await?;
         if let Some(email) = set.email {
             row.user_name = user_name.unwrap_or_else(|| email.key());

@@ -48,7 +48,7 @@ impl<A: Api> Scim<A> {
             None => None,
         };
         let found = match snapshot.and_then(|rec| Shown::from_record(&rec, r.agent_id)) {
-            Some(s) => Some(s),
+            Some(s) => Some(self.with_pending(s, r).await?),
             None => self.contact_user(r).await?,
         };
         let mut s = found.unwrap_or(Shown {
@@ -170,6 +170,8 @@ impl<A: Api> Scim<A> {
         (user.active, user.deleted_by) = (false, Some(done.file_id));
         self.journal.put_scim_user(user, Some(done.file_id)).await?;
         self.directory.forget(now.id).await;
+        // Changes kept for an earlier activation are not this deprovision's.
+        self.journal.forget_scim_contact(now.id).await?;
         Ok(())
     }
 
@@ -204,18 +206,22 @@ impl<A: Api> Scim<A> {
         if done.line.outcome != Some(Outcome::Restored) {
             return Err(refused(&done.line, "re-provisioned"));
         }
+        let pending = self.contact_wanted(&row).await?;
         let mut user = row;
         (user.active, user.deleted_by) = (true, None);
         self.journal.put_scim_user(user, Some(done.file_id)).await?;
-        if let Ok(Some(agent)) = self.engine.read_agent(now.id).await {
-            self.directory.put(agent).await;
+        let Ok(Some(agent)) = self.engine.read_agent(now.id).await else { return Ok(()) };
+        self.directory.put(agent.clone()).await;
+        // What the provider changed while it was deprovisioned: one `update_agent`.
+        match pending {
+            Some(wanted) => self.give_pending(now.id, &agent.record, &wanted).await,
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// Applies `active`, `externalId` and attribute changes to an existing user. Attributes
-    /// change only on a user that is active afterwards (after a re-provision, if it is one); a
-    /// deprovisioned user comes back as its before-image says.
+    /// Applies `active`, `externalId` and attribute changes to an existing user. The attributes
+    /// of a user that is not an agent afterwards are kept in the journal and given to the agent
+    /// when it is one (its activation or re-provision).
     pub(super) async fn apply(
         &self,
         now: &Shown,
@@ -238,7 +244,12 @@ impl<A: Api> Scim<A> {
         }
         let row = self.journal.scim_user(now.id).await?;
         match active {
-            Some(false) if now.active => return self.deprovision(now, row).await,
+            Some(false) if now.active => {
+                // Changes in the same request are kept for its re-provision.
+                self.deprovision(now, row).await?;
+                let row = self.journal.scim_user(now.id).await?;
+                return self.edit_inactive(row, edit).await;
+            }
             Some(true) if !now.active => match row {
                 Some(r) => self.reprovision(now, r).await?,
                 None => {

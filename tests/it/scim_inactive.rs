@@ -3,7 +3,8 @@
 //! agent seat) whose id is the SCIM id; renamed while inactive (kept for later); activated as an
 //! agent with the same id, the roles, groups, scope and occasional it was provisioned with, and
 //! the name it was given meanwhile; once under a kill -9 mid-POST;
-//! held like a created agent when it grants a protected role.
+//! held like a created agent when it grants a protected role; and a deprovisioned agent changed
+//! meanwhile, given the changes at its re-provision.
 
 use crate::helpers::*;
 use crate::scim::{Idp, kill9_mid, patch};
@@ -167,4 +168,48 @@ async fn an_activation_granting_a_protected_role_is_held_until_approved() {
     assert_eq!((status, user["active"].as_bool()), (200, Some(true)), "{user}\n{}", idp.daemon.log());
     let agent = idp.agent(id.parse().unwrap()).expect("made an agent after approval");
     assert_eq!(agent.agent.map(|a| a.role_ids), Some(vec![ROLE_ACCOUNT_ADMIN]));
+}
+
+/// Entra disables a user and renames it in one PATCH, then changes its title while it is
+/// deprovisioned: both are shown at once, kept in the journal, and given to the agent right
+/// after its re-provision (same id, the roles it had), in one `PUT agents/{id}`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn changes_to_a_deprovisioned_user_are_kept_and_given_at_its_reprovision() {
+    let idp = Idp::start("[safety]\nmax_deletes_percent = 0\n").await;
+    let lee = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
+        "userName": "lee@example.com", "active": true, "displayName": "Lee Old", "title": "Agent",
+        EXT: {"roles": ["Supervisor"]}
+    });
+    let (status, created) = idp.send(reqwest::Method::POST, "/Users", Some(lee)).await;
+    assert_eq!(status, 201, "{created}\n{}", idp.daemon.log());
+    let id: u64 = created["id"].as_str().unwrap().parse().unwrap();
+    let path = format!("/Users/{id}");
+
+    let off = patch(json!([{"op": "Replace", "path": "active", "value": "False"},
+                          {"op": "Replace", "path": "displayName", "value": "Lee New"}]));
+    let (status, shown) = until_done(&idp, reqwest::Method::PATCH, &path, &off).await;
+    assert_eq!(status, 200, "{shown}\n{}", idp.daemon.log());
+    assert!(idp.agent(id).is_none(), "deprovisioned: a contact now");
+    let title = patch(json!([{"op": "replace", "path": "title", "value": "Team lead"}]));
+    let (status, _) = idp.send(reqwest::Method::PATCH, &path, Some(title)).await;
+    assert_eq!(status, 200);
+    let (_, shown) = idp.get(&path).await;
+    assert_eq!(
+        (shown["active"].as_bool(), shown["displayName"].as_str(), shown["title"].as_str()),
+        (Some(false), Some("Lee New"), Some("Team lead")),
+        "{shown}"
+    );
+
+    let puts = || idp.app.sim.request_log().iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count();
+    let puts_before = puts();
+    let on = patch(json!([{"op": "replace", "path": "active", "value": true}]));
+    let (status, shown) = until_done(&idp, reqwest::Method::PATCH, &path, &on).await;
+    assert_eq!(status, 200, "{shown}\n{}", idp.daemon.log());
+    let agent = idp.agent(id).expect("re-provisioned with the same id");
+    assert_eq!((agent.name.as_str(), agent.job_title.as_deref()), ("Lee New", Some("Team lead")));
+    assert_eq!(agent.agent.map(|a| a.role_ids), Some(vec![ROLE_SUPERVISOR]));
+    assert_eq!(puts() - puts_before, 1, "{:?}", idp.app.sim.request_log());
+    let (_, shown) = idp.get(&path).await;
+    assert_eq!((shown["active"].as_bool(), shown["displayName"].as_str()), (Some(true), Some("Lee New")));
 }
