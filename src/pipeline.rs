@@ -4,7 +4,8 @@
 //! report, rejects file, summary, state `done`; whether every row is final is the journal's
 //! one answer, [`crate::journal::Progress`], which the engine below this module asks too); an undo
 //! taken in as a file of its own ([`plan_undo()`], [`take_undo()`]: its rows, its content hash,
-//! held over the delete limit). Previews (`plan`, `import --dry-run`) take a
+//! held over the delete limit); held files approved ([`approve_held()`], several at once, each
+//! with its own audit record). Previews (`plan`, `import --dry-run`) take a
 //! file into a scratch journal the same way.
 //!
 //! Moving files between folders is the daemon's business and sending rows the engine's; this
@@ -13,6 +14,7 @@
 //! from that one handle, so what is hashed is what is parsed. File names and input strings in
 //! messages go through [`crate::text`].
 
+mod approve;
 pub mod attach;
 mod finish;
 mod input;
@@ -20,6 +22,7 @@ mod rejects;
 mod take;
 mod undo;
 
+pub use approve::approve_held;
 pub use finish::{Summary, finish, report_name, report_rows};
 pub use input::{display_name, open_input, sha256_file};
 pub use take::{TakeOptions, Taken, take, take_with};

@@ -22,6 +22,8 @@ mod patch;
 mod store;
 mod users;
 
+pub(crate) use change::{SOURCE, describe};
+
 use crate::config::ScimSettings;
 use crate::engine::Engine;
 use crate::engine::ports::Api;

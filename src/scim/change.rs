@@ -19,6 +19,26 @@ pub(crate) const HELD_RETRY_SECS: u64 = 60;
 /// The `inbox` column of a SCIM change: the identity provider is the source.
 pub(crate) const SOURCE: &str = "scim";
 
+/// What a change's file does, read from the name [`super::store`] and [`super::users`] give
+/// it (`scim-deprovision-{id}-{email}`, …): the verb and whom, e.g. `("delete",
+/// "ann@example.com (agent 7)")`. `None` for a name no SCIM change gives.
+pub(crate) fn describe(name: &str) -> Option<(&'static str, String)> {
+    const KINDS: [(&str, &str); 4] = [
+        ("scim-deprovision-", "delete"),
+        ("scim-reprovision-", "restore"),
+        ("scim-update-", "update"),
+        ("scim-provision-", "create"),
+    ];
+    let (verb, rest) = KINDS.iter().find_map(|(p, v)| name.strip_prefix(p).map(|rest| (*v, rest)))?;
+    let who = match rest.split_once('-') {
+        Some((id, email)) if verb != "create" && id.bytes().all(|b| b.is_ascii_digit()) => {
+            format!("{email} (agent {id})")
+        }
+        _ => rest.to_string(),
+    };
+    Some((verb, who))
+}
+
 /// The final row of a change and its file.
 pub(crate) struct Done {
     pub(crate) file_id: i64,
@@ -83,7 +103,7 @@ async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
             return Err(ScimError::later(
                 HELD_RETRY_SECS,
                 format!(
-                    "held by fdsync's guards as file {file_id} ({why}); an operator runs `fdsync approve {file_id}`, then the next retry goes through"
+                    "held by fdsync's guards as file {file_id} ({why}); an operator runs `fdsync approve {file_id}` (or `fdsync approve --scim` for every held change), then the next retry goes through"
                 ),
             ));
         }
@@ -100,5 +120,20 @@ async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_changes_file_name_says_what_it_does_and_to_whom() {
+        let d = |n| describe(n).map(|(v, w)| format!("{v} {w}"));
+        assert_eq!(d("scim-deprovision-7-ann-marie@example.com").as_deref(), Some("delete ann-marie@example.com (agent 7)"));
+        assert_eq!(d("scim-provision-new-hire@example.com").as_deref(), Some("create new-hire@example.com"));
+        assert_eq!(d("scim-reprovision-7-a@example.com").as_deref(), Some("restore a@example.com (agent 7)"));
+        assert_eq!(d("scim-update-9-b@example.com").as_deref(), Some("update b@example.com (agent 9)"));
+        assert_eq!(d("leavers.csv"), None);
     }
 }
