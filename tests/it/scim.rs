@@ -248,7 +248,7 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     // The provider retries while it is held: still held, still one file, nothing deleted.
     assert_eq!(idp.send(reqwest::Method::PATCH, &path, off()).await.0, 503);
     assert!(idp.agent(id.parse().unwrap()).is_some());
-    let file_id = detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string();
+    let file_id = held_file(&detail);
     // `fdsync status` shows the held change, from the SCIM source, with whom it would delete.
     let status = stdout(&idp.app.fdsync(&["status"]).await);
     let who = format!("scim-deprovision-{id}-agent0001@example.com");
@@ -421,27 +421,27 @@ async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_approved_once_each() {
+async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_one_approve_lets_them_through_once() {
     let app_agents = 40;
     let idp = Idp::start_scaled(app_agents).await;
     let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
-    let ids: Vec<String> = list["Resources"]
+    let users: Vec<(String, String)> = list["Resources"]
         .as_array()
         .unwrap()
         .iter()
-        .take(30)
-        .map(|u| u["id"].as_str().unwrap().to_string())
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u["userName"].as_str().unwrap().to_string()))
         .collect();
-    assert_eq!(ids.len(), 30, "{list}");
+    let (cycle, later) = (&users[..30], &users[30]);
     let agents = idp.app.sim.state().agents.len();
     let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
     let mut statuses = Vec::new();
     let mut held = Vec::new();
-    for id in &ids {
+    for (id, _) in cycle {
         let (status, body) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await;
         if status == 503 {
             let detail = body["detail"].as_str().unwrap();
-            held.push(detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string());
+            assert!(detail.contains("fdsync approve --scim"), "{detail}");
+            held.push(held_file(detail));
         }
         statuses.push(status);
     }
@@ -449,13 +449,33 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), allowed, "{statuses:?}");
     assert_eq!(held.len(), 30 - allowed, "{statuses:?}");
     assert_eq!(idp.app.sim.state().agents.len(), agents - allowed, "nothing beyond the rule deleted");
-    for file in &held {
-        let out = idp.app.fdsync(&["approve", file, "--yes"]).await;
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // One decision: `approve --scim` lists whom each held change deletes, asks, approves them all.
+    let out = stdout(&idp.app.at_terminal("approve --scim", "y\n").await);
+    assert!(out.contains(&format!("{} SCIM changes held on connection default ({} delete)", held.len(), held.len())), "{out}");
+    for (id, email) in &cycle[allowed..] {
+        assert!(out.contains(&format!("delete    {email} (agent {id})")), "{email} not listed:\n{out}");
     }
-    // The provider's next cycle retries; each held deprovision goes through, once.
+    assert!(out.contains(&format!("{} held SCIM changes approved by", held.len())), "{out}");
+    // One approval record per file, each naming the approver.
+    let db = idp.app.journal();
+    let approvers: Vec<String> = db
+        .prepare("SELECT DISTINCT approved_by FROM files WHERE approved_by IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(approvers.len(), 1, "{approvers:?}");
+    let approvals: i64 = db.query_row("SELECT COUNT(*) FROM chain WHERE kind = 'approve'", [], |r| r.get(0)).unwrap();
+    assert_eq!(approvals as usize, held.len());
+    // The same cycle goes on: a deprovision held after the approval is not covered by it.
+    let (status, body) = idp.send(reqwest::Method::PATCH, &format!("/Users/{}", later.0), off()).await;
+    assert_eq!(status, 503, "{body}");
+    let after = held_file(body["detail"].as_str().unwrap());
+    assert!(!held.contains(&after));
+    // The provider's retries (twice over the cycle): each approved deprovision goes through, once.
     for _ in 0..2 {
-        for id in &ids {
+        for (id, _) in cycle {
             let mut status = 0;
             for _ in 0..40 {
                 status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0;
@@ -467,11 +487,26 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
             assert_eq!(status, 200, "{id}\n{}", idp.daemon.log());
         }
     }
-    assert_eq!(idp.app.sim.state().agents.len(), agents - 30);
+    assert_eq!(idp.send(reqwest::Method::PATCH, &format!("/Users/{}", later.0), off()).await.0, 503);
+    let remaining: Vec<u64> = idp.app.sim.state().agents.iter().map(|a| a.id).collect();
+    assert_eq!(remaining.len(), agents - 30);
+    assert!(cycle.iter().all(|(id, _)| !remaining.contains(&id.parse().unwrap())));
     let log = idp.app.sim.request_log();
     assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 30);
-    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
-    assert_eq!(files, 30);
+    // The journal: one file per deprovision, each deleted once; the later one still held.
+    let deleted: i64 = db
+        .query_row("SELECT COUNT(*) FROM ops WHERE action = 'delete_agent' AND outcome = 'deleted'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(deleted, 30);
+    let files: i64 = db.query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 31);
+    let state: String = db.query_row("SELECT state FROM files WHERE id = ?1", [&after], |r| r.get(0)).unwrap();
+    assert_eq!(state, "held");
+}
+
+/// The held file's id a held change's SCIM error names.
+fn held_file(detail: &str) -> String {
+    detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).expect("a file id").to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
