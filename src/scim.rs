@@ -22,7 +22,7 @@ mod patch;
 mod store;
 mod users;
 
-pub(crate) use change::{SOURCE, describe};
+pub(crate) use change::{Described, SOURCE, describe};
 
 use crate::config::ScimSettings;
 use crate::engine::Engine;

@@ -71,11 +71,8 @@ async fn held_changes(journal: &Journal, connection: &str) -> anyhow::Result<Vec
 
 /// The list an operator approves: each change's file, what it does, to whom; why they are held.
 pub(super) fn print_cycle(held: &[FileRecord], connection: &str) {
-    let verbs: Vec<(&str, String)> = held
-        .iter()
-        .map(|f| crate::scim::describe(&f.name).unwrap_or(("change", f.name.clone())))
-        .collect();
-    let count = |v: &str| verbs.iter().filter(|(verb, _)| *verb == v).count();
+    let verbs: Vec<crate::scim::Described> = held.iter().map(|f| crate::scim::describe(&f.name)).collect();
+    let count = |v: &str| verbs.iter().filter(|d| d.change == v).count();
     let tally: Vec<String> = ["delete", "create", "restore", "update"]
         .iter()
         .filter(|v| count(v) > 0)
@@ -88,8 +85,8 @@ pub(super) fn print_cycle(held: &[FileRecord], connection: &str) {
         tally.join(", ")
     );
     println!("  {:>6}  {:<8}  whom", "file", "change");
-    for (f, (verb, who)) in held.iter().zip(&verbs) {
-        println!("  {:>6}  {verb:<8}  {}", f.id, shown(who));
+    for (f, d) in held.iter().zip(&verbs) {
+        println!("  {:>6}  {:<8}  {}", f.id, d.change, d.whom(shown));
     }
     if let Some(last) = held.last() {
         let why = last.error.as_deref().map_or_else(|| "held by the guards".to_string(), shown);

@@ -28,6 +28,9 @@ pub struct RawScim {
     /// `Host` names answered besides the listen address and `localhost:<port>`.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// Seconds without a new held change before a cycle's held changes are notified, in one
+    /// message (default 30).
+    pub notify_quiet_secs: Option<u64>,
 }
 
 /// `[scim]`, resolved.
@@ -41,7 +44,12 @@ pub struct ScimSettings {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Extra `Host` names, lower-cased.
     pub hosts: Vec<String>,
+    /// How long the provider holds no new change before its cycle's held changes are notified.
+    pub notify_quiet: std::time::Duration,
 }
+
+/// `scim.notify_quiet_secs` when not set.
+pub const NOTIFY_QUIET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Resolves `[scim]` against the configured connections.
 pub(super) fn resolve(
@@ -95,8 +103,13 @@ pub(super) fn resolve(
              $CREDENTIALS_DIRECTORY/scim_token or the FDSYNC_SCIM_TOKEN environment variable",
         )
     })?;
+    let notify_quiet = match raw.notify_quiet_secs {
+        None => NOTIFY_QUIET,
+        Some(0) => return Err(Error::invalid("scim.notify_quiet_secs", "must be at least 1")),
+        Some(s) => std::time::Duration::from_secs(s),
+    };
     let hosts = raw.hosts.iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
-    Ok(Some(ScimSettings { listen, connection, token, tls, hosts }))
+    Ok(Some(ScimSettings { listen, connection, token, tls, hosts, notify_quiet }))
 }
 
 #[cfg(test)]

@@ -639,3 +639,66 @@ async fn a_kill_9_mid_attribute_patch_then_the_providers_retry_makes_one_update(
     let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
     assert_eq!(files, 1, "the retry found nothing left to change");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_held_changes_of_one_cycle_are_one_notification_and_one_block_on_the_page() {
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_port = hook.local_addr().unwrap().port();
+    let hooks = crate::notify::receiver(hook, vec![]).await;
+    let secrets = tempfile::tempdir().unwrap();
+    let url_file = secrets.path().join("hook_url");
+    crate::notify::private_file(&url_file, &format!("http://127.0.0.1:{hook_port}/hook\n"));
+    let page_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let extra = format!(
+        "[http]\nlisten = \"127.0.0.1:{page_port}\"\n[[notify]]\nname = \"chat\"\non = [\"held\"]\nwebhook_url_file = \"{}\"\n",
+        url_file.display()
+    );
+    let idp = Idp::start_full(10, &extra, "notify_quiet_secs = 4", false).await;
+    let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
+    let users: Vec<(String, String)> = list["Resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|u| (u["id"].as_str().unwrap().to_string(), u["userName"].as_str().unwrap().to_string()))
+        .collect();
+    let allowed = idp.app.sim.state().agents.len() / 10;
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let mut held = Vec::new();
+    for (id, email) in &users[..6] {
+        if idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0 == 503 {
+            held.push((id.clone(), email.clone()));
+        }
+    }
+    assert_eq!(held.len(), 6 - allowed);
+    // The provider retries its held changes before the cycle is over: nothing more is notified.
+    for (id, _) in &held {
+        assert_eq!(idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0, 503);
+    }
+    assert!(wait_until(WAIT, || crate::notify::count(&hooks) >= 1).await, "{}", idp.daemon.log());
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let got = hooks.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one notification for the cycle: {got:?}");
+    let body = &got[0].1;
+    assert_eq!(body["event"], "held");
+    assert_eq!(body["files"].as_array().map(Vec::len), Some(held.len()), "{body}");
+    let text = body["text"].as_str().unwrap();
+    assert!(text.contains(&format!("{} SCIM changes", held.len())) && text.contains("fdsync approve --scim"), "{text}");
+    for (id, email) in &held {
+        let email = email.replace('_', "\\_");
+        assert!(text.contains(&format!("delete {email} (agent {id})")), "{email} not named: {text}");
+    }
+    let rows = crate::notify::outbox(&idp.app);
+    assert_eq!(rows.len(), held.len(), "{rows:?}");
+    assert!(rows.iter().all(|(e, state, attempts)| e == "held" && state == "sent" && *attempts == 1), "{rows:?}");
+    // The page shows them as one block with the one command.
+    let page = reqwest::get(format!("http://127.0.0.1:{page_port}/")).await.unwrap().text().await.unwrap();
+    assert!(page.contains(&format!("{} SCIM changes from the identity provider are held", held.len())), "{page}");
+    assert_eq!(page.matches("fdsync approve --scim").count(), 1, "{page}");
+    assert_eq!(page.matches("<pre class=\"cmd\">").count(), 1, "no per-file command: {page}");
+    // A change held later, in a cycle of its own, is a notification of its own.
+    let (id, _) = &users[6];
+    assert_eq!(idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0, 503);
+    assert!(wait_until(WAIT, || crate::notify::count(&hooks) >= 2).await, "{}", idp.daemon.log());
+    let second = hooks.lock().unwrap()[1].1.clone();
+    assert_eq!(second["files"].as_array().map(Vec::len), Some(1), "{second}");
+}
