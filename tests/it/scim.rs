@@ -702,3 +702,49 @@ async fn the_held_changes_of_one_cycle_are_one_notification_and_one_block_on_the
     let second = hooks.lock().unwrap()[1].1.clone();
     assert_eq!(second["files"].as_array().map(Vec::len), Some(1), "{second}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undo_of_an_attribute_update_puts_the_agents_old_values_back() {
+    let idp = Idp::start("").await;
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0002%40example.com%22").await;
+    let id: u64 = list["Resources"][0]["id"].as_str().expect("listed").parse().unwrap();
+    let before = idp.agent(id).expect("the seeded agent");
+    let rename = patch(json!([{"op": "Replace", "path": "displayName", "value": "Agent Two Renamed"},
+                              {"op": "Replace", "path": "title", "value": "Team lead"}]));
+    let (status, user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(rename)).await;
+    assert_eq!(status, 200, "{user}");
+    let changed = idp.agent(id).unwrap();
+    assert_eq!((changed.name.as_str(), changed.job_title.as_deref()), ("Agent Two Renamed", Some("Team lead")));
+    assert_ne!(before.job_title.as_deref(), Some("Team lead"), "the seed differs from the change");
+    let db = idp.app.journal();
+    let file: i64 = db.query_row("SELECT id FROM files WHERE name LIKE 'scim-update-%'", [], |r| r.get(0)).unwrap();
+    let done = || {
+        idp.app.journal().query_row("SELECT state FROM files WHERE id = ?1", [file], |r| r.get::<_, String>(0)).ok()
+            == Some("done".into())
+    };
+    assert!(wait_until(WAIT, done).await, "{}", idp.daemon.log());
+    let Idp { app, daemon, .. } = idp;
+    assert_eq!(daemon.stop().await, 0);
+    // The real binary's undo, as an operator runs it: the values saved before the update go back.
+    let out = app.fdsync(&["undo", &file.to_string(), "--yes"]).await;
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    let after = app.sim.state().agents.into_iter().find(|a| a.id == id).expect("still an agent");
+    // The seed had no title (null); fdsync writes "no title" as "" (as a SCIM `remove` of `title` does).
+    let title = |t: Option<String>| t.filter(|t| !t.is_empty());
+    assert_eq!((after.name, title(after.job_title), after.email), (before.name, title(before.job_title), before.email));
+    let log = app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(), 2, "{log:?}");
+    let undo: (String, Option<String>) = db
+        .query_row(
+            "SELECT o.action, o.outcome FROM ops o JOIN files f ON f.id = o.file_id WHERE f.undo_of = ?1",
+            [file],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(undo, ("update_agent".to_string(), Some("updated".to_string())));
+    // A second undo changes nothing more.
+    let again = app.fdsync(&["undo", &file.to_string(), "--yes"]).await;
+    assert_eq!(code(&again), 0, "{}\n{}", stdout(&again), stderr(&again));
+    let log = app.sim.request_log();
+    assert_eq!(log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(), 2, "{log:?}");
+}
