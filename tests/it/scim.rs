@@ -253,8 +253,14 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     let status = stdout(&idp.app.fdsync(&["status"]).await);
     let who = format!("scim-deprovision-{id}-agent0001@example.com");
     assert!(status.contains(&who) && status.contains("held"), "{status}");
+    // At a terminal, approve shows whom the held change deletes before it asks.
+    let asked = stdout(&idp.app.at_terminal(&format!("approve {file_id}"), "n\n").await);
+    assert!(asked.contains(&format!("delete    agent0001@example.com (agent {id})")) && asked.contains("not approved"), "{asked}");
     let approved = idp.app.fdsync(&["approve", &file_id, "--yes"]).await;
     assert_eq!(code(&approved), 0, "{}", stderr(&approved));
+    let none = idp.app.fdsync(&["approve", "--scim", "--yes"]).await;
+    assert_eq!(code(&none), 2, "nothing left to approve: {}", stderr(&none));
+    assert!(stderr(&none).contains("no SCIM change is held on connection default"), "{}", stderr(&none));
     let mut status = 0;
     for _ in 0..40 {
         status = idp.send(reqwest::Method::PATCH, &path, off()).await.0;
