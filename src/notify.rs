@@ -143,7 +143,12 @@ impl Delivery {
     /// target, `n` among them) as one message, once the identity provider has held no new
     /// change for [`Self::held_quiet`] (or ten times that after the first): until then they
     /// are put off together; then one send, whose outcome every notice of the cycle shares.
-    async fn deliver_cycle(&self, n: &Notice, target: &NotifyTarget, cycle: Vec<Notice>) -> crate::journal::Result<()> {
+    async fn deliver_cycle(
+        &self,
+        n: &Notice,
+        target: &NotifyTarget,
+        cycle: Vec<Notice>,
+    ) -> crate::journal::Result<()> {
         if !cycle.iter().any(|c| c.id == n.id) {
             return Ok(()); // delivered with its cycle
         }
@@ -180,7 +185,13 @@ impl Delivery {
         let age = Duration::from_millis((now_ms() - n.created_at).max(0) as u64);
         let (end, why) = match result {
             Ok(()) => {
-                tracing::info!(event, to, file_id = n.file_id, notices = ids.len(), "Notification delivered.");
+                tracing::info!(
+                    event,
+                    to,
+                    file_id = n.file_id,
+                    notices = ids.len(),
+                    "Notification delivered."
+                );
                 (NoticeEnd::Sent, None)
             }
             Err(Undelivered::Retry(why)) if age < GIVE_UP_AFTER => {

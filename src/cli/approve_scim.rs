@@ -78,12 +78,7 @@ pub(super) fn print_cycle(held: &[FileRecord], connection: &str) {
         .filter(|v| count(v) > 0)
         .map(|v| format!("{} {v}", count(v)))
         .collect();
-    println!(
-        "{} SCIM changes held on connection {} ({}):",
-        held.len(),
-        shown(connection),
-        tally.join(", ")
-    );
+    println!("{} SCIM changes held on connection {} ({}):", held.len(), shown(connection), tally.join(", "));
     println!("  {:>6}  {:<8}  whom", "file", "change");
     for (f, d) in held.iter().zip(&verbs) {
         println!("  {:>6}  {:<8}  {}", f.id, d.change, d.whom(shown));

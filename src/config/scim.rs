@@ -131,11 +131,10 @@ mod tests {
 
     #[test]
     fn a_held_cycle_is_notified_after_30_quiet_seconds_unless_set_and_never_0() {
-        let scim = |extra: &str| {
-            format!("[scim]\nlisten = \"127.0.0.1:9443\"\n{extra}")
-        };
+        let scim = |extra: &str| format!("[scim]\nlisten = \"127.0.0.1:9443\"\n{extra}");
         let token = [("FDSYNC_SCIM_TOKEN", "t")];
-        let quiet = |extra: &str| resolve_with(&scim(extra), &token).map(|s| s.unwrap().notify_quiet.as_secs());
+        let quiet =
+            |extra: &str| resolve_with(&scim(extra), &token).map(|s| s.unwrap().notify_quiet.as_secs());
         assert_eq!(quiet(""), Ok(30));
         assert_eq!(quiet("notify_quiet_secs = 5"), Ok(5));
         assert!(quiet("notify_quiet_secs = 0").unwrap_err().contains("scim.notify_quiet_secs"));

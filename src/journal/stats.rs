@@ -196,7 +196,14 @@ mod tests {
         let active = j.active_files().await.expect("active");
         assert_eq!(
             active,
-            [ActiveFile { id, name: "a.csv".into(), path: "/p/a.csv".into(), held: false, reason: None, inbox: None }]
+            [ActiveFile {
+                id,
+                name: "a.csv".into(),
+                path: "/p/a.csv".into(),
+                held: false,
+                reason: None,
+                inbox: None
+            }]
         );
         assert_eq!(
             s.in_progress,

@@ -138,8 +138,11 @@ pub(super) fn for_held_cycle(held: &[FileFacts]) -> Message {
     let connection = held.first().map_or("", |f| f.file.connection.as_str());
     let line = |outside: &dyn Fn(&str) -> String| {
         let kinds: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
-        let mut whom: Vec<String> =
-            files.iter().take(NAMED_CHANGES).map(|f| format!("{} {}", f.what.change, f.what.whom(outside))).collect();
+        let mut whom: Vec<String> = files
+            .iter()
+            .take(NAMED_CHANGES)
+            .map(|f| format!("{} {}", f.what.change, f.what.whom(outside)))
+            .collect();
         if files.len() > NAMED_CHANGES {
             whom.push(format!("and {} more", files.len() - NAMED_CHANGES));
         }
@@ -205,7 +208,12 @@ impl Message {
         if !self.files.is_empty() {
             body.push_str("\nHeld changes:\n");
             for f in &self.files {
-                body.push_str(&format!("  file {}: {} {}\n", f.id, f.what.change, f.what.whom(|e| e.to_string())));
+                body.push_str(&format!(
+                    "  file {}: {} {}\n",
+                    f.id,
+                    f.what.change,
+                    f.what.whom(|e| e.to_string())
+                ));
             }
         }
         for (what, path) in [("Report", &self.report), ("Rejects file", &self.rejects)] {
@@ -344,12 +352,19 @@ mod tests {
         assert!(m.text.contains("and 3 more; check them, then run `fdsync approve --scim`"), "{}", m.text);
         assert!(m.plain.contains("delete a_10@example.com (agent 10), and 3 more"), "{}", m.plain);
         let json = serde_json::to_value(&m).unwrap();
-        assert_eq!((json["event"].as_str(), json["files"].as_array().map(Vec::len)), (Some("held"), Some(13)));
+        assert_eq!(
+            (json["event"].as_str(), json["files"].as_array().map(Vec::len)),
+            (Some("held"), Some(13))
+        );
         assert_eq!(json["files"][12]["change"], "create");
         assert_eq!(json["files"][12]["email"], "boss@example.com");
         assert_eq!(json["files"][0]["agent_id"], 1);
         assert_eq!(json["counts"]["delete"], 12);
-        assert!(m.email_body().contains("file 112: delete a_12@example.com (agent 12)"), "{}", m.email_body());
+        assert!(
+            m.email_body().contains("file 112: delete a_12@example.com (agent 12)"),
+            "{}",
+            m.email_body()
+        );
         let single = serde_json::to_value(for_file(NotifyEvent::Held, &facts("off.csv"), None)).unwrap();
         assert!(single.get("files").is_none(), "a file's message is as before: {single}");
     }

@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn a_changes_file_name_says_what_it_does_and_to_whom() {
         let d = |n| Some(describe(n)).map(|d| format!("{} {}", d.change, d.whom(|e| e.to_string())));
-        assert_eq!(d("scim-deprovision-7-ann-marie@example.com").as_deref(), Some("delete ann-marie@example.com (agent 7)"));
+        assert_eq!(
+            d("scim-deprovision-7-ann-marie@example.com").as_deref(),
+            Some("delete ann-marie@example.com (agent 7)")
+        );
         assert_eq!(d("scim-provision-new-hire@example.com").as_deref(), Some("create new-hire@example.com"));
         assert_eq!(d("scim-reprovision-7-a@example.com").as_deref(), Some("restore a@example.com (agent 7)"));
         assert_eq!(d("scim-update-9-b@example.com").as_deref(), Some("update b@example.com (agent 9)"));

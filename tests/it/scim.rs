@@ -255,7 +255,11 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     assert!(status.contains(&who) && status.contains("held"), "{status}");
     // At a terminal, approve shows whom the held change deletes before it asks.
     let asked = stdout(&idp.app.at_terminal(&format!("approve {file_id}"), "n\n").await);
-    assert!(asked.contains(&format!("delete    agent0001@example.com (agent {id})")) && asked.contains("not approved"), "{asked}");
+    assert!(
+        asked.contains(&format!("delete    agent0001@example.com (agent {id})"))
+            && asked.contains("not approved"),
+        "{asked}"
+    );
     let approved = idp.app.fdsync(&["approve", &file_id, "--yes"]).await;
     assert_eq!(code(&approved), 0, "{}", stderr(&approved));
     let none = idp.app.fdsync(&["approve", "--scim", "--yes"]).await;
@@ -427,7 +431,8 @@ async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_one_approve_lets_them_through_once() {
+async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_one_approve_lets_them_through_once()
+ {
     let app_agents = 40;
     let idp = Idp::start_scaled(app_agents).await;
     let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
@@ -457,7 +462,14 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
     assert_eq!(idp.app.sim.state().agents.len(), agents - allowed, "nothing beyond the rule deleted");
     // One decision: `approve --scim` lists whom each held change deletes, asks, approves them all.
     let out = stdout(&idp.app.at_terminal("approve --scim", "y\n").await);
-    assert!(out.contains(&format!("{} SCIM changes held on connection default ({} delete)", held.len(), held.len())), "{out}");
+    assert!(
+        out.contains(&format!(
+            "{} SCIM changes held on connection default ({} delete)",
+            held.len(),
+            held.len()
+        )),
+        "{out}"
+    );
     for (id, email) in &cycle[allowed..] {
         assert!(out.contains(&format!("delete    {email} (agent {id})")), "{email} not listed:\n{out}");
     }
@@ -472,7 +484,8 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
         .map(Result::unwrap)
         .collect();
     assert_eq!(approvers.len(), 1, "{approvers:?}");
-    let approvals: i64 = db.query_row("SELECT COUNT(*) FROM chain WHERE kind = 'approve'", [], |r| r.get(0)).unwrap();
+    let approvals: i64 =
+        db.query_row("SELECT COUNT(*) FROM chain WHERE kind = 'approve'", [], |r| r.get(0)).unwrap();
     assert_eq!(approvals as usize, held.len());
     // The same cycle goes on: a deprovision held after the approval is not covered by it.
     let (status, body) = idp.send(reqwest::Method::PATCH, &format!("/Users/{}", later.0), off()).await;
@@ -501,12 +514,17 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
     assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 30);
     // The journal: one file per deprovision, each deleted once; the later one still held.
     let deleted: i64 = db
-        .query_row("SELECT COUNT(*) FROM ops WHERE action = 'delete_agent' AND outcome = 'deleted'", [], |r| r.get(0))
+        .query_row(
+            "SELECT COUNT(*) FROM ops WHERE action = 'delete_agent' AND outcome = 'deleted'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(deleted, 30);
     let files: i64 = db.query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
     assert_eq!(files, 31);
-    let state: String = db.query_row("SELECT state FROM files WHERE id = ?1", [&after], |r| r.get(0)).unwrap();
+    let state: String =
+        db.query_row("SELECT state FROM files WHERE id = ?1", [&after], |r| r.get(0)).unwrap();
     assert_eq!(state, "held");
 }
 
@@ -688,17 +706,26 @@ async fn the_held_changes_of_one_cycle_are_one_notification_and_one_block_on_the
     assert_eq!(body["event"], "held");
     assert_eq!(body["files"].as_array().map(Vec::len), Some(held.len()), "{body}");
     let text = body["text"].as_str().unwrap();
-    assert!(text.contains(&format!("{} SCIM changes", held.len())) && text.contains("fdsync approve --scim"), "{text}");
+    assert!(
+        text.contains(&format!("{} SCIM changes", held.len())) && text.contains("fdsync approve --scim"),
+        "{text}"
+    );
     for (id, email) in &held {
         let email = email.replace('_', "\\_");
         assert!(text.contains(&format!("delete {email} (agent {id})")), "{email} not named: {text}");
     }
     let rows = crate::notify::outbox(&idp.app);
     assert_eq!(rows.len(), held.len(), "{rows:?}");
-    assert!(rows.iter().all(|(e, state, attempts)| e == "held" && state == "sent" && *attempts == 1), "{rows:?}");
+    assert!(
+        rows.iter().all(|(e, state, attempts)| e == "held" && state == "sent" && *attempts == 1),
+        "{rows:?}"
+    );
     // The page shows them as one block with the one command.
     let page = reqwest::get(format!("http://127.0.0.1:{page_port}/")).await.unwrap().text().await.unwrap();
-    assert!(page.contains(&format!("{} SCIM changes from the identity provider are held", held.len())), "{page}");
+    assert!(
+        page.contains(&format!("{} SCIM changes from the identity provider are held", held.len())),
+        "{page}"
+    );
     assert_eq!(page.matches("fdsync approve --scim").count(), 1, "{page}");
     assert_eq!(page.matches("<pre class=\"cmd\">").count(), 1, "no per-file command: {page}");
     // A change held later, in a cycle of its own, is a notification of its own.
@@ -720,12 +747,19 @@ async fn undo_of_an_attribute_update_puts_the_agents_old_values_back() {
     let (status, user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(rename)).await;
     assert_eq!(status, 200, "{user}");
     let changed = idp.agent(id).unwrap();
-    assert_eq!((changed.name.as_str(), changed.job_title.as_deref()), ("Agent Two Renamed", Some("Team lead")));
+    assert_eq!(
+        (changed.name.as_str(), changed.job_title.as_deref()),
+        ("Agent Two Renamed", Some("Team lead"))
+    );
     assert_ne!(before.job_title.as_deref(), Some("Team lead"), "the seed differs from the change");
     let db = idp.app.journal();
-    let file: i64 = db.query_row("SELECT id FROM files WHERE name LIKE 'scim-update-%'", [], |r| r.get(0)).unwrap();
+    let file: i64 =
+        db.query_row("SELECT id FROM files WHERE name LIKE 'scim-update-%'", [], |r| r.get(0)).unwrap();
     let done = || {
-        idp.app.journal().query_row("SELECT state FROM files WHERE id = ?1", [file], |r| r.get::<_, String>(0)).ok()
+        idp.app
+            .journal()
+            .query_row("SELECT state FROM files WHERE id = ?1", [file], |r| r.get::<_, String>(0))
+            .ok()
             == Some("done".into())
     };
     assert!(wait_until(WAIT, done).await, "{}", idp.daemon.log());
@@ -737,9 +771,16 @@ async fn undo_of_an_attribute_update_puts_the_agents_old_values_back() {
     let after = app.sim.state().agents.into_iter().find(|a| a.id == id).expect("still an agent");
     // The seed had no title (null); fdsync writes "no title" as "" (as a SCIM `remove` of `title` does).
     let title = |t: Option<String>| t.filter(|t| !t.is_empty());
-    assert_eq!((after.name, title(after.job_title), after.email), (before.name, title(before.job_title), before.email));
+    assert_eq!(
+        (after.name, title(after.job_title), after.email),
+        (before.name, title(before.job_title), before.email)
+    );
     let log = app.sim.request_log();
-    assert_eq!(log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(), 2, "{log:?}");
+    assert_eq!(
+        log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(),
+        2,
+        "{log:?}"
+    );
     let undo: (String, Option<String>) = db
         .query_row(
             "SELECT o.action, o.outcome FROM ops o JOIN files f ON f.id = o.file_id WHERE f.undo_of = ?1",
@@ -752,5 +793,9 @@ async fn undo_of_an_attribute_update_puts_the_agents_old_values_back() {
     let again = app.fdsync(&["undo", &file.to_string(), "--yes"]).await;
     assert_eq!(code(&again), 0, "{}\n{}", stdout(&again), stderr(&again));
     let log = app.sim.request_log();
-    assert_eq!(log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(), 2, "{log:?}");
+    assert_eq!(
+        log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(),
+        2,
+        "{log:?}"
+    );
 }
