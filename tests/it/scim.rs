@@ -64,6 +64,14 @@ impl Idp {
         self.send(reqwest::Method::GET, path, None).await
     }
 
+    /// The seeded agents as users: (id, userName), in the service's order.
+    async fn seeded_users(&self) -> Vec<(String, String)> {
+        let (_, list) = self.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
+        let user =
+            |u: &Value| (u["id"].as_str().unwrap().to_string(), u["userName"].as_str().unwrap().to_string());
+        list["Resources"].as_array().expect("a ListResponse").iter().map(user).collect()
+    }
+
     fn agent(&self, id: u64) -> Option<fdsync_sim::User> {
         self.app.sim.state().agents.into_iter().find(|a| a.id == id)
     }
@@ -435,13 +443,7 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
  {
     let app_agents = 40;
     let idp = Idp::start_scaled(app_agents).await;
-    let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
-    let users: Vec<(String, String)> = list["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| (u["id"].as_str().unwrap().to_string(), u["userName"].as_str().unwrap().to_string()))
-        .collect();
+    let users = idp.seeded_users().await;
     let (cycle, later) = (&users[..30], &users[30]);
     let agents = idp.app.sim.state().agents.len();
     let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
@@ -678,13 +680,7 @@ async fn the_held_changes_of_one_cycle_are_one_notification_and_one_block_on_the
         url_file.display()
     );
     let idp = Idp::start_full(10, &extra, "notify_quiet_secs = 4", false).await;
-    let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
-    let users: Vec<(String, String)> = list["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|u| (u["id"].as_str().unwrap().to_string(), u["userName"].as_str().unwrap().to_string()))
-        .collect();
+    let users = idp.seeded_users().await;
     let allowed = idp.app.sim.state().agents.len() / 10;
     let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
     let mut held = Vec::new();
