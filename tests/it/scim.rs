@@ -261,6 +261,7 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     let status = stdout(&idp.app.fdsync(&["status"]).await);
     let who = format!("scim-deprovision-{id}-agent0001@example.com");
     assert!(status.contains(&who) && status.contains("held"), "{status}");
+    assert!(status.contains("held SCIM changes: 1; `fdsync approve --scim`"), "{status}");
     // At a terminal, approve shows whom the held change deletes before it asks.
     let asked = stdout(&idp.app.at_terminal(&format!("approve {file_id}"), "n\n").await);
     assert!(
