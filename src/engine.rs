@@ -41,6 +41,7 @@ pub use preview::{Preview, PreviewHolds};
 pub use send::Tally;
 
 use crate::journal::{self, Journal, OpRecord, now_ms};
+use crate::pipeline::{self, Progress};
 use health::Health;
 use pacer::Pacer;
 use ports::Api;
@@ -411,7 +412,7 @@ impl<A: Api> Parts<A> {
             return Ok(false);
         }
         for id in ids {
-            if self.journal.progress(*id).await? == journal::Progress::Running {
+            if pipeline::progress(&self.journal, *id).await? == Progress::Running {
                 return Ok(false);
             }
         }

@@ -26,7 +26,7 @@ pub use files::{FileRecord, FileState, NewFile};
 pub use moves::{BackState, Found, Move, MoveState};
 pub use ops::{NewOp, OpRecord, OpResult, OpState};
 pub use outbox::{FileFacts, Notice, NoticeEnd, Route};
-pub use queries::{Progress, ReportLine, RowCounts};
+pub use queries::{ReportLine, RowCounts};
 pub use scim::ScimUser;
 pub use stats::{ActiveFile, FileProgress, JournalStats};
 pub use undo::Undoable;

@@ -11,8 +11,8 @@ use crate::engine::{Engine, EngineConfig, Mode, RunEnd, RunUntil};
 use crate::exit::Exit;
 use crate::freshdesk::Client;
 use crate::intake::Limits;
-use crate::journal::{FileState, Journal, Progress};
-use crate::pipeline::{self, TakeOptions, Taken};
+use crate::journal::{FileState, Journal};
+use crate::pipeline::{self, Progress, TakeOptions, Taken};
 use crate::text::{Shown, shown_path};
 use anyhow::Context;
 use std::path::{Path, PathBuf};
@@ -120,7 +120,7 @@ pub(crate) async fn run_files(
     match end {
         RunEnd::Finished => {
             for id in targets {
-                if let Progress::Held(why) = journal.progress(id).await? {
+                if let Progress::Held(why) = pipeline::progress(journal, id).await? {
                     let name = journal.file(id).await?.map(|f| f.name).unwrap_or_default();
                     let why = why.unwrap_or_default();
                     println!(

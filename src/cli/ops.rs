@@ -50,7 +50,7 @@ pub(super) async fn retry(config: Option<&Path>, args: RetryArgs) -> anyhow::Res
     }
     let actor = super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
-    let n = journal.requeue_failed_on(args.file, args.connection, actor.clone()).await?;
+    let n = pipeline::retry(&journal, args.file, args.connection, actor.clone()).await?;
     if n > 0 {
         let head = journal.chain_head().await?;
         super::operator::announce(
@@ -114,7 +114,7 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
             return Ok(Exit::RowsFailed);
         }
     }
-    let Some(head) = journal.approve_file(file.id, actor.clone(), args.note.clone()).await? else {
+    let Some(head) = pipeline::approve(&journal, file.id, actor.clone(), args.note.clone()).await? else {
         eprintln!("file {} is no longer held", file.id);
         return Ok(Exit::Usage);
     };

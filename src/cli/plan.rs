@@ -166,7 +166,7 @@ async fn plan_all(
             // Over its inbox's caps: say so, and preview its rows all the same.
             Taken::New { file_id, state: FileState::Held, .. } => {
                 held.extend(journal.file(file_id).await?.and_then(|f| f.error));
-                journal.set_file_state(file_id, FileState::Processing, None).await?;
+                pipeline::start(&journal, file_id).await?;
                 file_id
             }
             other => other.file_id(),

@@ -172,7 +172,7 @@ async fn start(
             return Ok(Exit::RowsFailed);
         }
         let note = Some("approved by `fdsync undo --yes`".to_string());
-        if let Some(head) = journal.approve_file(undo, actor.clone(), note).await? {
+        if let Some(head) = pipeline::approve(journal, undo, actor.clone(), note).await? {
             let what = format!("undo file {undo} approved");
             super::operator::announce("approve", actor, &what, Some(undo), Some(&head));
         }

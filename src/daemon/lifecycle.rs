@@ -1,7 +1,8 @@
 //! A taken file's moves between the state folders, as the journal decides them: admitting a
 //! claimed file (`pipeline::take`), finishing files whose rows are all final, bringing approved
 //! files back from `held/`, and recovering `processing/` after a crash. It owns the state
-//! folders ([`Dirs`]) and the spool owns it. File names reach logs and `.error.txt` notes only
+//! folders ([`Dirs`]) and the spool owns it. It moves bytes; where a file is now, and every
+//! other change to its row, is recorded by the pipeline ([`pipeline::moved`]). File names reach logs and `.error.txt` notes only
 //! escaped ([`crate::text`]).
 
 use super::connections::DaemonEngine;
@@ -134,7 +135,7 @@ impl Lifecycle {
             Taken::Rejected { file_id, error } => {
                 tracing::warn!(file_id, file = %Shown(name), error = %Escaped(&error), "File rejected; nothing from it is sent.");
                 if let Some(dest) = self.to_failed(Some(file_id), path, name, &error) {
-                    self.journal.set_file_path(file_id, dest.display().to_string()).await?;
+                    pipeline::moved(&self.journal, file_id, &dest).await?;
                 }
             }
         }
@@ -155,7 +156,7 @@ impl Lifecycle {
             }
             _ if state == FileState::Held => self.hold(file_id, path, name, None).await?,
             _ => {
-                self.journal.set_file_path(file_id, path.display().to_string()).await?;
+                pipeline::moved(&self.journal, file_id, path).await?;
                 self.nudge_engines();
             }
         }
@@ -198,7 +199,7 @@ impl Lifecycle {
         name: &str,
     ) -> journal::Result<()> {
         match inbox::move_into(path, dir, &format!("{file_id}-{name}")) {
-            Ok(dest) => self.journal.set_file_path(file_id, dest.display().to_string()).await,
+            Ok(dest) => pipeline::moved(&self.journal, file_id, &dest).await,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
             Err(e) => {
                 let msg = format!("file {file_id} cannot be moved to {}: {e}", dir.display());
@@ -271,7 +272,7 @@ impl Lifecycle {
         if in_held {
             self.move_and_record(f.id, &path, &self.dirs.processing.clone(), &f.name).await?;
         }
-        if self.journal.progress(f.id).await? != journal::Progress::Final {
+        if pipeline::progress(&self.journal, f.id).await? != pipeline::Progress::Final {
             return Ok(());
         }
         let summary = match pipeline::finish(&self.journal, &self.dirs.state, f.id).await {

@@ -24,7 +24,7 @@ use super::safety::guards::Account;
 use super::safety::vet::{Vetted, vet_delete};
 use crate::domain::{AgentRef, Email, NewAgent, NewTicket, Op, Outcome, idempotency_tag};
 use crate::freshdesk::{Answer, EndpointClass, Existing};
-use crate::journal::{self, FileState, OpRecord, OpResult, now_ms};
+use crate::journal::{self, OpRecord, OpResult, now_ms};
 use std::time::Duration;
 
 /// How long a ticket waits when the account's ticket fields cannot be read.
@@ -86,7 +86,7 @@ impl<'a, A: Api> Worker<'a, A> {
             Next::Hold { reason } => {
                 tracing::warn!(reason = %reason, "File held: a delete cannot run safely yet.");
                 journal.retry_op(op.id, now_ms(), true, None, reason.clone()).await?;
-                journal.set_file_state(op.file_id, FileState::Held, Some(reason)).await
+                crate::pipeline::hold(journal, op.file_id, reason).await
             }
             Next::Retry { refund, delay, code, message, http_status } => {
                 let attempts = if refund { op.attempts } else { op.attempts + 1 };

@@ -1,6 +1,7 @@
 //! Read queries over the `ops` table: the ops the engine may run now, the ops left `sending`,
-//! a file's row counts, its progress ([`Progress`]) and report lines, a row's pre-delete
-//! snapshot, and cross-file key lookups. It only reads; it must not change an op (the writes are in `ops.rs`).
+//! a file's row counts (from which the pipeline answers whether it is finished) and report lines,
+//! a row's pre-delete snapshot, and cross-file key lookups. It only reads; it must not change an op
+//! (the writes are in `ops.rs`).
 
 use super::ops::{OpRecord, OpState};
 use super::{Error, Journal, Result};
@@ -22,18 +23,6 @@ impl RowCounts {
     pub fn is_final(&self) -> bool {
         self.pending == 0 && self.sending == 0
     }
-}
-
-/// Where a file stands for whoever waits on it: the one answer to "is this file finished?"
-/// (the engine's run, the daemon's lifecycle and `fdsync import` each ask it).
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Progress {
-    /// Held until approved, whatever its rows (and why, when known).
-    Held(Option<String>),
-    /// Every row is final: its report can be written.
-    Final,
-    /// Rows are still pending or being sent.
-    Running,
 }
 
 /// One line of a report, straight from the journal.
@@ -175,16 +164,6 @@ impl Journal {
 
     pub async fn row_counts(&self, file_id: i64) -> Result<RowCounts> {
         self.call(move |c| counts(c, file_id)).await
-    }
-
-    /// Whether a file is held, finished (every row final) or still running.
-    pub async fn progress(&self, file_id: i64) -> Result<Progress> {
-        if let Some(f) = self.file(file_id).await?
-            && f.state == super::FileState::Held
-        {
-            return Ok(Progress::Held(f.error));
-        }
-        Ok(if self.row_counts(file_id).await?.is_final() { Progress::Final } else { Progress::Running })
     }
 
     /// A finished op elsewhere on this connection with this key that created something

@@ -274,20 +274,3 @@ async fn the_read_only_connection_reads_what_the_writer_committed_and_refuses_to
     release_tx.send(()).unwrap();
     assert_eq!(held.await.unwrap().unwrap(), 1, "the read saw its own snapshot");
 }
-
-#[tokio::test]
-async fn a_file_is_running_until_every_row_is_final_and_held_whatever_its_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let (j, file) = journal_with_file(dir.path()).await;
-    j.insert_ops(file, vec![new_op(1, get_op("a@example.com"))]).await.unwrap();
-    assert_eq!(j.progress(file).await.unwrap(), Progress::Running);
-    j.set_file_state(file, FileState::Held, Some("too many deletes".into())).await.unwrap();
-    assert_eq!(j.progress(file).await.unwrap(), Progress::Held(Some("too many deletes".into())));
-    j.set_file_state(file, FileState::Processing, None).await.unwrap();
-    let op = j.ready_ops(now_ms(), 10).await.unwrap().remove(0);
-    j.finish_op(op.id, result(Outcome::Found, 7)).await.unwrap();
-    assert_eq!(j.progress(file).await.unwrap(), Progress::Final);
-    j.set_file_state(file, FileState::Held, None).await.unwrap();
-    let progress = j.progress(file).await.unwrap();
-    assert!(matches!(progress, Progress::Held(_)), "held, though every row is final: {progress:?}");
-}

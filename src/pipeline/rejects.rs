@@ -4,18 +4,28 @@
 //!
 //! The input is opened again and its sha256 checked against the journal's: a missing or changed
 //! input gets no rejects file (a warning says why), since its rows would not be the ones that
-//! failed. Reading runs on a blocking thread and stops after the last rejected row. A file with
-//! no rejected row has no rejects file (a stale one is removed).
+//! failed. Reading runs on a blocking thread, record by record through the intake (so row
+//! numbers are the journal's), hands each rejected record to the report's writer as it is read,
+//! and stops after the last rejected row. A file with no rejected row has no rejects file (a
+//! stale one is removed).
 
 use super::Error;
 use super::input::{open_input, sha256_of};
 use crate::domain::Outcome;
-use crate::intake;
+use crate::intake::{self, Raw, Reader};
 use crate::journal::FileRecord;
-use crate::report::rejects::{self, Format, Reject};
+use crate::report::rejects::{self, Format, RejectsWriter, Written};
 use crate::report::{self, ReportRow};
 use crate::text::Shown;
+use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+
+/// One rejected row: its number in the input (the journal's) and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Reject {
+    row: u64,
+    error: String,
+}
 
 /// Writes (or removes) the rejects file of `file`, whose report lines are `rows`; returns its path.
 pub(super) async fn write(
@@ -72,9 +82,36 @@ fn write_from(
     let limits = intake::Limits::default();
     let mut reader = intake::from_file(file, Path::new(name), None, &limits)
         .map_err(|source| Error::Input { path: input.to_path_buf(), source })?;
-    let dest = reports.join(rejects::file_name(id, name, Format::of(&reader)));
+    let dest = reports.join(rejects::file_name(id, name, Format::of(reader.csv_header())));
     let io = |source| Error::Io { path: dest.clone(), source };
     crate::private::create_dir(reports).map_err(io)?;
-    report::write_atomically(&dest, |w| rejects::write_rejects(&mut reader, wanted, w)).map_err(io)?;
+    report::write_atomically(&dest, |w| write_rejects(&mut reader, wanted, w)).map_err(io)?;
     Ok(Some(dest))
 }
+
+/// Writes the records of `input` named in `wanted` (ascending rows) to `out` as a rejects file,
+/// one at a time; returns how many were found. An input that turns out unreadable (it changed
+/// since it was taken) is an error.
+fn write_rejects<R: Read, W: Write>(input: &mut Reader<R>, wanted: &[Reject], out: W) -> io::Result<u64> {
+    let mut writer = RejectsWriter::new(input.csv_header(), out)?;
+    let mut want = wanted.iter().peekable();
+    let mut found = 0;
+    while want.peek().is_some() {
+        let Some(item) = input.next() else { break };
+        let row = item.map_err(io::Error::other)?.row();
+        while want.next_if(|r| r.row < row).is_some() {}
+        if let Some(r) = want.next_if(|r| r.row == row) {
+            let record = match input.last_raw() {
+                Raw::Csv(cells) => Written::Csv(cells),
+                Raw::Json(text) => Written::Json(text),
+            };
+            writer.write(record, &r.error)?;
+            found += 1;
+        }
+    }
+    writer.finish()?;
+    Ok(found)
+}
+
+#[cfg(test)]
+mod tests;

@@ -73,7 +73,7 @@ pub async fn take_undo(
         .insert_undo_file(file.id, undo_file(file, &plan.ops), new_ops(&plan.ops), state, actor)
         .await?;
     if let Some(why) = over {
-        journal.set_file_state(undo, FileState::Held, Some(why)).await?;
+        super::hold(journal, undo, why).await?;
     }
     Ok(undo)
 }

@@ -18,15 +18,15 @@
 //! `fdsync_error` cell is fdsync's own text, escaped and neutralised. NDJSON values are written
 //! unchanged (no spreadsheet opens them). The intake ignores `fdsync_error` and `fdsync_record`.
 //!
-//! Streaming: the input is read record by record through the intake, so row numbers are the
-//! journal's, and reading stops after the last rejected row. Pure apart from the reader and the
-//! writer it is given.
+//! Streaming: whoever reads the input (the pipeline, through the intake) hands the rejected
+//! records over one at a time ([`RejectsWriter::write`], as [`Written`]), so no more than one
+//! record is held. This module reads no input. Pure apart from the writer it is given.
 
-use crate::intake::{Raw, Reader};
+use csv::{ByteRecord, StringRecord};
 use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
 use serde_json::value::RawValue;
 use std::borrow::Cow;
-use std::io::{self, Read, Write};
+use std::io::{self, Write};
 
 /// The column (CSV) or key (JSON) holding why a row was rejected.
 pub const ERROR_COLUMN: &str = "fdsync_error";
@@ -44,9 +44,9 @@ pub enum Format {
 impl Format {
     pub const ALL: [Format; 2] = [Format::Csv, Format::Ndjson];
 
-    /// The format of the rejects of what `reader` reads.
-    pub fn of<R: Read>(reader: &Reader<R>) -> Format {
-        if reader.csv_header().is_some() { Format::Csv } else { Format::Ndjson }
+    /// The format of the rejects of an input with this CSV header (`None`: JSON or NDJSON).
+    pub fn of(csv_header: Option<&StringRecord>) -> Format {
+        if csv_header.is_some() { Format::Csv } else { Format::Ndjson }
     }
 
     fn suffix(self) -> &'static str {
@@ -62,45 +62,68 @@ pub fn file_name(file_id: i64, name: &str, format: Format) -> String {
     format!("{file_id}-{}.{}", super::safe_stem(name), format.suffix())
 }
 
-/// One rejected row: its number in the input (the journal's) and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Reject {
-    pub row: u64,
-    pub error: String,
+/// A rejected record as the input wrote it.
+#[derive(Debug, Clone, Copy)]
+pub enum Written<'a> {
+    /// CSV cells, unquoted; `None` when the record was over the intake's cap and was not kept.
+    Csv(Option<&'a ByteRecord>),
+    /// The JSON element or NDJSON line; `None` when it was over the cap.
+    Json(Option<&'a [u8]>),
 }
 
-/// Writes the records of `input` named in `rejects` (ascending rows) to `out`, in the format of
-/// [`Format::of`] the input; returns how many were found. An input that turns out unreadable
-/// (it changed since it was taken) is an error.
-pub fn write_rejects<R: Read, W: Write>(
-    input: &mut Reader<R>,
-    rejects: &[Reject],
-    out: W,
-) -> io::Result<u64> {
-    match input.csv_header().cloned() {
-        Some(header) => write_csv(input, &header, rejects, out),
-        None => write_ndjson(input, rejects, out),
+/// A rejects file being written: the header (CSV) when made, then one record per
+/// [`RejectsWriter::write`], in the format of [`Format::of`] the input's header.
+pub struct RejectsWriter<W: Write> {
+    out: Out<W>,
+}
+
+enum Out<W: Write> {
+    /// `existing`: the input's own `fdsync_error` column; `at`: where the error goes.
+    Csv {
+        w: Box<csv::Writer<W>>,
+        existing: Option<usize>,
+        at: usize,
+    },
+    Ndjson(W),
+}
+
+impl<W: Write> RejectsWriter<W> {
+    /// Starts the rejects file of an input with this CSV header (`None`: JSON or NDJSON).
+    pub fn new(csv_header: Option<&StringRecord>, out: W) -> io::Result<Self> {
+        let Some(header) = csv_header else { return Ok(Self { out: Out::Ndjson(out) }) };
+        let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
+        let existing = header.iter().position(|h| h.trim().eq_ignore_ascii_case(ERROR_COLUMN));
+        let mut head: Vec<&str> = header.iter().collect();
+        if existing.is_none() {
+            head.push(ERROR_COLUMN);
+        }
+        w.write_record(&head)?;
+        // The error's column: the input's own, else one past the header.
+        let at = existing.unwrap_or(header.len());
+        Ok(Self { out: Out::Csv { w: Box::new(w), existing, at } })
     }
-}
 
-/// Calls `f` with each rejected record as written and its error, in row order.
-fn each_rejected<R: Read>(
-    input: &mut Reader<R>,
-    rejects: &[Reject],
-    mut f: impl FnMut(Raw<'_>, &str) -> io::Result<()>,
-) -> io::Result<u64> {
-    let mut want = rejects.iter().peekable();
-    let mut found = 0;
-    while want.peek().is_some() {
-        let Some(item) = input.next() else { break };
-        let row = item.map_err(io::Error::other)?.row();
-        while want.next_if(|r| r.row < row).is_some() {}
-        if let Some(r) = want.next_if(|r| r.row == row) {
-            f(input.last_raw(), &r.error)?;
-            found += 1;
+    /// Writes one rejected record and why.
+    pub fn write(&mut self, record: Written<'_>, error: &str) -> io::Result<()> {
+        match &mut self.out {
+            Out::Csv { w, existing, at } => write_csv(w, *existing, *at, record, error),
+            Out::Ndjson(out) => {
+                let text = match record {
+                    Written::Json(text) => text,
+                    Written::Csv(_) => None,
+                };
+                out.write_all(json_line(text, error).as_bytes())
+            }
         }
     }
-    Ok(found)
+
+    /// Flushes what was written.
+    pub fn finish(self) -> io::Result<()> {
+        match self.out {
+            Out::Csv { mut w, .. } => w.flush(),
+            Out::Ndjson(mut out) => out.flush(),
+        }
+    }
 }
 
 /// The `fdsync_error` cell: control characters shown, formula leads neutralised.
@@ -108,38 +131,26 @@ fn error_cell(error: &str) -> String {
     super::neutralise(&super::escaped(error)).into_owned()
 }
 
-fn write_csv<R: Read, W: Write>(
-    input: &mut Reader<R>,
-    header: &csv::StringRecord,
-    rejects: &[Reject],
-    out: W,
-) -> io::Result<u64> {
-    let mut w = csv::WriterBuilder::new().flexible(true).from_writer(out);
-    let existing = header.iter().position(|h| h.trim().eq_ignore_ascii_case(ERROR_COLUMN));
-    let mut head: Vec<&str> = header.iter().collect();
-    if existing.is_none() {
-        head.push(ERROR_COLUMN);
+fn write_csv<W: Write>(
+    w: &mut csv::Writer<W>,
+    existing: Option<usize>,
+    at: usize,
+    record: Written<'_>,
+    error: &str,
+) -> io::Result<()> {
+    let error = error_cell(error);
+    let mut cells: Vec<Cow<'_, [u8]>> = match record {
+        Written::Csv(Some(record)) => record.iter().map(|c| safe_cell(c, existing.is_some())).collect(),
+        _ => Vec::new(),
+    };
+    if cells.len() < at {
+        cells.resize(at, Cow::Borrowed(b""));
     }
-    w.write_record(&head)?;
-    // The error's column: the input's own, else one past the header.
-    let at = existing.unwrap_or(header.len());
-    let found = each_rejected(input, rejects, |raw, error| {
-        let error = error_cell(error);
-        let mut cells: Vec<Cow<'_, [u8]>> = match raw {
-            Raw::Csv(Some(record)) => record.iter().map(|c| safe_cell(c, existing.is_some())).collect(),
-            _ => Vec::new(),
-        };
-        if cells.len() < at {
-            cells.resize(at, Cow::Borrowed(b""));
-        }
-        match existing {
-            Some(i) if i < cells.len() => cells[i] = Cow::Borrowed(error.as_bytes()),
-            _ => cells.push(Cow::Borrowed(error.as_bytes())),
-        }
-        w.write_record(&cells).map_err(io::Error::from)
-    })?;
-    w.flush()?;
-    Ok(found)
+    match existing {
+        Some(i) if i < cells.len() => cells[i] = Cow::Borrowed(error.as_bytes()),
+        _ => cells.push(Cow::Borrowed(error.as_bytes())),
+    }
+    w.write_record(&cells).map_err(io::Error::from)
 }
 
 /// An input cell as the rejects file holds it: neutralised; a cell of a rejects file dropped
@@ -151,18 +162,6 @@ fn safe_cell(cell: &[u8], from_rejects: bool) -> Cow<'_, [u8]> {
         Cow::Borrowed(v) if v.len() == cell.len() => Cow::Borrowed(cell),
         other => Cow::Owned(other.into_owned().into_bytes()),
     }
-}
-
-fn write_ndjson<R: Read, W: Write>(input: &mut Reader<R>, rejects: &[Reject], mut out: W) -> io::Result<u64> {
-    let found = each_rejected(input, rejects, |raw, error| {
-        let text = match raw {
-            Raw::Json(text) => text,
-            Raw::Csv(_) => None,
-        };
-        out.write_all(json_line(text, error).as_bytes())
-    })?;
-    out.flush()?;
-    Ok(found)
 }
 
 /// One NDJSON line (with its `\n`): the object as written plus `fdsync_error`.

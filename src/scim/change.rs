@@ -91,7 +91,7 @@ pub(crate) async fn run(
         Some(f) if f.state == FileState::Queued => {
             journal.discard_ops(f.id).await?;
             journal.insert_ops(f.id, row()).await?;
-            journal.set_file_state(f.id, FileState::Processing, None).await?;
+            crate::pipeline::start(journal, f.id).await?;
             f.id
         }
         Some(f) => f.id,
@@ -105,7 +105,7 @@ pub(crate) async fn run(
             };
             let id = journal.insert_file(new, FileState::Queued, None).await?;
             journal.insert_ops(id, row()).await?;
-            journal.set_file_state(id, FileState::Processing, None).await?;
+            crate::pipeline::start(journal, id).await?;
             tracing::info!(file_id = id, action = %op.action(), "SCIM change journaled.");
             id
         }
