@@ -52,6 +52,7 @@ fn main() {
             token: TOKEN.to_string().into(),
             tls: None,
             hosts: vec![],
+            notify_quiet: fdsync::config::SCIM_NOTIFY_QUIET,
         };
         let stop = tokio_util::sync::CancellationToken::new();
         let server = tokio::spawn({

@@ -2,6 +2,7 @@
 //! return an [`Exit`] ([`crate::exit`]); `main` turns it into the process exit code. Errors are
 //! printed here, once, and mapped by [`Exit::for_error`]; nothing below calls `process::exit`.
 
+mod approve_scim;
 mod audit;
 mod completions;
 mod confirm;

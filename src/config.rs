@@ -39,7 +39,7 @@ pub use raw::{
     RawConfig, RawConnection, RawFreshdesk, RawHttp, RawInbox, RawLimits, RawLog, RawMetrics, RawSafety,
     RawState,
 };
-pub use scim::ScimSettings;
+pub use scim::{NOTIFY_QUIET as SCIM_NOTIFY_QUIET, ScimSettings};
 pub use simulator::simulator_toml;
 
 /// The commented example configuration; `fdsync config example` prints it and a test parses it.

@@ -145,6 +145,7 @@ impl Running {
             journal.clone(),
             settings.notify.clone(),
             settings.state_dir.clone(),
+            settings.scim.as_ref().map_or(crate::config::SCIM_NOTIFY_QUIET, |s| s.notify_quiet),
         )
         .map_err(Error::Notify)?;
         shared.record_events_in(journal.clone());

@@ -68,6 +68,9 @@ pub struct Delivery {
     targets: Vec<NotifyTarget>,
     webhook: webhook::Webhook,
     state_dir: PathBuf,
+    /// How long the identity provider must have held no new change before its cycle's held
+    /// changes are announced (`scim.notify_quiet_secs`); ten times this at most.
+    held_quiet: Duration,
 }
 
 impl Delivery {
@@ -76,13 +79,14 @@ impl Delivery {
         journal: Journal,
         targets: Vec<NotifyTarget>,
         state_dir: PathBuf,
+        held_quiet: Duration,
     ) -> Result<Option<Self>, String> {
         journal.set_notify_routes(routes(&targets));
         if targets.is_empty() {
             return Ok(None);
         }
         let webhook = webhook::Webhook::new(CONNECT_TIMEOUT, SEND_TIMEOUT)?;
-        Ok(Some(Self { journal, targets, webhook, state_dir }))
+        Ok(Some(Self { journal, targets, webhook, state_dir, held_quiet }))
     }
 
     /// Delivers due notifications until `stop`.
@@ -120,8 +124,11 @@ impl Delivery {
             let why = "its target is no longer configured".to_string();
             return self.journal.notice_end(n.id, NoticeEnd::Dropped, Some(why)).await;
         };
-        let to = target.label.as_str();
-        let age = Duration::from_millis((now_ms() - n.created_at).max(0) as u64);
+        if n.event == NotifyEvent::Held
+            && let Some(cycle) = self.journal.held_cycle(n.id, crate::scim::SOURCE).await?
+        {
+            return self.deliver_cycle(&n, target, cycle).await;
+        }
         let result = match self.message(&n).await? {
             Some(message) => self.send(target, &message).await,
             None => Err(Undelivered::Final(format!(
@@ -129,21 +136,81 @@ impl Delivery {
                 n.file_id.unwrap_or(0)
             ))),
         };
-        match result {
+        self.record(&n, &[n.id], target, result).await
+    }
+
+    /// The held SCIM changes of one provisioning cycle (`cycle`: their pending notices for this
+    /// target, `n` among them) as one message, once the identity provider has held no new
+    /// change for [`Self::held_quiet`] (or ten times that after the first): until then they
+    /// are put off together; then one send, whose outcome every notice of the cycle shares.
+    async fn deliver_cycle(
+        &self,
+        n: &Notice,
+        target: &NotifyTarget,
+        cycle: Vec<Notice>,
+    ) -> crate::journal::Result<()> {
+        if !cycle.iter().any(|c| c.id == n.id) {
+            return Ok(()); // delivered with its cycle
+        }
+        let ids: Vec<i64> = cycle.iter().map(|c| c.id).collect();
+        let quiet = self.held_quiet.as_millis() as i64;
+        let newest = cycle.iter().map(|c| c.created_at).max().unwrap_or(n.created_at);
+        let oldest = cycle.iter().map(|c| c.created_at).min().unwrap_or(n.created_at);
+        let due = (newest + quiet).min(oldest + 10 * quiet);
+        if now_ms() < due {
+            return self.journal.notice_defer(ids, due).await;
+        }
+        let mut held = Vec::with_capacity(cycle.len());
+        for c in &cycle {
+            if let Some(facts) = self.journal.file_facts(c.file_id.unwrap_or(0), 0).await? {
+                held.push(facts);
+            }
+        }
+        let result = match held.is_empty() {
+            true => Err(Undelivered::Final("the held changes are no longer in the journal".into())),
+            false => self.send(target, &message::for_held_cycle(&held)).await,
+        };
+        self.record(n, &ids, target, result).await
+    }
+
+    /// Records one attempt's outcome for `ids` (one notice, or a cycle's, led by `n`).
+    async fn record(
+        &self,
+        n: &Notice,
+        ids: &[i64],
+        target: &NotifyTarget,
+        result: Result<(), Undelivered>,
+    ) -> crate::journal::Result<()> {
+        let (event, to) = (n.event.as_str(), target.label.as_str());
+        let age = Duration::from_millis((now_ms() - n.created_at).max(0) as u64);
+        let (end, why) = match result {
             Ok(()) => {
-                tracing::info!(event, to, file_id = n.file_id, "Notification delivered.");
-                self.journal.notice_end(n.id, NoticeEnd::Sent, None).await
+                tracing::info!(
+                    event,
+                    to,
+                    file_id = n.file_id,
+                    notices = ids.len(),
+                    "Notification delivered."
+                );
+                (NoticeEnd::Sent, None)
             }
             Err(Undelivered::Retry(why)) if age < GIVE_UP_AFTER => {
                 let delay = backoff(n.attempts, fastrand::f64());
                 tracing::warn!(event, to, error = %Shown(&why), retry_in_secs = delay.as_secs_f32(), "Notification not delivered; will retry.");
-                self.journal.notice_retry(n.id, now_ms() + delay.as_millis() as i64, why).await
+                for &id in ids {
+                    self.journal.notice_retry(id, now_ms() + delay.as_millis() as i64, why.clone()).await?;
+                }
+                return Ok(());
             }
             Err(Undelivered::Retry(why) | Undelivered::Final(why)) => {
                 tracing::error!(event, to, error = %Shown(&why), attempts = n.attempts + 1, "Notification given up.");
-                self.journal.notice_end(n.id, NoticeEnd::GivenUp, Some(why)).await
+                (NoticeEnd::GivenUp, Some(why))
             }
+        };
+        for &id in ids {
+            self.journal.notice_end(id, end, why.clone()).await?;
         }
+        Ok(())
     }
 
     /// The message of `n`, from the journal's facts now; `None` if its file is gone.

@@ -1,7 +1,8 @@
 //! A file's life in the journal, from the bytes on disk to the report, and the only writer of a
 //! file's row: taken in ([`take()`]: opened once, hashed, deduplicated, parsed row by row,
 //! journaled in batches; its deletes are counted for the engine's volume guards), held, started,
-//! approved, moved, retried ([`hold`], [`start`], [`approve`], [`moved`], [`retry`]: whoever
+//! approved (one, or [`approve_held`] several at once), moved, retried ([`hold`], [`start`],
+//! [`approve`], [`moved`], [`retry`]: whoever
 //! decides asks here to record it), finished once every row is final ([`finish()`]: report,
 //! rejects file, summary, state `done`; whether every row is final is one answer,
 //! [`progress`], which the engine, the daemon and `fdsync import` ask); an undo taken in as a
@@ -26,7 +27,7 @@ mod undo;
 
 pub use finish::{Summary, finish, report_name, report_rows};
 pub use input::{display_name, open_input, sha256_file};
-pub use state::{Progress, approve, hold, moved, progress, retry, start};
+pub use state::{Progress, approve, approve_held, hold, moved, progress, retry, start};
 pub use take::{TakeOptions, Taken, take, take_with};
 pub use undo::{UndoPlan, plan_undo, take_undo};
 

@@ -24,6 +24,8 @@ mod patch;
 mod store;
 mod users;
 
+pub(crate) use change::{Described, SOURCE, describe};
+
 use crate::config::ScimSettings;
 use crate::engine::Engine;
 use crate::engine::ports::Api;

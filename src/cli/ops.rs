@@ -1,4 +1,5 @@
-//! The operator's commands on the journal: `retry`, `approve`, `report`.
+//! The operator's commands on the journal: `retry`, `approve` (`--scim`: [`super::approve_scim`]),
+//! `report`.
 
 use crate::exit::Exit;
 use crate::journal::{FileState, Journal};
@@ -19,7 +20,15 @@ pub struct RetryArgs {
 #[derive(Debug, clap::Args)]
 pub struct ApproveArgs {
     /// The held file's id (see `fdsync status`).
-    pub id: i64,
+    #[arg(required_unless_present = "scim", conflicts_with = "scim")]
+    pub id: Option<i64>,
+    /// Every held SCIM change of the `[scim]` connection at once (one provisioning cycle),
+    /// after listing whom each would delete or create.
+    #[arg(long)]
+    pub scim: bool,
+    /// With `--scim`: the connection whose held SCIM changes to approve (default: `[scim]`'s).
+    #[arg(long, value_name = "NAME", requires = "scim")]
+    pub connection: Option<String>,
     /// Why it may run (recorded with who approved it and when).
     #[arg(long)]
     pub note: Option<String>,
@@ -62,8 +71,11 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
     let settings = super::load_settings(config, "warn")?;
     let actor = super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
-    let Some(file) = journal.file(args.id).await? else {
-        eprintln!("no file {} in the journal", args.id);
+    let Some(id) = args.id else {
+        return super::approve_scim::approve(&settings, &journal, &actor, &args).await;
+    };
+    let Some(file) = journal.file(id).await? else {
+        eprintln!("no file {id} in the journal");
         return Ok(Exit::Usage);
     };
     if file.state != FileState::Held {
@@ -77,6 +89,8 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
         }
         if file.undo_of.is_some() {
             super::undo::print_plan(&journal, &file).await?;
+        } else if file.inbox.as_deref() == Some(crate::scim::SOURCE) {
+            super::approve_scim::print_cycle(std::slice::from_ref(&file), &file.connection);
         } else {
             let action = file.default_action.as_deref().and_then(|a| a.parse().ok());
             // Previewed on the connection its rows will be sent on (none if it is not configured).

@@ -55,6 +55,19 @@ pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Resu
             crate::text::Shown(&f.label())
         );
     }
+    let scim_held = status
+        .files
+        .iter()
+        .filter(|f| {
+            f.file.state == crate::journal::FileState::Held
+                && f.file.inbox.as_deref() == Some(crate::scim::SOURCE)
+        })
+        .count();
+    if scim_held > 0 {
+        println!(
+            "held SCIM changes: {scim_held}; `fdsync approve --scim` lists them and approves them at once"
+        );
+    }
     let t = &status.totals;
     println!(
         "total: {} rows, {} done, {} failed, {} pending",

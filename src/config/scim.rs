@@ -28,6 +28,9 @@ pub struct RawScim {
     /// `Host` names answered besides the listen address and `localhost:<port>`.
     #[serde(default)]
     pub hosts: Vec<String>,
+    /// Seconds without a new held change before a cycle's held changes are notified, in one
+    /// message (default 30).
+    pub notify_quiet_secs: Option<u64>,
 }
 
 /// `[scim]`, resolved.
@@ -41,7 +44,12 @@ pub struct ScimSettings {
     pub tls: Option<(PathBuf, PathBuf)>,
     /// Extra `Host` names, lower-cased.
     pub hosts: Vec<String>,
+    /// How long the provider holds no new change before its cycle's held changes are notified.
+    pub notify_quiet: std::time::Duration,
 }
+
+/// `scim.notify_quiet_secs` when not set.
+pub const NOTIFY_QUIET: std::time::Duration = std::time::Duration::from_secs(30);
 
 /// Resolves `[scim]` against the configured connections.
 pub(super) fn resolve(
@@ -95,8 +103,13 @@ pub(super) fn resolve(
              $CREDENTIALS_DIRECTORY/scim_token or the FDSYNC_SCIM_TOKEN environment variable",
         )
     })?;
+    let notify_quiet = match raw.notify_quiet_secs {
+        None => NOTIFY_QUIET,
+        Some(0) => return Err(Error::invalid("scim.notify_quiet_secs", "must be at least 1")),
+        Some(s) => std::time::Duration::from_secs(s),
+    };
     let hosts = raw.hosts.iter().map(|h| h.trim().to_ascii_lowercase()).filter(|h| !h.is_empty()).collect();
-    Ok(Some(ScimSettings { listen, connection, token, tls, hosts }))
+    Ok(Some(ScimSettings { listen, connection, token, tls, hosts, notify_quiet }))
 }
 
 #[cfg(test)]
@@ -114,6 +127,17 @@ mod tests {
                 .unwrap()
                 .connections;
         resolve(raw.scim, &conns, None, &move |k| env.get(k).cloned()).map_err(|e| e.to_string())
+    }
+
+    #[test]
+    fn a_held_cycle_is_notified_after_30_quiet_seconds_unless_set_and_never_0() {
+        let scim = |extra: &str| format!("[scim]\nlisten = \"127.0.0.1:9443\"\n{extra}");
+        let token = [("FDSYNC_SCIM_TOKEN", "t")];
+        let quiet =
+            |extra: &str| resolve_with(&scim(extra), &token).map(|s| s.unwrap().notify_quiet.as_secs());
+        assert_eq!(quiet(""), Ok(30));
+        assert_eq!(quiet("notify_quiet_secs = 5"), Ok(5));
+        assert!(quiet("notify_quiet_secs = 0").unwrap_err().contains("scim.notify_quiet_secs"));
     }
 
     #[test]

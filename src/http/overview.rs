@@ -1,5 +1,6 @@
 //! `/`: the overview. The daemon's state and problems, the quota with its chart, the inboxes,
-//! files in progress (progress bar, ETA), held files (reason, the exact `fdsync approve N`), and
+//! files in progress (progress bar, ETA), held files (reason, the exact `fdsync approve N`; the
+//! held SCIM changes together, with `fdsync approve --scim`), and
 //! the newest files with their outcome counts. Reads the daemon's [`Live`](super::Live) status
 //! and two bounded journal reads.
 
@@ -21,7 +22,7 @@ pub(super) async fn show(State(site): Shared) -> Response {
         Err(e) => return super::journal_unavailable(e),
     };
     let held: Vec<ActiveFile> = match site.journal.active_files().await {
-        Ok(a) => a.into_iter().filter(|f| f.held).take(HELD).collect(),
+        Ok(a) => a.into_iter().filter(|f| f.held).collect(),
         Err(e) => return super::journal_unavailable(e),
     };
     let status = site.live.status();
@@ -100,16 +101,38 @@ fn held_files(site: &Site, held: &[ActiveFile]) -> Markup {
     if held.is_empty() {
         return html! {};
     }
+    let (scim, files): (Vec<&ActiveFile>, Vec<&ActiveFile>) =
+        held.iter().partition(|f| f.inbox.as_deref() == Some(crate::scim::SOURCE));
     html! {
         section class="wide" {
             h2 { "Held for approval" }
-            @for f in held {
+            (held_cycle(&scim))
+            @for f in files.into_iter().take(HELD) {
                 div class="held" {
                     a href=(format!("/files/{}", f.id)) { "File " (f.id) ": " (f.name) }
                     p { "Held: " (f.reason.clone().unwrap_or_else(|| format!("more than {} deletes", site.max_deletes_per_file))) ". Check it, then run:" }
                     (approve_command(f.id))
                 }
             }
+        }
+    }
+}
+
+/// The held SCIM changes, together: one decision for the identity provider's cycle.
+fn held_cycle(scim: &[&ActiveFile]) -> Markup {
+    let Some(newest) = scim.last() else { return html! {} };
+    html! {
+        div class="held" {
+            p { (scim.len()) " SCIM changes from the identity provider are held:" }
+            ul {
+                @for f in scim.iter().take(HELD) {
+                    @let d = crate::scim::describe(&f.name);
+                    li { a href=(format!("/files/{}", f.id)) { "File " (f.id) ": " (d.change) " " (d.whom(|e| e.to_string())) } }
+                }
+                @if scim.len() > HELD { li class="muted" { "and " (scim.len() - HELD) " more" } }
+            }
+            p { "Held: " (newest.reason.clone().unwrap_or_else(|| "by the guards".into())) ". Check them, then run (it lists them and asks):" }
+            pre class="cmd" { "fdsync approve --scim" }
         }
     }
 }

@@ -170,6 +170,58 @@ impl Journal {
         .await
     }
 
+    /// The held notices of one provisioning cycle, when `id` is the `held` notice of a file
+    /// that came from `inbox` (the SCIM source): every pending `held` notice for the same target
+    /// whose file came from `inbox` on the same connection, oldest first (without `id` if that
+    /// one is no longer pending). `None` for any other notice.
+    pub async fn held_cycle(&self, id: i64, inbox: &'static str) -> Result<Option<Vec<Notice>>> {
+        self.call(move |c| {
+            let lead: Option<(String, String)> = c
+                .query_row(
+                    "SELECT o.target, f.connection FROM outbox o JOIN files f ON f.id = o.file_id
+                     WHERE o.id = ?1 AND o.event = 'held' AND f.inbox = ?2",
+                    params![id, inbox],
+                    |r| Ok((r.get(0)?, r.get(1)?)),
+                )
+                .optional()?;
+            let Some((target, connection)) = lead else { return Ok(None) };
+            let mut stmt = c.prepare_cached(
+                "SELECT o.id, o.file_id, o.detail, o.attempts, o.created_at FROM outbox o
+                 JOIN files f ON f.id = o.file_id
+                 WHERE o.event = 'held' AND o.state = 'pending' AND o.target = ?1
+                   AND f.inbox = ?2 AND f.connection = ?3
+                 ORDER BY o.id",
+            )?;
+            let rows = stmt.query_map(params![target, inbox, connection], |r| {
+                Ok(Notice {
+                    id: r.get(0)?,
+                    event: NotifyEvent::Held,
+                    file_id: r.get(1)?,
+                    target: target.clone(),
+                    detail: r.get(2)?,
+                    attempts: r.get::<_, i64>(3)? as u32,
+                    created_at: r.get(4)?,
+                })
+            })?;
+            Ok(Some(rows.collect::<rusqlite::Result<_>>()?))
+        })
+        .await
+    }
+
+    /// Puts notices off until `at` (ms) without counting an attempt (a cycle still going on).
+    pub async fn notice_defer(&self, ids: Vec<i64>, at: i64) -> Result<()> {
+        self.call(move |c| {
+            let mut stmt = c.prepare_cached(
+                "UPDATE outbox SET next_attempt_at = ?2, updated_at = ?3 WHERE id = ?1 AND state = 'pending'",
+            )?;
+            for id in ids {
+                stmt.execute(params![id, at, now_ms()])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
     /// A failed attempt: try again at `next_at` (ms).
     pub async fn notice_retry(&self, id: i64, next_at: i64, error: String) -> Result<()> {
         self.call(move |c| {

@@ -28,6 +28,8 @@ pub struct ActiveFile {
     pub held: bool,
     /// Why it is held, when the engine held it (else the delete rules held it at intake).
     pub reason: Option<String>,
+    /// Where it came from (an inbox folder, or the SCIM source).
+    pub inbox: Option<String>,
 }
 
 /// A snapshot of the journal's counts.
@@ -90,7 +92,7 @@ impl Journal {
     pub async fn active_files(&self) -> Result<Vec<ActiveFile>> {
         self.call(|c| {
             let mut stmt = c.prepare_cached(
-                "SELECT id, name, path, state, error FROM files WHERE state IN ('processing', 'held') ORDER BY id",
+                "SELECT id, name, path, state, error, inbox FROM files WHERE state IN ('processing', 'held') ORDER BY id",
             )?;
             let rows = stmt.query_map([], |r| {
                 Ok(ActiveFile {
@@ -99,6 +101,7 @@ impl Journal {
                     path: r.get(2)?,
                     held: r.get::<_, String>(3)? == "held",
                     reason: r.get(4)?,
+                    inbox: r.get(5)?,
                 })
             })?;
             Ok(rows.collect::<rusqlite::Result<_>>()?)
@@ -193,7 +196,14 @@ mod tests {
         let active = j.active_files().await.expect("active");
         assert_eq!(
             active,
-            [ActiveFile { id, name: "a.csv".into(), path: "/p/a.csv".into(), held: false, reason: None }]
+            [ActiveFile {
+                id,
+                name: "a.csv".into(),
+                path: "/p/a.csv".into(),
+                held: false,
+                reason: None,
+                inbox: None
+            }]
         );
         assert_eq!(
             s.in_progress,

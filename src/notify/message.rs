@@ -30,6 +30,9 @@ pub struct Message {
     /// The rejects file's path on the fdsync host (failed and invalid rows, ready to fix).
     pub rejects: Option<String>,
     pub first_failures: Vec<Failure>,
+    /// The held changes of one provisioning cycle (`held` of SCIM changes; absent otherwise).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub files: Vec<HeldChange>,
     /// One human line (Slack / Teams incoming webhooks show it as is).
     pub text: String,
     /// The same line without chat escaping (e-mail subject and body).
@@ -42,6 +45,16 @@ pub struct FileRef {
     pub id: i64,
     pub name: String,
     pub inbox: Option<String>,
+}
+
+/// One held SCIM change of a cycle: its file, what it does (`change`), to whom (`email`,
+/// `agent_id`).
+#[derive(Debug, Clone, Serialize)]
+pub struct HeldChange {
+    pub id: i64,
+    pub name: String,
+    #[serde(flatten)]
+    pub(crate) what: crate::scim::Described,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -64,6 +77,7 @@ pub(super) fn for_file(event: NotifyEvent, facts: &FileFacts, rejects: Option<St
             .take(FIRST_FAILURES)
             .map(|(row, m)| Failure { row: *row, message: shown(m) })
             .collect(),
+        files: Vec::new(),
         text: file_line(event, facts, rejects.as_deref(), &chat_escaped),
         plain: file_line(event, facts, rejects.as_deref(), &|s| s.to_string()),
         rejects,
@@ -103,6 +117,58 @@ fn file_line(
     }
 }
 
+/// Held changes a cycle's line names at most (the webhook's `files` has them all).
+const NAMED_CHANGES: usize = 10;
+
+/// The one `held` message of a provisioning cycle's held SCIM changes (`held`: their files,
+/// oldest first): how many, of which kind, and whom, instead of one message per change.
+pub(super) fn for_held_cycle(held: &[FileFacts]) -> Message {
+    let files: Vec<HeldChange> = held
+        .iter()
+        .map(|f| {
+            let mut what = crate::scim::describe(&f.file.name);
+            what.email = shown(&what.email);
+            HeldChange { id: f.file.id, name: f.file.name.clone(), what }
+        })
+        .collect();
+    let mut counts = BTreeMap::new();
+    for f in &files {
+        *counts.entry(f.what.change.to_string()).or_insert(0) += 1;
+    }
+    let connection = held.first().map_or("", |f| f.file.connection.as_str());
+    let line = |outside: &dyn Fn(&str) -> String| {
+        let kinds: Vec<String> = counts.iter().map(|(k, v)| format!("{v} {k}")).collect();
+        let mut whom: Vec<String> = files
+            .iter()
+            .take(NAMED_CHANGES)
+            .map(|f| format!("{} {}", f.what.change, f.what.whom(outside)))
+            .collect();
+        if files.len() > NAMED_CHANGES {
+            whom.push(format!("and {} more", files.len() - NAMED_CHANGES));
+        }
+        format!(
+            "fdsync: {} SCIM changes from the identity provider are held on connection {} ({}): {}; \
+             check them, then run `fdsync approve --scim` (it lists them and asks)",
+            files.len(),
+            outside(&shown(connection)),
+            kinds.join(", "),
+            whom.join(", ")
+        )
+    };
+    let (text, plain) = (line(&chat_escaped), line(&|s| s.to_string()));
+    Message {
+        event: NotifyEvent::Held.as_str(),
+        file: None,
+        counts,
+        report: None,
+        rejects: None,
+        first_failures: Vec::new(),
+        text,
+        plain,
+        files,
+    }
+}
+
 /// A daemon event's message (`detail`: the problem as the daemon words it).
 pub(super) fn for_daemon(event: NotifyEvent, detail: &str) -> Message {
     let what = match event {
@@ -117,6 +183,7 @@ pub(super) fn for_daemon(event: NotifyEvent, detail: &str) -> Message {
         report: None,
         rejects: None,
         first_failures: Vec::new(),
+        files: Vec::new(),
         text: format!("fdsync: {what}: {}", chat_escaped(&shown(detail))),
         plain: format!("fdsync: {what}: {}", shown(detail)),
     }
@@ -136,6 +203,17 @@ impl Message {
             body.push_str("\nFirst failed rows:\n");
             for f in &self.first_failures {
                 body.push_str(&format!("  row {}: {}\n", f.row, f.message));
+            }
+        }
+        if !self.files.is_empty() {
+            body.push_str("\nHeld changes:\n");
+            for f in &self.files {
+                body.push_str(&format!(
+                    "  file {}: {} {}\n",
+                    f.id,
+                    f.what.change,
+                    f.what.whom(|e| e.to_string())
+                ));
             }
         }
         for (what, path) in [("Report", &self.report), ("Rejects file", &self.rejects)] {
@@ -250,6 +328,45 @@ mod tests {
         }
         let m = for_daemon(NotifyEvent::CredentialsRefused, "*bold* <@U1>");
         assert_eq!(m.text, "fdsync: Freshdesk refused the credentials: \\*bold\\* &lt;@U1&gt;");
+    }
+
+    #[test]
+    fn a_held_cycle_is_one_message_naming_how_many_and_whom() {
+        let held: Vec<FileFacts> = (1..=12)
+            .map(|i| {
+                let mut f = facts(&format!("scim-deprovision-{i}-a_{i}@example.com"));
+                f.file.id = 100 + i;
+                f
+            })
+            .chain(std::iter::once(facts("scim-provision-boss@example.com")))
+            .collect();
+        let m = for_held_cycle(&held);
+        assert!(
+            m.text.starts_with(
+                "fdsync: 13 SCIM changes from the identity provider are held on connection default \
+                 (1 create, 12 delete): delete a\\_1@example.com (agent 1), delete a\\_2@example.com (agent 2),"
+            ),
+            "{}",
+            m.text
+        );
+        assert!(m.text.contains("and 3 more; check them, then run `fdsync approve --scim`"), "{}", m.text);
+        assert!(m.plain.contains("delete a_10@example.com (agent 10), and 3 more"), "{}", m.plain);
+        let json = serde_json::to_value(&m).unwrap();
+        assert_eq!(
+            (json["event"].as_str(), json["files"].as_array().map(Vec::len)),
+            (Some("held"), Some(13))
+        );
+        assert_eq!(json["files"][12]["change"], "create");
+        assert_eq!(json["files"][12]["email"], "boss@example.com");
+        assert_eq!(json["files"][0]["agent_id"], 1);
+        assert_eq!(json["counts"]["delete"], 12);
+        assert!(
+            m.email_body().contains("file 112: delete a_12@example.com (agent 12)"),
+            "{}",
+            m.email_body()
+        );
+        let single = serde_json::to_value(for_file(NotifyEvent::Held, &facts("off.csv"), None)).unwrap();
+        assert!(single.get("files").is_none(), "a file's message is as before: {single}");
     }
 
     #[test]

@@ -53,6 +53,24 @@ pub async fn approve(
     journal.approve_file(file_id, actor, note).await
 }
 
+/// `actor` approves each of `ids` that is still held, in order, each with its own approval
+/// record naming them (as [`approve`] records one); a file approved meanwhile or no longer held
+/// is skipped, never approved twice. The ids approved, each with the chain's head after it.
+pub async fn approve_held(
+    journal: &Journal,
+    ids: &[i64],
+    actor: &Actor,
+    note: Option<&str>,
+) -> journal::Result<Vec<(i64, Head)>> {
+    let mut approved = Vec::with_capacity(ids.len());
+    for &id in ids {
+        if let Some(head) = approve(journal, id, actor.clone(), note.map(String::from)).await? {
+            approved.push((id, head));
+        }
+    }
+    Ok(approved)
+}
+
 /// File `file_id`'s input is now at `path` (the daemon moved it between the state folders).
 pub async fn moved(journal: &Journal, file_id: i64, path: &Path) -> journal::Result<()> {
     journal.set_file_path(file_id, path.display().to_string()).await

@@ -19,6 +19,49 @@ pub(crate) const HELD_RETRY_SECS: u64 = 60;
 /// The `inbox` column of a SCIM change: the identity provider is the source.
 pub(crate) const SOURCE: &str = "scim";
 
+/// What a change's file does, read from the name [`super::store`] and [`super::users`] give
+/// it (`scim-deprovision-{id}-{email}`, …); a name no SCIM change gives is a `change` of
+/// whom the name says.
+pub(crate) fn describe(name: &str) -> Described {
+    const KINDS: [(&str, &str); 4] = [
+        ("scim-deprovision-", "delete"),
+        ("scim-reprovision-", "restore"),
+        ("scim-update-", "update"),
+        ("scim-provision-", "create"),
+    ];
+    let read = || {
+        let (change, rest) = KINDS.iter().find_map(|(p, v)| name.strip_prefix(p).map(|rest| (*v, rest)))?;
+        let (agent, email) = match rest.split_once('-') {
+            Some((id, email)) if change != "create" => (Some(id.parse().ok()?), email),
+            _ => (None, rest),
+        };
+        Some(Described { change, email: email.to_string(), agent })
+    };
+    read().unwrap_or_else(|| Described { change: "change", email: name.to_string(), agent: None })
+}
+
+/// A SCIM change as [`describe`] reads it from its file's name.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Described {
+    /// `delete`, `create`, `restore` or `update`.
+    pub(crate) change: &'static str,
+    /// The user's e-mail, as the provider sent it (escape it for display).
+    pub(crate) email: String,
+    /// The agent's id, for every change but a creation.
+    #[serde(rename = "agent_id")]
+    pub(crate) agent: Option<u64>,
+}
+
+impl Described {
+    /// `ann@example.com (agent 7)`, with the e-mail written by `email` (escaping for where it goes).
+    pub(crate) fn whom(&self, email: impl Fn(&str) -> String) -> String {
+        match self.agent {
+            Some(id) => format!("{} (agent {id})", email(&self.email)),
+            None => email(&self.email),
+        }
+    }
+}
+
 /// The final row of a change and its file.
 pub(crate) struct Done {
     pub(crate) file_id: i64,
@@ -83,7 +126,7 @@ async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
             return Err(ScimError::later(
                 HELD_RETRY_SECS,
                 format!(
-                    "held by fdsync's guards as file {file_id} ({why}); an operator runs `fdsync approve {file_id}`, then the next retry goes through"
+                    "held by fdsync's guards as file {file_id} ({why}); an operator runs `fdsync approve {file_id}` (or `fdsync approve --scim` for every held change), then the next retry goes through"
                 ),
             ));
         }
@@ -100,5 +143,25 @@ async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
             ));
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::describe;
+
+    #[test]
+    fn a_changes_file_name_says_what_it_does_and_to_whom() {
+        let d = |n| Some(describe(n)).map(|d| format!("{} {}", d.change, d.whom(|e| e.to_string())));
+        assert_eq!(
+            d("scim-deprovision-7-ann-marie@example.com").as_deref(),
+            Some("delete ann-marie@example.com (agent 7)")
+        );
+        assert_eq!(d("scim-provision-new-hire@example.com").as_deref(), Some("create new-hire@example.com"));
+        assert_eq!(d("scim-reprovision-7-a@example.com").as_deref(), Some("restore a@example.com (agent 7)"));
+        assert_eq!(d("scim-update-9-b@example.com").as_deref(), Some("update b@example.com (agent 9)"));
+        assert_eq!(d("leavers.csv").as_deref(), Some("change leavers.csv"));
+        let odd = "scim-update-x-b@example.com";
+        assert_eq!(d(odd), Some(format!("change {odd}")), "not a name a change gives");
     }
 }

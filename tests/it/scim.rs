@@ -69,6 +69,14 @@ impl Idp {
         self.send(reqwest::Method::GET, path, None).await
     }
 
+    /// The seeded agents as users: (id, userName), in the service's order.
+    async fn seeded_users(&self) -> Vec<(String, String)> {
+        let (_, list) = self.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
+        let user =
+            |u: &Value| (u["id"].as_str().unwrap().to_string(), u["userName"].as_str().unwrap().to_string());
+        list["Resources"].as_array().expect("a ListResponse").iter().map(user).collect()
+    }
+
     pub(crate) fn agent(&self, id: u64) -> Option<fdsync_sim::User> {
         self.app.sim.state().agents.into_iter().find(|a| a.id == id)
     }
@@ -259,13 +267,24 @@ async fn a_deprovision_over_the_delete_rule_is_held_then_approved_and_retried_on
     // The provider retries while it is held: still held, still one file, nothing deleted.
     assert_eq!(idp.send(reqwest::Method::PATCH, &path, off()).await.0, 503);
     assert!(idp.agent(id.parse().unwrap()).is_some());
-    let file_id = detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string();
+    let file_id = held_file(&detail);
     // `fdsync status` shows the held change, from the SCIM source, with whom it would delete.
     let status = stdout(&idp.app.fdsync(&["status"]).await);
     let who = format!("scim-deprovision-{id}-agent0001@example.com");
     assert!(status.contains(&who) && status.contains("held"), "{status}");
+    assert!(status.contains("held SCIM changes: 1; `fdsync approve --scim`"), "{status}");
+    // At a terminal, approve shows whom the held change deletes before it asks.
+    let asked = stdout(&idp.app.at_terminal(&format!("approve {file_id}"), "n\n").await);
+    assert!(
+        asked.contains(&format!("delete    agent0001@example.com (agent {id})"))
+            && asked.contains("not approved"),
+        "{asked}"
+    );
     let approved = idp.app.fdsync(&["approve", &file_id, "--yes"]).await;
     assert_eq!(code(&approved), 0, "{}", stderr(&approved));
+    let none = idp.app.fdsync(&["approve", "--scim", "--yes"]).await;
+    assert_eq!(code(&none), 2, "nothing left to approve: {}", stderr(&none));
+    assert!(stderr(&none).contains("no SCIM change is held on connection default"), "{}", stderr(&none));
     let mut status = 0;
     for _ in 0..40 {
         status = idp.send(reqwest::Method::PATCH, &path, off()).await.0;
@@ -432,27 +451,22 @@ async fn a_kill_9_mid_patch_then_the_providers_retry_makes_one_change() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_approved_once_each() {
+async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_then_one_approve_lets_them_through_once()
+ {
     let app_agents = 40;
     let idp = Idp::start_scaled(app_agents).await;
-    let (_, list) = idp.get("/Users?filter=userName%20sw%20%22agent%22&count=200").await;
-    let ids: Vec<String> = list["Resources"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .take(30)
-        .map(|u| u["id"].as_str().unwrap().to_string())
-        .collect();
-    assert_eq!(ids.len(), 30, "{list}");
+    let users = idp.seeded_users().await;
+    let (cycle, later) = (&users[..30], &users[30]);
     let agents = idp.app.sim.state().agents.len();
     let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
     let mut statuses = Vec::new();
     let mut held = Vec::new();
-    for id in &ids {
+    for (id, _) in cycle {
         let (status, body) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await;
         if status == 503 {
             let detail = body["detail"].as_str().unwrap();
-            held.push(detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).unwrap().to_string());
+            assert!(detail.contains("fdsync approve --scim"), "{detail}");
+            held.push(held_file(detail));
         }
         statuses.push(status);
     }
@@ -460,13 +474,41 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
     assert_eq!(statuses.iter().filter(|s| **s == 200).count(), allowed, "{statuses:?}");
     assert_eq!(held.len(), 30 - allowed, "{statuses:?}");
     assert_eq!(idp.app.sim.state().agents.len(), agents - allowed, "nothing beyond the rule deleted");
-    for file in &held {
-        let out = idp.app.fdsync(&["approve", file, "--yes"]).await;
-        assert_eq!(code(&out), 0, "{}", stderr(&out));
+    // One decision: `approve --scim` lists whom each held change deletes, asks, approves them all.
+    let out = stdout(&idp.app.at_terminal("approve --scim", "y\n").await);
+    assert!(
+        out.contains(&format!(
+            "{} SCIM changes held on connection default ({} delete)",
+            held.len(),
+            held.len()
+        )),
+        "{out}"
+    );
+    for (id, email) in &cycle[allowed..] {
+        assert!(out.contains(&format!("delete    {email} (agent {id})")), "{email} not listed:\n{out}");
     }
-    // The provider's next cycle retries; each held deprovision goes through, once.
+    assert!(out.contains(&format!("{} held SCIM changes approved by", held.len())), "{out}");
+    // One approval record per file, each naming the approver.
+    let db = idp.app.journal();
+    let approvers: Vec<String> = db
+        .prepare("SELECT DISTINCT approved_by FROM files WHERE approved_by IS NOT NULL")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(approvers.len(), 1, "{approvers:?}");
+    let approvals: i64 =
+        db.query_row("SELECT COUNT(*) FROM chain WHERE kind = 'approve'", [], |r| r.get(0)).unwrap();
+    assert_eq!(approvals as usize, held.len());
+    // The same cycle goes on: a deprovision held after the approval is not covered by it.
+    let (status, body) = idp.send(reqwest::Method::PATCH, &format!("/Users/{}", later.0), off()).await;
+    assert_eq!(status, 503, "{body}");
+    let after = held_file(body["detail"].as_str().unwrap());
+    assert!(!held.contains(&after));
+    // The provider's retries (twice over the cycle): each approved deprovision goes through, once.
     for _ in 0..2 {
-        for id in &ids {
+        for (id, _) in cycle {
             let mut status = 0;
             for _ in 0..40 {
                 status = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0;
@@ -478,11 +520,31 @@ async fn thirty_of_forty_deprovisioned_in_one_cycle_are_held_after_the_share_the
             assert_eq!(status, 200, "{id}\n{}", idp.daemon.log());
         }
     }
-    assert_eq!(idp.app.sim.state().agents.len(), agents - 30);
+    assert_eq!(idp.send(reqwest::Method::PATCH, &format!("/Users/{}", later.0), off()).await.0, 503);
+    let remaining: Vec<u64> = idp.app.sim.state().agents.iter().map(|a| a.id).collect();
+    assert_eq!(remaining.len(), agents - 30);
+    assert!(cycle.iter().all(|(id, _)| !remaining.contains(&id.parse().unwrap())));
     let log = idp.app.sim.request_log();
     assert_eq!(log.iter().filter(|r| r.starts_with("DELETE /api/v2/agents/")).count(), 30);
-    let files: i64 = idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
-    assert_eq!(files, 30);
+    // The journal: one file per deprovision, each deleted once; the later one still held.
+    let deleted: i64 = db
+        .query_row(
+            "SELECT COUNT(*) FROM ops WHERE action = 'delete_agent' AND outcome = 'deleted'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(deleted, 30);
+    let files: i64 = db.query_row("SELECT COUNT(*) FROM files", [], |r| r.get(0)).unwrap();
+    assert_eq!(files, 31);
+    let state: String =
+        db.query_row("SELECT state FROM files WHERE id = ?1", [&after], |r| r.get(0)).unwrap();
+    assert_eq!(state, "held");
+}
+
+/// The held file's id a held change's SCIM error names.
+fn held_file(detail: &str) -> String {
+    detail.split("as file ").nth(1).and_then(|t| t.split(' ').next()).expect("a file id").to_string()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -616,92 +678,132 @@ async fn a_kill_9_mid_attribute_patch_then_the_providers_retry_makes_one_update(
     assert_eq!(files, 1, "the retry found nothing left to change");
 }
 
-const EXT: &str = "urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent";
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn roles_and_groups_go_by_the_accounts_names_in_and_out() {
-    let idp = Idp::start("").await;
-    let (_, schema) = idp.get(&format!("/Schemas/{EXT}")).await;
-    let offered = |name: &str| {
-        let attrs = schema["attributes"].as_array().expect("attributes");
-        attrs.iter().find(|a| a["name"] == name).map(|a| a["canonicalValues"].clone()).unwrap_or_default()
-    };
-    assert!(offered("roles").as_array().unwrap().contains(&json!("Supervisor")), "{schema}");
-    assert_eq!(offered("groups"), json!(["Tier 1", "Tier 2", "Billing"]), "{schema}");
-
-    let user = json!({"userName": "rae@example.com", "displayName": "Rae",
-        EXT: {"roles": ["supervisor"], "groups": ["Tier 2", "billing"]}});
-    let (status, made) = idp.send(reqwest::Method::POST, "/Users", Some(user)).await;
-    assert_eq!(status, 201, "{made}");
-    assert_eq!(
-        (&made[EXT]["roles"], &made[EXT]["groups"]),
-        (&json!(["Supervisor"]), &json!(["Tier 2", "Billing"]))
+async fn the_held_changes_of_one_cycle_are_one_notification_and_one_block_on_the_page() {
+    let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let hook_port = hook.local_addr().unwrap().port();
+    let hooks = crate::notify::receiver(hook, vec![]).await;
+    let secrets = tempfile::tempdir().unwrap();
+    let url_file = secrets.path().join("hook_url");
+    crate::notify::private_file(&url_file, &format!("http://127.0.0.1:{hook_port}/hook\n"));
+    let page_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let extra = format!(
+        "[http]\nlisten = \"127.0.0.1:{page_port}\"\n[[notify]]\nname = \"chat\"\non = [\"held\"]\nwebhook_url_file = \"{}\"\n",
+        url_file.display()
     );
-    let id: u64 = made["id"].as_str().unwrap().parse().unwrap();
-    let agent = idp.agent(id).and_then(|a| a.agent).expect("an agent");
-    assert_eq!(agent.role_ids, [fdsync_sim::ROLE_SUPERVISOR]);
-    assert_eq!(agent.group_ids, [43_000_090_002, 43_000_090_003]);
-    let (_, read) = idp.get(&format!("/Users/{id}")).await;
-    assert_eq!(read[EXT]["roles"], json!(["Supervisor"]), "{read}");
-
-    // A PATCH changes the groups by name; granting a protected role is held like a file's.
-    let tier1 = patch(json!([{"op": "replace", "path": format!("{EXT}:groups"), "value": ["Tier 1"]}]));
-    let (status, after) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(tier1)).await;
-    assert_eq!((status, &after[EXT]["groups"]), (200, &json!(["Tier 1"])), "{after}");
-    assert_eq!(idp.agent(id).and_then(|a| a.agent).unwrap().group_ids, [43_000_090_001]);
-    let admin = patch(json!([{"op": "replace", "path": format!("{EXT}:roles"), "value": ["Administrator"]}]));
-    let (status, held) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(admin)).await;
-    assert_eq!(status, 503, "{held}");
-    assert_eq!(idp.agent(id).and_then(|a| a.agent).unwrap().role_ids, [fdsync_sim::ROLE_SUPERVISOR]);
-
-    let unknown = json!({"userName": "sam@example.com", EXT: {"roles": ["Agent"], "groups": ["Janitors"]}});
-    let (status, refused) = idp.send(reqwest::Method::POST, "/Users", Some(unknown)).await;
-    assert_eq!((status, refused["scimType"].as_str()), (400, Some("invalidValue")), "{refused}");
-    assert!(refused["detail"].as_str().unwrap().contains("'Janitors'"), "{refused}");
-    assert!(!idp.app.sim.state().agents.iter().any(|a| a.email.as_deref() == Some("sam@example.com")));
+    let idp = Idp::start_full(10, &extra, "notify_quiet_secs = 4", false).await;
+    let users = idp.seeded_users().await;
+    let allowed = idp.app.sim.state().agents.len() / 10;
+    let off = || Some(patch(json!([{"op": "Replace", "path": "active", "value": "False"}])));
+    let mut held = Vec::new();
+    for (id, email) in &users[..6] {
+        if idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0 == 503 {
+            held.push((id.clone(), email.clone()));
+        }
+    }
+    assert_eq!(held.len(), 6 - allowed);
+    // The provider retries its held changes before the cycle is over: nothing more is notified.
+    for (id, _) in &held {
+        assert_eq!(idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0, 503);
+    }
+    assert!(wait_until(WAIT, || crate::notify::count(&hooks) >= 1).await, "{}", idp.daemon.log());
+    tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+    let got = hooks.lock().unwrap().clone();
+    assert_eq!(got.len(), 1, "one notification for the cycle: {got:?}");
+    let body = &got[0].1;
+    assert_eq!(body["event"], "held");
+    assert_eq!(body["files"].as_array().map(Vec::len), Some(held.len()), "{body}");
+    let text = body["text"].as_str().unwrap();
+    assert!(
+        text.contains(&format!("{} SCIM changes", held.len())) && text.contains("fdsync approve --scim"),
+        "{text}"
+    );
+    for (id, email) in &held {
+        let email = email.replace('_', "\\_");
+        assert!(text.contains(&format!("delete {email} (agent {id})")), "{email} not named: {text}");
+    }
+    let rows = crate::notify::outbox(&idp.app);
+    assert_eq!(rows.len(), held.len(), "{rows:?}");
+    assert!(
+        rows.iter().all(|(e, state, attempts)| e == "held" && state == "sent" && *attempts == 1),
+        "{rows:?}"
+    );
+    // The page shows them as one block with the one command.
+    let page = reqwest::get(format!("http://127.0.0.1:{page_port}/")).await.unwrap().text().await.unwrap();
+    assert!(
+        page.contains(&format!("{} SCIM changes from the identity provider are held", held.len())),
+        "{page}"
+    );
+    assert_eq!(page.matches("fdsync approve --scim").count(), 1, "{page}");
+    assert_eq!(page.matches("<pre class=\"cmd\">").count(), 1, "no per-file command: {page}");
+    // A change held later, in a cycle of its own, is a notification of its own.
+    let (id, _) = &users[6];
+    assert_eq!(idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), off()).await.0, 503);
+    assert!(wait_until(WAIT, || crate::notify::count(&hooks) >= 2).await, "{}", idp.daemon.log());
+    let second = hooks.lock().unwrap()[1].1.clone();
+    assert_eq!(second["files"].as_array().map(Vec::len), Some(1), "{second}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_agents_email_is_the_user_name_else_the_primary_work_or_first_email() {
+async fn undo_of_an_attribute_update_puts_the_agents_old_values_back() {
     let idp = Idp::start("").await;
-    let cases = [
-        (
-            json!({"userName": "jdoe", "emails": [{"value": "jd@home.example", "type": "home"},
-            {"value": "jdoe@example.com", "type": "work"}]}),
-            "jdoe@example.com",
-        ),
-        (
-            json!({"userName": "lee", "emails": [{"value": "lee.w@example.com", "type": "work"},
-            {"value": "lee@example.com", "type": "home", "primary": true}]}),
-            "lee@example.com",
-        ),
-        (
-            json!({"userName": "kim", "emails": [{"value": "kim@example.com", "type": "other"}]}),
-            "kim@example.com",
-        ),
-        (
-            json!({"userName": "Ann@Example.com", "emails": [{"value": "a2@example.com", "primary": true}]}),
-            "Ann@Example.com",
-        ),
-    ];
-    for (body, email) in cases {
-        let (status, made) = idp.send(reqwest::Method::POST, "/Users", Some(body.clone())).await;
-        assert_eq!(status, 201, "{body} → {made}");
-        let id: u64 = made["id"].as_str().unwrap().parse().unwrap();
-        assert_eq!(idp.agent(id).and_then(|a| a.email).as_deref(), Some(email), "{body}");
-        let kept =
-            made["userName"].as_str().unwrap().eq_ignore_ascii_case(body["userName"].as_str().unwrap());
-        assert!(kept, "the provider's userName is kept: {made}");
-        let (_, read) = idp.get(&format!("/Users/{id}")).await;
-        // The provider's list (types, primary) while it lists the agent's e-mail; else that one.
-        let listed = body["emails"].as_array().unwrap().iter().any(|e| e["value"].as_str() == Some(email));
-        let shown = match listed {
-            true => body["emails"].clone(),
-            false => json!([{"value": email.to_lowercase(), "type": "work", "primary": true}]),
-        };
-        assert_eq!(read["emails"], shown, "{body}");
-    }
-    let none = json!({"userName": "nobody", "emails": [{"value": "nobody at home", "primary": true}]});
-    let (status, refused) = idp.send(reqwest::Method::POST, "/Users", Some(none)).await;
-    assert_eq!((status, refused["scimType"].as_str()), (400, Some("invalidValue")), "{refused}");
+    let (_, list) = idp.get("/Users?filter=userName%20eq%20%22agent0002%40example.com%22").await;
+    let id: u64 = list["Resources"][0]["id"].as_str().expect("listed").parse().unwrap();
+    let before = idp.agent(id).expect("the seeded agent");
+    let rename = patch(json!([{"op": "Replace", "path": "displayName", "value": "Agent Two Renamed"},
+                              {"op": "Replace", "path": "title", "value": "Team lead"}]));
+    let (status, user) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(rename)).await;
+    assert_eq!(status, 200, "{user}");
+    let changed = idp.agent(id).unwrap();
+    assert_eq!(
+        (changed.name.as_str(), changed.job_title.as_deref()),
+        ("Agent Two Renamed", Some("Team lead"))
+    );
+    assert_ne!(before.job_title.as_deref(), Some("Team lead"), "the seed differs from the change");
+    let db = idp.app.journal();
+    let file: i64 =
+        db.query_row("SELECT id FROM files WHERE name LIKE 'scim-update-%'", [], |r| r.get(0)).unwrap();
+    let done = || {
+        idp.app
+            .journal()
+            .query_row("SELECT state FROM files WHERE id = ?1", [file], |r| r.get::<_, String>(0))
+            .ok()
+            == Some("done".into())
+    };
+    assert!(wait_until(WAIT, done).await, "{}", idp.daemon.log());
+    let Idp { app, daemon, .. } = idp;
+    assert_eq!(daemon.stop().await, 0);
+    // The real binary's undo, as an operator runs it: the values saved before the update go back.
+    let out = app.fdsync(&["undo", &file.to_string(), "--yes"]).await;
+    assert_eq!(code(&out), 0, "{}\n{}", stdout(&out), stderr(&out));
+    let after = app.sim.state().agents.into_iter().find(|a| a.id == id).expect("still an agent");
+    // The seed had no title (null); fdsync writes "no title" as "" (as a SCIM `remove` of `title` does).
+    let title = |t: Option<String>| t.filter(|t| !t.is_empty());
+    assert_eq!(
+        (after.name, title(after.job_title), after.email),
+        (before.name, title(before.job_title), before.email)
+    );
+    let log = app.sim.request_log();
+    assert_eq!(
+        log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(),
+        2,
+        "{log:?}"
+    );
+    let undo: (String, Option<String>) = db
+        .query_row(
+            "SELECT o.action, o.outcome FROM ops o JOIN files f ON f.id = o.file_id WHERE f.undo_of = ?1",
+            [file],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(undo, ("update_agent".to_string(), Some("updated".to_string())));
+    // A second undo changes nothing more.
+    let again = app.fdsync(&["undo", &file.to_string(), "--yes"]).await;
+    assert_eq!(code(&again), 0, "{}\n{}", stdout(&again), stderr(&again));
+    let log = app.sim.request_log();
+    assert_eq!(
+        log.iter().filter(|r| r.starts_with(&format!("PUT /api/v2/agents/{id}"))).count(),
+        2,
+        "{log:?}"
+    );
 }

@@ -79,3 +79,38 @@ async fn a_notice_is_retried_later_then_ends() {
     assert_eq!(j.notice_state(n.id).await.unwrap().as_deref(), Some("sent"));
     assert!(j.due_notices(i64::MAX, 10).await.unwrap().is_empty());
 }
+
+#[tokio::test]
+async fn a_held_cycle_is_the_pending_held_notices_of_one_inbox_and_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let j = Journal::open(dir.path()).unwrap();
+    j.set_notify_routes(routes());
+    let held = |name: &'static str, inbox: Option<&str>| {
+        let (j, inbox) = (j.clone(), inbox.map(String::from));
+        async move {
+            let id =
+                j.insert_file(NewFile { inbox, ..new_file(name) }, FileState::Queued, None).await.unwrap();
+            j.set_file_state(id, FileState::Held, Some("over the rule".into())).await.unwrap();
+            id
+        }
+    };
+    let (a, csv, b) =
+        (held("a", Some("scim")).await, held("l.csv", None).await, held("b", Some("scim")).await);
+    let notices = j.due_notices(i64::MAX, 10).await.unwrap();
+    let of = |file| notices.iter().find(|n| n.file_id == Some(file)).unwrap().id;
+    let files = |c: Option<Vec<Notice>>| c.map(|c| c.iter().map(|n| n.file_id.unwrap()).collect::<Vec<_>>());
+    assert_eq!(files(j.held_cycle(of(b), "scim").await.unwrap()), Some(vec![a, b]));
+    assert_eq!(
+        files(j.held_cycle(of(csv), "scim").await.unwrap()),
+        None,
+        "a dropped file's notice stands alone"
+    );
+    j.notice_end(of(a), NoticeEnd::Sent, None).await.unwrap();
+    assert_eq!(files(j.held_cycle(of(a), "scim").await.unwrap()), Some(vec![b]), "a sent one is not again");
+    j.notice_defer(vec![of(b)], 99).await.unwrap();
+    assert!(j.due_notices(98, 10).await.unwrap().iter().all(|n| n.id != of(b)));
+    assert_eq!(
+        j.due_notices(99, 10).await.unwrap().iter().find(|n| n.id == of(b)).map(|n| n.attempts),
+        Some(0)
+    );
+}
