@@ -1,6 +1,7 @@
 //! A file's life in the journal, from the bytes on disk to the report, and the only writer of a
 //! file's row: taken in ([`take()`]: opened once, hashed, deduplicated, parsed row by row,
-//! journaled in batches; its deletes are counted for the engine's volume guards), held, started,
+//! journaled in batches; its deletes are counted for the engine's volume guards; a SCIM change
+//! as a file of one row, [`take_change`]), held, started,
 //! approved (one, or [`approve_held`] several at once), moved, retried ([`hold`], [`start`],
 //! [`approve`], [`moved`], [`retry`]: whoever
 //! decides asks here to record it), finished once every row is final ([`finish()`]: report,
@@ -28,7 +29,7 @@ mod undo;
 pub use finish::{Summary, finish, report_name, report_rows};
 pub use input::{display_name, open_input, sha256_file};
 pub use state::{Progress, approve, approve_held, hold, moved, progress, retry, start};
-pub use take::{TakeOptions, Taken, take, take_with};
+pub use take::{TakeOptions, Taken, take, take_change, take_with};
 pub use undo::{UndoPlan, plan_undo, take_undo};
 
 use crate::intake;

@@ -291,6 +291,28 @@ fn parse_batches(
     deletes
 }
 
+/// A change that is not a dropped file (one request of an identity provider over SCIM) taken in
+/// as a file of its own, once per `file.sha256` (the change's identity): its row journaled and
+/// the file started. An earlier take left `queued` (killed between the file and its row) gets
+/// its row again; a file already taken is found as it is (running, held or done). Its id.
+pub async fn take_change(journal: &Journal, file: NewFile, rows: Vec<NewOp>) -> journal::Result<i64> {
+    match journal.find_file_by_sha(&file.sha256).await? {
+        Some(f) if f.state == FileState::Queued => {
+            journal.discard_ops(f.id).await?;
+            journal.insert_ops(f.id, rows).await?;
+            super::start(journal, f.id).await?;
+            Ok(f.id)
+        }
+        Some(f) => Ok(f.id),
+        None => {
+            let id = journal.insert_file(file, FileState::Queued, None).await?;
+            journal.insert_ops(id, rows).await?;
+            super::start(journal, id).await?;
+            Ok(id)
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

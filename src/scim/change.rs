@@ -83,33 +83,14 @@ pub(crate) async fn run(
             .iter()
             .map(|b| format!("{b:02x}"))
             .collect();
-    let row = || vec![NewOp::valid(1, op, op.key(&sha, 1))];
+    let row = vec![NewOp::valid(1, op, op.key(&sha, 1))];
+    let file =
+        NewFile { name, path: String::new(), sha256: sha, inbox: Some(SOURCE.into()), default_action: None };
     // One lookup-then-insert at a time: two copies of one request (a provider retrying while
     // the first still waits) must find one file, not insert two.
     let submitting = submit.lock().await;
-    let file_id = match journal.find_file_by_sha(&sha).await? {
-        Some(f) if f.state == FileState::Queued => {
-            journal.discard_ops(f.id).await?;
-            journal.insert_ops(f.id, row()).await?;
-            crate::pipeline::start(journal, f.id).await?;
-            f.id
-        }
-        Some(f) => f.id,
-        None => {
-            let new = NewFile {
-                name,
-                path: String::new(),
-                sha256: sha.clone(),
-                inbox: Some(SOURCE.into()),
-                default_action: None,
-            };
-            let id = journal.insert_file(new, FileState::Queued, None).await?;
-            journal.insert_ops(id, row()).await?;
-            crate::pipeline::start(journal, id).await?;
-            tracing::info!(file_id = id, action = %op.action(), "SCIM change journaled.");
-            id
-        }
-    };
+    let file_id = crate::pipeline::take_change(journal, file, row).await?;
+    tracing::info!(file_id, action = %op.action(), "SCIM change journaled.");
     drop(submitting);
     nudge();
     wait(journal, file_id).await
