@@ -125,7 +125,7 @@ impl Delivery {
             return self.journal.notice_end(n.id, NoticeEnd::Dropped, Some(why)).await;
         };
         if n.event == NotifyEvent::Held
-            && let Some(cycle) = self.journal.held_cycle(n.id, crate::scim::SOURCE).await?
+            && let Some(cycle) = self.journal.held_cycle(n.id, crate::scim::change::SOURCE).await?
         {
             return self.deliver_cycle(&n, target, cycle).await;
         }

@@ -13,7 +13,7 @@
 //! `Host` allowlist, constant-time bearer token, header and request timeouts, connection cap),
 //! with a 1 MiB body limit (413), over TLS (rustls) when `tls_cert_file` and `tls_key_file` are set.
 
-mod change;
+pub(crate) mod change;
 mod directory;
 mod discovery;
 mod error;
@@ -23,8 +23,6 @@ mod mapping;
 mod patch;
 mod store;
 mod users;
-
-pub(crate) use change::{Described, SOURCE, describe};
 
 use crate::config::ScimSettings;
 use crate::engine::Engine;

@@ -5,7 +5,6 @@
 //! `fdsync approve ID` records it. Only the changes shown are approved: a change held after
 //! the list was read (the same cycle going on) stays held and needs a new approval.
 
-use super::ops::ApproveArgs;
 use crate::account::Actor;
 use crate::config::Settings;
 use crate::exit::Exit;
@@ -13,13 +12,17 @@ use crate::journal::{FileRecord, FileState, Journal};
 use crate::pipeline;
 use crate::text::shown;
 
+/// Approves the held SCIM changes of connection `on` (none: the `[scim]` one), after showing them
+/// and asking unless `yes`; `note` is recorded with each approval.
 pub(super) async fn approve(
     settings: &Settings,
     journal: &Journal,
     actor: &Actor,
-    args: &ApproveArgs,
+    on: Option<&str>,
+    note: Option<&str>,
+    yes: bool,
 ) -> anyhow::Result<Exit> {
-    let connection = match &args.connection {
+    let connection = match on {
         Some(name) => settings.on_connection(name).map(|s| s.connection)?,
         None => settings.scim.as_ref().map_or(settings.connection.clone(), |s| s.connection.clone()),
     };
@@ -29,7 +32,7 @@ pub(super) async fn approve(
         return Ok(Exit::Usage);
     }
     print_cycle(&held, &connection);
-    if !args.yes {
+    if !yes {
         if !super::confirm::can_ask() {
             eprintln!("approve shows the held changes and asks first: run it from a terminal, or pass --yes");
             return Ok(Exit::Usage);
@@ -40,7 +43,7 @@ pub(super) async fn approve(
         }
     }
     let ids: Vec<i64> = held.iter().map(|f| f.id).collect();
-    let approved = pipeline::approve_held(journal, &ids, actor, args.note.as_deref()).await?;
+    let approved = pipeline::approve_held(journal, &ids, actor, note).await?;
     for (id, head) in &approved {
         let what = format!("file {id} (SCIM change) approved");
         super::operator::announce("approve", actor, &what, Some(*id), Some(head));
@@ -63,7 +66,7 @@ async fn held_changes(journal: &Journal, connection: &str) -> anyhow::Result<Vec
         .files(vec![FileState::Held])
         .await?
         .into_iter()
-        .filter(|f| f.inbox.as_deref() == Some(crate::scim::SOURCE) && f.connection == connection)
+        .filter(|f| f.inbox.as_deref() == Some(crate::scim::change::SOURCE) && f.connection == connection)
         .collect();
     held.sort_by_key(|f| f.id);
     Ok(held)
@@ -71,7 +74,8 @@ async fn held_changes(journal: &Journal, connection: &str) -> anyhow::Result<Vec
 
 /// The list an operator approves: each change's file, what it does, to whom; why they are held.
 pub(super) fn print_cycle(held: &[FileRecord], connection: &str) {
-    let verbs: Vec<crate::scim::Described> = held.iter().map(|f| crate::scim::describe(&f.name)).collect();
+    let verbs: Vec<crate::scim::change::Described> =
+        held.iter().map(|f| crate::scim::change::describe(&f.name)).collect();
     let count = |v: &str| verbs.iter().filter(|d| d.change == v).count();
     let tally: Vec<String> = ["delete", "create", "restore", "update"]
         .iter()

@@ -72,7 +72,15 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
     let actor = super::operator::begin(&settings)?;
     let journal = Journal::open(&settings.state_dir)?;
     let Some(id) = args.id else {
-        return super::approve_scim::approve(&settings, &journal, &actor, &args).await;
+        return super::approve_scim::approve(
+            &settings,
+            &journal,
+            &actor,
+            args.connection.as_deref(),
+            args.note.as_deref(),
+            args.yes,
+        )
+        .await;
     };
     let Some(file) = journal.file(id).await? else {
         eprintln!("no file {id} in the journal");
@@ -89,7 +97,7 @@ pub(super) async fn approve(config: Option<&Path>, args: ApproveArgs) -> anyhow:
         }
         if file.undo_of.is_some() {
             super::undo::print_plan(&journal, &file).await?;
-        } else if file.inbox.as_deref() == Some(crate::scim::SOURCE) {
+        } else if file.inbox.as_deref() == Some(crate::scim::change::SOURCE) {
             super::approve_scim::print_cycle(std::slice::from_ref(&file), &file.connection);
         } else {
             let action = file.default_action.as_deref().and_then(|a| a.parse().ok());

@@ -60,7 +60,7 @@ pub(super) async fn run(config: Option<&Path>, args: StatusArgs) -> anyhow::Resu
         .iter()
         .filter(|f| {
             f.file.state == crate::journal::FileState::Held
-                && f.file.inbox.as_deref() == Some(crate::scim::SOURCE)
+                && f.file.inbox.as_deref() == Some(crate::scim::change::SOURCE)
         })
         .count();
     if scim_held > 0 {

@@ -102,7 +102,7 @@ fn held_files(site: &Site, held: &[ActiveFile]) -> Markup {
         return html! {};
     }
     let (scim, files): (Vec<&ActiveFile>, Vec<&ActiveFile>) =
-        held.iter().partition(|f| f.inbox.as_deref() == Some(crate::scim::SOURCE));
+        held.iter().partition(|f| f.inbox.as_deref() == Some(crate::scim::change::SOURCE));
     html! {
         section class="wide" {
             h2 { "Held for approval" }
@@ -126,7 +126,7 @@ fn held_cycle(scim: &[&ActiveFile]) -> Markup {
             p { (scim.len()) " SCIM changes from the identity provider are held:" }
             ul {
                 @for f in scim.iter().take(HELD) {
-                    @let d = crate::scim::describe(&f.name);
+                    @let d = crate::scim::change::describe(&f.name);
                     li { a href=(format!("/files/{}", f.id)) { "File " (f.id) ": " (d.change) " " (d.whom(|e| e.to_string())) } }
                 }
                 @if scim.len() > HELD { li class="muted" { "and " (scim.len() - HELD) " more" } }

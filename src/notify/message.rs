@@ -54,7 +54,7 @@ pub struct HeldChange {
     pub id: i64,
     pub name: String,
     #[serde(flatten)]
-    pub(crate) what: crate::scim::Described,
+    pub(crate) what: crate::scim::change::Described,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -126,7 +126,7 @@ pub(super) fn for_held_cycle(held: &[FileFacts]) -> Message {
     let files: Vec<HeldChange> = held
         .iter()
         .map(|f| {
-            let mut what = crate::scim::describe(&f.file.name);
+            let mut what = crate::scim::change::describe(&f.file.name);
             what.email = shown(&what.email);
             HeldChange { id: f.file.id, name: f.file.name.clone(), what }
         })
