@@ -12,7 +12,7 @@ use super::Scim;
 use super::change;
 use super::error::ScimError;
 use super::mapping::{Shown, Wanted};
-use super::store::{Edit, refused};
+use super::store::{Edit, refused, same_ids};
 use crate::domain::{AgentEdit, Email, NewAgent, NewContact, Op, Outcome, TicketScope};
 use crate::engine::ports::Api;
 use crate::journal::ScimUser;
@@ -147,11 +147,6 @@ impl<A: Api> Scim<A> {
         wanted: &NewAgent,
     ) -> Result<(), ScimError> {
         let Some(made) = Shown::from_record(record, id) else { return Ok(()) };
-        let sorted = |v: &[u64]| {
-            let mut v = v.to_vec();
-            v.sort_unstable();
-            v
-        };
         let set = AgentEdit {
             email: (wanted.email.key() != made.email).then(|| wanted.email.clone()),
             name: (made.name.as_deref() != Some(wanted.name.as_str())).then(|| wanted.name.clone()),
@@ -161,11 +156,10 @@ impl<A: Api> Scim<A> {
             occasional: wanted.occasional.filter(|o| made.occasional != Some(*o)),
             // No roles wanted: Freshdesk's default, as the agent has it.
             role_ids: (!wanted.role_ids.is_empty()
-                && made.role_ids.as_deref().map(sorted) != Some(sorted(&wanted.role_ids)))
+                && !made.role_ids.as_deref().is_some_and(|r| same_ids(r, &wanted.role_ids)))
             .then(|| wanted.role_ids.clone()),
-            group_ids: (made.group_ids.as_deref().map(sorted).unwrap_or_default()
-                != sorted(&wanted.group_ids))
-            .then(|| wanted.group_ids.clone()),
+            group_ids: (!same_ids(made.group_ids.as_deref().unwrap_or_default(), &wanted.group_ids))
+                .then(|| wanted.group_ids.clone()),
         };
         self.update(&made, Edit { set, user_name: None }).await?;
         self.journal.forget_scim_contact(id).await?;

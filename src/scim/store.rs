@@ -266,6 +266,30 @@ impl<A: Api> Scim<A> {
         self.update(now, edit).await
     }
 
+    /// Roles or groups set on a user shown without them (the listing does not say them): the
+    /// agent is read in full first (one `GET agents/{id}`, kept in the directory, so the user is
+    /// shown with them from then on), and what it already has is not changed again. An identity
+    /// provider that maps roles sends them every cycle until it sees them.
+    async fn known_roles_and_groups(&self, id: u64, set: &mut AgentEdit) -> Result<(), ScimError> {
+        let agent = match self.engine.read_agent(id).await {
+            Ok(Some(agent)) => agent,
+            Ok(None) => return Ok(()),
+            Err(why) => return Err(ScimError::later(30, format!("the agent cannot be read now: {why}"))),
+        };
+        let same = |has: &Option<Vec<u64>>, wants: &Option<Vec<u64>>| match (has, wants) {
+            (Some(h), Some(w)) => same_ids(h, w),
+            _ => false,
+        };
+        if same(&agent.role_ids, &set.role_ids) {
+            set.role_ids = None;
+        }
+        if same(&agent.group_ids, &set.group_ids) {
+            set.group_ids = None;
+        }
+        self.directory.put(agent).await;
+        Ok(())
+    }
+
     /// `409 uniqueness` when another user has `email`.
     pub(super) async fn email_free(&self, id: u64, email: Option<&Email>) -> Result<(), ScimError> {
         if let Some(email) = email
@@ -279,10 +303,15 @@ impl<A: Api> Scim<A> {
         Ok(())
     }
 
-    /// Changes the agent's name, e-mail or job title: one `update_agent` (`PUT agents/{id}`);
-    /// nothing when nothing differs.
+    /// Changes the agent's name, e-mail, job title, scope, seat, roles or groups: one
+    /// `update_agent` (`PUT agents/{id}`); nothing when nothing differs.
     pub(super) async fn update(&self, now: &Shown, edit: Edit) -> Result<(), ScimError> {
-        let Edit { set, user_name } = edit;
+        let Edit { mut set, user_name } = edit;
+        if set.role_ids.is_some() && now.role_ids.is_none()
+            || set.group_ids.is_some() && now.group_ids.is_none()
+        {
+            self.known_roles_and_groups(now.id, &mut set).await?;
+        }
         if set.is_empty() {
             return Ok(());
         }
@@ -312,6 +341,16 @@ impl<A: Api> Scim<A> {
         }
         Ok(())
     }
+}
+
+/// Whether two lists of role or group ids name the same ones, in any order.
+pub(super) fn same_ids(a: &[u64], b: &[u64]) -> bool {
+    let sorted = |v: &[u64]| {
+        let mut v = v.to_vec();
+        v.sort_unstable();
+        v
+    };
+    sorted(a) == sorted(b)
 }
 
 /// What a PUT or PATCH changes of an existing agent, and the provider's new `userName`.

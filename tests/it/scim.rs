@@ -678,6 +678,96 @@ async fn a_kill_9_mid_attribute_patch_then_the_providers_retry_makes_one_update(
     assert_eq!(files, 1, "the retry found nothing left to change");
 }
 
+const EXT: &str = "urn:ietf:params:scim:schemas:extension:fdsync:2.0:Agent";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_and_groups_go_by_the_accounts_names_in_and_out() {
+    let idp = Idp::start("").await;
+    let (_, schema) = idp.get(&format!("/Schemas/{EXT}")).await;
+    let offered = |name: &str| {
+        let attrs = schema["attributes"].as_array().expect("attributes");
+        attrs.iter().find(|a| a["name"] == name).map(|a| a["canonicalValues"].clone()).unwrap_or_default()
+    };
+    assert!(offered("roles").as_array().unwrap().contains(&json!("Supervisor")), "{schema}");
+    assert_eq!(offered("groups"), json!(["Tier 1", "Tier 2", "Billing"]), "{schema}");
+
+    let user = json!({"userName": "rae@example.com", "displayName": "Rae",
+        EXT: {"roles": ["supervisor"], "groups": ["Tier 2", "billing"]}});
+    let (status, made) = idp.send(reqwest::Method::POST, "/Users", Some(user)).await;
+    assert_eq!(status, 201, "{made}");
+    assert_eq!(
+        (&made[EXT]["roles"], &made[EXT]["groups"]),
+        (&json!(["Supervisor"]), &json!(["Tier 2", "Billing"]))
+    );
+    let id: u64 = made["id"].as_str().unwrap().parse().unwrap();
+    let agent = idp.agent(id).and_then(|a| a.agent).expect("an agent");
+    assert_eq!(agent.role_ids, [fdsync_sim::ROLE_SUPERVISOR]);
+    assert_eq!(agent.group_ids, [43_000_090_002, 43_000_090_003]);
+    let (_, read) = idp.get(&format!("/Users/{id}")).await;
+    assert_eq!(read[EXT]["roles"], json!(["Supervisor"]), "{read}");
+
+    // A PATCH changes the groups by name; granting a protected role is held like a file's.
+    let tier1 = patch(json!([{"op": "replace", "path": format!("{EXT}:groups"), "value": ["Tier 1"]}]));
+    let (status, after) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(tier1)).await;
+    assert_eq!((status, &after[EXT]["groups"]), (200, &json!(["Tier 1"])), "{after}");
+    assert_eq!(idp.agent(id).and_then(|a| a.agent).unwrap().group_ids, [43_000_090_001]);
+    let admin = patch(json!([{"op": "replace", "path": format!("{EXT}:roles"), "value": ["Administrator"]}]));
+    let (status, held) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(admin)).await;
+    assert_eq!(status, 503, "{held}");
+    assert_eq!(idp.agent(id).and_then(|a| a.agent).unwrap().role_ids, [fdsync_sim::ROLE_SUPERVISOR]);
+
+    let unknown = json!({"userName": "sam@example.com", EXT: {"roles": ["Agent"], "groups": ["Janitors"]}});
+    let (status, refused) = idp.send(reqwest::Method::POST, "/Users", Some(unknown)).await;
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("invalidValue")), "{refused}");
+    assert!(refused["detail"].as_str().unwrap().contains("'Janitors'"), "{refused}");
+    assert!(!idp.app.sim.state().agents.iter().any(|a| a.email.as_deref() == Some("sam@example.com")));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_agents_email_is_the_user_name_else_the_primary_work_or_first_email() {
+    let idp = Idp::start("").await;
+    let cases = [
+        (
+            json!({"userName": "jdoe", "emails": [{"value": "jd@home.example", "type": "home"},
+            {"value": "jdoe@example.com", "type": "work"}]}),
+            "jdoe@example.com",
+        ),
+        (
+            json!({"userName": "lee", "emails": [{"value": "lee.w@example.com", "type": "work"},
+            {"value": "lee@example.com", "type": "home", "primary": true}]}),
+            "lee@example.com",
+        ),
+        (
+            json!({"userName": "kim", "emails": [{"value": "kim@example.com", "type": "other"}]}),
+            "kim@example.com",
+        ),
+        (
+            json!({"userName": "Ann@Example.com", "emails": [{"value": "a2@example.com", "primary": true}]}),
+            "Ann@Example.com",
+        ),
+    ];
+    for (body, email) in cases {
+        let (status, made) = idp.send(reqwest::Method::POST, "/Users", Some(body.clone())).await;
+        assert_eq!(status, 201, "{body} → {made}");
+        let id: u64 = made["id"].as_str().unwrap().parse().unwrap();
+        assert_eq!(idp.agent(id).and_then(|a| a.email).as_deref(), Some(email), "{body}");
+        let kept =
+            made["userName"].as_str().unwrap().eq_ignore_ascii_case(body["userName"].as_str().unwrap());
+        assert!(kept, "the provider's userName is kept: {made}");
+        let (_, read) = idp.get(&format!("/Users/{id}")).await;
+        // The provider's list (types, primary) while it lists the agent's e-mail; else that one.
+        let listed = body["emails"].as_array().unwrap().iter().any(|e| e["value"].as_str() == Some(email));
+        let shown = match listed {
+            true => body["emails"].clone(),
+            false => json!([{"value": email.to_lowercase(), "type": "work", "primary": true}]),
+        };
+        assert_eq!(read["emails"], shown, "{body}");
+    }
+    let none = json!({"userName": "nobody", "emails": [{"value": "nobody at home", "primary": true}]});
+    let (status, refused) = idp.send(reqwest::Method::POST, "/Users", Some(none)).await;
+    assert_eq!((status, refused["scimType"].as_str()), (400, Some("invalidValue")), "{refused}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_held_changes_of_one_cycle_are_one_notification_and_one_block_on_the_page() {
     let hook = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -806,4 +896,34 @@ async fn undo_of_an_attribute_update_puts_the_agents_old_values_back() {
         2,
         "{log:?}"
     );
+}
+
+/// An identity provider that maps roles sends them for a user shown without them (the agent
+/// listing does not say an agent's roles): the agent is read in full once, nothing is changed
+/// when it has them already (no file, no `PUT`, no grants guard), and from then on the user is
+/// shown with them, so the next cycle has nothing to send. A role it does not have is one `PUT`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_a_listed_user_already_has_change_nothing_and_are_shown_from_then_on() {
+    let idp = Idp::start("").await;
+    let (id, user_name) = idp.seeded_users().await.into_iter().next().expect("a seeded agent");
+    let query = format!("/Users?filter=userName%20eq%20%22{}%22", user_name.replace('@', "%40"));
+    let (_, found) = idp.get(&query).await;
+    assert!(found["Resources"][0][EXT]["roles"].is_null(), "the listing says no roles: {found}");
+
+    let files =
+        || idp.app.journal().query_row("SELECT COUNT(*) FROM files", [], |r| r.get::<_, i64>(0)).unwrap();
+    let puts = || idp.app.sim.request_log().iter().filter(|r| r.starts_with("PUT /api/v2/agents/")).count();
+    let same = patch(json!([{"op": "replace", "path": format!("{EXT}:roles"), "value": ["Agent"]}]));
+    let (status, after) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(same)).await;
+    assert_eq!((status, &after[EXT]["roles"]), (200, &json!(["Agent"])), "{after}\n{}", idp.daemon.log());
+    assert_eq!((files(), puts()), (0, 0), "{:?}", idp.app.sim.request_log());
+    let (_, found) = idp.get(&query).await;
+    assert_eq!(found["Resources"][0][EXT]["roles"], json!(["Agent"]), "{found}");
+
+    let other = patch(json!([{"op": "replace", "path": format!("{EXT}:roles"), "value": ["Supervisor"]}]));
+    let (status, after) = idp.send(reqwest::Method::PATCH, &format!("/Users/{id}"), Some(other)).await;
+    assert_eq!((status, &after[EXT]["roles"]), (200, &json!(["Supervisor"])), "{after}");
+    assert_eq!((files(), puts()), (1, 1));
+    let agent = idp.agent(id.parse().unwrap()).and_then(|u| u.agent).expect("an agent");
+    assert_eq!(agent.role_ids, [fdsync_sim::ROLE_SUPERVISOR]);
 }
