@@ -37,7 +37,10 @@ pub(super) async fn approve(
             eprintln!("approve shows the held changes and asks first: run it from a terminal, or pass --yes");
             return Ok(Exit::Usage);
         }
-        if !super::confirm::ask(&format!("approve these {} held SCIM changes?", held.len()))? {
+        if !super::confirm::ask(&match held.len() {
+            1 => "approve this held SCIM change?".to_string(),
+            n => format!("approve these {n} held SCIM changes?"),
+        })? {
             println!("not approved");
             return Ok(Exit::RowsFailed);
         }
@@ -82,7 +85,8 @@ pub(super) fn print_cycle(held: &[FileRecord], connection: &str) {
         .filter(|v| count(v) > 0)
         .map(|v| format!("{} {v}", count(v)))
         .collect();
-    println!("{} SCIM changes held on connection {} ({}):", held.len(), shown(connection), tally.join(", "));
+    let (changes, _) = crate::scim::change::counted(held.len());
+    println!("{changes} held on connection {} ({}):", shown(connection), tally.join(", "));
     println!("  {:>6}  {:<8}  whom", "file", "change");
     for (f, d) in held.iter().zip(&verbs) {
         println!("  {:>6}  {:<8}  {}", f.id, d.change, d.whom(shown));

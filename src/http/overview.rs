@@ -123,7 +123,8 @@ fn held_cycle(scim: &[&ActiveFile]) -> Markup {
     let Some(newest) = scim.last() else { return html! {} };
     html! {
         div class="held" {
-            p { (scim.len()) " SCIM changes from the identity provider are held:" }
+            @let (changes, are) = crate::scim::change::counted(scim.len());
+            p { (changes) " from the identity provider " (are) " held:" }
             ul {
                 @for f in scim.iter().take(HELD) {
                     @let d = crate::scim::change::describe(&f.name);

@@ -146,10 +146,10 @@ pub(super) fn for_held_cycle(held: &[FileFacts]) -> Message {
         if files.len() > NAMED_CHANGES {
             whom.push(format!("and {} more", files.len() - NAMED_CHANGES));
         }
+        let (changes, are) = crate::scim::change::counted(files.len());
         format!(
-            "fdsync: {} SCIM changes from the identity provider are held on connection {} ({}): {}; \
+            "fdsync: {changes} from the identity provider {are} held on connection {} ({}): {}; \
              check them, then run `fdsync approve --scim` (it lists them and asks)",
-            files.len(),
             outside(&shown(connection)),
             kinds.join(", "),
             whom.join(", ")

@@ -127,9 +127,20 @@ async fn wait(journal: &Journal, file_id: i64) -> Result<Done, ScimError> {
     }
 }
 
+/// "1 SCIM change", "5 SCIM changes" and the verb that goes with them ("is", "are").
+pub(crate) fn counted(n: usize) -> (String, &'static str) {
+    if n == 1 { ("1 SCIM change".into(), "is") } else { (format!("{n} SCIM changes"), "are") }
+}
+
 #[cfg(test)]
 mod tests {
-    use super::describe;
+    use super::{counted, describe};
+
+    #[test]
+    fn one_held_change_is_one_change() {
+        assert_eq!(counted(1), ("1 SCIM change".to_string(), "is"));
+        assert_eq!(counted(26), ("26 SCIM changes".to_string(), "are"));
+    }
 
     #[test]
     fn a_changes_file_name_says_what_it_does_and_to_whom() {
