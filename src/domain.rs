@@ -8,11 +8,11 @@ pub mod op;
 pub mod outcome;
 
 pub use event::NotifyEvent;
-pub use fields::{Email, FieldError, IdOrName, Priority, Status, TicketScope};
+pub use fields::{AgentRef, Email, FieldError, IdOrName, Priority, Status, TicketScope};
 pub use handover::{GroupRef, Successor};
 pub use op::{
-    Action, AgentEdit, AgentRef, Attachment, NewAgent, NewContact, NewTicket, Op, OpKey, Requester, Restore,
-    UndoOf, idempotency_tag,
+    Action, AgentEdit, Attachment, NewAgent, NewContact, NewTicket, Op, OpKey, Requester, Restore, UndoOf,
+    idempotency_tag,
 };
 pub use outcome::Outcome;
 

@@ -194,6 +194,14 @@ int_enum!(
     TicketScope { Global = 1, Group = 2, Restricted = 3 } suffixes ["-level", " level", "_level"]
 );
 
+/// Which agent a delete names: its id (`agent_id` column) or its email.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AgentRef {
+    Id(u64),
+    Email(Email),
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

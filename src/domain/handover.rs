@@ -2,8 +2,7 @@
 //! id) and/or `successor_group` (a group's name or id), or the inbox's default group. Pure:
 //! parsing only; the engine resolves names to ids.
 
-use super::fields::Email;
-use super::op::AgentRef;
+use super::fields::{AgentRef, Email};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 

@@ -5,7 +5,7 @@
 //! journaled under (DESIGN.md, "Idempotency key"). [`OpKey`] is the one place that spells and
 //! reads the key's format; nothing else builds or parses a key by hand. Pure: no I/O.
 
-use super::fields::{Email, IdOrName, Priority, Status, TicketScope};
+use super::fields::{AgentRef, Email, IdOrName, Priority, Status, TicketScope};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -265,14 +265,6 @@ pub struct NewContact {
     pub name: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub job_title: Option<String>,
-}
-
-/// Which agent a delete names: its id (`agent_id` column) or its email.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum AgentRef {
-    Id(u64),
-    Email(Email),
 }
 
 /// What `PUT contacts/{id}/make_agent` is sent to restore a deleted agent: the agent's

@@ -4,6 +4,7 @@
 //! (`caseExact` is false for every attribute fdsync serves). Pure.
 
 use super::error::ScimError;
+use super::mapping::{USER_SCHEMA, member};
 use scim_v2::filter::{AttrExp, AttrPath, CompValue, CompareOp, Filter, ValFilter};
 use serde_json::Value;
 
@@ -79,15 +80,10 @@ pub(crate) fn val_filter(f: &ValFilter, element: &Value) -> bool {
     }
 }
 
-/// The member of `obj` named `name`, case-insensitively.
-pub(crate) fn member<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
-    obj.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
-}
-
 /// The values a path names in `obj` (a multi-valued attribute gives each of its elements).
 fn values<'a>(obj: &'a Value, path: &AttrPath) -> Vec<&'a Value> {
     let root = match &path.uri {
-        Some(uri) if !uri.eq_ignore_ascii_case(super::mapping::USER_SCHEMA) => member(obj, uri),
+        Some(uri) if !uri.eq_ignore_ascii_case(USER_SCHEMA) => member(obj, uri),
         _ => Some(obj),
     };
     let Some(top) = root.and_then(|r| member(r, &path.name)) else { return vec![] };

@@ -16,7 +16,6 @@
 //! `PUT agents/{id}`. The retired `roleIds`/`groupIds` are still read (as ids) on input.
 
 use super::error::ScimError;
-use super::filter::member;
 use crate::domain::{AgentEdit, Email, NewAgent, TicketScope};
 use crate::engine::{AccountNames, NameKind};
 use serde_json::{Value, json};
@@ -325,6 +324,11 @@ pub(crate) fn set_ext(set: &mut AgentEdit, then: &AgentEdit, want: &AgentEdit) {
     set.occasional = want.occasional.filter(|o| then.occasional != Some(*o));
     set.role_ids = want.role_ids.clone().filter(|r| differ(&then.role_ids, r));
     set.group_ids = want.group_ids.clone().filter(|g| differ(&then.group_ids, g));
+}
+
+/// The member of `obj` named `name`, case-insensitively.
+pub(crate) fn member<'a>(obj: &'a Value, name: &str) -> Option<&'a Value> {
+    obj.as_object()?.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v)
 }
 
 #[cfg(test)]

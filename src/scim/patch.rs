@@ -8,8 +8,8 @@
 //! e-mail), as [`super::mapping::wanted`] reads a body.
 
 use super::error::ScimError;
-use super::filter::{member, val_filter};
-use super::mapping::{EXT_SCHEMA, USER_SCHEMA, boolean, email_of, ext_fields, set_ext};
+use super::filter::val_filter;
+use super::mapping::{EXT_SCHEMA, USER_SCHEMA, boolean, email_of, ext_fields, member, set_ext};
 use crate::domain::{AgentEdit, Email};
 use crate::engine::AccountNames;
 use scim_v2::filter::{AttrPath, PatchPath};

@@ -128,7 +128,7 @@ impl<A: Api> Scim<A> {
         before: Option<&serde_json::Value>,
     ) -> Result<Option<serde_json::Value>, ScimError> {
         let list =
-            |v: &serde_json::Value| super::filter::member(v, "emails").filter(|e| e.is_array()).cloned();
+            |v: &serde_json::Value| super::mapping::member(v, "emails").filter(|e| e.is_array()).cloned();
         let Some(emails) = list(user) else { return Ok(None) };
         if before.and_then(list).as_ref() != Some(&emails) {
             self.journal.put_scim_emails(id, emails.to_string()).await?;

@@ -84,14 +84,14 @@ pub(crate) async fn search<A: Api>(
 ) -> Result<Response, ScimError> {
     let body = json_body(&body)?;
     let list = |k: &str| {
-        super::filter::member(&body, k)
+        super::mapping::member(&body, k)
             .and_then(Value::as_array)
             .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(","))
     };
     let q = ListQuery {
-        filter: super::filter::member(&body, "filter").and_then(Value::as_str).map(str::to_string),
-        start_index: super::filter::member(&body, "startIndex").and_then(Value::as_i64),
-        count: super::filter::member(&body, "count").and_then(Value::as_i64),
+        filter: super::mapping::member(&body, "filter").and_then(Value::as_str).map(str::to_string),
+        start_index: super::mapping::member(&body, "startIndex").and_then(Value::as_i64),
+        count: super::mapping::member(&body, "count").and_then(Value::as_i64),
         attributes: list("attributes"),
         excluded_attributes: list("excludedAttributes"),
     };
@@ -188,7 +188,7 @@ pub(crate) async fn replace<A: Api>(
     let body = json_body(&body)?;
     let names = s.names().await?;
     let want = mapping::wanted(&body, &names)?;
-    if super::filter::member(&body, "id").and_then(Value::as_str).is_some_and(|b| b != id.to_string()) {
+    if super::mapping::member(&body, "id").and_then(Value::as_str).is_some_and(|b| b != id.to_string()) {
         return Err(unchangeable(&["id"]));
     }
     let (now, row) = s.one(id).await?;
