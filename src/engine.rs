@@ -15,6 +15,7 @@
 
 pub mod arc;
 pub mod breaker;
+mod cached;
 mod contact;
 mod decision;
 mod fieldbook;

@@ -5,24 +5,19 @@
 //! While the fields cannot be read, a ticket that has custom fields waits (it is retried), as
 //! its values cannot be typed; it is never sent untyped.
 
+use super::cached::Cached;
 use super::ports::Api;
 use super::send::Sender;
 use crate::domain::NewTicket;
 use crate::freshdesk::{EndpointClass, TicketFields};
 use std::borrow::Cow;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a read list of fields is trusted.
 const TTL: Duration = Duration::from_secs(600);
 /// How soon an unreadable list is asked again.
 const RETRY: Duration = Duration::from_secs(30);
-
-enum State {
-    NotAsked,
-    Known { fields: Arc<TicketFields>, until: Instant },
-    Unknown { why: String, ask_again: Instant },
-}
 
 /// What typing a ticket found (one at a time, so the ticket is not boxed).
 #[allow(clippy::large_enum_variant)]
@@ -36,37 +31,24 @@ pub(crate) enum Typed<'t> {
 }
 
 pub(crate) struct FieldBook {
-    state: tokio::sync::Mutex<State>,
+    cache: Cached<Arc<TicketFields>>,
 }
 
 impl FieldBook {
     pub(crate) fn new() -> Self {
-        Self { state: tokio::sync::Mutex::new(State::NotAsked) }
+        Self { cache: Cached::new(TTL, RETRY) }
     }
 
     /// The account's fields, read when not known or older than [`TTL`].
     pub(crate) async fn fields<A: Api>(&self, sender: &Sender<A>) -> Result<Arc<TicketFields>, String> {
-        let mut state = self.state.lock().await;
-        let now = Instant::now();
-        let due = match &*state {
-            State::NotAsked => true,
-            State::Known { until, .. } => now >= *until,
-            State::Unknown { ask_again, .. } => now >= *ask_again,
-        };
-        if due {
-            *state = match sender.read(EndpointClass::Other, |api| api.ticket_fields()).await {
-                Ok((fields, _)) => State::Known { fields: Arc::new(fields), until: now + TTL },
-                Err(why) => {
+        let read = || async {
+            sender.read(EndpointClass::Other, |api| api.ticket_fields()).await.map(|(f, _)| Arc::new(f)).inspect_err(
+                |why| {
                     tracing::warn!(reason = %why, "Cannot read the account's ticket fields; tickets with custom fields wait.");
-                    State::Unknown { why, ask_again: now + RETRY }
-                }
-            };
-        }
-        match &*state {
-            State::Known { fields, .. } => Ok(fields.clone()),
-            State::Unknown { why, .. } => Err(format!("cannot read the account's ticket fields ({why})")),
-            State::NotAsked => Err("the account's ticket fields were not read".into()),
-        }
+                },
+            )
+        };
+        self.cache.get(read).await.map_err(|why| format!("cannot read the account's ticket fields ({why})"))
     }
 
     /// `t` typed by the account's fields (no read when it has no custom fields).

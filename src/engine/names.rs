@@ -8,6 +8,7 @@
 //! agent's, is the row's fault (`bad_value`); a list that cannot be read makes the row wait.
 
 use super::Parts;
+use super::cached::Cached;
 use super::fieldbook::Typed;
 use super::ports::Api;
 use super::send::Sender;
@@ -54,48 +55,28 @@ impl Kind {
     }
 }
 
-enum State {
-    NotAsked,
-    Known { items: Arc<Vec<(u64, String)>>, until: Instant },
-    Unknown { why: String, ask_again: Instant },
-}
-
 /// One of the account's lists of named things (id, name), read when first needed.
 struct Listing {
     kind: Kind,
-    state: tokio::sync::Mutex<State>,
+    cache: Cached<Arc<Vec<(u64, String)>>>,
 }
 
 impl Listing {
     fn new(kind: Kind) -> Self {
-        Self { kind, state: tokio::sync::Mutex::new(State::NotAsked) }
+        Self { kind, cache: Cached::new(TTL, RETRY) }
     }
 
     /// The list, read when not known or older than [`TTL`]; `Err` says why it cannot be read.
     async fn items<A: Api>(&self, sender: &Sender<A>) -> Result<Arc<Vec<(u64, String)>>, String> {
-        let mut state = self.state.lock().await;
-        let now = Instant::now();
-        let due = match &*state {
-            State::NotAsked => true,
-            State::Known { until, .. } => now >= *until,
-            State::Unknown { ask_again, .. } => now >= *ask_again,
+        let read = || async {
+            read_all(sender, self.kind).await.map(Arc::new).inspect_err(|why| {
+                tracing::warn!(list = self.kind.noun(), reason = %why, "Cannot read the account's list; tickets naming one wait.");
+            })
         };
-        if due {
-            *state = match read_all(sender, self.kind).await {
-                Ok(items) => State::Known { items: Arc::new(items), until: now + TTL },
-                Err(why) => {
-                    tracing::warn!(list = self.kind.noun(), reason = %why, "Cannot read the account's list; tickets naming one wait.");
-                    State::Unknown { why, ask_again: now + RETRY }
-                }
-            };
-        }
-        match &*state {
-            State::Known { items, .. } => Ok(items.clone()),
-            State::Unknown { why, .. } => {
-                Err(format!("cannot read the account's {}s ({why})", self.kind.noun()))
-            }
-            State::NotAsked => Err(format!("the account's {}s were not read", self.kind.noun())),
-        }
+        self.cache
+            .get(read)
+            .await
+            .map_err(|why| format!("cannot read the account's {}s ({why})", self.kind.noun()))
     }
 
     /// The id `name` stands for, or why the row is refused; `Err` when the list is unreadable.

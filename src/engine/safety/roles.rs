@@ -2,13 +2,14 @@
 //! Fails closed: while the list cannot be read, or a protected role name is not on it, every
 //! delete waits (its file is held with the reason); it is asked again at most once a minute.
 
+use crate::engine::cached::Cached;
 use crate::engine::ports::Api;
 use crate::engine::send::Sender;
-use crate::freshdesk::{EndpointClass, Role};
+use crate::freshdesk::EndpointClass;
 use crate::text::Shown;
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long a read list is trusted.
 const TTL: Duration = Duration::from_secs(600);
@@ -18,40 +19,30 @@ const RETRY: Duration = Duration::from_secs(60);
 /// Role id → name.
 pub(crate) type RoleNames = Arc<HashMap<u64, String>>;
 
-enum State {
-    NotAsked,
-    Known { names: RoleNames, until: Instant },
-    Unknown { why: String, ask_again: Instant },
-}
-
 pub(crate) struct RoleBook {
-    state: tokio::sync::Mutex<State>,
+    cache: Cached<RoleNames>,
 }
 
 impl RoleBook {
     pub(crate) fn new() -> Self {
-        Self { state: tokio::sync::Mutex::new(State::NotAsked) }
+        Self { cache: Cached::new(TTL, RETRY) }
     }
 
     /// Every role of the account by id, or why that is not known.
     pub(crate) async fn names<A: Api>(&self, sender: &Sender<A>) -> Result<RoleNames, String> {
-        let mut state = self.state.lock().await;
-        let now = Instant::now();
-        let due = match &*state {
-            State::NotAsked => true,
-            State::Known { until, .. } => now >= *until,
-            State::Unknown { ask_again, .. } => now >= *ask_again,
-        };
-        if due {
-            *state = ask(sender).await;
-        }
-        match &*state {
-            State::Known { names, .. } => Ok(names.clone()),
-            State::Unknown { why, .. } => {
-                Err(format!("cannot read the account's roles ({why}); deletes wait"))
+        let read = || async {
+            match sender.read(EndpointClass::Other, |api| api.list_roles()).await {
+                Ok((roles, _)) => Ok(Arc::new(roles.into_iter().map(|r| (r.id, r.name)).collect())),
+                Err(why) => {
+                    tracing::warn!(reason = %why, "Cannot read the account's roles; deletes wait until it can.");
+                    Err(why)
+                }
             }
-            State::NotAsked => Err("the account's roles were not read; deletes wait".into()),
-        }
+        };
+        self.cache
+            .get(read)
+            .await
+            .map_err(|why| format!("cannot read the account's roles ({why}); deletes wait"))
     }
 
     /// The ids of the roles named in `protected` (case-insensitive). `Err` when the roles
@@ -86,20 +77,6 @@ pub(crate) fn resolve(
         ids.extend(found.into_iter().map(|(id, n)| (*id, n.clone())));
     }
     Ok(ids)
-}
-
-async fn ask<A: Api>(sender: &Sender<A>) -> State {
-    let why = match sender.read(EndpointClass::Other, |api| api.list_roles()).await {
-        Ok((roles, _)) => return known(roles),
-        Err(why) => why,
-    };
-    tracing::warn!(reason = %why, "Cannot read the account's roles; deletes wait until it can.");
-    State::Unknown { why, ask_again: Instant::now() + RETRY }
-}
-
-fn known(roles: Vec<Role>) -> State {
-    let names = roles.into_iter().map(|r| (r.id, r.name)).collect();
-    State::Known { names: Arc::new(names), until: Instant::now() + TTL }
 }
 
 #[cfg(test)]
